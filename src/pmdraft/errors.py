@@ -1,0 +1,45 @@
+"""The one exception tree of pmdraft.
+
+::
+
+    PmdraftError                 anything pmdraft reports to a user (the CLI catches only this)
+    ├── ConfigError              the config file: unreadable, invalid TOML, unknown key, wrong type
+    ├── InputError               a flag or an input file: naive time, reversed window, bad deploy line
+    ├── CollectorError           a source that could not be read (becomes a "Data gaps" entry)
+    └── RenderError              a template that could not be filled
+
+Errors are raised with a message that names the thing (file and line, key, flag, endpoint) and
+says what a correct one looks like; lower-level exceptions are chained with ``from``.
+"""
+
+from __future__ import annotations
+
+
+class PmdraftError(Exception):
+    """Base of every error pmdraft reports to a user."""
+
+    exit_code = 1
+
+
+class ConfigError(PmdraftError):
+    """The configuration file is unreadable or invalid."""
+
+
+class InputError(PmdraftError):
+    """A flag or an input file holds a value pmdraft cannot use."""
+
+
+class CollectorError(PmdraftError):
+    """A source could not be read completely.
+
+    ``source`` names the collector ("cloudwatch", "pagerduty", "deploys:<path>").
+    """
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+        self.message = message
+
+
+class RenderError(PmdraftError):
+    """A template could not be filled."""

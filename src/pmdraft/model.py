@@ -1,0 +1,164 @@
+"""The data pmdraft passes between its stages: pure values, no I/O, no pandas.
+
+An :class:`Event` is one instant typed by what it means (``alarm.alarm``,
+``incident.acknowledged``, ``deploy.succeeded``...). An incident is therefore several events
+sharing one ``ref``, never one row with several time columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
+from typing import Any
+
+UTC = timezone.utc
+
+Scalar = str | int | float | bool | None
+_SCALARS = (str, int, float, bool, type(None))
+
+# Kinds, by source. A collector may only emit kinds listed here.
+ALARM_ALARM = "alarm.alarm"
+ALARM_OK = "alarm.ok"
+ALARM_INSUFFICIENT_DATA = "alarm.insufficient_data"
+ALARM_KINDS = (ALARM_ALARM, ALARM_OK, ALARM_INSUFFICIENT_DATA)
+
+INCIDENT_TRIGGERED = "incident.triggered"
+INCIDENT_NOTIFIED = "incident.notified"
+INCIDENT_ACKNOWLEDGED = "incident.acknowledged"
+INCIDENT_UNACKNOWLEDGED = "incident.unacknowledged"
+INCIDENT_ESCALATED = "incident.escalated"
+INCIDENT_ASSIGNED = "incident.assigned"
+INCIDENT_ANNOTATED = "incident.annotated"
+INCIDENT_PRIORITY_CHANGED = "incident.priority_changed"
+INCIDENT_URGENCY_CHANGED = "incident.urgency_changed"
+INCIDENT_SNOOZED = "incident.snoozed"
+INCIDENT_RESOLVED = "incident.resolved"
+INCIDENT_OTHER = "incident.other"
+INCIDENT_KINDS = (
+    INCIDENT_TRIGGERED,
+    INCIDENT_NOTIFIED,
+    INCIDENT_ACKNOWLEDGED,
+    INCIDENT_UNACKNOWLEDGED,
+    INCIDENT_ESCALATED,
+    INCIDENT_ASSIGNED,
+    INCIDENT_ANNOTATED,
+    INCIDENT_PRIORITY_CHANGED,
+    INCIDENT_URGENCY_CHANGED,
+    INCIDENT_SNOOZED,
+    INCIDENT_RESOLVED,
+    INCIDENT_OTHER,
+)
+
+DEPLOY_STARTED = "deploy.started"
+DEPLOY_SUCCEEDED = "deploy.succeeded"
+DEPLOY_FAILED = "deploy.failed"
+DEPLOY_ROLLED_BACK = "deploy.rolled_back"
+DEPLOY_KINDS = (DEPLOY_STARTED, DEPLOY_SUCCEEDED, DEPLOY_FAILED, DEPLOY_ROLLED_BACK)
+
+KINDS = frozenset(ALARM_KINDS + INCIDENT_KINDS + DEPLOY_KINDS)
+
+EXAMPLE_TIME = "2024-01-15T14:32:00Z"
+
+
+def require_aware(value: datetime, what: str) -> datetime:
+    """Return ``value`` converted to UTC; a naive datetime is rejected with a how-to."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"{what} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise ValueError(
+            f"{what} has no time zone ({value.isoformat()}); "
+            f"give an offset or Z, for example {EXAMPLE_TIME}"
+        )
+    return value.astimezone(UTC)
+
+
+def iso_z(value: datetime) -> str:
+    """Format an aware datetime as ISO 8601 UTC ending in ``Z`` (microseconds only if set)."""
+    value = value.astimezone(UTC)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One instant in an incident's story, from one source.
+
+    ``at`` is normalised to UTC (naive datetimes are rejected); ``ref`` is the stable id of the
+    source object (alarm ARN, incident id, deploy id) so the events of one object can be
+    grouped; ``attrs`` holds extra facts as scalars only, read-only.
+    """
+
+    at: datetime
+    source: str
+    kind: str
+    ref: str
+    summary: str
+    service: str | None = None
+    actor: str | None = None
+    url: str | None = None
+    attrs: Mapping[str, Scalar] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", require_aware(self.at, "Event.at"))
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown event kind {self.kind!r}; known: {sorted(KINDS)}")
+        for name in ("source", "ref", "summary"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"Event.{name} must be a string")
+        attrs: dict[str, Scalar] = {}
+        for key, value in dict(self.attrs).items():
+            if not isinstance(key, str) or not isinstance(value, _SCALARS):
+                raise TypeError(
+                    f"Event.attrs[{key!r}] must be a scalar (str, int, float, bool, None), "
+                    f"got {type(value).__name__}"
+                )
+            attrs[key] = value
+        object.__setattr__(self, "attrs", MappingProxyType(attrs))
+
+    def to_record(self) -> dict[str, Any]:
+        """The event as a plain dict with ``at`` as ISO 8601 UTC (the JSON contract's shape)."""
+        return {
+            "at": iso_z(self.at),
+            "source": self.source,
+            "kind": self.kind,
+            "ref": self.ref,
+            "summary": self.summary,
+            "service": self.service,
+            "actor": self.actor,
+            "url": self.url,
+            "attrs": dict(self.attrs),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A half-open time window ``[since, until)``, both aware, normalised to UTC."""
+
+    since: datetime
+    until: datetime
+
+    def __post_init__(self) -> None:
+        since = require_aware(self.since, "since")
+        until = require_aware(self.until, "until")
+        if not since < until:
+            raise ValueError(
+                f"until ({iso_z(until)}) must be after since ({iso_z(since)}); "
+                "the window is [since, until)"
+            )
+        object.__setattr__(self, "since", since)
+        object.__setattr__(self, "until", until)
+
+    def __contains__(self, at: datetime) -> bool:
+        return self.since <= at < self.until
+
+    def padded(self, before: timedelta = timedelta(0), after: timedelta = timedelta(0)) -> Window:
+        """A wider window: ``before`` earlier and ``after`` later."""
+        return Window(self.since - before, self.until + after)
+
+    @property
+    def duration(self) -> timedelta:
+        return self.until - self.since

@@ -1,0 +1,206 @@
+"""The postmortem draft in Markdown, following the team's template section by section.
+
+What the data gives is filled in, each number with how it was computed; what only a person can
+write is a visible prompt (``_To be written: ..._``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from ..errors import RenderError
+from ..model import iso_z
+from ..timeline.milestones import DURATIONS, MILESTONES
+from ..timeline.story import SOURCE_LABEL
+from .text import cell, duration_words, hhmm, hhmmss, inline, long_date
+
+if TYPE_CHECKING:
+    from ..draft import Draft
+
+FAST_DETECT = 5 * 60
+"""Seconds: detection at most this long after impact start counts as fast (What Went Well)."""
+FAST_ACK = 5 * 60
+"""Seconds: acknowledgement at most this long after the page counts as quick."""
+LATE_CHANGE = 10 * 60
+"""Seconds: more than this between the suspect change and the first alert is late detection."""
+
+SOURCE_TITLES = {"cloudwatch": "CloudWatch alarm history", "pagerduty": "PagerDuty incidents and log entries"}
+
+
+def _environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=jinja2.PackageLoader("pmdraft.render", "templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(cell=cell, inline=inline)
+    return env
+
+
+def _source_title(name: str) -> str:
+    if name.startswith("deploys:"):
+        return f"deploy log {name.split(':', 1)[1]}"
+    return SOURCE_TITLES.get(name, name)
+
+
+def _facts(draft: Draft) -> tuple[list[str], list[str]]:
+    d, m = draft.analysis.durations, draft.analysis.milestones
+    well: list[str] = []
+    wrong: list[str] = []
+    ttd = d.get("time_to_detect")
+    if ttd is not None:
+        text = f"the first alert fired {duration_words(ttd)} after impact began (time_to_detect = {ttd} s)"
+        (well if ttd <= FAST_DETECT else wrong).append(("Fast detection: " if ttd <= FAST_DETECT else "Slow detection: ") + text)
+    tta = d.get("time_to_acknowledge")
+    if tta is not None:
+        text = f"acknowledged {duration_words(tta)} after the page (time_to_acknowledge = {tta} s)"
+        (well if tta <= FAST_ACK else wrong).append(("Quick response: " if tta <= FAST_ACK else "Slow response: ") + text)
+    ctd = d.get("change_to_detect")
+    change = m.get("suspect_change")
+    if ctd is not None and change is not None:
+        version = _change_name(draft)
+        text = f"{duration_words(ctd)} between deploy {version} and the first alert (change_to_detect = {ctd} s)"
+        (wrong if ctd > LATE_CHANGE else well).append(("Late detection: " if ctd > LATE_CHANGE else "Early signal: ") + text)
+    return well, wrong
+
+
+def _change_name(draft: Draft) -> str:
+    change = draft.analysis.milestones.get("suspect_change")
+    if change is None:
+        return ""
+    for e in draft.events:
+        if e.ref == change.ref and e.at == change.event_at and e.source == "deploys":
+            return str(e.attrs.get("version") or e.ref)
+    return change.ref or ""
+
+
+def _severity(draft: Draft) -> str | None:
+    for inc in draft.incidents:
+        parts = [str(inc["priority"])] if inc.get("priority") else []
+        if inc.get("urgency"):
+            parts.append(f"{inc['urgency']} urgency")
+        if parts:
+            return ", ".join(parts) + " (from PagerDuty)"
+    return None
+
+
+def _title(draft: Draft) -> str:
+    if draft.incidents:
+        first = draft.incidents[0]
+        title = str(first.get("title") or f"PagerDuty incident {first['id']}")
+        more = len(draft.incidents) - 1
+        return title + (f" (and {more} more incident{'s' if more > 1 else ''})" if more else "")
+    start = draft.analysis.milestones.get("impact_started")
+    when = (start.at if start else draft.window.since).strftime("%Y-%m-%d %H:%M UTC")
+    return f"Incident of {when}"
+
+
+def _timeline(draft: Draft) -> list[dict[str, str]]:
+    rows = []
+    dates = {r.at.date() for r in draft.rows}
+    previous = None
+    for r in draft.rows:
+        show_date = len(dates) > 1 and r.at.date() != previous
+        previous = r.at.date()
+        time = (r.at.strftime("%Y-%m-%d ") if show_date else "") + hhmmss(r.at)
+        marks = ", ".join(r.milestones)
+        rows.append({"time": time, "text": r.text + (f" _[{marks}]_" if marks else "")})
+    return rows
+
+
+def _metrics(draft: Draft) -> list[dict[str, str]]:
+    m, d = draft.analysis.milestones, draft.analysis.durations
+    out = []
+    for name, (end, start, meaning) in DURATIONS.items():
+        value = d.get(name)
+        out.append(
+            {
+                "name": name,
+                "value": "unknown" if value is None else f"{duration_words(value)} ({value} s)",
+                "definition": f"{end} - {start}: {meaning}",
+                "from": "; ".join(
+                    f"{n}: " + (f"{iso_z(m[n].at)} {m[n].summary or ''}".strip() if m[n] else "no evidence")
+                    for n in (start, end)
+                ),
+            }
+        )
+    return out
+
+
+def _milestone_rows(draft: Draft) -> list[dict[str, str]]:
+    out = []
+    for name in MILESTONES:
+        ms = draft.analysis.milestones.get(name)
+        notes = draft.analysis.notes.get(name, [])
+        out.append(
+            {
+                "name": name,
+                "at": iso_z(ms.at) if ms else "unknown",
+                "rule": (ms.rule if ms else "no evidence") + ("; " + "; ".join(notes) if notes else ""),
+                "event": (ms.summary or "") if ms else "",
+            }
+        )
+    return out
+
+
+def context(draft: Draft) -> dict[str, Any]:
+    """The plain values the Markdown template sees (no DataFrame, no model objects)."""
+    m, d = draft.analysis.milestones, draft.analysis.durations
+    start, end = m.get("impact_started"), m.get("resolved")
+    well, wrong = _facts(draft)
+    change = m.get("suspect_change")
+    comms = [
+        {"time": hhmmss(e.at), "date": e.at.strftime("%Y-%m-%d"), "who": e.actor or "someone",
+         "incident": f"#{e.attrs.get('incident_number')}", "text": str(e.attrs.get("note") or "")}
+        for e in draft.events
+        if e.kind == "incident.annotated"
+    ]
+    return {
+        "title": _title(draft),
+        "date": (start.at if start else draft.window.since).strftime("%Y-%m-%d"),
+        "long_date": long_date(start.at if start else draft.window.since),
+        "severity": _severity(draft),
+        "window": {"since": iso_z(draft.window.since), "until": iso_z(draft.window.until)},
+        "start": hhmm(start.at) if start else None,
+        "end": hhmm(end.at) if end else None,
+        "duration": duration_words(d["time_to_resolve"]) if d.get("time_to_resolve") is not None else None,
+        "duration_seconds": d.get("time_to_resolve"),
+        "start_rule": start.rule if start else None,
+        "end_rule": end.rule if end else None,
+        "timeline": _timeline(draft),
+        "suspect": None if change is None else {
+            "version": _change_name(draft),
+            "summary": change.summary or "",
+            "at": hhmmss(change.at),
+            "before_alert": duration_words(d["change_to_detect"]) if d.get("change_to_detect") is not None else None,
+            "rule": change.rule,
+        },
+        "well": well,
+        "wrong": wrong,
+        "metrics": _metrics(draft),
+        "milestones": _milestone_rows(draft),
+        "sources": [
+            {"name": r.name, "title": _source_title(r.name), "status": r.status.replace("_", " "),
+             "events": r.events, "requests": r.requests, "error": r.error or ""}
+            for r in draft.reports
+        ],
+        "gaps": [{"title": _source_title(r.name), "error": r.error or "failed"} for r in draft.gaps],
+        "not_configured": [_source_title(r.name) for r in draft.reports if r.status == "not_configured"],
+        "comms": comms,
+        "incidents": draft.incidents,
+        "source_labels": SOURCE_LABEL,
+    }
+
+
+def render_markdown(draft: Draft) -> str:
+    """The draft as GitHub-flavoured Markdown in the template's section order."""
+    try:
+        return _environment().get_template("postmortem.md.j2").render(**context(draft))
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"the postmortem template could not be filled: {exc}") from exc

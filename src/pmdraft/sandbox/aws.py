@@ -1,0 +1,144 @@
+"""moto's server on loopback, with the ``DescribeAlarmHistory`` moto lacks.
+
+The history is seeded with explicit timestamps and the documented ``HistoryData`` shape, and
+served through moto's own serializer, so boto3 reads it exactly as it reads AWS.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..model import UTC, require_aware
+
+DEFAULT_ACCOUNT = "123456789012"
+
+_lock = threading.Lock()
+_history: dict[tuple[str, str], list[tuple[datetime, int, dict[str, Any]]]] = {}
+_sequence = 0
+
+
+def _aws_time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}+0000"
+
+
+def add_history(
+    region: str,
+    alarm_name: str,
+    at: datetime,
+    old_state: str,
+    new_state: str,
+    *,
+    reason: str = "",
+    reason_data: dict[str, Any] | None = None,
+    account: str = DEFAULT_ACCOUNT,
+) -> None:
+    """Record one ``StateUpdate`` history item, shaped as CloudWatch documents it."""
+    global _sequence
+    at = require_aware(at, "history time")
+    new: dict[str, Any] = {"stateValue": new_state, "stateReason": reason}
+    if reason_data is not None:
+        new["stateReasonData"] = {"version": "1.0", "queryDate": _aws_time(at), **reason_data}
+    item = {
+        "AlarmName": alarm_name,
+        "AlarmType": "MetricAlarm",
+        "Timestamp": at,
+        "HistoryItemType": "StateUpdate",
+        "HistorySummary": f"Alarm updated from {old_state} to {new_state}",
+        "HistoryData": json.dumps(
+            {"version": "1.0", "oldState": {"stateValue": old_state}, "newState": new}, separators=(",", ":")
+        ),
+    }
+    with _lock:
+        _sequence += 1
+        bisect.insort(_history.setdefault((account, region), []), (at, _sequence, item), key=lambda t: (t[0], t[1]))
+
+
+def clear_history() -> None:
+    with _lock:
+        _history.clear()
+
+
+def _describe_alarm_history(self: Any) -> Any:
+    """moto response method: ``DescribeAlarmHistory`` over the seeded items."""
+    from moto.core.responses import ActionResult
+
+    def aware(value: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    start, end = aware(self._get_param("StartDate")), aware(self._get_param("EndDate"))
+    kind = self._get_param("HistoryItemType")
+    name = self._get_param("AlarmName")
+    limit = min(int(self._get_param("MaxRecords") or 100), 100)
+    offset = int(self._get_param("NextToken") or 0)
+    with _lock:
+        items = list(_history.get((self.current_account, self.region), []))
+    lo = 0 if start is None else bisect.bisect_left(items, start, key=lambda t: t[0])
+    hi = len(items) if end is None else bisect.bisect_right(items, end, key=lambda t: t[0])
+    chosen = [t[2] for t in items[lo:hi]]
+    if kind:
+        chosen = [i for i in chosen if i["HistoryItemType"] == kind]
+    if name:
+        chosen = [i for i in chosen if i["AlarmName"] == name]
+    if self._get_param("ScanBy") != "TimestampAscending":
+        chosen.reverse()
+    page = chosen[offset : offset + limit]
+    result: dict[str, Any] = {"AlarmHistoryItems": page}
+    if offset + limit < len(chosen):
+        result["NextToken"] = str(offset + limit)
+    return ActionResult(result)
+
+
+def install() -> None:
+    """Teach moto's CloudWatch responses ``DescribeAlarmHistory`` (idempotent)."""
+    from moto.cloudwatch.responses import CloudWatchResponse
+
+    CloudWatchResponse.describe_alarm_history = _describe_alarm_history  # type: ignore[attr-defined]
+
+
+@dataclass
+class MotoSandbox:
+    """moto's threaded server on 127.0.0.1 with alarm history; use as a context manager."""
+
+    port: int = 0
+    endpoint_url: str = ""
+
+    def start(self) -> MotoSandbox:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        install()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+        clear_history()
+
+    def __enter__(self) -> MotoSandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def client(self, service: str = "cloudwatch", region: str = "us-east-1") -> Any:
+        """A boto3 client for this server with the sandbox's fake credentials."""
+        import boto3
+
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",
+        )

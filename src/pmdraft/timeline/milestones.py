@@ -1,0 +1,209 @@
+"""Milestones and durations, each with the event that set it and the rule that chose it.
+
+A milestone without evidence is ``None`` and so is every duration that needs it: unknown is
+never shown as zero. Each rule is written so a reader can check it against the timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from ..model import (
+    ALARM_ALARM,
+    ALARM_KINDS,
+    ALARM_OK,
+    DEPLOY_STARTED,
+    DEPLOY_SUCCEEDED,
+    INCIDENT_ACKNOWLEDGED,
+    INCIDENT_NOTIFIED,
+    INCIDENT_RESOLVED,
+    INCIDENT_TRIGGERED,
+    iso_z,
+)
+from ..collectors.base import parse_time
+from .frame import to_datetime
+
+MILESTONES = ("impact_started", "detected", "paged", "acknowledged", "mitigated", "resolved", "suspect_change")
+
+FLAG_BY_MILESTONE = {
+    "impact_started": "--impact-start",
+    "mitigated": "--mitigated-at",
+    "resolved": "--resolved-at",
+}
+
+DURATIONS: dict[str, tuple[str, str, str]] = {
+    "time_to_detect": ("detected", "impact_started", "from impact start to the first automated signal"),
+    "time_to_acknowledge": ("acknowledged", "paged", "from the first page to the first explicit acknowledgement"),
+    "time_to_mitigate": ("mitigated", "impact_started", "from impact start until every alarm stayed OK"),
+    "time_to_resolve": ("resolved", "impact_started", "from impact start to the last incident's resolution"),
+    "change_to_detect": ("detected", "suspect_change", "from the suspect change to the first automated signal"),
+}
+"""name -> (end milestone, start milestone, what it measures); the duration is end - start."""
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A moment of the incident, the rule that found it, and the event it came from."""
+
+    at: datetime
+    rule: str
+    ref: str | None = None
+    summary: str | None = None
+    event_at: datetime | None = None
+    """When the event that set it happened (differs from ``at`` for a breach start)."""
+
+    def to_record(self) -> dict[str, Any]:
+        return {"at": iso_z(self.at), "rule": self.rule, "ref": self.ref}
+
+
+@dataclass
+class Analysis:
+    """Milestones (``None`` when unknown), durations in seconds, and notes on what was unclear."""
+
+    milestones: dict[str, Milestone | None]
+    durations: dict[str, float | None]
+    notes: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _row_milestone(row: pd.Series, rule: str, at: datetime | None = None) -> Milestone:
+    event_at = to_datetime(row["at"])
+    return Milestone(at=at or event_at, rule=rule, ref=row["ref"], summary=row["summary"], event_at=event_at)
+
+
+def _first(frame: pd.DataFrame, kinds: tuple[str, ...]) -> pd.Series | None:
+    rows = frame[frame["kind"].isin(kinds)]
+    return None if rows.empty else rows.iloc[0]
+
+
+def _impact_started(frame: pd.DataFrame) -> Milestone | None:
+    alarms = frame[frame["kind"] == ALARM_ALARM]
+    best: tuple[datetime, pd.Series, str] | None = None
+    for _, row in alarms.iterrows():
+        attrs = row["attrs"]
+        start = to_datetime(row["at"])
+        rule = "transition time"
+        if isinstance(attrs.get("breach_start"), str):
+            start, rule = parse_time(attrs["breach_start"]), str(attrs.get("breach_start_rule") or rule)
+        if best is None or start < best[0]:
+            best = (start, row, rule)
+    if best is not None:
+        start, row, rule = best
+        return _row_milestone(row, f"earliest breach start of an alarm that went to ALARM: {rule}", start)
+    row = _first(frame, (INCIDENT_TRIGGERED,))
+    if row is not None:
+        return _row_milestone(row, "first PagerDuty trigger (no alarm went to ALARM)")
+    return None
+
+
+def _mitigated(frame: pd.DataFrame, notes: list[str]) -> Milestone | None:
+    alarm_rows = frame[frame["kind"].isin(ALARM_KINDS)]
+    fired = alarm_rows.loc[alarm_rows["kind"] == ALARM_ALARM, "ref"].unique()
+    if len(fired) == 0:
+        notes.append("no alarm went to ALARM, so there is no alarm recovery to date mitigation from")
+        return None
+    recoveries: list[pd.Series] = []
+    for ref in fired:
+        rows = alarm_rows[alarm_rows["ref"] == ref]
+        last = rows.iloc[-1]
+        name = last["attrs"].get("alarm_name") or ref
+        for _, row in rows.iloc[:-1].iterrows():
+            if row["kind"] == ALARM_OK:
+                notes.append(f"{name} recovered at {iso_z(to_datetime(row['at']))} but went back to ALARM (not used)")
+        if last["kind"] != ALARM_OK:
+            notes.append(f"{name} ends the window in {last['attrs'].get('new_state')}, so mitigation is unknown")
+            return None
+        recoveries.append(last)
+    final = max(recoveries, key=lambda r: to_datetime(r["at"]))
+    return _row_milestone(final, "the last recovery after which every alarm that went to ALARM stayed OK")
+
+
+def _resolved(frame: pd.DataFrame, mitigated: Milestone | None, notes: list[str]) -> Milestone | None:
+    incident_rows = frame[frame["source"] == "pagerduty"]
+    refs = incident_rows["ref"].unique()
+    if len(refs) == 0:
+        if mitigated is None:
+            return None
+        return Milestone(
+            mitigated.at, "no PagerDuty incident: taken from mitigated", mitigated.ref, mitigated.summary, mitigated.event_at
+        )
+    resolutions: list[pd.Series] = []
+    for ref in refs:
+        rows = incident_rows[(incident_rows["ref"] == ref) & (incident_rows["kind"] == INCIDENT_RESOLVED)]
+        if rows.empty:
+            number = incident_rows[incident_rows["ref"] == ref].iloc[0]["attrs"].get("incident_number")
+            notes.append(f"PagerDuty incident #{number or ref} has no resolution in the data, so resolution is unknown")
+            return None
+        resolutions.append(rows.iloc[-1])
+    final = max(resolutions, key=lambda r: to_datetime(r["at"]))
+    return _row_milestone(final, "when the last in-scope PagerDuty incident resolved")
+
+
+def _suspect_change(frame: pd.DataFrame, impact: Milestone | None, lookback: timedelta) -> Milestone | None:
+    if impact is None:
+        return None
+    deploys = frame[frame["kind"].isin((DEPLOY_SUCCEEDED, DEPLOY_STARTED))]
+    if deploys.empty:
+        return None
+    at = deploys["at"]
+    candidates = deploys[(at <= pd.Timestamp(impact.at)) & (at >= pd.Timestamp(impact.at - lookback))]
+    if candidates.empty:
+        return None
+    affected = {
+        str(s).lower()
+        for s in frame.loc[frame["source"] != "deploys", "service"].dropna().unique()
+    }
+    hours = f"{lookback.total_seconds() / 3600:g} h"
+    same = candidates[candidates["service"].map(lambda s: isinstance(s, str) and s.lower() in affected)]
+    if not same.empty:
+        row = same.iloc[-1]
+        return _row_milestone(row, f"latest deploy at or before impact start within {hours}, same service ({row['service']})")
+    return _row_milestone(candidates.iloc[-1], f"latest deploy at or before impact start within {hours} (no deploy of an affected service)")
+
+
+def _seconds(end: Milestone | None, start: Milestone | None) -> float | None:
+    if end is None or start is None:
+        return None
+    value = round((end.at - start.at).total_seconds(), 3)
+    return int(value) if value.is_integer() else value
+
+
+def analyse(
+    frame: pd.DataFrame,
+    *,
+    suspect_lookback: timedelta = timedelta(hours=6),
+    overrides: Mapping[str, datetime] | None = None,
+) -> Analysis:
+    """Milestones and durations from a sorted frame; ``overrides`` set milestones by hand."""
+    overrides = dict(overrides or {})
+    notes: dict[str, list[str]] = {name: [] for name in MILESTONES}
+
+    def given(name: str) -> Milestone | None:
+        if name in overrides:
+            return Milestone(overrides[name], f"set by {FLAG_BY_MILESTONE[name]}")
+        return None
+
+    m: dict[str, Milestone | None] = {}
+    m["impact_started"] = given("impact_started") or _impact_started(frame)
+    detected = _first(frame, (ALARM_ALARM, INCIDENT_TRIGGERED))
+    m["detected"] = None if detected is None else _row_milestone(
+        detected, "first automated signal: earliest alarm transition to ALARM or PagerDuty trigger"
+    )
+    paged = _first(frame, (INCIDENT_NOTIFIED,))
+    if paged is not None:
+        m["paged"] = _row_milestone(paged, "first PagerDuty notification")
+    else:
+        trigger = _first(frame, (INCIDENT_TRIGGERED,))
+        m["paged"] = None if trigger is None else _row_milestone(trigger, "first PagerDuty trigger (no notification listed)")
+    ack = _first(frame, (INCIDENT_ACKNOWLEDGED,))
+    m["acknowledged"] = None if ack is None else _row_milestone(ack, "first explicit PagerDuty acknowledgement")
+    m["mitigated"] = given("mitigated") or _mitigated(frame, notes["mitigated"])
+    m["resolved"] = given("resolved") or _resolved(frame, m["mitigated"], notes["resolved"])
+    m["suspect_change"] = _suspect_change(frame, m["impact_started"], suspect_lookback)
+    m = {name: m[name] for name in MILESTONES}
+    durations = {name: _seconds(m[end], m[start]) for name, (end, start, _) in DURATIONS.items()}
+    return Analysis(m, durations, {k: v for k, v in notes.items() if v})
