@@ -56,6 +56,7 @@ class Collected:
 
 
 def _run(collector: Collector, window: Window) -> tuple[list[Event], SourceReport]:
+    """Drain one collector; a collector with ``close()`` is closed once it is done."""
     events: list[Event] = []
     try:
         for event in collector.collect(window):
@@ -69,6 +70,10 @@ def _run(collector: Collector, window: Window) -> tuple[list[Event], SourceRepor
         log.debug("source %s crashed", collector.name, exc_info=True)
         message = f"unexpected {exc.__class__.__name__}: {exc}"
         return events, SourceReport(collector.name, FAILED, len(events), collector.requests, message)
+    finally:
+        close = getattr(collector, "close", None)
+        if close is not None:
+            close()
     return events, SourceReport(collector.name, OK, len(events), collector.requests)
 
 

@@ -104,6 +104,11 @@ class CloudWatchCollector:
     def requests(self) -> int:
         return self._counter.value
 
+    def close(self) -> None:
+        """Close every region's client."""
+        for client in self.clients.values():
+            client.close()
+
     def _wanted(self, name: str) -> bool:
         return not self.alarm_prefixes or name.startswith(self.alarm_prefixes)
 

@@ -172,6 +172,10 @@ class PagerDutyCollector:
     def requests(self) -> int:
         return self.counter.value
 
+    def close(self) -> None:
+        """Close the client's connections."""
+        self.client.close()
+
     def _get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
         import pagerduty
 

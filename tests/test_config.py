@@ -1,0 +1,90 @@
+"""The config file: every documented key parses, and mistakes are named precisely."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from pmdraft.config import CloudWatchConfig, DeploySourceConfig, PagerDutyConfig, TimelineConfig, load_config, parse_config
+from pmdraft.errors import ConfigError
+
+from .conftest import REPO
+
+
+def test_example_config_parses_and_documents_every_key() -> None:
+    """config.example.toml loads, and every key the code knows appears in it."""
+    path = REPO / "config.example.toml"
+    config = load_config(path)
+    assert config.cloudwatch is not None and config.cloudwatch.regions == ["us-east-1"]
+    assert config.pagerduty is not None and config.pagerduty.token_env == "PAGERDUTY_API_TOKEN"
+    assert config.deploys[0].path == "deploys.jsonl"
+    text = path.read_text(encoding="utf-8")
+    for cls in (CloudWatchConfig, PagerDutyConfig, DeploySourceConfig, TimelineConfig):
+        for f in fields(cls):
+            assert re.search(rf"^{f.name} = ", text, re.M), f"{cls.__name__}.{f.name} is not documented"
+
+
+def test_unknown_key_names_the_section_and_suggests_the_right_one() -> None:
+    """A misspelt key is an error naming the file, section and the closest known key."""
+    with pytest.raises(ConfigError) as err:
+        parse_config('[cloudwatch]\nregoins = ["us-east-1"]\n', origin="pm.toml")
+    assert str(err.value) == (
+        "pm.toml: [cloudwatch]: unknown key 'regoins' (did you mean 'regions'?); "
+        "known keys: alarm_prefixes, endpoint_url, profile, regions"
+    )
+
+
+def test_wrong_type_shows_a_correct_example() -> None:
+    """A string where a list belongs is named, with an example of a correct value."""
+    with pytest.raises(ConfigError) as err:
+        parse_config('[cloudwatch]\nregions = "us-east-1"\n', origin="pm.toml")
+    assert str(err.value) == (
+        "pm.toml: [cloudwatch]: key 'regions' must be a list of strings, got 'us-east-1'; "
+        'for example: regions = ["us-east-1", "eu-west-1"]'
+    )
+
+
+def test_invalid_toml_gives_the_line() -> None:
+    """A TOML syntax error carries the line number."""
+    with pytest.raises(ConfigError, match=r"pm.toml: invalid TOML: .*line 2"):
+        parse_config('[pagerduty]\nservice_ids = [P1]\n', origin="pm.toml")
+
+
+def test_unknown_section_and_no_source_are_errors() -> None:
+    """An unknown section is named; a config with no source says which sections exist."""
+    with pytest.raises(ConfigError, match=r"unknown section \[pagerdutty\] \(did you mean 'pagerduty'\?\)"):
+        parse_config("[pagerdutty]\n", origin="pm.toml")
+    with pytest.raises(ConfigError, match=r"no source is configured; add at least one of \[cloudwatch\]"):
+        parse_config('[timeline]\nsuspect_lookback_hours = 2\n', origin="pm.toml")
+
+
+def test_deploys_need_a_path_and_double_brackets() -> None:
+    """[[deploys]] without path, or [deploys] as a table, is explained."""
+    with pytest.raises(ConfigError, match=r"\[deploys\]: key 'path' is required; for example: path = \"deploys.jsonl\""):
+        parse_config('[[deploys]]\ntype = "file"\n', origin="pm.toml")
+    with pytest.raises(ConfigError, match=r"write \[\[deploys\]\] \(two brackets\)"):
+        parse_config('[deploys]\npath = "d.jsonl"\n', origin="pm.toml")
+
+
+def test_plain_http_pagerduty_is_refused() -> None:
+    """The PagerDuty client refuses http://, so the config says so up front."""
+    with pytest.raises(ConfigError, match="base_url must start with https://"):
+        parse_config('[pagerduty]\nbase_url = "http://127.0.0.1:8080"\n', origin="pm.toml")
+
+
+def test_missing_file_points_at_the_example(tmp_path: Path) -> None:
+    """A config path that does not exist says how to start one."""
+    with pytest.raises(ConfigError, match=r"does not exist; copy config.example.toml to start"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_relative_paths_are_taken_from_the_config_folder(tmp_path: Path) -> None:
+    """A deploy log named relatively is looked for beside the config file."""
+    (tmp_path / "sub").mkdir()
+    cfg = tmp_path / "sub" / "pm.toml"
+    cfg.write_text('[[deploys]]\npath = "deploys.csv"\n', encoding="utf-8")
+    config = load_config(cfg)
+    assert config.resolve(config.deploys[0].path) == (tmp_path / "sub" / "deploys.csv").resolve()

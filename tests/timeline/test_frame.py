@@ -1,0 +1,75 @@
+"""The merged frame: pinned dtypes, exact duplicates dropped, one total order."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pmdraft.model import Event
+from pmdraft.timeline import build_frame, frame_events
+
+from ..conftest import utc
+
+T0 = utc(2024, 1, 15, 14)
+
+
+def ev(minute: int, source: str = "deploys", kind: str = "deploy.started", ref: str = "r", **attrs) -> Event:
+    return Event(at=T0 + timedelta(minutes=minute), source=source, kind=kind, ref=ref, summary=f"{ref}@{minute}", attrs=attrs)
+
+
+def test_frame_dtypes_are_pinned() -> None:
+    """The time column is microsecond UTC whatever the input."""
+    frame = build_frame([ev(1), ev(0)])
+    assert str(frame["at"].dtype) == "datetime64[us, UTC]"
+    assert list(frame.columns) == ["at", "source", "kind", "ref", "summary", "service", "actor", "url", "attrs"]
+
+
+def test_exact_duplicates_are_dropped_but_near_duplicates_kept() -> None:
+    """The same event twice is one row; the same instant with different attrs is two."""
+    frame = build_frame([ev(1, n=1), ev(1, n=1), ev(1, n=2)])
+    assert len(frame) == 2
+    assert sorted(a["n"] for a in frame["attrs"]) == [1, 2]
+
+
+def test_sort_key_is_time_then_source_kind_ref() -> None:
+    """Ties in time are broken by source, kind, then ref."""
+    events = [
+        ev(5, "pagerduty", "incident.triggered", "b"),
+        ev(5, "cloudwatch", "alarm.alarm", "z"),
+        ev(5, "pagerduty", "incident.notified", "a"),
+        ev(5, "pagerduty", "incident.notified", "0"),
+        ev(1, "pagerduty", "incident.resolved", "q"),
+    ]
+    order = [(e.source, e.kind, e.ref) for e in frame_events(build_frame(events))]
+    assert order == [
+        ("pagerduty", "incident.resolved", "q"),
+        ("cloudwatch", "alarm.alarm", "z"),
+        ("pagerduty", "incident.notified", "0"),
+        ("pagerduty", "incident.notified", "a"),
+        ("pagerduty", "incident.triggered", "b"),
+    ]
+
+
+EVENTS = st.lists(
+    st.builds(
+        ev,
+        minute=st.integers(0, 30),
+        source=st.sampled_from(["cloudwatch", "pagerduty", "deploys"]),
+        kind=st.sampled_from(["alarm.alarm", "incident.triggered", "deploy.started"]),
+        ref=st.sampled_from(["a", "b", "c"]),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(EVENTS, st.randoms())
+def test_any_permutation_gives_the_same_frame_and_loses_nothing(events: list[Event], rnd) -> None:
+    """Shuffled input gives the identical frame, with every distinct event exactly once."""
+    shuffled = list(events)
+    rnd.shuffle(shuffled)
+    a, b = frame_events(build_frame(events)), frame_events(build_frame(shuffled))
+    assert a == b
+    assert set(a) == set(events) and len(a) == len(set(events))
