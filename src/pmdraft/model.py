@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-UTC = timezone.utc
+UTC = UTC
 
 Scalar = str | int | float | bool | None
 _SCALARS = (str, int, float, bool, type(None))

@@ -10,7 +10,7 @@ again, a second alarm, and an unrelated incident of another service that must st
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
