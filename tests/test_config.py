@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pmdraft.config import CloudWatchConfig, DeploySourceConfig, PagerDutyConfig, TimelineConfig, load_config, parse_config
+from pmdraft.config import (CloudWatchConfig, DeploySourceConfig, PagerDutyConfig, RenderConfig, TimelineConfig,
+                            load_config, parse_config)
 from pmdraft.errors import ConfigError
 
 from .conftest import REPO
@@ -22,7 +23,7 @@ def test_example_config_parses_and_documents_every_key() -> None:
     assert config.pagerduty is not None and config.pagerduty.token_env == "PAGERDUTY_API_TOKEN"
     assert config.deploys[0].path == "deploys.jsonl"
     text = path.read_text(encoding="utf-8")
-    for cls in (CloudWatchConfig, PagerDutyConfig, DeploySourceConfig, TimelineConfig):
+    for cls in (CloudWatchConfig, PagerDutyConfig, DeploySourceConfig, TimelineConfig, RenderConfig):
         for f in fields(cls):
             assert re.search(rf"^{f.name} = ", text, re.M), f"{cls.__name__}.{f.name} is not documented"
 

@@ -11,7 +11,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,34 @@ class AwareTime(click.ParamType):
 
 
 TIME = AwareTime()
+
+
+class TimeZoneName(click.ParamType):
+    """An IANA time zone name (``Europe/Berlin``); an unknown name is refused with an example."""
+
+    name = "ZONE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> tzinfo:
+        if isinstance(value, tzinfo):
+            return value
+        import difflib
+        import zoneinfo
+
+        text = str(value).strip()
+        try:
+            return zoneinfo.ZoneInfo(text)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            close = difflib.get_close_matches(text, sorted(zoneinfo.available_timezones()), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            self.fail(
+                f"{value!r} is not an IANA time zone name{hint}; write it like Europe/Berlin, "
+                "America/New_York or UTC",
+                param,
+                ctx,
+            )
+
+
+ZONE = TimeZoneName()
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -116,8 +144,11 @@ def _output(text: str, output: str | None) -> None:
 
 
 time_options = [
-    click.option("--since", type=TIME, required=True, help=f"Window start, ISO 8601 with offset ({EXAMPLE})."),
-    click.option("--until", type=TIME, required=True, help="Window end (exclusive), ISO 8601 with offset."),
+    click.option("--since", type=TIME, help=f"Window start, ISO 8601 with offset ({EXAMPLE}); with --incident it only widens."),
+    click.option("--until", type=TIME, help="Window end (exclusive), ISO 8601 with offset; with --incident it only widens."),
+    click.option("--incident", "incidents", multiple=True, metavar="ID",
+                 help="Start from this PagerDuty incident (number or id; repeatable): the window comes from it, "
+                      "and its log entries are the PagerDuty scope."),
     click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (TOML); else $PMDRAFT_CONFIG or ./pmdraft.toml."),
     click.option("--strict", is_flag=True, help="Fail (exit 1, nothing written) if any source fails."),
 ]
@@ -132,13 +163,41 @@ def _with(options: list[Callable[..., Any]]) -> Callable[[Callable[..., Any]], C
     return decorate
 
 
-def _draft(since: datetime, until: datetime, config_path: str | None, overrides: dict[str, datetime]) -> Any:
+def _draft(since: datetime | None, until: datetime | None, config_path: str | None, overrides: dict[str, datetime],
+           incidents: tuple[str, ...] = ()) -> Any:
     from .config import load_config
     from .draft import make_draft
 
-    window = _window(since, until)
+    if not incidents and (since is None or until is None):
+        raise click.UsageError("give the window with --since and --until, or start from an incident with --incident ID")
+    window = _window(since, until) if since is not None and until is not None else None
     config = load_config(_config_path(config_path))
-    return make_draft(config, window, dict(os.environ), overrides=overrides)
+    for warning in config.warnings:
+        click.echo(f"pmdraft: warning: {warning}", err=True)
+    environ = dict(os.environ)
+    if incidents:
+        from .collectors import scope_to_incidents
+        from .model import UTC
+
+        config, window = scope_to_incidents(config, environ, incidents, now=datetime.now(UTC), since=since, until=until)
+    return make_draft(config, window, environ, overrides=overrides)
+
+
+def _user_template(fmt: str, option: str | None, config_path: str | None) -> Any:
+    """The user's template for ``fmt``: --template, else ``[render] template`` for Markdown; compiled now,
+    so a broken one fails before any source is read."""
+    from .render import load_user_template
+
+    if option:
+        if fmt == "json":
+            raise click.UsageError("--template applies to --format markdown or html, not json")
+        return load_user_template(Path(option), fmt)
+    if fmt != "markdown":
+        return None
+    from .config import load_config
+
+    config = load_config(_config_path(config_path))
+    return load_user_template(config.resolve(config.render.template), fmt) if config.render.template else None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -153,37 +212,53 @@ def cli(verbose: bool) -> None:
       pmdraft draft --since 2024-01-15T14:00:00Z --until 2024-01-15T15:30:00Z -o postmortem.md
     """
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="pmdraft: %(levelname)s: %(message)s")
-    for noisy in ("botocore", "urllib3", "httpx2", "httpcore", "pagerduty"):
+    for noisy in ("botocore", "urllib3", "httpx2", "httpcore", "httpcore2", "pagerduty"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @cli.command()
 @_with(time_options)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the draft here (atomically); default stdout.")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["markdown", "html", "json"]), default="markdown", show_default=True,
+              help="html is one self-contained file; print it to PDF from the browser.")
+@click.option("--tz", type=ZONE, help="Also show the timeline in this IANA zone (Europe/Berlin); JSON stays UTC.")
+@click.option("--template", "template_path", type=click.Path(exists=True, dir_okay=False),
+              help="Your jinja2 template for markdown or html (see `pmdraft template --dump`).")
 @click.option("--impact-start", type=TIME, help="Set impact_started by hand (overrides the alarm-based rule).")
 @click.option("--mitigated-at", type=TIME, help="Set mitigated by hand.")
 @click.option("--resolved-at", type=TIME, help="Set resolved by hand.")
-def draft(since: datetime, until: datetime, config_path: str | None, strict: bool, output: str | None,
-          fmt: str, impact_start: datetime | None, mitigated_at: datetime | None, resolved_at: datetime | None) -> None:
-    """Draft the postmortem for a time window.
+def draft(since: datetime | None, until: datetime | None, config_path: str | None, incidents: tuple[str, ...],
+          strict: bool, output: str | None,
+          fmt: str, tz: tzinfo | None, template_path: str | None, impact_start: datetime | None,
+          mitigated_at: datetime | None, resolved_at: datetime | None) -> None:
+    """Draft the postmortem for a time window, or for PagerDuty incidents (--incident).
 
     \b
     Example:
       pmdraft draft --since 2024-01-15T14:00:00Z --until 2024-01-15T15:30:00Z \\
         --config pmdraft.toml -o postmortem.md
+      pmdraft draft --since 2024-01-15T14:00:00Z --until 2024-01-15T15:30:00Z \\
+        --tz Europe/Berlin --format html -o postmortem.html
+      pmdraft draft --incident 1234 -o postmortem.md    # window and scope from the incident
     Exit 3 means the draft was written but a source failed (see "Data gaps").
     """
     overrides = {k: v for k, v in (("impact_started", impact_start), ("mitigated", mitigated_at), ("resolved", resolved_at)) if v}
 
     def run() -> int:
-        from .render import render_json, render_markdown
+        from .render import render_html, render_json, render_markdown
 
-        result = _draft(since, until, config_path, overrides)
+        user_template = _user_template(fmt, template_path, config_path)
+        result = _draft(since, until, config_path, overrides, incidents)
         _report_sources(result)
         if strict and result.gaps:
             raise click.ClickException("--strict: a source failed, so no draft was written")
-        _output(render_json(result) if fmt == "json" else render_markdown(result), output)
+        if fmt == "json":
+            text = render_json(result)
+        elif fmt == "html":
+            text = render_html(result, tz=tz, template=user_template)
+        else:
+            text = render_markdown(result, tz=tz, template=user_template)
+        _output(text, output)
         return EXIT_PARTIAL if result.gaps else 0
 
     _run(run)
@@ -193,18 +268,20 @@ def draft(since: datetime, until: datetime, config_path: str | None, strict: boo
 @_with(time_options)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here (atomically); default stdout.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-def timeline(since: datetime, until: datetime, config_path: str | None, strict: bool, output: str | None, fmt: str) -> None:
+def timeline(since: datetime | None, until: datetime | None, config_path: str | None, incidents: tuple[str, ...],
+             strict: bool, output: str | None, fmt: str) -> None:
     """Print the merged UTC timeline of every event in a window.
 
     \b
     Example:
       pmdraft timeline --since 2024-01-15T14:00:00Z --until 2024-01-15T15:30:00Z --format csv
+      pmdraft timeline --incident 1234
     """
 
     def run() -> int:
         from .render import render_timeline
 
-        result = _draft(since, until, config_path, {})
+        result = _draft(since, until, config_path, {}, incidents)
         _report_sources(result)
         if strict and result.gaps:
             raise click.ClickException("--strict: a source failed, so nothing was written")
@@ -217,7 +294,8 @@ def timeline(since: datetime, until: datetime, config_path: str | None, strict: 
 @cli.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="pmdraft-demo.md", show_default=True,
               help="Where to write the demo draft; its JSON goes next to it (.json).")
-def demo(output: str) -> None:
+@click.option("--tz", type=ZONE, help="Also show the timeline in this IANA zone (Europe/Berlin); JSON stays UTC.")
+def demo(output: str, tz: tzinfo | None) -> None:
     """Run the real collectors against local stand-ins seeded with the template's worked example.
 
     Needs no credentials: moto's server stands in for CloudWatch and an HTTPS stand-in for
@@ -250,13 +328,100 @@ def demo(output: str) -> None:
             result = make_draft(config, WINDOW, sandbox.environ)
         _report_sources(result)
         md = Path(output)
-        write_atomic(md, render_markdown(result))
+        write_atomic(md, render_markdown(result, tz=tz))
         write_atomic(md.with_suffix(".json"), render_json(result))
         click.echo(str(md))
         click.echo(str(md.with_suffix(".json")))
         return EXIT_PARTIAL if result.gaps else 0
 
     _run(run)
+
+
+@cli.command("template")
+@click.option("--dump", is_flag=True, help="Write the built-in template, to start your own from.")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write it here (atomically); default stdout.")
+def template_command(dump: bool, fmt: str, output: str | None) -> None:
+    """Write the built-in postmortem template, to start your own from.
+
+    Use your copy with `pmdraft draft --template PATH` or `[render] template = "PATH"` in the
+    config. It is filled in a sandbox, and a misspelt variable is an error naming it; every
+    variable is listed in docs/templates.md.
+
+    \b
+    Example:
+      pmdraft template --dump -o my-template.md.j2
+      pmdraft draft --since 2024-01-15T14:00:00Z --until 2024-01-15T15:30:00Z \\
+        --template my-template.md.j2 -o postmortem.md
+    """
+    if not dump:
+        raise click.UsageError("nothing to do: pass --dump to write the built-in template (-o PATH for a file)")
+    from .render import builtin_template
+
+    _output(builtin_template(fmt), output)
+
+
+SECTION_NAMES = {"cloudwatch": "[cloudwatch]", "pagerduty": "[pagerduty]", "deploys": "[[deploys]]"}
+
+
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (TOML); else $PMDRAFT_CONFIG or ./pmdraft.toml.")
+def sources(config_path: str | None) -> None:
+    """List the sources pmdraft can read and whether the config sets each one up.
+
+    \b
+    Example:
+      pmdraft sources --config pmdraft.toml
+    """
+
+    def run() -> int:
+        from .collectors import registry
+        from .config import load_config
+
+        path = _config_path(config_path)
+        config = load_config(path)
+        rows = [("SOURCE", "CONFIGURED", "DETAILS")]
+        for name in registry.names:
+            details = config.source_details(name)
+            section = SECTION_NAMES.get(name, f"[{name}]")
+            rows.append((name, "yes" if details else "no",
+                         details or f"add a {section} section (see config.example.toml)"))
+        width = [max(len(r[i]) for r in rows) for i in range(2)]
+        click.echo(f"Sources in {path}:\n")
+        for name, configured, details in rows:
+            click.echo(f"{name:{width[0]}}  {configured:{width[1]}}  {details}")
+        return 0
+
+    _run(run)
+
+
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (TOML); else $PMDRAFT_CONFIG or ./pmdraft.toml.")
+def doctor(config_path: str | None) -> None:
+    """Check the config and each configured source's access, with one cheap read each.
+
+    CloudWatch: DescribeAlarms (one record) per region; PagerDuty: the token and
+    GET /incidents?limit=1; deploy logs: each file readable. Exit 0 if everything works,
+    1 if something needs fixing (the table says what).
+
+    \b
+    Example:
+      export PAGERDUTY_API_TOKEN=...
+      pmdraft doctor --config pmdraft.toml
+    """
+    from .doctor import run_checks
+
+    checks = run_checks(_config_path(config_path), dict(os.environ))
+    rows = [("CHECK", "STATUS", "DETAILS")] + [(c.name, c.status, c.detail) for c in checks]
+    width = [max(len(r[i]) for r in rows) for i in range(2)]
+    for name, status, detail in rows:
+        click.echo(f"{name:{width[0]}}  {status:{width[1]}}  {detail}")
+    failed = sum(c.failed for c in checks)
+    if failed:
+        click.echo(f"\n{failed} check{'s' if failed > 1 else ''} failed: fix {'them' if failed > 1 else 'it'} "
+                   "and run pmdraft doctor again.")
+        sys.exit(1)
+    click.echo("\nEverything configured works.")
 
 
 def main() -> None:

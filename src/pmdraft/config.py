@@ -7,6 +7,7 @@ says so rather than skipping it silently. ``config.example.toml`` documents ever
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
@@ -45,6 +46,14 @@ class PagerDutyConfig:
     max_retries: int = _key(5, "max_retries = 5")
     max_retry_wait_seconds: float = _key(60.0, "max_retry_wait_seconds = 60")
     timeout_seconds: float = _key(30.0, "timeout_seconds = 30")
+    max_connections: int = _key(4, "max_connections = 4")
+    """Pages fetched at once once their offsets are known (threads and HTTPS connections)."""
+    requests_per_minute: int = _key(900, "requests_per_minute = 900")
+    """At most this many requests in any 60 s (PagerDuty allows 960 per token); a run under it never waits."""
+    incident_lookback_minutes: int = _key(60, "incident_lookback_minutes = 60")
+    """With --incident: minutes before the earliest incident's creation the window starts."""
+    incident_after_minutes: int = _key(30, "incident_after_minutes = 30")
+    """With --incident: minutes after the latest resolution (now, if one is open) the window ends."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,14 @@ class TimelineConfig:
 
 
 @dataclass(frozen=True)
+class RenderConfig:
+    """``[render]``: how the Markdown draft is written."""
+
+    template: str = _key("", 'template = "postmortem-template.md.j2"')
+    """Your own jinja2 template for the Markdown draft, relative to the config file; empty: built-in."""
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; ``None`` for a source section that is absent."""
 
@@ -71,7 +88,12 @@ class Config:
     pagerduty: PagerDutyConfig | None = None
     deploys: tuple[DeploySourceConfig, ...] = ()
     timeline: TimelineConfig = field(default_factory=TimelineConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
     path: Path | None = None
+    warnings: tuple[str, ...] = ()
+    """Things the file holds that work but should not be there (a value shaped like a token)."""
+    incidents: tuple[str, ...] = ()
+    """PagerDuty incident ids the run is scoped to (``--incident``); set by the caller, not the file."""
 
     @property
     def base_dir(self) -> Path:
@@ -83,12 +105,33 @@ class Config:
         p = Path(relative).expanduser()
         return p if p.is_absolute() else self.base_dir / p
 
+    def source_details(self, name: str) -> str | None:
+        """What this config reads from source ``name``, in a few words; ``None`` if not configured."""
+        if name == "cloudwatch" and self.cloudwatch is not None:
+            cw = self.cloudwatch
+            parts = [f"regions {', '.join(cw.regions)}"]
+            if cw.alarm_prefixes:
+                parts.append(f"alarms starting with {', '.join(cw.alarm_prefixes)}")
+            if cw.profile:
+                parts.append(f"profile {cw.profile}")
+            if cw.endpoint_url:
+                parts.append(f"endpoint {cw.endpoint_url}")
+            return "; ".join(parts)
+        if name == "pagerduty" and self.pagerduty is not None:
+            pd = self.pagerduty
+            services = f"services {', '.join(pd.service_ids)}" if pd.service_ids else "every service"
+            return f"{pd.base_url}; {services}; token from ${pd.token_env}"
+        if name == "deploys" and self.deploys:
+            return "; ".join(d.path for d in self.deploys)
+        return None
+
 
 _SECTIONS: dict[str, type] = {
     "cloudwatch": CloudWatchConfig,
     "pagerduty": PagerDutyConfig,
     "deploys": DeploySourceConfig,
     "timeline": TimelineConfig,
+    "render": RenderConfig,
 }
 
 _DEPLOY_TYPES = ("file",)
@@ -98,6 +141,29 @@ _DEPLOY_FORMATS = ("auto", "jsonl", "csv")
 def _did_you_mean(name: str, known: list[str]) -> str:
     close = difflib.get_close_matches(name, known, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+_SECRET_NAME = re.compile(r"token|api_?key|access_?key|_key$|^key$|secret|passw|credential|authorization", re.IGNORECASE)
+_TOKEN_SHAPE = re.compile(r"(?=[^ ]*[a-z])(?=[^ ]*[A-Z])[A-Za-z0-9_+-]{20}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+DEFAULT_TOKEN_ENV = "PAGERDUTY_API_TOKEN"
+
+
+def _looks_like_token(value: Any) -> bool:
+    """Shaped like a PagerDuty REST API key: 20 letters, digits, ``_+-``, upper and lower case."""
+    values = value if isinstance(value, list) else [value]
+    return any(isinstance(v, str) and _TOKEN_SHAPE.fullmatch(v) is not None for v in values)
+
+
+def _token_advice(table: Any, section: str = "pagerduty") -> str:
+    """Where a credential belongs, naming the section's own ``token_env`` when it is a usable name."""
+    if section == "cloudwatch":
+        return ("do not put AWS credentials in the config file; boto3 reads them from the environment, "
+                "a named profile (profile = ...) or a role")
+    env = table.get("token_env") if isinstance(table, dict) else None
+    if not isinstance(env, str) or not _ENV_NAME.fullmatch(env) or _looks_like_token(env):
+        env = DEFAULT_TOKEN_ENV
+    return f"do not put the token in the config file; export {env} (or the variable named by token_env)"
 
 
 def _check_type(where: str, name: str, value: Any, default: Any, example: str) -> Any:
@@ -120,7 +186,9 @@ def _check_type(where: str, name: str, value: Any, default: Any, example: str) -
         want = {bool: "true or false", int: "a whole number", float: "a number",
                 str: "a string", list: "a list of strings"}[type(default)]
         raise ConfigError(
-            f"{where}: key '{name}' must be {want}, got {value!r}; for example: {example}"
+            f"{where}: key '{name}' must be {want}, got "
+            f"{'a value shaped like a token (not shown)' if _looks_like_token(value) else repr(value)}; "
+            f"for example: {example}"
         )
     return value
 
@@ -128,10 +196,14 @@ def _check_type(where: str, name: str, value: Any, default: Any, example: str) -
 def _section(origin: str, name: str, table: Any, cls: type) -> Any:
     where = f"{origin}: [{name}]"
     if not isinstance(table, dict):
-        raise ConfigError(f"{where} must be a table of keys, got {table!r}")
+        shown = "a value shaped like a token (not shown)" if _looks_like_token(table) else repr(table)
+        raise ConfigError(f"{where} must be a table of keys, got {shown}")
     spec = {f.name: f for f in fields(cls)}
     values: dict[str, Any] = {}
     for key, value in table.items():
+        if key not in spec and (_SECRET_NAME.search(key) or _looks_like_token(value)):
+            raise ConfigError(f"{where}: key '{key}' looks like a credential: {_token_advice(table, name)}; "
+                              f"remove '{key}' from the file")
         if key not in spec:
             known = sorted(spec)
             raise ConfigError(
@@ -156,9 +228,12 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
     unknown = [k for k in data if k not in _SECTIONS]
     if unknown:
         name = unknown[0]
+        if _SECRET_NAME.search(name) or _looks_like_token(data[name]):
+            raise ConfigError(f"{origin}: key '{name}' looks like a credential: {_token_advice(data.get('pagerduty'))}; "
+                              f"remove '{name}' from the file")
         raise ConfigError(
             f"{origin}: unknown section [{name}]{_did_you_mean(name, list(_SECTIONS))}; "
-            f"known sections: [cloudwatch], [pagerduty], [[deploys]], [timeline]"
+            f"known sections: [cloudwatch], [pagerduty], [[deploys]], [timeline], [render]"
         )
     cw = _section(origin, "cloudwatch", data["cloudwatch"], CloudWatchConfig) if "cloudwatch" in data else None
     pd = _section(origin, "pagerduty", data["pagerduty"], PagerDutyConfig) if "pagerduty" in data else None
@@ -176,6 +251,7 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
                 f"{origin}: [[deploys]] format {d.format!r} is not known; use one of {', '.join(_DEPLOY_FORMATS)}"
             )
     tl = _section(origin, "timeline", data["timeline"], TimelineConfig) if "timeline" in data else TimelineConfig()
+    rc = _section(origin, "render", data["render"], RenderConfig) if "render" in data else RenderConfig()
     if cw is not None and not cw.regions:
         raise ConfigError(f"{origin}: [cloudwatch] regions is empty; for example: regions = [\"us-east-1\"]")
     if pd is not None and not pd.base_url.startswith("https://"):
@@ -183,12 +259,32 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
             f"{origin}: [pagerduty] base_url must start with https:// (the PagerDuty client refuses "
             f"plain http), got {pd.base_url!r}"
         )
+    if pd is not None:
+        for key in ("max_connections", "requests_per_minute"):
+            if getattr(pd, key) < 1:
+                raise ConfigError(f"{origin}: [pagerduty] key '{key}' must be at least 1, got {getattr(pd, key)}")
     if cw is None and pd is None and not deploys:
         raise ConfigError(
             f"{origin}: no source is configured; add at least one of [cloudwatch], [pagerduty] "
             "or [[deploys]] (see config.example.toml)"
         )
-    return Config(cloudwatch=cw, pagerduty=pd, deploys=deploys, timeline=tl, path=path)
+    if pd is not None and (not _ENV_NAME.fullmatch(pd.token_env) or _looks_like_token(pd.token_env)):
+        raise ConfigError(
+            f"{origin}: [pagerduty] key 'token_env' must be the name of the environment variable that "
+            f"holds the token, like token_env = \"{DEFAULT_TOKEN_ENV}\"; its value is not such a name "
+            f"(not shown, in case it is the token): {_token_advice({})}"
+        )
+    warnings = tuple(
+        f"{origin}: [{section}] key '{key}' holds a value shaped like a PagerDuty API token (not shown); "
+        f"if it is one, {_token_advice(data.get('pagerduty'))}, and remove it from the file"
+        for section, tables in data.items()
+        for table in (tables if isinstance(tables, list) else [tables])
+        if isinstance(table, dict)
+        for key, value in table.items()
+        if _looks_like_token(value)
+    )
+    return Config(cloudwatch=cw, pagerduty=pd, deploys=deploys, timeline=tl, render=rc, path=path,
+                  warnings=warnings)
 
 
 def load_config(path: Path) -> Config:

@@ -32,6 +32,8 @@ class SourceReport:
     events: int = 0
     requests: int = 0
     error: str | None = None
+    detail: str | None = None
+    """What the source had to do beyond plain reading (a split window, waits), if anything."""
 
     def to_record(self) -> dict[str, object]:
         return {
@@ -40,6 +42,7 @@ class SourceReport:
             "events": self.events,
             "requests": self.requests,
             "error": self.error,
+            "detail": self.detail,
         }
 
 
@@ -65,7 +68,8 @@ def _run(collector: Collector, window: Window) -> tuple[list[Event], SourceRepor
         raise
     except CollectorError as exc:
         log.warning("%s", exc)
-        return events, SourceReport(collector.name, FAILED, len(events), collector.requests, exc.message)
+        return events, SourceReport(collector.name, FAILED, len(events), collector.requests, exc.message,
+                                    getattr(collector, "detail", None))
     except Exception as exc:  # noqa: BLE001 - a crashed source is a gap, never a lost draft
         log.debug("source %s crashed", collector.name, exc_info=True)
         message = f"unexpected {exc.__class__.__name__}: {exc}"
@@ -74,7 +78,8 @@ def _run(collector: Collector, window: Window) -> tuple[list[Event], SourceRepor
         close = getattr(collector, "close", None)
         if close is not None:
             close()
-    return events, SourceReport(collector.name, OK, len(events), collector.requests)
+    return events, SourceReport(collector.name, OK, len(events), collector.requests,
+                                detail=getattr(collector, "detail", None))
 
 
 def collect(collectors: Sequence[Collector], window: Window, not_configured: Sequence[str] = ()) -> Collected:

@@ -145,8 +145,8 @@ def test_wrong_token_is_explained_without_the_token(pd) -> None:
     assert "wrong-token-value-123" not in str(err.value) and "-123" not in str(err.value)
 
 
-def test_more_than_the_offset_cap_is_announced(pd) -> None:
-    """Past PagerDuty's 10,000-record pagination cap the source fails loudly instead of truncating."""
+def test_more_than_the_offset_cap_is_read_in_time_slices(pd) -> None:
+    """Past PagerDuty's 10,000-record pagination cap the window is split, every entry comes back, and the report says so."""
     [inc] = seed(pd, n_incidents=1, entries_per_incident=0)
     pd.add_log_entries([
         log_entry(id=f"LC{i:05d}", type="notify_log_entry", created_at=T0 + timedelta(milliseconds=500 * i), incident=inc,
@@ -154,5 +154,7 @@ def test_more_than_the_offset_cap_is_announced(pd) -> None:
         for i in range(10_050)
     ])
     c = collector(pd)
-    with pytest.raises(CollectorError, match=r"GET /log_entries holds more than 10,000 records .* Narrow the window"):
-        list(c.collect(WINDOW))
+    events = list(c.collect(WINDOW))
+    assert len(events) == len({e.attrs["log_entry_id"] for e in events}) == 10_050
+    assert c.detail == ("GET /log_entries held 10,050 records, more than PagerDuty's 10,000-record pagination cap, "
+                        "so its window was split into 2 time slices")

@@ -7,11 +7,13 @@ configured.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import timedelta
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 from ..config import Config
 from ..errors import InputError
+from ..model import Window
 from .base import Collector, Registry, RequestCounter
 
 registry = Registry()
@@ -41,7 +43,7 @@ def _pagerduty(config: Config, environ: Mapping[str, str]) -> list[Collector]:
     cfg = config.pagerduty
     if cfg is None:
         return []
-    from .pagerduty import PagerDutyCollector, build_client
+    from .pagerduty import PagerDutyCollector, RequestBudget, build_client
 
     token = environ.get(cfg.token_env, "").strip()
     if not token:
@@ -51,6 +53,7 @@ def _pagerduty(config: Config, environ: Mapping[str, str]) -> list[Collector]:
             "or remove [pagerduty] from the config"
         )
     counter = RequestCounter()
+    budget = RequestBudget(cfg.requests_per_minute)
     client = build_client(
         token,
         cfg.base_url,
@@ -59,10 +62,18 @@ def _pagerduty(config: Config, environ: Mapping[str, str]) -> list[Collector]:
         max_retries=cfg.max_retries,
         max_wait=cfg.max_retry_wait_seconds,
         timeout=cfg.timeout_seconds,
+        max_connections=cfg.max_connections,
+        budget=budget,
     )
     return [
         PagerDutyCollector(
-            client, counter, service_ids=cfg.service_ids, margin=timedelta(minutes=cfg.incident_margin_minutes)
+            client,
+            counter,
+            service_ids=cfg.service_ids,
+            margin=timedelta(minutes=cfg.incident_margin_minutes),
+            incident_ids=config.incidents,
+            max_connections=cfg.max_connections,
+            budget=budget,
         )
     ]
 
@@ -81,6 +92,41 @@ registry.register("pagerduty", _pagerduty)
 registry.register("deploys", _deploys)
 
 
+def scope_to_incidents(
+    config: Config,
+    environ: Mapping[str, str],
+    refs: Sequence[str],
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[Config, Window]:
+    """The config scoped to the PagerDuty incidents ``refs`` (numbers or ids), and their window.
+
+    The window runs from the earliest incident's creation minus ``incident_lookback_minutes`` to
+    the latest resolution (``now`` for one still open) plus ``incident_after_minutes``;
+    ``since`` and ``until`` can only widen it.
+    """
+    cfg = config.pagerduty
+    if cfg is None:
+        raise InputError("--incident needs PagerDuty: add a [pagerduty] section to the config (see config.example.toml)")
+    from .pagerduty import incident_window
+
+    [collector] = registry.build("pagerduty", config, environ)
+    try:
+        incidents = collector.resolve(refs)  # type: ignore[attr-defined]
+    finally:
+        collector.close()  # type: ignore[attr-defined]
+    window = incident_window(
+        incidents,
+        lookback=timedelta(minutes=cfg.incident_lookback_minutes),
+        after=timedelta(minutes=cfg.incident_after_minutes),
+        now=now,
+    )
+    window = Window(min(window.since, since or window.since), max(window.until, until or window.until))
+    return dataclasses.replace(config, incidents=tuple(i["id"] for i in incidents)), window
+
+
 def build_collectors(config: Config, environ: Mapping[str, str]) -> tuple[list[Collector], list[str]]:
     """The configured collectors, and the names of the sources that are not configured."""
     collectors: list[Collector] = []
@@ -93,4 +139,4 @@ def build_collectors(config: Config, environ: Mapping[str, str]) -> tuple[list[C
     return collectors, missing
 
 
-__all__ = ["Collector", "Registry", "RequestCounter", "build_collectors", "registry"]
+__all__ = ["Collector", "Registry", "RequestCounter", "build_collectors", "registry", "scope_to_incidents"]

@@ -2,21 +2,35 @@
 
 Incidents created in the window (padded by a margin) give the scope; the log entries come from
 one paginated ``GET /log_entries`` stream for the window (``time_zone=UTC``), never one call per
-incident, and only entries of in-scope incidents are kept.
+incident, and only entries of in-scope incidents are kept. Given incident ids instead
+(``--incident``), those incidents are the scope and each one's own log entries are read.
+
+Every listing is read completely: its first page asks for ``total``; a listing holding more than
+PagerDuty's 10,000-record pagination cap is split into time slices (recursively, until each
+slice fits), and the remaining pages, whose offsets are then known, are fetched concurrently
+over at most ``max_connections`` connections. Records are deduplicated by id, and a slice that
+grew while it was read is read again. Every request passes through :class:`RetryingTransport`
+(bounded retries) and a :class:`RequestBudget` (at most N requests in any 60 s).
 """
 
 from __future__ import annotations
 
 import email.utils
+import itertools
+import math
 import random
+import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx2
 
-from ..errors import CollectorError
+from ..errors import CollectorError, InputError
 from ..model import (
     INCIDENT_ACKNOWLEDGED,
     INCIDENT_ANNOTATED,
@@ -41,6 +55,16 @@ PAGE_SIZE = 100
 
 OFFSET_CAP = 10_000
 """PagerDuty refuses offset + limit above this (HTTP 400)."""
+
+SLICE_TARGET = 9_000
+"""Records aimed at per slice when a listing is split: under the cap by a margin, so records
+spread unevenly over the window rarely need a second split."""
+
+MAX_REREADS = 3
+"""Times a slice that grew while it was read is read again before the source gives up."""
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 KIND_BY_TYPE = {
     "trigger_log_entry": INCIDENT_TRIGGERED,
@@ -87,6 +111,52 @@ def retry_wait(response: httpx2.Response, attempt: int, now: float | None = None
     return min(30.0, 0.5 * 2**attempt) * (1 + 0.25 * random.random())
 
 
+class RequestBudget:
+    """At most ``limit`` requests in any ``period`` seconds, shared by every thread of a client.
+
+    A sliding window, not a smooth rate: a run that stays under the limit never waits. Each
+    request reserves, under the lock, the earliest instant that keeps every window within the
+    limit, then sleeps until it outside the lock. ``clock`` and ``sleep`` are injectable so tests
+    need not wait.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        period: float = 60.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if limit < 1 or period <= 0:
+            raise ValueError(f"RequestBudget needs limit >= 1 and period > 0, got {limit} and {period}")
+        self.limit = limit
+        """Requests allowed in any ``period`` seconds."""
+        self.period = period
+        """Length of the sliding window, in seconds."""
+        self.clock = clock
+        self.sleep = sleep
+        self.waited = 0.0
+        """Seconds spent waiting for the budget so far, across all threads."""
+        self._lock = threading.Lock()
+        self._granted: deque[float] = deque()
+
+    def acquire(self) -> float:
+        """Wait until one more request fits in the window; return the seconds waited."""
+        with self._lock:
+            now = self.clock()
+            while self._granted and self._granted[0] + self.period <= now:
+                self._granted.popleft()
+            at = now
+            if len(self._granted) >= self.limit:
+                at = max(now, self._granted[-self.limit] + self.period)
+            self._granted.append(at)
+            self.waited += at - now
+        if at > now:
+            self.sleep(at - now)
+        return at - now
+
+
 class RetryingTransport(httpx2.BaseTransport):
     """Retries 429, 5xx and network errors a bounded number of times, honouring the headers.
 
@@ -102,6 +172,7 @@ class RetryingTransport(httpx2.BaseTransport):
         max_retries: int = 5,
         max_wait: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        budget: RequestBudget | None = None,
     ) -> None:
         self.inner = inner
         self.counter = counter
@@ -110,10 +181,14 @@ class RetryingTransport(httpx2.BaseTransport):
         self.max_wait = max_wait
         """Longest single wait in seconds; a server asking for more is a failure."""
         self.sleep = sleep
+        self.budget = budget
+        """Shared request budget every attempt (retries too) waits for; ``None``: unlimited."""
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         attempt = 0
         while True:
+            if self.budget is not None:
+                self.budget.acquire()
             self.counter.add()
             try:
                 response = self.inner.handle_request(request)
@@ -149,6 +224,49 @@ def _ref_name(ref: Any) -> str | None:
     return ref.get("summary") or ref.get("name") if isinstance(ref, dict) else None
 
 
+@dataclass(frozen=True)
+class _Slice:
+    """A time slice of a listing that fits under the cap, with its first page."""
+
+    window: Window
+    total: int
+    first: list[dict[str, Any]]
+
+
+def _record_time(record: Mapping[str, Any], key: str) -> datetime | None:
+    value = record.get(key)
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_time(value)
+    except ValueError:
+        return None
+
+
+def incident_window(
+    incidents: Iterable[Mapping[str, Any]], *, lookback: timedelta, after: timedelta, now: datetime
+) -> Window:
+    """The window an incident-started draft covers.
+
+    From the earliest ``created_at`` minus ``lookback`` to the latest ``resolved_at`` (else
+    ``last_status_change_at``; ``now`` for an incident still open) plus ``after``.
+    """
+    starts: list[datetime] = []
+    ends: list[datetime] = []
+    for inc in incidents:
+        created = _record_time(inc, "created_at")
+        if created is None:
+            raise CollectorError("pagerduty", f"incident {inc.get('id')!r} has no readable created_at time")
+        starts.append(created)
+        end = None
+        if inc.get("status") == "resolved":
+            end = _record_time(inc, "resolved_at") or _record_time(inc, "last_status_change_at")
+        ends.append(max(created, end or now))
+    if not starts:
+        raise InputError("no incident was given: pass --incident with an incident number or id")
+    return Window(min(starts) - lookback, max(ends) + after)
+
+
 class PagerDutyCollector:
     """Incident log entries from PagerDuty's REST API v2."""
 
@@ -161,28 +279,56 @@ class PagerDutyCollector:
         *,
         service_ids: Sequence[str] = (),
         margin: timedelta = timedelta(minutes=60),
+        incident_ids: Sequence[str] = (),
+        max_connections: int = 4,
+        budget: RequestBudget | None = None,
     ) -> None:
         self.client = client
         self.counter = counter
         self.service_ids = list(service_ids)
         self.margin = margin
         """How far before and after the window incidents are looked for."""
+        self.incident_ids = list(incident_ids)
+        """When given, the scope: these incidents (ids or numbers) instead of those created in the window."""
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be at least 1, got {max_connections}")
+        self.max_connections = max_connections
+        """Pages fetched at once (threads, and so connections), once their offsets are known."""
+        self.budget = budget
+        """The client's request budget, read only to report time spent waiting for it."""
+        self._notes: list[str] = []
 
     @property
     def requests(self) -> int:
         return self.counter.value
 
+    @property
+    def detail(self) -> str | None:
+        """What the run had to do beyond plain paging (window splits, budget waits), or ``None``."""
+        notes = list(self._notes)
+        if self.budget is not None and self.budget.waited >= 0.5:
+            notes.append(
+                f"waited {self.budget.waited:.0f} s in all for the request budget "
+                f"({self.budget.limit} requests a minute)"
+            )
+        return "; ".join(notes) or None
+
     def close(self) -> None:
         """Close the client's connections."""
         self.client.close()
 
-    def _get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    def _scrub(self, text: str) -> str:
+        """A server's answer without the API token, should a proxy echo the request back."""
+        token = getattr(getattr(self.client, "auth_method", None), "secret", None)
+        return text.replace(token, "[token]") if isinstance(token, str) and token else text
+
+    def _get(self, path: str, params: Mapping[str, Any], *, not_found: str | None = None) -> dict[str, Any]:
         import pagerduty
 
         try:
             response = self.client.get(path, params=dict(params))
         except RetriesExhausted as exc:
-            raise CollectorError(self.name, f"GET {path} failed: {exc.status} {exc.detail}") from exc
+            raise CollectorError(self.name, f"GET {path} failed: {exc.status} {self._scrub(exc.detail)}") from exc
         except pagerduty.Error as exc:
             status = getattr(getattr(exc, "response", None), "status_code", None)
             if status == 401:
@@ -192,12 +338,14 @@ class PagerDutyCollector:
                     "deactivated, or base_url points at the wrong service region "
                     "(EU accounts use https://api.eu.pagerduty.com)",
                 ) from exc
-            raise CollectorError(self.name, f"GET {path} failed: {exc.__class__.__name__}: {exc}") from exc
+            raise CollectorError(self.name, f"GET {path} failed: {exc.__class__.__name__}: {self._scrub(str(exc))}") from exc
         except httpx2.HTTPError as exc:
             raise CollectorError(self.name, f"GET {path} failed: {exc.__class__.__name__}: {exc}") from exc
+        if response.status_code == 404 and not_found:
+            raise InputError(not_found)
         if not response.is_success:
             raise CollectorError(
-                self.name, f"GET {path} answered HTTP {response.status_code}: {response.text[:200].strip()}"
+                self.name, f"GET {path} answered HTTP {response.status_code}: {self._scrub(response.text)[:200].strip()}"
             )
         try:
             body = response.json()
@@ -207,53 +355,181 @@ class PagerDutyCollector:
             raise CollectorError(self.name, f"GET {path} answered with {type(body).__name__}, not an object")
         return body
 
-    def _pages(self, path: str, key: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-        offset = 0
-        while True:
-            if offset + PAGE_SIZE > OFFSET_CAP:
-                raise CollectorError(
-                    self.name,
-                    f"GET {path} holds more than {OFFSET_CAP:,} records for "
-                    f"{params.get('since')} .. {params.get('until')}; PagerDuty's pagination stops there. "
-                    "Narrow the window (--since/--until) to get them all.",
+    def _map(self, fn: Callable[[_T], _R], items: Iterable[_T]) -> Iterator[_R]:
+        """``fn`` over ``items`` on at most ``max_connections`` threads; results in order.
+
+        The calls all start with the first result asked for; on an error the pending ones are
+        cancelled and the running ones awaited.
+        """
+        todo = list(items)
+        if len(todo) <= 1 or self.max_connections == 1:
+            return map(fn, todo)
+        return self._pooled(fn, todo)
+
+    def _pooled(self, fn: Callable[[_T], _R], todo: list[_T]) -> Iterator[_R]:
+        pool = ThreadPoolExecutor(min(self.max_connections, len(todo)), thread_name_prefix="pagerduty")
+        try:
+            futures: list[Future[_R]] = [pool.submit(fn, item) for item in todo]
+            for future in futures:
+                yield future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _page(
+        self, path: str, key: str, params: Mapping[str, Any], window: Window, offset: int
+    ) -> tuple[list[dict[str, Any]], int | None, bool]:
+        """One page of ``window``: its records, the listing's ``total`` then, and ``more``."""
+        body = self._get(
+            path,
+            {**params, "since": iso_z(window.since), "until": iso_z(window.until),
+             "limit": PAGE_SIZE, "offset": offset, "total": "true"},
+        )
+        items = body.get(key)
+        if not isinstance(items, list):
+            raise CollectorError(self.name, f"GET {path} answered without a {key!r} list")
+        total = body.get("total")
+        known = total if isinstance(total, int) and not isinstance(total, bool) else None
+        return [i for i in items if isinstance(i, dict)], known, bool(body.get("more"))
+
+    def _split(self, path: str, window: Window, total: int) -> list[Window]:
+        """``window`` cut at whole seconds into enough slices to hold ``total`` under the cap."""
+        n = max(2, math.ceil(total / SLICE_TARGET))
+        span = window.until - window.since
+        cuts = sorted({(window.since + span * k / n).replace(microsecond=0) for k in range(1, n)})
+        cuts = [c for c in cuts if window.since < c < window.until]
+        if not cuts:
+            raise CollectorError(
+                self.name,
+                f"GET {path} holds {total:,} records created between {iso_z(window.since)} and "
+                f"{iso_z(window.until)}, more than PagerDuty's {OFFSET_CAP:,}-record pagination cap "
+                "within one second, so they cannot all be read",
+            )
+        edges = [window.since, *cuts, window.until]
+        return [Window(a, b) for a, b in itertools.pairwise(edges)]
+
+    def _plan(self, path: str, key: str, params: Mapping[str, Any], windows: list[Window]) -> list[_Slice]:
+        """Probe ``windows`` (the first page, with ``total``), splitting any over the cap; newest first."""
+        leaves: list[_Slice] = []
+        while windows:
+            probes = self._map(lambda w: (w, self._page(path, key, params, w, 0)), windows)
+            windows = []
+            for window, (items, total, more) in probes:
+                if total is None:
+                    if more:
+                        raise CollectorError(
+                            self.name, f"GET {path} did not report a total with total=true, so it cannot "
+                            "be read completely past its first page",
+                        )
+                    total = len(items)
+                if total <= OFFSET_CAP:
+                    leaves.append(_Slice(window, total, items))
+                else:
+                    windows.extend(self._split(path, window, total))
+        leaves.sort(key=lambda s: s.window.since, reverse=True)
+        return leaves
+
+    def _read(
+        self, path: str, key: str, params: Mapping[str, Any], slices: list[_Slice]
+    ) -> Iterator[tuple[_Slice, list[dict[str, Any]], bool]]:
+        """Each slice's records, with whether its total changed while it was read."""
+        jobs = [(s.window, offset) for s in slices for offset in range(PAGE_SIZE, s.total, PAGE_SIZE)]
+        pages = self._map(lambda job: self._page(path, key, params, *job), jobs)
+        for s in slices:
+            items, changed = list(s.first), False
+            for _ in range(PAGE_SIZE, s.total, PAGE_SIZE):
+                page, total, _more = next(pages)
+                items.extend(page)
+                changed = changed or (total is not None and total != s.total)
+            yield s, items, changed
+
+    def _listing(self, path: str, key: str, params: Mapping[str, Any], window: Window) -> Iterator[dict[str, Any]]:
+        """Every record of a paginated listing in ``window``, each once (by id)."""
+        seen: set[str] = set()
+        todo = [window]
+        for round_ in range(MAX_REREADS + 1):
+            slices = self._plan(path, key, params, todo)
+            if round_ == 0 and len(slices) > 1:
+                self._notes.append(
+                    f"GET {path} held {sum(s.total for s in slices):,} records, more than PagerDuty's "
+                    f"{OFFSET_CAP:,}-record pagination cap, so its window was split into {len(slices)} time slices"
                 )
-            body = self._get(path, {**params, "limit": PAGE_SIZE, "offset": offset})
-            items = body.get(key)
-            if not isinstance(items, list):
-                raise CollectorError(self.name, f"GET {path} answered without a {key!r} list")
-            yield from (i for i in items if isinstance(i, dict))
-            if not body.get("more") or not items:
+            todo = []
+            for s, items, changed in self._read(path, key, params, slices):
+                for item in items:
+                    ident = item.get("id")
+                    if isinstance(ident, str):
+                        if ident in seen:
+                            continue
+                        seen.add(ident)
+                    yield item
+                if changed:
+                    todo.append(s.window)
+            if not todo:
                 return
-            offset += len(items)
+        raise CollectorError(
+            self.name,
+            f"GET {path} kept changing while it was read ({MAX_REREADS} re-reads); try again, "
+            "or end the window (--until) before the records still being written",
+        )
 
     def incidents(self, window: Window) -> list[dict[str, Any]]:
         """The incidents created in ``window`` padded by the margin, filtered by service."""
         padded = window.padded(self.margin, self.margin)
-        params: dict[str, Any] = {"since": iso_z(padded.since), "until": iso_z(padded.until), "time_zone": "UTC"}
+        params: dict[str, Any] = {"time_zone": "UTC"}
         if self.service_ids:
             params["service_ids[]"] = self.service_ids
-        return list(self._pages("/incidents", "incidents", params))
+        return list(self._listing("/incidents", "incidents", params, padded))
+
+    def resolve(self, refs: Sequence[str]) -> list[dict[str, Any]]:
+        """The incidents named by number or id, each once, from ``GET /incidents/{ref}``."""
+        found: dict[str, dict[str, Any]] = {}
+        for ref in refs:
+            ref = str(ref).strip().lstrip("#")
+            if not ref.isascii() or not ref.isalnum():
+                raise InputError(
+                    f"--incident {ref!r} is not a PagerDuty incident number or id; "
+                    "write it like 1234 or PABC123"
+                )
+            body = self._get(
+                f"/incidents/{ref}",
+                {"time_zone": "UTC"},
+                not_found=f"PagerDuty has no incident {ref} (GET /incidents/{ref} answered 404); check the "
+                "incident number or id, and that the API token's account is the incident's",
+            )
+            inc = body.get("incident")
+            if not isinstance(inc, dict) or not isinstance(inc.get("id"), str):
+                raise CollectorError(self.name, f"GET /incidents/{ref} answered without an incident")
+            found.setdefault(inc["id"], inc)
+        return list(found.values())
+
+    @staticmethod
+    def _entries_until(until: datetime, incidents: Iterable[Mapping[str, Any]]) -> datetime:
+        """``until``, moved past the last status change of any of ``incidents``."""
+        for inc in incidents:
+            for key in ("resolved_at", "last_status_change_at", "updated_at"):
+                changed = _record_time(inc, key)
+                if changed is not None:
+                    until = max(until, changed + timedelta(seconds=1))
+        return until
 
     def collect(self, window: Window) -> Iterator[Event]:
+        self._notes = []
+        padded = window.padded(self.margin, self.margin)
+        params = {"time_zone": "UTC", "is_overview": "false"}
+        if self.incident_ids:
+            for inc in self.resolve(self.incident_ids):
+                since = min(padded.since, _record_time(inc, "created_at") or padded.since)
+                span = Window(since, self._entries_until(padded.until, [inc]))
+                for entry in self._listing(f"/incidents/{inc['id']}/log_entries", "log_entries", params, span):
+                    event = self._event(entry, inc)
+                    if event is not None:
+                        yield event
+            return
         incidents = {i["id"]: i for i in self.incidents(window) if "id" in i}
         if not incidents:
             return
-        padded = window.padded(self.margin, self.margin)
-        until = padded.until
-        for inc in incidents.values():
-            for key in ("resolved_at", "last_status_change_at", "updated_at"):
-                if isinstance(inc.get(key), str):
-                    try:
-                        until = max(until, parse_time(inc[key]) + timedelta(seconds=1))
-                    except ValueError:
-                        pass
-        params = {
-            "since": iso_z(padded.since),
-            "until": iso_z(until),
-            "time_zone": "UTC",
-            "is_overview": "false",
-        }
-        for entry in self._pages("/log_entries", "log_entries", params):
+        span = Window(padded.since, self._entries_until(padded.until, incidents.values()))
+        for entry in self._listing("/log_entries", "log_entries", params, span):
             incident_ref = entry.get("incident") or {}
             incident = incidents.get(incident_ref.get("id"))
             if incident is not None:
@@ -318,15 +594,26 @@ def build_client(
     max_retries: int = 5,
     max_wait: float = 60.0,
     timeout: float = 30.0,
+    max_connections: int = 4,
+    budget: RequestBudget | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    inner: httpx2.BaseTransport | None = None,
 ) -> Any:
-    """A ``pagerduty.RestApiV2Client`` whose every request is bounded, counted and verified."""
+    """A ``pagerduty.RestApiV2Client`` whose every request is bounded, budgeted, counted and verified.
+
+    ``inner`` replaces the HTTPS transport under the retries (tests wrap it to watch requests);
+    ``sleep`` is what retries wait with.
+    """
     import ssl
 
     import pagerduty
 
-    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
+    if inner is None:
+        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
+        limits = httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        inner = httpx2.HTTPTransport(verify=verify, limits=limits)
     transport = RetryingTransport(
-        httpx2.HTTPTransport(verify=verify), counter, max_retries=max_retries, max_wait=max_wait
+        inner, counter, max_retries=max_retries, max_wait=max_wait, sleep=sleep, budget=budget
     )
     client = pagerduty.RestApiV2Client(token, base_url=base_url, transport=transport)
     client.max_network_attempts = 0

@@ -6,6 +6,8 @@ write is a visible prompt (``_To be written: ..._``).
 
 from __future__ import annotations
 
+from datetime import tzinfo
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
@@ -15,7 +17,7 @@ from ..errors import RenderError
 from ..model import iso_z
 from ..timeline.milestones import DURATIONS, MILESTONES
 from ..timeline.story import SOURCE_LABEL
-from .text import cell, duration_words, hhmm, hhmmss, inline, long_date
+from .text import cell, duration_words, hhmm, hhmmss, long_date, markdown_text
 
 if TYPE_CHECKING:
     from ..draft import Draft
@@ -30,16 +32,19 @@ LATE_CHANGE = 10 * 60
 SOURCE_TITLES = {"cloudwatch": "CloudWatch alarm history", "pagerduty": "PagerDuty incidents and log entries"}
 
 
-def _environment() -> SandboxedEnvironment:
+TEMPLATE_HELP = "docs/templates.md lists the variables a template can use"
+
+
+def _environment(loader: jinja2.BaseLoader | None = None) -> SandboxedEnvironment:
     env = SandboxedEnvironment(
-        loader=jinja2.PackageLoader("pmdraft.render", "templates"),
+        loader=loader or jinja2.PackageLoader("pmdraft.render", "templates"),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(cell=cell, inline=inline)
+    env.filters.update(cell=cell, inline=markdown_text)
     return env
 
 
@@ -101,16 +106,27 @@ def _title(draft: Draft) -> str:
     return f"Incident of {when}"
 
 
-def _timeline(draft: Draft) -> list[dict[str, str]]:
+def _timeline(draft: Draft, tz: tzinfo | None = None) -> list[dict[str, Any]]:
+    """Timeline rows; each time column shows its date on the first row and when its day changes.
+
+    Dates appear only when the timeline spans more than one day in either column's zone.
+    """
     rows = []
-    dates = {r.at.date() for r in draft.rows}
-    previous = None
-    for r in draft.rows:
-        show_date = len(dates) > 1 and r.at.date() != previous
+    local = [r.at.astimezone(tz) for r in draft.rows] if tz else [None] * len(draft.rows)
+    multi_day = len({r.at.date() for r in draft.rows}) > 1 or len({t.date() for t in local if t}) > 1
+    previous, previous_local = None, None
+    for r, lt in zip(draft.rows, local):
+        show_date = multi_day and r.at.date() != previous
         previous = r.at.date()
         time = (r.at.strftime("%Y-%m-%d ") if show_date else "") + hhmmss(r.at)
+        local_time = None
+        if lt is not None:
+            show_local_date = multi_day and lt.date() != previous_local
+            previous_local = lt.date()
+            local_time = (lt.strftime("%Y-%m-%d ") if show_local_date else "") + f"{hhmmss(lt)} {lt.tzname()}"
         marks = ", ".join(r.milestones)
-        rows.append({"time": time, "text": r.text + (f" _[{marks}]_" if marks else "")})
+        rows.append({"time": time, "local": local_time, "event": r.text, "marks": list(r.milestones),
+                     "text": r.text + (f" _[{marks}]_" if marks else "")})
     return rows
 
 
@@ -149,8 +165,11 @@ def _milestone_rows(draft: Draft) -> list[dict[str, str]]:
     return out
 
 
-def context(draft: Draft) -> dict[str, Any]:
-    """The plain values the Markdown template sees (no DataFrame, no model objects)."""
+def context(draft: Draft, tz: tzinfo | None = None) -> dict[str, Any]:
+    """The plain values the templates see (no DataFrame, no model objects); docs/templates.md lists them.
+
+    ``tz`` adds a local time to each timeline row; every other time stays UTC.
+    """
     m, d = draft.analysis.milestones, draft.analysis.durations
     start, end = m.get("impact_started"), m.get("resolved")
     well, wrong = _facts(draft)
@@ -173,7 +192,8 @@ def context(draft: Draft) -> dict[str, Any]:
         "duration_seconds": d.get("time_to_resolve"),
         "start_rule": start.rule if start else None,
         "end_rule": end.rule if end else None,
-        "timeline": _timeline(draft),
+        "tz": str(tz) if tz else None,
+        "timeline": _timeline(draft, tz),
         "suspect": None if change is None else {
             "version": _change_name(draft),
             "summary": change.summary or "",
@@ -198,9 +218,57 @@ def context(draft: Draft) -> dict[str, Any]:
     }
 
 
-def render_markdown(draft: Draft) -> str:
-    """The draft as GitHub-flavoured Markdown in the template's section order."""
+def _template_line(exc: BaseException, filename: str | None) -> int | None:
+    """The line of ``filename`` where rendering failed, from jinja2's rewritten traceback."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if filename and tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def load_template(path: Path, environment: SandboxedEnvironment) -> jinja2.Template:
+    """Compile a user's template file in ``environment`` (sandboxed, StrictUndefined).
+
+    Other templates it includes or extends are looked up beside it.
+    """
+    path = path.expanduser().resolve()
+    env = environment.overlay(loader=jinja2.FileSystemLoader(str(path.parent)))
     try:
-        return _environment().get_template("postmortem.md.j2").render(**context(draft))
+        return env.get_template(path.name)
+    except jinja2.TemplateNotFound as exc:
+        raise RenderError(f"template {path} does not exist (or is not readable)") from exc
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"template {exc.filename or path}, line {exc.lineno}: {exc.message}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RenderError(f"template {path} could not be read: {exc}") from exc
+
+
+def load_markdown_template(path: Path) -> jinja2.Template:
+    """A user's Markdown template (``--template`` or ``[render] template``), compiled."""
+    return load_template(path, _environment())
+
+
+def fill(template: jinja2.Template, values: dict[str, Any]) -> str:
+    """Render ``template``; an undefined variable is an error naming it, the file and the line."""
+    try:
+        return template.render(**values)
+    except jinja2.UndefinedError as exc:
+        line = _template_line(exc, template.filename)
+        where = f"template {template.filename or template.name}" + (f", line {line}" if line else "")
+        raise RenderError(f"{where}: {exc.message}; {TEMPLATE_HELP}") from exc
     except jinja2.TemplateError as exc:
-        raise RenderError(f"the postmortem template could not be filled: {exc}") from exc
+        line = _template_line(exc, template.filename)
+        where = f"template {template.filename or template.name}" + (f", line {line}" if line else "")
+        raise RenderError(f"{where} could not be filled: {exc}") from exc
+
+
+def render_markdown(draft: Draft, *, tz: tzinfo | None = None, template: jinja2.Template | None = None) -> str:
+    """The draft as GitHub-flavoured Markdown in the template's section order.
+
+    ``tz`` adds a local-time column to the timeline; ``template`` (from
+    :func:`load_markdown_template`) replaces the built-in one.
+    """
+    return fill(template or _environment().get_template("postmortem.md.j2"), context(draft, tz))

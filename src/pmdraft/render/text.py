@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+
+_BACKTICKS = re.compile(r"`+")
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
+_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+_PIPE = re.compile(r"(\\*)\|")
 
 
 def duration_words(seconds: float | None) -> str:
@@ -32,8 +38,31 @@ def hhmmss(at: datetime) -> str:
 
 
 def cell(text: object) -> str:
-    """Text safe inside a Markdown table cell: one line, pipes escaped."""
-    return inline(text).replace("|", "\\|")
+    """Text safe inside a Markdown table cell: :func:`markdown_text` with every pipe escaped.
+
+    Backslashes just before a pipe are doubled, so ``a\\|b`` cannot end the cell either.
+    """
+    return _PIPE.sub(lambda m: m.group(1) * 2 + "\\|", markdown_text(text))
+
+
+def markdown_text(text: object) -> str:
+    """Text on one line that Markdown shows as written: outside code spans, an HTML tag's ``<``
+    becomes ``&lt;`` and an entity's ``&`` becomes ``&amp;``, so neither is interpreted."""
+    line = inline(text)
+    runs = list(_BACKTICKS.finditer(line))
+    pieces, done, i = [], 0, 0
+    while i < len(runs):
+        closer = next((j for j in range(i + 1, len(runs)) if runs[j].group() == runs[i].group()), None)
+        if closer is None:
+            i += 1
+            continue
+        pieces += [_no_html(line[done:runs[i].start()]), line[runs[i].start():runs[closer].end()]]
+        done, i = runs[closer].end(), closer + 1
+    return "".join(pieces) + _no_html(line[done:])
+
+
+def _no_html(text: str) -> str:
+    return _TAG_OPEN.sub("&lt;", _ENTITY.sub("&amp;", text))
 
 
 def inline(text: object) -> str:

@@ -1,7 +1,8 @@
 """Local HTTPS stand-in for PagerDuty's REST API v2, for the demo and the tests.
 
 Served read-only on 127.0.0.1: ``GET /incidents``, ``/incidents/{id}``,
-``/incidents/{id}/log_entries``, ``/incidents/{id}/notes`` and ``/log_entries``. It behaves as
+``/incidents/{id}/log_entries``, ``/incidents/{id}/notes`` and ``/log_entries``; ``{id}`` may
+also be the incident number, as PagerDuty allows. It behaves as
 PagerDuty does where a client could notice: ``Authorization: Token token=<token>`` or 401;
 classic pagination (limit 25 by default, at most 100, offset + limit above 10,000 refused with
 400); newest first; ``[since, until)`` on ``created_at``; times rendered in ``time_zone`` or else
@@ -254,6 +255,7 @@ class _Store:
     entry_index: tuple[_Index, _Index]  # every entry, and the is_overview subset
     by_incident: dict[str, tuple[_Index, _Index]]
     notes: dict[str, list[_Obj]]
+    numbers: dict[str, str]  # incident number -> id: /incidents/{id} takes either, as PagerDuty does
 
 
 class _ApiError(Exception):
@@ -493,7 +495,8 @@ class PagerDutyStandIn:
             incident_index=_Index(incident_rows),
             entry_index=pair(entry_rows),
             by_incident={inc_id: pair(rows) for inc_id, rows in per_incident.items()},
-            notes=notes)
+            notes=notes,
+            numbers={str(row[2]["incident_number"]): row[2]["id"] for row in incident_rows})
 
     def _serve(self, handler: _Handler) -> None:
         url = urlsplit(handler.path)
@@ -542,6 +545,8 @@ class PagerDutyStandIn:
         if authorization != f"Token token={self.token}":
             raise _ApiError(401, "Unauthorized")
         store, parts = self._store, path.strip("/").split("/")
+        if len(parts) >= 2 and parts[0] == "incidents" and parts[1].isdigit():
+            parts[1] = store.numbers.get(parts[1], parts[1])
         if parts == ["incidents"]:
             return self._list_incidents(store.incident_index, query, zone)
         if parts == ["log_entries"]:
