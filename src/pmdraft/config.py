@@ -81,6 +81,42 @@ class RenderConfig:
 
 
 @dataclass(frozen=True)
+class BatchConfig:
+    """``[batch]``: the scheduled job that drafts every qualifying resolved incident once."""
+
+    lookback_hours: float = _key(24.0, "lookback_hours = 24")
+    """First run only: incidents resolved this many hours before it are drafted."""
+    overlap_minutes: int = _key(15, "overlap_minutes = 15")
+    """Each run looks this far behind the last one's high-water mark, for late-arriving resolutions."""
+    created_within_days: int = _key(7, "created_within_days = 7")
+    """Incidents created at most this many days before the run's start are found (PagerDuty lists by creation)."""
+    priorities: list[str] = _key([], 'priorities = ["P1", "P2"]')
+    """Only incidents with one of these priority names; empty: any priority, or none."""
+    urgencies: list[str] = _key([], 'urgencies = ["high"]')
+    service_ids: list[str] = _key([], 'service_ids = ["PABC123"]')
+    """Only these services; empty: [pagerduty] service_ids, else every service."""
+    team_ids: list[str] = _key([], 'team_ids = ["PTEAM01"]')
+    output: str = _key("postmortems", 'output = "s3://my-bucket/postmortems/"')
+    """A directory (relative to this file) or s3://bucket/prefix/."""
+    state: str = _key("sqlite", 'state = "dynamodb"')
+    state_path: str = _key("pmdraft-state.sqlite3", 'state_path = "/var/lib/pmdraft/state.sqlite3"')
+    table: str = _key("", 'table = "pmdraft-state"')
+    aws_region: str = _key("", 'aws_region = "eu-west-1"')
+    aws_endpoint_url: str = _key("", 'aws_endpoint_url = "http://127.0.0.1:5000"')
+    max_attempts: int = _key(3, "max_attempts = 3")
+    """Drafts per incident while a source keeps failing, before the job stops retrying it."""
+    claim_minutes: int = _key(30, "claim_minutes = 30")
+    """How long a runner's claim on an incident lasts; a crashed run's incidents are retried after it."""
+    annotate_from: str = _key("", 'annotate_from = "pmdraft-bot@example.com"')
+    """With --annotate: the PagerDuty user's email the notes are added as (the From header)."""
+    link_base: str = _key("", 'link_base = "https://wiki.example.com/postmortems/"')
+    """With --annotate: the note links link_base + file name; empty: the draft's path or s3:// URL."""
+
+
+_STATE_KINDS = ("sqlite", "dynamodb")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; ``None`` for a source section that is absent."""
 
@@ -89,6 +125,7 @@ class Config:
     deploys: tuple[DeploySourceConfig, ...] = ()
     timeline: TimelineConfig = field(default_factory=TimelineConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
     path: Path | None = None
     warnings: tuple[str, ...] = ()
     """Things the file holds that work but should not be there (a value shaped like a token)."""
@@ -132,6 +169,7 @@ _SECTIONS: dict[str, type] = {
     "deploys": DeploySourceConfig,
     "timeline": TimelineConfig,
     "render": RenderConfig,
+    "batch": BatchConfig,
 }
 
 _DEPLOY_TYPES = ("file",)
@@ -143,8 +181,11 @@ def _did_you_mean(name: str, known: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-_SECRET_NAME = re.compile(r"token|api_?key|access_?key|_key$|^key$|secret|passw|credential|authorization", re.IGNORECASE)
-_TOKEN_SHAPE = re.compile(r"(?=[^ ]*[a-z])(?=[^ ]*[A-Z])[A-Za-z0-9_+-]{20}")
+_SECRET_NAME = re.compile(
+    r"token|api_?key|access_?key|private_?key|secret|passw|credential|authorization", re.IGNORECASE
+)
+_ENV_VALUE = re.compile(r"[A-Z_][A-Z0-9_]*")
+_TOKEN_SHAPE = re.compile(r"(?=.*[a-z])(?=.*[A-Z])[A-Za-z0-9_+-]{20}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DEFAULT_TOKEN_ENV = "PAGERDUTY_API_TOKEN"
 
@@ -153,6 +194,14 @@ def _looks_like_token(value: Any) -> bool:
     """Shaped like a PagerDuty REST API key: 20 letters, digits, ``_+-``, upper and lower case."""
     values = value if isinstance(value, list) else [value]
     return any(isinstance(v, str) and _TOKEN_SHAPE.fullmatch(v) is not None for v in values)
+
+
+def _is_credential(key: str, value: Any) -> bool:
+    """A value shaped like a token, or a credential-named key (unless its value is a variable's
+    name, as in a misspelt ``token_env``)."""
+    if _looks_like_token(value):
+        return True
+    return bool(_SECRET_NAME.search(key)) and not (isinstance(value, str) and _ENV_VALUE.fullmatch(value))
 
 
 def _token_advice(table: Any, section: str = "pagerduty") -> str:
@@ -201,7 +250,7 @@ def _section(origin: str, name: str, table: Any, cls: type) -> Any:
     spec = {f.name: f for f in fields(cls)}
     values: dict[str, Any] = {}
     for key, value in table.items():
-        if key not in spec and (_SECRET_NAME.search(key) or _looks_like_token(value)):
+        if key not in spec and _is_credential(key, value):
             raise ConfigError(f"{where}: key '{key}' looks like a credential: {_token_advice(table, name)}; "
                               f"remove '{key}' from the file")
         if key not in spec:
@@ -228,12 +277,12 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
     unknown = [k for k in data if k not in _SECTIONS]
     if unknown:
         name = unknown[0]
-        if _SECRET_NAME.search(name) or _looks_like_token(data[name]):
+        if _is_credential(name, data[name]):
             raise ConfigError(f"{origin}: key '{name}' looks like a credential: {_token_advice(data.get('pagerduty'))}; "
                               f"remove '{name}' from the file")
         raise ConfigError(
             f"{origin}: unknown section [{name}]{_did_you_mean(name, list(_SECTIONS))}; "
-            f"known sections: [cloudwatch], [pagerduty], [[deploys]], [timeline], [render]"
+            f"known sections: [cloudwatch], [pagerduty], [[deploys]], [timeline], [render], [batch]"
         )
     cw = _section(origin, "cloudwatch", data["cloudwatch"], CloudWatchConfig) if "cloudwatch" in data else None
     pd = _section(origin, "pagerduty", data["pagerduty"], PagerDutyConfig) if "pagerduty" in data else None
@@ -252,6 +301,15 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
             )
     tl = _section(origin, "timeline", data["timeline"], TimelineConfig) if "timeline" in data else TimelineConfig()
     rc = _section(origin, "render", data["render"], RenderConfig) if "render" in data else RenderConfig()
+    bc = _section(origin, "batch", data["batch"], BatchConfig) if "batch" in data else BatchConfig()
+    if bc.state not in _STATE_KINDS:
+        raise ConfigError(f"{origin}: [batch] state {bc.state!r} is not known; use \"sqlite\" or \"dynamodb\"")
+    if bc.state == "dynamodb" and not bc.table:
+        raise ConfigError(f"{origin}: [batch] state = \"dynamodb\" needs the table's name; for example: "
+                          'table = "pmdraft-state"')
+    for key in ("max_attempts", "claim_minutes"):
+        if getattr(bc, key) < 1:
+            raise ConfigError(f"{origin}: [batch] key '{key}' must be at least 1, got {getattr(bc, key)}")
     if cw is not None and not cw.regions:
         raise ConfigError(f"{origin}: [cloudwatch] regions is empty; for example: regions = [\"us-east-1\"]")
     if pd is not None and not pd.base_url.startswith("https://"):
@@ -283,7 +341,7 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
         for key, value in table.items()
         if _looks_like_token(value)
     )
-    return Config(cloudwatch=cw, pagerduty=pd, deploys=deploys, timeline=tl, render=rc, path=path,
+    return Config(cloudwatch=cw, pagerduty=pd, deploys=deploys, timeline=tl, render=rc, batch=bc, path=path,
                   warnings=warnings)
 
 

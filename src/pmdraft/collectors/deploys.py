@@ -70,10 +70,20 @@ class DeployFileCollector:
     def _records(self, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         if self.format == "csv":
             reader = csv.DictReader(io.StringIO(text))
+            header = [name.strip() for name in reader.fieldnames or [] if name]
+            missing = [name for name in ("timestamp", "status") if header and name not in header]
+            if missing:
+                raise InputError(
+                    f"{self.path}, line 1: the CSV header has no {' and no '.join(missing)} column; it must "
+                    f"name at least timestamp and status, like timestamp,service,version,environment,status "
+                    f"(found: {','.join(header)})"
+                )
             for row in reader:
                 yield reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items() if k}
             return
-        for number, line in enumerate(text.splitlines(), start=1):
+        # Only "\n" ends a line: str.splitlines() would also split at U+2028 and other separators,
+        # which JSON allows unescaped inside strings.
+        for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             try:
@@ -117,11 +127,19 @@ class DeployFileCollector:
 
     def collect(self, window: Window) -> Iterator[Event]:
         try:
-            text = self.path.read_text(encoding="utf-8-sig")
+            data = self.path.read_bytes()
         except FileNotFoundError as exc:
             raise CollectorError(self.name, f"deploy log {self.path} does not exist") from exc
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             raise CollectorError(self.name, f"deploy log {self.path} could not be read: {exc}") from exc
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = exc.object[: exc.start].count(b"\n") + 1
+            raise InputError(
+                f"{self.path}, line {line}: byte 0x{exc.object[exc.start]:02x} is not UTF-8 text; "
+                "save the deploy log as UTF-8 (JSON Lines or CSV)"
+            ) from exc
         since = window.since - self.lookback
         for number, raw in self._records(text):
             record = self._record(number, raw)

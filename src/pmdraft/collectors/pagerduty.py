@@ -318,9 +318,14 @@ class PagerDutyCollector:
         self.client.close()
 
     def _scrub(self, text: str) -> str:
-        """A server's answer without the API token, should a proxy echo the request back."""
+        """A server's answer without the API token, should a proxy echo the request back; a
+        shortened answer that ends in the token's first characters loses them too."""
         token = getattr(getattr(self.client, "auth_method", None), "secret", None)
-        return text.replace(token, "[token]") if isinstance(token, str) and token else text
+        if not isinstance(token, str) or not token:
+            return text
+        text = text.replace(token, "[token]")
+        cut = next((n for n in range(len(token) - 1, 3, -1) if text.endswith(token[:n])), 0)
+        return text[: len(text) - cut] + "[token]" if cut else text
 
     def _get(self, path: str, params: Mapping[str, Any], *, not_found: str | None = None) -> dict[str, Any]:
         import pagerduty
@@ -479,6 +484,30 @@ class PagerDutyCollector:
         if self.service_ids:
             params["service_ids[]"] = self.service_ids
         return list(self._listing("/incidents", "incidents", params, padded))
+
+    def list_incidents(self, window: Window, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Every incident created in ``window`` matching ``params`` (``statuses[]``, ``team_ids[]``...), read completely."""
+        return list(self._listing("/incidents", "incidents", {"time_zone": "UTC", **params}, window))
+
+    def notes(self, incident_id: str) -> list[dict[str, Any]]:
+        """The notes on one incident (``GET /incidents/{id}/notes``)."""
+        notes = self._get(f"/incidents/{incident_id}/notes", {}).get("notes")
+        return [n for n in notes if isinstance(n, dict)] if isinstance(notes, list) else []
+
+    def add_note(self, incident_id: str, content: str, from_email: str) -> None:
+        """Add a note to one incident as the user ``from_email`` (``POST /incidents/{id}/notes``)."""
+        import pagerduty
+
+        path = f"/incidents/{incident_id}/notes"
+        try:
+            response = self.client.post(path, json={"note": {"content": content}}, headers={"From": from_email})
+        except (RetriesExhausted, httpx2.HTTPError, pagerduty.Error) as exc:
+            raise CollectorError(self.name, f"POST {path} failed: {self._scrub(str(exc))}") from exc
+        if not response.is_success:
+            hint = " (the token needs write access, and annotate_from a PagerDuty user's email)" \
+                if response.status_code in (400, 401, 403) else ""
+            raise CollectorError(self.name, f"POST {path} answered HTTP {response.status_code}{hint}: "
+                                 f"{self._scrub(response.text)[:200].strip()}")
 
     def resolve(self, refs: Sequence[str]) -> list[dict[str, Any]]:
         """The incidents named by number or id, each once, from ``GET /incidents/{ref}``."""

@@ -1,0 +1,172 @@
+"""PagerDuty misbehaving mid-run: each fault is ridden out or becomes a named gap (exit 3), never a traceback."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from pmdraft.cli import cli
+from pmdraft.sandbox import SANDBOX_TOKEN_ENV, scenario
+from pmdraft.sandbox.pagerduty import PagerDutyStandIn
+from tests.conftest import TOKEN
+
+SINCE, UNTIL = "2024-01-15T14:00:00Z", "2024-01-15T15:30:00Z"
+PD_EVENTS = 11
+"""PagerDuty events of the worked example in scope (the other service's two are left out)."""
+LAST_LINE = "_To be written: the pull request that fixed it._\n"
+
+
+@pytest.fixture
+def config(moto, pd: PagerDutyStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The worked example with one retry per request and waits of at most 2 s, so faults resolve fast."""
+    monkeypatch.setenv(SANDBOX_TOKEN_ENV, TOKEN)
+    path = scenario.seed(moto, pd, tmp_path, token_env=SANDBOX_TOKEN_ENV)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("[pagerduty]\n", "[pagerduty]\nmax_retries = 1\nmax_retry_wait_seconds = 2\n"),
+                    encoding="utf-8")
+    return path
+
+
+def draft(config: Path, out: Path, fmt: str = "markdown") -> Result:
+    return CliRunner().invoke(cli, ["draft", "--since", SINCE, "--until", UNTIL, "--config", str(config),
+                                    "--format", fmt, "-o", str(out)])
+
+
+def assert_clean(result: Result, out: Path) -> None:
+    """No traceback, no exception escaped, and no temporary file left next to the output."""
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert sorted(p.name for p in out.parent.glob(f".{out.name}.*")) == []
+
+
+def assert_ridden_out(result: Result, out: Path, pd: PagerDutyStandIn, path: str, status: int) -> None:
+    """Exit 0, every PagerDuty event present, and ``path`` answered the fault then a success."""
+    assert result.exit_code == 0, result.output
+    assert_clean(result, out)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    pagerduty = next(s for s in data["sources"] if s["name"] == "pagerduty")
+    assert (pagerduty["status"], pagerduty["events"], pagerduty["error"]) == ("ok", PD_EVENTS, None)
+    assert data["milestones"]["acknowledged"]["at"] == "2024-01-15T14:35:10Z"
+    assert [r.status for r in pd.requests if r.path == path][:2] == [status, 200]
+
+
+def assert_gap(result: Result, out: Path, error: str) -> None:
+    """Exit 3, a complete Markdown draft naming the gap, the other sources intact."""
+    assert result.exit_code == 3, result.output
+    assert_clean(result, out)
+    md = out.read_text(encoding="utf-8")
+    assert md.endswith(LAST_LINE), "the draft is complete"
+    assert "> **Data gaps:** this draft is missing events from a source that failed" in md
+    assert f"> - **PagerDuty incidents and log entries**: {error}" in md
+    assert f"pmdraft: data gap: pagerduty failed: {error}" in result.stderr
+    assert "| 14:32:25 | CloudWatch alarm HighErrorRate: OK -> ALARM" in md, "CloudWatch still counts"
+    assert "| 14:15:00 | Deploy: v2.3.4 deployed to production (api)" in md, "the deploy log still counts"
+
+
+def test_429_with_retry_after_is_waited_out(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+    """A 429 asking to wait 1 s is honoured (the run waits) and every event arrives."""
+    pd.inject("/incidents", 429, headers={"Retry-After": "1"})
+    out = tmp_path / "pm.json"
+    started = time.monotonic()
+    result = draft(config, out, "json")
+    assert time.monotonic() - started >= 1.0, "Retry-After was honoured"
+    assert_ridden_out(result, out, pd, "/incidents", 429)
+
+
+def test_429_without_retry_after_backs_off_and_recovers(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+    """A 429 with neither Retry-After nor ratelimit-reset is retried after a backoff; nothing is lost."""
+    pd.inject("/log_entries", 429, headers={"ratelimit-reset": ""})
+    out = tmp_path / "pm.json"
+    result = draft(config, out, "json")
+    assert_ridden_out(result, out, pd, "/log_entries", 429)
+
+
+def test_429_asking_for_too_long_a_wait_is_a_gap(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+    """A Retry-After beyond max_retry_wait_seconds is not slept through: it is a named gap."""
+    pd.inject("/incidents", 429, headers={"Retry-After": "120"}, times=5)
+    out = tmp_path / "pm.md"
+    started = time.monotonic()
+    result = draft(config, out)
+    assert time.monotonic() - started < 5
+    assert_gap(result, out, "GET /incidents failed: 429 and asked to wait 120 s, more than max_retry_wait_seconds=2")
+
+
+def test_a_single_500_is_retried(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+    """One 500 on the incidents listing is retried and the draft is complete."""
+    pd.inject("/incidents", 500, headers={"Retry-After": "0"})
+    out = tmp_path / "pm.json"
+    assert_ridden_out(draft(config, out, "json"), out, pd, "/incidents", 500)
+
+
+def test_a_persistent_500_is_a_named_gap(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+    """A 500 that outlasts the retries names the endpoint, the status and PagerDuty's message."""
+    pd.inject("/log_entries", 500, headers={"Retry-After": "0"}, times=10)
+    out = tmp_path / "pm.md"
+    result = draft(config, out)
+    assert_gap(result, out, "GET /log_entries failed: 500 after 2 attempts:")
+    assert "Internal Server Error" in out.read_text(encoding="utf-8")
+
+
+def test_a_single_503_is_retried(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+    """One 503 on the log entries listing is retried and every event arrives."""
+    pd.inject("/log_entries", 503, headers={"Retry-After": "0"})
+    out = tmp_path / "pm.json"
+    result = draft(config, out, "json")
+    assert_ridden_out(result, out, pd, "/log_entries", 503)
+
+
+def test_a_persistent_503_is_a_gap_in_the_json_sources(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+    """In JSON the failed source is listed with its status and error, and the other sources' events stay."""
+    pd.inject("/incidents", 503, headers={"Retry-After": "0"}, times=10)
+    out = tmp_path / "pm.json"
+    result = draft(config, out, "json")
+    assert result.exit_code == 3, result.output
+    assert_clean(result, out)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    sources = {s["name"]: s for s in data["sources"]}
+    assert sources["pagerduty"]["status"] == "failed"
+    assert sources["pagerduty"]["events"] == 0
+    assert sources["pagerduty"]["error"].startswith("GET /incidents failed: 503 after 2 attempts:")
+    assert (sources["cloudwatch"]["status"], sources["cloudwatch"]["events"]) == ("ok", 6)
+    assert data["milestones"]["acknowledged"] is None, "unknown, not zero"
+
+
+@pytest.mark.parametrize("body", ['{"incidents": [{"id": "Q1DEMO1234", "title": "ALA', "<html>502 Bad Gateway</html>", ""],
+                         ids=["truncated", "html", "empty"])
+def test_a_200_with_a_broken_body_is_a_gap(config: Path, pd: PagerDutyStandIn, tmp_path: Path, body: str) -> None:
+    """A 200 whose body is not JSON (cut off, HTML, empty) is a named gap, not a crash."""
+    pd.inject("/incidents", 200, body=body)
+    out = tmp_path / "pm.md"
+    assert_gap(draft(config, out), out, "GET /incidents answered with invalid JSON")
+
+
+def test_a_200_with_json_of_the_wrong_shape_is_a_gap(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+    """A 200 whose JSON lacks the listing is a gap naming the missing key."""
+    pd.inject("/log_entries", 200, body='{"log_entries": null, "more": false}')
+    out = tmp_path / "pm.md"
+    assert_gap(draft(config, out), out, "GET /log_entries answered without a 'log_entries' list")
+
+
+def test_401_after_the_incidents_were_read_is_a_gap(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+    """A token revoked between the incidents and the log entries gives a gap explaining the 401."""
+    pd.inject("/log_entries", 401, times=5)
+    out = tmp_path / "pm.md"
+    result = draft(config, out)
+    assert_gap(result, out, "GET /log_entries was refused (401 Unauthorized): the API token is invalid or deactivated")
+    assert [r.status for r in pd.requests if r.path == "/incidents"] == [200]
+    assert "| PagerDuty incidents and log entries | failed | 0 |" in out.read_text(encoding="utf-8")
+
+
+def test_strict_turns_a_fault_into_exit_1_and_no_file(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+    """With --strict a persistent fault writes nothing at all, not even a temporary file."""
+    pd.inject("/incidents", 500, headers={"Retry-After": "0"}, times=10)
+    out = tmp_path / "out" / "pm.md"
+    result = CliRunner().invoke(cli, ["draft", "--since", SINCE, "--until", UNTIL, "--config", str(config),
+                                      "-o", str(out), "--strict"])
+    assert result.exit_code == 1
+    assert "Error: --strict: a source failed, so no draft was written" in result.stderr
+    assert not out.parent.exists() or list(out.parent.iterdir()) == []
