@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pmdraft.config import (CloudWatchConfig, DeploySourceConfig, PagerDutyConfig, RenderConfig, TimelineConfig,
-                            load_config, parse_config)
+from pmdraft.config import (BatchConfig, CloudTrailConfig, CloudWatchConfig, CodeDeployConfig, DeploySourceConfig,
+                            GitHubDeploysConfig, PagerDutyConfig, RenderConfig, TimelineConfig, load_config,
+                            parse_config)
 from pmdraft.errors import ConfigError
 
 from .conftest import REPO
@@ -23,9 +24,12 @@ def test_example_config_parses_and_documents_every_key() -> None:
     assert config.pagerduty is not None and config.pagerduty.token_env == "PAGERDUTY_API_TOKEN"
     assert config.deploys[0].path == "deploys.jsonl"
     text = path.read_text(encoding="utf-8")
-    for cls in (CloudWatchConfig, PagerDutyConfig, DeploySourceConfig, TimelineConfig, RenderConfig):
+    assert [d.type for d in config.deploys] == ["file", "codedeploy", "github", "cloudtrail"]
+    for cls in (CloudWatchConfig, PagerDutyConfig, DeploySourceConfig, CodeDeployConfig, GitHubDeploysConfig,
+                CloudTrailConfig, TimelineConfig, RenderConfig, BatchConfig):
         for f in fields(cls):
-            assert re.search(rf"^{f.name} = ", text, re.M), f"{cls.__name__}.{f.name} is not documented"
+            documented = rf"^\[deploys\.{f.name}\]$" if f.name == "fields" else rf"^{f.name} = "
+            assert re.search(documented, text, re.M), f"{cls.__name__}.{f.name} is not documented"
 
 
 def test_unknown_key_names_the_section_and_suggests_the_right_one() -> None:
@@ -34,7 +38,7 @@ def test_unknown_key_names_the_section_and_suggests_the_right_one() -> None:
         parse_config('[cloudwatch]\nregoins = ["us-east-1"]\n', origin="pm.toml")
     assert str(err.value) == (
         "pm.toml: [cloudwatch]: unknown key 'regoins' (did you mean 'regions'?); "
-        "known keys: alarm_prefixes, endpoint_url, profile, regions"
+        "known keys: alarm_prefixes, endpoint_url, max_attempts, profile, regions, timeout_seconds"
     )
 
 
@@ -89,3 +93,35 @@ def test_relative_paths_are_taken_from_the_config_folder(tmp_path: Path) -> None
     cfg.write_text('[[deploys]]\npath = "deploys.csv"\n', encoding="utf-8")
     config = load_config(cfg)
     assert config.resolve(config.deploys[0].path) == (tmp_path / "sub" / "deploys.csv").resolve()
+
+
+def test_batch_state_must_be_known_and_dynamodb_needs_a_table() -> None:
+    """[batch] state is sqlite or dynamodb, and dynamodb names its table."""
+    with pytest.raises(ConfigError, match=r"\[batch\] state 'redis' is not known; use \"sqlite\" or \"dynamodb\""):
+        parse_config('[pagerduty]\n[batch]\nstate = "redis"\n', origin="pm.toml")
+    with pytest.raises(ConfigError, match=r"needs the table's name; for example: table = \"pmdraft-state\""):
+        parse_config('[pagerduty]\n[batch]\nstate = "dynamodb"\n', origin="pm.toml")
+
+
+def test_each_deploy_source_type_reads_its_own_keys() -> None:
+    """A [[deploys]] table is read by its type: github keys for github, a field mapping for files, and typos named."""
+    config = parse_config(
+        '[[deploys]]\npath = "ci.jsonl"\ntime_format = "epoch_ms"\n[deploys.fields]\ntimestamp = "ts"\n'
+        '[[deploys]]\ntype = "github"\nrepos = ["acme/api"]\n', origin="pm.toml")
+    file, gh = config.deploys
+    assert isinstance(file, DeploySourceConfig) and file.fields == {"timestamp": "ts"} and file.time_format == "epoch_ms"
+    assert isinstance(gh, GitHubDeploysConfig) and gh.token_env == "GITHUB_TOKEN"
+    with pytest.raises(ConfigError, match=r"pm.toml: \[deploys.fields\]: unknown field 'timestmp' \(did you mean 'timestamp'\?\)"):
+        parse_config('[[deploys]]\npath = "a"\n[deploys.fields]\ntimestmp = "ts"\n', origin="pm.toml")
+    with pytest.raises(ConfigError, match=r"pm.toml: \[deploys\]: unknown key 'path'"):
+        parse_config('[[deploys]]\ntype = "codedeploy"\npath = "a"\n', origin="pm.toml")
+    with pytest.raises(ConfigError, match=r"requests_per_second must be above 0 and at most 2"):
+        parse_config('[[deploys]]\ntype = "cloudtrail"\nrequests_per_second = 5\n', origin="pm.toml")
+
+
+@pytest.mark.parametrize("line", ["max_attempts = 0", "timeout_seconds = 0"])
+def test_cloudwatch_retries_and_timeout_must_be_positive(line: str) -> None:
+    """No attempt at all, or a zero timeout, would make every run a data gap: it is refused up front."""
+    with pytest.raises(ConfigError, match=r"pm.toml: \[cloudwatch\] max_attempts must be at least 1 and "
+                                          r"timeout_seconds above 0"):
+        parse_config(f'[cloudwatch]\nregions = ["us-east-1"]\n{line}\n', origin="pm.toml")

@@ -65,6 +65,14 @@ def test_case(case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPa
     if case["exit"] in (1, 2):
         assert not out.parent.exists() or list(out.parent.iterdir()) == [], "an error case wrote a file"
         return
+    if case.get("strict"):
+        strict_out = tmp_path / "strict" / "draft.md"
+        strict = CliRunner().invoke(cli, [*argv[:-1], str(strict_out), "--strict"])
+        assert strict.exit_code == 1, strict.output
+        assert strict.stderr.splitlines()[-1] == "Error: --strict: a source failed, so no draft was written"
+        for line in case.get("stderr_contains", []):
+            assert fill(line) in strict.stderr
+        assert not strict_out.parent.exists() or list(strict_out.parent.iterdir()) == [], "--strict wrote a file"
     draft = out.read_text(encoding="utf-8")
     assert draft.endswith("_To be written: the pull request that fixed it._\n"), "the draft is complete"
     assert [p.name for p in out.parent.iterdir()] == ["draft.md"], "no temporary file is left"

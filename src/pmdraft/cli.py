@@ -143,7 +143,69 @@ def _output(text: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
+def _update(path: Path, text: str) -> None:
+    """Merge a fresh Markdown draft into the one at ``path``; propose what could not be applied."""
+    from .living import merge
+    from .output import proposal_name
+
+    try:
+        existing = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{path} could not be read for --update: {exc}") from exc
+    merged = merge(existing, text)
+    if merged.text != existing:
+        write_atomic(path, merged.text)
+    click.echo(f"pmdraft: updated {path}" + (f" ({', '.join(merged.updated)})" if merged.updated else ""), err=True)
+    if merged.conflicts:
+        proposal = path.with_name(proposal_name(path.name))
+        write_atomic(proposal, text)
+        _report_kept(str(path), merged.kept, str(proposal))
+
+
+def _report_kept(path: str, kept: list[str] | tuple[str, ...], proposal: str) -> None:
+    if kept:
+        what = f"the {', '.join(kept)} block{'s' if len(kept) > 1 else ''} (edited by hand)"
+    else:
+        what = "the whole file (it has no pmdraft markers)"
+    click.echo(f"pmdraft: kept {what} in {path}; the new version is in {proposal}", err=True)
+
+
+def _store_quiet(ctx: click.Context, param: Any, value: bool) -> None:
+    if value:
+        ctx.meta["pmdraft.quiet"] = True
+
+
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, expose_value=False, callback=_store_quiet,
+    help="No progress display on stderr (it shows only on a terminal, after a second).",
+)
+
+
+def format_progress(sources: list[Any]) -> str:
+    """One status line: each source's requests and events so far, ``done`` once finished."""
+    parts = [f"{s.name} {s.requests} req {s.events:,} events{' done' if s.done else ''}" for s in sources]
+    return "pmdraft: " + " | ".join(parts)
+
+
+def _progress() -> Callable[[list[Any]], None] | None:
+    """A progress printer for stderr, or None when stderr is not a terminal or --quiet was given."""
+    if click.get_current_context().meta.get("pmdraft.quiet") or not sys.stderr.isatty():
+        return None
+    last = {"width": 0}
+
+    def show(sources: list[Any]) -> None:
+        line = format_progress(sources)
+        sys.stderr.write("\r" + line.ljust(last["width"]))
+        last["width"] = len(line)
+        if all(s.done for s in sources):
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
 time_options = [
+    quiet_option,
     click.option("--since", type=TIME, help=f"Window start, ISO 8601 with offset ({EXAMPLE}); with --incident it only widens."),
     click.option("--until", type=TIME, help="Window end (exclusive), ISO 8601 with offset; with --incident it only widens."),
     click.option("--incident", "incidents", multiple=True, metavar="ID",
@@ -180,7 +242,7 @@ def _draft(since: datetime | None, until: datetime | None, config_path: str | No
         from .model import UTC
 
         config, window = scope_to_incidents(config, environ, incidents, now=datetime.now(UTC), since=since, until=until)
-    return make_draft(config, window, environ, overrides=overrides)
+    return make_draft(config, window, environ, overrides=overrides, progress=_progress())
 
 
 def _user_template(fmt: str, option: str | None, config_path: str | None) -> Any:
@@ -227,10 +289,13 @@ def cli(verbose: bool) -> None:
 @click.option("--impact-start", type=TIME, help="Set impact_started by hand (overrides the alarm-based rule).")
 @click.option("--mitigated-at", type=TIME, help="Set mitigated by hand.")
 @click.option("--resolved-at", type=TIME, help="Set resolved by hand.")
+@click.option("--update", is_flag=True,
+              help="Refresh an existing -o draft: only its pmdraft blocks change; a block you edited is kept and "
+                   "the new version goes to NAME.proposed.md. json and html files are replaced whole.")
 def draft(since: datetime | None, until: datetime | None, config_path: str | None, incidents: tuple[str, ...],
           strict: bool, output: str | None,
           fmt: str, tz: tzinfo | None, template_path: str | None, impact_start: datetime | None,
-          mitigated_at: datetime | None, resolved_at: datetime | None) -> None:
+          mitigated_at: datetime | None, resolved_at: datetime | None, update: bool) -> None:
     """Draft the postmortem for a time window, or for PagerDuty incidents (--incident).
 
     \b
@@ -240,8 +305,14 @@ def draft(since: datetime | None, until: datetime | None, config_path: str | Non
       pmdraft draft --since 2024-01-15T14:00:00Z --until 2024-01-15T15:30:00Z \\
         --tz Europe/Berlin --format html -o postmortem.html
       pmdraft draft --incident 1234 -o postmortem.md    # window and scope from the incident
+      pmdraft draft --incident 1234 -o postmortem.md --update   # refresh it, keeping your edits
     Exit 3 means the draft was written but a source failed (see "Data gaps").
     """
+    if output and output != "-" and Path(output).exists() and not update:
+        raise click.ClickException(
+            f"{output} exists; pass --update to refresh the pmdraft blocks in it (your edits outside them are "
+            "kept, and an edited block is kept with the new version proposed beside it), or choose another -o path"
+        )
     overrides = {k: v for k, v in (("impact_started", impact_start), ("mitigated", mitigated_at), ("resolved", resolved_at)) if v}
 
     def run() -> int:
@@ -258,7 +329,10 @@ def draft(since: datetime | None, until: datetime | None, config_path: str | Non
             text = render_html(result, tz=tz, template=user_template)
         else:
             text = render_markdown(result, tz=tz, template=user_template)
-        _output(text, output)
+        if fmt == "markdown" and update and output and output != "-" and Path(output).exists():
+            _update(Path(output), text)
+        else:
+            _output(text, output)
         return EXIT_PARTIAL if result.gaps else 0
 
     _run(run)
@@ -292,6 +366,7 @@ def timeline(since: datetime | None, until: datetime | None, config_path: str | 
 
 
 @cli.command()
+@quiet_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="pmdraft-demo.md", show_default=True,
               help="Where to write the demo draft; its JSON goes next to it (.json).")
 @click.option("--tz", type=ZONE, help="Also show the timeline in this IANA zone (Europe/Berlin); JSON stays UTC.")
@@ -325,7 +400,7 @@ def demo(output: str, tz: tzinfo | None) -> None:
         os.environ["AWS_SECRET_ACCESS_KEY"] = "sandbox"
         with Sandbox() as sandbox:
             config = load_config(sandbox.seed_demo())
-            result = make_draft(config, WINDOW, sandbox.environ)
+            result = make_draft(config, WINDOW, sandbox.environ, progress=_progress())
         _report_sources(result)
         md = Path(output)
         write_atomic(md, render_markdown(result, tz=tz))
@@ -359,6 +434,79 @@ def template_command(dump: bool, fmt: str, output: str | None) -> None:
     from .render import builtin_template
 
     _output(builtin_template(fmt), output)
+
+
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (TOML); else $PMDRAFT_CONFIG or ./pmdraft.toml.")
+@click.option("--since", type=TIME, help="Backfill: incidents resolved since this time, instead of since the last run.")
+@click.option("-o", "--output", help="A directory or s3://bucket/prefix/ (default: [batch] output).")
+@click.option("--dry-run", is_flag=True, help="List what would be drafted; write nothing, change no state.")
+@click.option("--annotate", is_flag=True, help="Add a note with the draft's location to each PagerDuty incident, once.")
+@click.option("--log-json", is_flag=True, help="One JSON line per incident and one for the summary, on stderr.")
+def batch(config_path: str | None, since: datetime | None, output: str | None, dry_run: bool, annotate: bool,
+          log_json: bool) -> None:
+    """Draft each PagerDuty incident resolved since the last run, once; meant for cron.
+
+    Incidents are filtered by [batch] priorities, urgencies, service_ids and team_ids; each is
+    drafted as `pmdraft draft --incident` would, to <number>-<slug>.md in the output. A draft that
+    exists is refreshed (only its pmdraft blocks; edited blocks are kept and the new version is
+    proposed beside it). Exit 0 all drafted, 3 some partial (retried next run), 1 a failure.
+
+    \b
+    Example:
+      pmdraft batch --config pmdraft.toml                  # hourly from cron
+      pmdraft batch --dry-run                              # what would be drafted
+      pmdraft batch --since 2024-01-01T00:00:00Z -o s3://my-bucket/postmortems/
+    """
+    import json
+    import socket
+
+    def say(outcome: Any) -> None:
+        if log_json:
+            click.echo(json.dumps(outcome.as_json(), sort_keys=True), err=True)
+            return
+        label = f"#{outcome.number}" if outcome.number is not None else outcome.incident_id
+        if outcome.status == "would_draft":
+            click.echo(f"would draft {label} ({outcome.reason}): {outcome.title}")
+        elif outcome.status in ("drafted", "partial"):
+            click.echo(outcome.location)
+            if outcome.status == "partial":
+                click.echo(f"pmdraft: {label} drafted with a data gap (retried next run): {outcome.error}", err=True)
+        elif outcome.status == "failed":
+            click.echo(f"pmdraft: {label} failed (attempt {outcome.attempts}): {outcome.error}", err=True)
+        if outcome.proposal:
+            _report_kept(outcome.location, outcome.kept, outcome.proposal)
+
+    def run() -> int:
+        from .batch import Batch, open_sink, open_state
+        from .config import load_config
+        from .model import UTC
+        from .render import render_markdown
+
+        config = load_config(_config_path(config_path))
+        for warning in config.warnings:
+            click.echo(f"pmdraft: warning: {warning}", err=True)
+        template = _user_template("markdown", None, config_path)
+        state = open_state(config)
+        try:
+            job = Batch(config, dict(os.environ), state=state, sink=open_sink(config, output),
+                        render=lambda d: render_markdown(d, template=template),
+                        runner=f"{socket.gethostname()}:{os.getpid()}", on_outcome=say)
+            result = job.run(datetime.now(UTC), since=since, dry_run=dry_run, annotate=annotate)
+        finally:
+            state.close()
+        for error in result.annotate_errors:
+            if not log_json:
+                click.echo(f"pmdraft: note not added: {error}", err=True)
+        if log_json:
+            click.echo(json.dumps({"event": "summary", "summary": result.summary(), "counts": result.counts,
+                                   "annotate_errors": result.annotate_errors, "exit_code": result.exit_code},
+                                  sort_keys=True), err=True)
+        else:
+            click.echo(result.summary(), err=True)
+        return result.exit_code
+
+    _run(run)
 
 
 SECTION_NAMES = {"cloudwatch": "[cloudwatch]", "pagerduty": "[pagerduty]", "deploys": "[[deploys]]"}

@@ -21,6 +21,8 @@ def _key(default: Any, example: str, *, required: bool = False) -> Any:
     meta = {"example": example, "required": required}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -32,6 +34,10 @@ class CloudWatchConfig:
     endpoint_url: str = _key("", 'endpoint_url = "http://127.0.0.1:5000"')
     alarm_prefixes: list[str] = _key([], 'alarm_prefixes = ["api-", "HighErrorRate"]')
     profile: str = _key("", 'profile = "prod-readonly"')
+    max_attempts: int = _key(5, "max_attempts = 5")
+    """Attempts per AWS call in all, the first included (boto3's standard retry mode, with backoff)."""
+    timeout_seconds: float = _key(30.0, "timeout_seconds = 30")
+    """Seconds to wait for a connection, and then for each read of an answer, before an attempt fails."""
 
 
 @dataclass(frozen=True)
@@ -58,11 +64,59 @@ class PagerDutyConfig:
 
 @dataclass(frozen=True)
 class DeploySourceConfig:
-    """One ``[[deploys]]`` entry: a file of deploy records (JSON Lines or CSV)."""
+    """One ``[[deploys]]`` entry of ``type = "file"``: a file of deploy records (JSON Lines or CSV)."""
 
     type: str = _key("file", 'type = "file"')
     path: str = _key("", 'path = "deploys.jsonl"', required=True)
     format: str = _key("auto", 'format = "jsonl"  # or "csv", or "auto" from the file name')
+    time_format: str = _key("iso8601", 'time_format = "epoch_ms"  # or "iso8601", "epoch_s"')
+    """How the timestamp field is written: ISO 8601 with an offset, or epoch seconds or milliseconds (UTC)."""
+    fields: dict[str, str] = _key({}, '[deploys.fields] timestamp = "ts"')
+    """pmdraft field -> the file's own field (column) name, e.g. timestamp = "ts"; unnamed fields keep their names."""
+
+
+@dataclass(frozen=True)
+class CodeDeployConfig:
+    """A ``[[deploys]]`` entry of ``type = "codedeploy"``: AWS CodeDeploy deployments."""
+
+    type: str = _key("codedeploy", 'type = "codedeploy"')
+    regions: list[str] = _key(["us-east-1"], 'regions = ["us-east-1"]')
+    endpoint_url: str = _key("", 'endpoint_url = "http://127.0.0.1:5000"')
+    profile: str = _key("", 'profile = "prod-readonly"')
+    applications: list[str] = _key([], 'applications = ["api/production", "web"]')
+    """"application/deployment-group" or "application" (all its groups); empty: every deployment."""
+
+
+@dataclass(frozen=True)
+class GitHubDeploysConfig:
+    """A ``[[deploys]]`` entry of ``type = "github"``: GitHub Deployments and their statuses."""
+
+    type: str = _key("github", 'type = "github"')
+    repos: list[str] = _key([], 'repos = ["octocat/example"]', required=True)
+    base_url: str = _key("https://api.github.com", 'base_url = "https://github.example.com/api/v3"')
+    token_env: str = _key("GITHUB_TOKEN", 'token_env = "GITHUB_TOKEN"')
+    environments: list[str] = _key([], 'environments = ["production"]')
+    """Only deployments to these environments; empty: every environment."""
+    timeout_seconds: float = _key(30.0, "timeout_seconds = 30")
+    max_rate_limit_wait_seconds: float = _key(60.0, "max_rate_limit_wait_seconds = 60")
+    """Longest wait for a rate limit to reset; a longer one makes the source a data gap."""
+
+
+@dataclass(frozen=True)
+class CloudTrailConfig:
+    """A ``[[deploys]]`` entry of ``type = "cloudtrail"``: deploy-like API calls from CloudTrail."""
+
+    type: str = _key("cloudtrail", 'type = "cloudtrail"')
+    regions: list[str] = _key(["us-east-1"], 'regions = ["us-east-1"]')
+    endpoint_url: str = _key("", 'endpoint_url = "http://127.0.0.1:5000"')
+    profile: str = _key("", 'profile = "prod-readonly"')
+    event_names: list[str] = _key([], 'event_names = ["UpdateService", "UpdateFunctionCode20150331v2"]')
+    """CloudTrail event names to look up; empty: ECS, Lambda and CodeDeploy deploy calls."""
+    requests_per_second: float = _key(2.0, "requests_per_second = 2")
+    """LookupEvents allows 2 requests per second per account and region."""
+
+
+DeployConfig = DeploySourceConfig | CodeDeployConfig | GitHubDeploysConfig | CloudTrailConfig
 
 
 @dataclass(frozen=True)
@@ -70,6 +124,8 @@ class TimelineConfig:
     """``[timeline]``: how milestones are found."""
 
     suspect_lookback_hours: float = _key(6.0, "suspect_lookback_hours = 6")
+    long_lookback_days: float = _key(30.0, "long_lookback_days = 30")
+    """Days before the window in which the affected service's last deploys are listed apart (0: off)."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +178,7 @@ class Config:
 
     cloudwatch: CloudWatchConfig | None = None
     pagerduty: PagerDutyConfig | None = None
-    deploys: tuple[DeploySourceConfig, ...] = ()
+    deploys: tuple[DeployConfig, ...] = ()
     timeline: TimelineConfig = field(default_factory=TimelineConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
@@ -159,7 +215,7 @@ class Config:
             services = f"services {', '.join(pd.service_ids)}" if pd.service_ids else "every service"
             return f"{pd.base_url}; {services}; token from ${pd.token_env}"
         if name == "deploys" and self.deploys:
-            return "; ".join(d.path for d in self.deploys)
+            return "; ".join(_deploy_details(d) for d in self.deploys)
         return None
 
 
@@ -172,7 +228,25 @@ _SECTIONS: dict[str, type] = {
     "batch": BatchConfig,
 }
 
-_DEPLOY_TYPES = ("file",)
+def _deploy_details(d: DeployConfig) -> str:
+    if isinstance(d, CodeDeployConfig):
+        return f"CodeDeploy in {', '.join(d.regions)}" + (f" ({', '.join(d.applications)})" if d.applications else "")
+    if isinstance(d, GitHubDeploysConfig):
+        return f"GitHub Deployments of {', '.join(d.repos)}; token from ${d.token_env}"
+    if isinstance(d, CloudTrailConfig):
+        return f"CloudTrail deploy calls in {', '.join(d.regions)}"
+    return d.path
+
+
+_DEPLOY_CLASSES: dict[str, type] = {
+    "file": DeploySourceConfig,
+    "codedeploy": CodeDeployConfig,
+    "github": GitHubDeploysConfig,
+    "cloudtrail": CloudTrailConfig,
+}
+_DEPLOY_TYPES = tuple(_DEPLOY_CLASSES)
+_TIME_FORMATS = ("iso8601", "epoch_s", "epoch_ms")
+_DEPLOY_FIELDS = ("timestamp", "service", "version", "environment", "status", "actor", "description", "url", "id")
 _DEPLOY_FORMATS = ("auto", "jsonl", "csv")
 
 
@@ -229,11 +303,13 @@ def _check_type(where: str, name: str, value: Any, default: Any, example: str) -
         ok = isinstance(value, str)
     elif isinstance(default, list):
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif isinstance(default, dict):
+        ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
     else:  # pragma: no cover - every key has one of the types above
         ok = True
     if not ok:
         want = {bool: "true or false", int: "a whole number", float: "a number",
-                str: "a string", list: "a list of strings"}[type(default)]
+                str: "a string", list: "a list of strings", dict: "a table of strings"}[type(default)]
         raise ConfigError(
             f"{where}: key '{name}' must be {want}, got "
             f"{'a value shaped like a token (not shown)' if _looks_like_token(value) else repr(value)}; "
@@ -268,6 +344,49 @@ def _section(origin: str, name: str, table: Any, cls: type) -> Any:
     return cls(**values)
 
 
+def _deploy_section(origin: str, table: Any) -> DeployConfig:
+    """One ``[[deploys]]`` table, read into the dataclass of its ``type``, validated."""
+    kind = table.get("type", "file") if isinstance(table, dict) else "file"
+    if isinstance(kind, str) and kind not in _DEPLOY_CLASSES:
+        known = ", ".join(f'"{t}"' for t in _DEPLOY_TYPES)
+        raise ConfigError(f"{origin}: [[deploys]] type {kind!r} is not known; use one of {known}")
+    d = _section(origin, "deploys", table, _DEPLOY_CLASSES.get(kind, DeploySourceConfig))
+    if isinstance(d, DeploySourceConfig):
+        if d.format not in _DEPLOY_FORMATS:
+            raise ConfigError(
+                f"{origin}: [[deploys]] format {d.format!r} is not known; use one of {', '.join(_DEPLOY_FORMATS)}"
+            )
+        if d.time_format not in _TIME_FORMATS:
+            raise ConfigError(
+                f"{origin}: [[deploys]] time_format {d.time_format!r} is not known; use one of {', '.join(_TIME_FORMATS)}"
+            )
+        unknown = [k for k in d.fields if k not in _DEPLOY_FIELDS]
+        if unknown:
+            raise ConfigError(
+                f"{origin}: [deploys.fields]: unknown field '{unknown[0]}'{_did_you_mean(unknown[0], list(_DEPLOY_FIELDS))}; "
+                f"known fields: {', '.join(_DEPLOY_FIELDS)}"
+            )
+    if isinstance(d, (CodeDeployConfig, CloudTrailConfig)) and not d.regions:
+        raise ConfigError(f"{origin}: [[deploys]] type = \"{d.type}\": regions is empty; for example: regions = [\"us-east-1\"]")
+    if isinstance(d, CloudTrailConfig) and not 0 < d.requests_per_second <= 2:
+        raise ConfigError(f"{origin}: [[deploys]] type = \"cloudtrail\": requests_per_second must be above 0 and "
+                          f"at most 2 (LookupEvents' limit), got {d.requests_per_second:g}")
+    if isinstance(d, GitHubDeploysConfig):
+        bad = [r for r in d.repos if not re.fullmatch(r"[\w.-]+/[\w.-]+", r)]
+        if bad:
+            raise ConfigError(f"{origin}: [[deploys]] type = \"github\": repo {bad[0]!r} is not owner/name; "
+                              'for example: repos = ["octocat/example"]')
+        if not _ENV_NAME.fullmatch(d.token_env) or _looks_like_token(d.token_env):
+            raise ConfigError(
+                f"{origin}: [[deploys]] type = \"github\": key 'token_env' must be the name of the environment "
+                "variable that holds the token, like token_env = \"GITHUB_TOKEN\" (its value is not shown)"
+            )
+        if not d.base_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ConfigError(f"{origin}: [[deploys]] type = \"github\": base_url must start with https://, "
+                              f"got {d.base_url!r}")
+    return d  # type: ignore[no-any-return]
+
+
 def parse_config(text: str, origin: str = "<config>", path: Path | None = None) -> Config:
     """Parse TOML text into a :class:`Config`; ``origin`` names the file in errors."""
     try:
@@ -291,14 +410,7 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
         raise ConfigError(
             f"{origin}: deploys must be an array of tables: write [[deploys]] (two brackets)"
         )
-    deploys = tuple(_section(origin, "deploys", d, DeploySourceConfig) for d in raw_deploys)
-    for d in deploys:
-        if d.type not in _DEPLOY_TYPES:
-            raise ConfigError(f"{origin}: [[deploys]] type {d.type!r} is not known; use type = \"file\"")
-        if d.format not in _DEPLOY_FORMATS:
-            raise ConfigError(
-                f"{origin}: [[deploys]] format {d.format!r} is not known; use one of {', '.join(_DEPLOY_FORMATS)}"
-            )
+    deploys = tuple(_deploy_section(origin, d) for d in raw_deploys)
     tl = _section(origin, "timeline", data["timeline"], TimelineConfig) if "timeline" in data else TimelineConfig()
     rc = _section(origin, "render", data["render"], RenderConfig) if "render" in data else RenderConfig()
     bc = _section(origin, "batch", data["batch"], BatchConfig) if "batch" in data else BatchConfig()
@@ -312,6 +424,9 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
             raise ConfigError(f"{origin}: [batch] key '{key}' must be at least 1, got {getattr(bc, key)}")
     if cw is not None and not cw.regions:
         raise ConfigError(f"{origin}: [cloudwatch] regions is empty; for example: regions = [\"us-east-1\"]")
+    if cw is not None and (cw.max_attempts < 1 or cw.timeout_seconds <= 0):
+        raise ConfigError(f"{origin}: [cloudwatch] max_attempts must be at least 1 and timeout_seconds above 0, "
+                          f"got {cw.max_attempts} and {cw.timeout_seconds:g}; for example: max_attempts = 5")
     if pd is not None and not pd.base_url.startswith("https://"):
         raise ConfigError(
             f"{origin}: [pagerduty] base_url must start with https:// (the PagerDuty client refuses "

@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 from .collectors import build_collectors
 from .collectors.base import Collector
 from .config import Config
-from .model import Event, Window
-from .pipeline import Collected, SourceReport, collect
+from .model import Event, Window, iso_z
+from .pipeline import Collected, Progress, SourceReport, collect
 from .timeline import Analysis, Row, analyse, build_frame, build_rows, frame_events
+from .timeline.milestones import Milestone
+from .timeline.suspects import Suspects, find_rollback, rank
 
 
 @dataclass
@@ -29,6 +31,10 @@ class Draft:
     reports: list[SourceReport]
     generated_at: datetime | None = None
     incidents: list[dict[str, object]] = field(default_factory=list)
+    suspects: Suspects = field(default_factory=Suspects)
+    """Ranked suspect deploys (up to three leads) and the long lookback's deploys."""
+    rollback: Event | None = None
+    """The rollback after detection that was the mitigation action, if the deploys show one."""
 
     @property
     def gaps(self) -> list[SourceReport]:
@@ -58,21 +64,47 @@ def build_draft(
     window: Window,
     *,
     suspect_lookback: timedelta = timedelta(hours=6),
+    long_lookback: timedelta = timedelta(0),
     overrides: Mapping[str, datetime] | None = None,
     generated_at: datetime | None = None,
 ) -> Draft:
-    """Turn gathered events into a draft: one sorted frame, milestones, timeline rows."""
-    frame = build_frame(collected.events)
+    """Turn gathered events into a draft: one sorted frame, milestones, timeline rows, suspects.
+
+    Deploys from before ``suspect_lookback`` ahead of the window (read for the long lookback)
+    stay out of the frame and the timeline; they only feed the long lookback's list.
+    """
+    cutoff = window.since - suspect_lookback
+    history = [e for e in collected.events if e.at < cutoff and e.kind.startswith("deploy.")]
+    current = [e for e in collected.events if not (e.at < cutoff and e.kind.startswith("deploy."))] if history \
+        else collected.events
+    frame = build_frame(current)
     analysis = analyse(frame, suspect_lookback=suspect_lookback, overrides=overrides)
     events = frame_events(frame)
+    impact, detected = analysis.milestones.get("impact_started"), analysis.milestones.get("detected")
+    suspects = rank(history + events, impact.at if impact else None, lookback=suspect_lookback,
+                    long_lookback=long_lookback)
+    rollback = find_rollback(history + events, detected.at if detected else None)
+    marks: Mapping[str, Milestone | None] = analysis.milestones
+    if rollback is not None and detected is not None:
+        marks = {**analysis.milestones, "mitigation action": Milestone(
+            rollback.at, "rollback after detection", rollback.ref, rollback.summary, rollback.at)}
+        from .render.text import duration_words
+
+        took = (rollback.at - detected.at).total_seconds()
+        analysis.notes.setdefault("mitigated", []).append(
+            f"mitigation action: rollback ({rollback.summary}) at {iso_z(rollback.at)}, "
+            f"{duration_words(took)} after detection"
+        )
     return Draft(
         window=window,
         events=events,
         analysis=analysis,
-        rows=build_rows(frame, analysis.milestones),
+        rows=build_rows(frame, marks),
         reports=collected.reports,
         generated_at=generated_at,
         incidents=_incidents(events),
+        suspects=suspects,
+        rollback=rollback,
     )
 
 
@@ -84,17 +116,22 @@ def make_draft(
     overrides: Mapping[str, datetime] | None = None,
     collectors: Sequence[Collector] | None = None,
     generated_at: datetime | None = None,
+    progress: Progress | None = None,
 ) -> Draft:
-    """Collect every configured source for ``window`` and build the draft."""
+    """Collect every configured source for ``window`` and build the draft.
+
+    ``progress`` is passed to :func:`pmdraft.pipeline.collect` (per-source counts while it runs).
+    """
     not_configured: list[str] = []
     if collectors is None:
         built, not_configured = build_collectors(config, environ)
         collectors = built
-    collected = collect(collectors, window, not_configured)
+    collected = collect(collectors, window, not_configured, progress=progress)
     return build_draft(
         collected,
         window,
         suspect_lookback=timedelta(hours=config.timeline.suspect_lookback_hours),
+        long_lookback=timedelta(days=config.timeline.long_lookback_days),
         overrides=overrides,
         generated_at=generated_at,
     )

@@ -4,9 +4,11 @@
 
     PmdraftError                 anything pmdraft reports to a user (the CLI catches only this)
     ├── ConfigError              the config file: unreadable, invalid TOML, unknown key, wrong type
-    ├── InputError               a flag or an input file: naive time, reversed window, bad deploy line
+    ├── InputError               a flag or an input the run cannot start without: naive time, reversed window
     ├── CollectorError           a source that could not be read (becomes a "Data gaps" entry)
-    └── RenderError              a template that could not be filled
+    ├── RenderError              a template that could not be filled
+    ├── OutputError              a batch draft's directory or S3 prefix could not be read or written
+    └── StateError               the batch state store (SQLite, DynamoDB) could not be used
 
 Errors are raised with a message that names the thing (file and line, key, flag, endpoint) and
 says what a correct one looks like; lower-level exceptions are chained with ``from``.
@@ -43,3 +45,11 @@ class CollectorError(PmdraftError):
 
 class RenderError(PmdraftError):
     """A template could not be filled."""
+
+
+class OutputError(PmdraftError):
+    """A batch draft could not be read from or written to its directory or S3 prefix."""
+
+
+class StateError(PmdraftError):
+    """The batch job's state store (SQLite or DynamoDB) could not be read or written."""

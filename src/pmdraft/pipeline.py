@@ -8,9 +8,10 @@ exception: it stops the run, because a draft from wrong input would be wrong.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Any
 
 from .collectors.base import Collector
 from .errors import CollectorError, InputError
@@ -58,9 +59,28 @@ class Collected:
         return [r for r in self.reports if r.status == FAILED]
 
 
-def _run(collector: Collector, window: Window) -> tuple[list[Event], SourceReport]:
-    """Drain one collector; a collector with ``close()`` is closed once it is done."""
-    events: list[Event] = []
+@dataclass(frozen=True)
+class SourceProgress:
+    """How far one source has got: requests made and events so far."""
+
+    name: str
+    requests: int
+    events: int
+    done: bool
+
+
+Progress = Callable[[list[SourceProgress]], None]
+"""Called now and then while sources are collected, and once when all are done."""
+
+PROGRESS_AFTER = 1.0
+"""Seconds: collection shorter than this shows no progress at all."""
+PROGRESS_EVERY = 0.25
+"""Seconds between two progress calls."""
+
+
+def _run(collector: Collector, window: Window, events: list[Event] | None = None) -> tuple[list[Event], SourceReport]:
+    """Drain one collector into ``events``; a collector with ``close()`` is closed once it is done."""
+    events = [] if events is None else events
     try:
         for event in collector.collect(window):
             events.append(event)
@@ -82,12 +102,38 @@ def _run(collector: Collector, window: Window) -> tuple[list[Event], SourceRepor
                                 detail=getattr(collector, "detail", None))
 
 
-def collect(collectors: Sequence[Collector], window: Window, not_configured: Sequence[str] = ()) -> Collected:
-    """Run every collector concurrently over ``window`` and gather events and reports."""
+def _snapshot(collectors: Sequence[Collector], buffers: list[list[Event]], futures: list[Future[Any]]) -> list[SourceProgress]:
+    return [
+        SourceProgress(c.name, c.requests, len(b), f.done()) for c, b, f in zip(collectors, buffers, futures, strict=True)
+    ]
+
+
+def collect(
+    collectors: Sequence[Collector],
+    window: Window,
+    not_configured: Sequence[str] = (),
+    *,
+    progress: Progress | None = None,
+    progress_after: float = PROGRESS_AFTER,
+    progress_every: float = PROGRESS_EVERY,
+) -> Collected:
+    """Run every collector concurrently over ``window`` and gather events and reports.
+
+    With ``progress``, once collection has taken ``progress_after`` seconds it is called every
+    ``progress_every`` seconds with each source's counts, and a last time when all are done.
+    """
     result = Collected()
     if collectors:
+        buffers: list[list[Event]] = [[] for _ in collectors]
         with ThreadPoolExecutor(max_workers=len(collectors), thread_name_prefix="collect") as pool:
-            futures = [pool.submit(_run, c, window) for c in collectors]
+            futures = [pool.submit(_run, c, window, b) for c, b in zip(collectors, buffers, strict=True)]
+            if progress is not None:
+                _, pending = wait(futures, timeout=progress_after)
+                if pending:
+                    while pending:
+                        progress(_snapshot(collectors, buffers, futures))
+                        _, pending = wait(futures, timeout=progress_every)
+                    progress(_snapshot(collectors, buffers, futures))
             for future in futures:
                 events, report = future.result()
                 result.events.extend(events)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pmdraft.collectors.deploys import DeployFileCollector
-from pmdraft.errors import CollectorError, InputError
+from pmdraft.errors import CollectorError
 from pmdraft.model import Window
 
 from ..conftest import utc
@@ -64,17 +64,21 @@ def test_lookback_keeps_earlier_deploys_and_drops_older_ones(tmp_path: Path) -> 
     assert [e.ref for e in collect(path, lookback=timedelta(hours=3))] == ["kept"]
 
 
-def test_timestamp_without_offset_names_file_and_line(tmp_path: Path) -> None:
-    """A naive deploy time is an error with the file, the line and a correct example."""
+def test_timestamp_without_offset_is_skipped_and_named_with_file_and_line(tmp_path: Path) -> None:
+    """A naive deploy time is skipped and reported with the file, the line and a correct example; good lines stay."""
     path = tmp_path / "d.jsonl"
     path.write_text('{"timestamp": "2024-01-15T14:15:00Z", "status": "started"}\n'
                     '{"timestamp": "2024-01-15T14:15:00", "status": "succeeded"}\n', encoding="utf-8")
-    with pytest.raises(InputError) as err:
-        collect(path)
-    assert str(err.value) == (
-        f"{path}, line 2: timestamp '2024-01-15T14:15:00' has no UTC offset, so its instant is unknown; "
-        "add Z or an offset, like 2024-01-15T14:32:00Z or 2024-01-15T15:32:00+01:00"
+    collector = DeployFileCollector(path)
+    events = []
+    with pytest.raises(CollectorError) as err:
+        events.extend(collector.collect(WINDOW))
+    assert [e.kind for e in events] == ["deploy.started"]
+    assert err.value.message == (
+        f"1 malformed line skipped: {path}, line 2: timestamp '2024-01-15T14:15:00' has no UTC offset, so its "
+        "instant is unknown; add Z or an offset, like 2024-01-15T14:32:00Z or 2024-01-15T15:32:00+01:00"
     )
+    assert (collector.skipped, collector.detail) == (1, "1 malformed line skipped")
 
 
 @pytest.mark.parametrize(
@@ -91,8 +95,44 @@ def test_bad_lines_are_named(tmp_path: Path, line: str, message: str) -> None:
     """Each kind of bad record is reported with its line and what is wrong."""
     path = tmp_path / "d.jsonl"
     path.write_text(line + "\n", encoding="utf-8")
-    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+    with pytest.raises(CollectorError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
         collect(path)
+
+
+def test_many_bad_lines_are_counted_and_the_first_five_named(tmp_path: Path) -> None:
+    """Seven bad lines give one error that counts all seven and names the first five by line."""
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join("oops\n" for _ in range(7)) + '{"timestamp": "2024-01-15T14:15:00Z", "status": "started"}\n',
+                    encoding="utf-8")
+    with pytest.raises(CollectorError) as err:
+        collect(path)
+    assert err.value.message.startswith(f"7 malformed lines skipped: {path}, line 1: not a JSON object")
+    assert f"{path}, line 5: " in err.value.message and f"{path}, line 6: " not in err.value.message
+    assert err.value.message.endswith(" / and 2 more")
+
+
+def test_field_mapping_and_epoch_milliseconds_read_a_ci_export(tmp_path: Path) -> None:
+    """A CI export with its own field names and epoch milliseconds gives the same events, no converter needed."""
+    path = tmp_path / "ci.jsonl"
+    path.write_text('{"ts": 1705328100000, "result": "succeeded", "app": "api", "tag": "v2.3.4", "stage": "production"}\n',
+                    encoding="utf-8")
+    [event] = collect(path, time_format="epoch_ms",
+                      fields={"timestamp": "ts", "status": "result", "service": "app", "version": "tag", "environment": "stage"})
+    assert (event.at, event.kind, event.summary) == (
+        utc(2024, 1, 15, 14, 15), "deploy.succeeded", "v2.3.4 deployed to production (api)"
+    )
+
+
+def test_epoch_seconds_in_a_csv_with_renamed_columns(tmp_path: Path) -> None:
+    """A CSV with epoch seconds and renamed columns reads; a row that is not a number is named by its line."""
+    path = tmp_path / "ci.csv"
+    path.write_text("when,state,svc\n1705328100,started,api\nsoon,started,api\n", encoding="utf-8")
+    collector = DeployFileCollector(path, time_format="epoch_s", fields={"timestamp": "when", "status": "state", "service": "svc"})
+    events = []
+    with pytest.raises(CollectorError) as err:
+        events.extend(collector.collect(WINDOW))
+    assert [(e.at, e.service) for e in events] == [(utc(2024, 1, 15, 14, 15), "api")]
+    assert f"{path}, line 3: when 'soon' is not a number of seconds since 1970-01-01 UTC" in err.value.message
 
 
 def test_missing_file_is_a_source_failure(tmp_path: Path) -> None:

@@ -57,17 +57,31 @@ def test_unknown_config_key_exits_1_naming_it(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr == (
         f"Error: {cfg}: [cloudwatch]: unknown key 'region' (did you mean 'regions'?); "
-        "known keys: alarm_prefixes, endpoint_url, profile, regions\n"
+        "known keys: alarm_prefixes, endpoint_url, max_attempts, profile, regions, timeout_seconds\n"
     )
     assert_nothing_written(out)
 
 
-def test_deploy_line_without_offset_exits_1_naming_file_and_line(tmp_path: Path) -> None:
-    """A naive deploy timestamp stops the run with the file and line, and writes nothing."""
-    cfg = deploy_config(tmp_path, '{"timestamp": "2024-01-15T14:15:00", "status": "succeeded", "version": "v2.3.4"}')
+NAIVE_LINE = '{"timestamp": "2024-01-15T14:15:00", "status": "succeeded", "version": "v2.3.4"}'
+
+
+def test_deploy_line_without_offset_is_skipped_and_named_with_exit_3(tmp_path: Path) -> None:
+    """A naive deploy timestamp is skipped: the draft is written, its Data gaps note and stderr name the file and line, exit 3."""
+    cfg = deploy_config(tmp_path, NAIVE_LINE)
     result, out = draft(tmp_path, *WINDOW, "--config", str(cfg))
+    assert result.exit_code == 3
+    message = f"1 malformed line skipped: {tmp_path / 'deploys.jsonl'}, line 1: timestamp '2024-01-15T14:15:00' has no UTC offset"
+    assert f"pmdraft: data gap: deploys:deploys.jsonl failed: {message}" in result.stderr
+    assert f"> - **deploy log deploys.jsonl**: {message}" in out.read_text(encoding="utf-8")
+
+
+def test_deploy_line_without_offset_is_fatal_with_strict(tmp_path: Path) -> None:
+    """With --strict a malformed deploy line exits 1, names the file and line, and writes nothing."""
+    cfg = deploy_config(tmp_path, NAIVE_LINE)
+    result, out = draft(tmp_path, *WINDOW, "--config", str(cfg), "--strict")
     assert result.exit_code == 1
-    assert f"Error: {tmp_path / 'deploys.jsonl'}, line 1: timestamp '2024-01-15T14:15:00' has no UTC offset" in result.stderr
+    assert f"{tmp_path / 'deploys.jsonl'}, line 1: timestamp '2024-01-15T14:15:00' has no UTC offset" in result.stderr
+    assert result.stderr.splitlines()[-1] == "Error: --strict: a source failed, so no draft was written"
     assert_nothing_written(out)
 
 

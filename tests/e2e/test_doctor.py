@@ -88,5 +88,18 @@ def test_doctor_shows_a_broken_config_as_the_first_thing_to_fix(tmp_path: Path) 
     assert result.exit_code == 1
     assert rows(result.stdout) == {
         "config": ("FAIL", (f"{cfg}: [cloudwatch]: unknown key 'regoins' (did you mean 'regions'?); "
-                            "known keys: alarm_prefixes, endpoint_url, profile, regions")),
+                            "known keys: alarm_prefixes, endpoint_url, max_attempts, profile, regions, timeout_seconds")),
     }
+
+
+def test_doctor_says_an_untrusted_certificate_needs_ca_bundle(pd, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A TLS failure that outlasts the retries is explained as one (set ca_bundle), not as an unreachable host."""
+    monkeypatch.setenv("PAGERDUTY_API_TOKEN", TOKEN)
+    cfg = tmp_path / "pm.toml"
+    cfg.write_text(f'[pagerduty]\nbase_url = "{pd.base_url}"\nmax_retries = 0\n', encoding="utf-8")
+    result = run("doctor", "--config", str(cfg))
+    assert result.exit_code == 1
+    assert rows(result.stdout)["pagerduty"] == ("FAIL", (f"the TLS certificate of {pd.base_url} was not trusted; "
+                                                         "behind a TLS-inspecting proxy, set ca_bundle in [pagerduty] "
+                                                         "to its CA (PEM)"))

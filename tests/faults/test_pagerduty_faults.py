@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from pmdraft.cli import cli
 from pmdraft.sandbox import SANDBOX_TOKEN_ENV, scenario
-from pmdraft.sandbox.pagerduty import PagerDutyStandIn
+from pmdraft.sandbox.pagerduty import PagerDutyStandIn, log_entry
 from tests.conftest import TOKEN
 
 SINCE, UNTIL = "2024-01-15T14:00:00Z", "2024-01-15T15:30:00Z"
@@ -170,3 +171,122 @@ def test_strict_turns_a_fault_into_exit_1_and_no_file(config: Path, pd: PagerDut
     assert result.exit_code == 1
     assert "Error: --strict: a source failed, so no draft was written" in result.stderr
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
+
+
+@pytest.fixture
+def fast_config(config: Path) -> Path:
+    """The worked example with a 0.5 s client timeout, so a slow answer times out quickly."""
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[pagerduty]\n", "[pagerduty]\ntimeout_seconds = 0.5\n"), encoding="utf-8")
+    return config
+
+
+def test_one_answer_slower_than_the_timeout_is_retried(fast_config: Path, pd: PagerDutyStandIn,
+                                                       tmp_path: Path) -> None:
+    """An incidents listing that answers after the client's timeout is asked again and nothing is lost."""
+    pd.inject_fault("/incidents", "slow", seconds=6)
+    out = tmp_path / "pm.json"
+    started = time.monotonic()
+    result = draft(fast_config, out, "json")
+    assert 0.5 <= time.monotonic() - started < 5, "the client gave up after 0.5 s instead of waiting 6 s"
+    assert result.exit_code == 0, result.output
+    assert_clean(result, out)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    pagerduty = next(s for s in data["sources"] if s["name"] == "pagerduty")
+    assert (pagerduty["status"], pagerduty["events"], pagerduty["error"]) == ("ok", PD_EVENTS, None)
+    assert data["milestones"]["acknowledged"]["at"] == "2024-01-15T14:35:10Z"
+
+
+def test_answers_always_slower_than_the_timeout_are_a_gap(fast_config: Path, pd: PagerDutyStandIn,
+                                                          tmp_path: Path) -> None:
+    """A log entries listing that never answers in time is a gap naming the timeout, within bounded time."""
+    pd.inject_fault("/log_entries", "slow", seconds=6, times=5)
+    out = tmp_path / "pm.md"
+    started = time.monotonic()
+    result = draft(fast_config, out)
+    assert time.monotonic() - started < 5, "two 0.5 s timeouts, not two 6 s waits"
+    assert_gap(result, out, "GET /log_entries failed after 2 attempts: no answer within timeout_seconds=0.5; "
+                            "check the network and base_url, or raise timeout_seconds")
+
+
+def test_a_connection_reset_is_retried(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+    """A connection cut without an answer is retried on a new connection and every event arrives."""
+    pd.inject_fault("/log_entries", "reset")
+    out = tmp_path / "pm.json"
+    result = draft(config, out, "json")
+    assert_ridden_out(result, out, pd, "/log_entries", 0)
+
+
+def test_connection_resets_that_persist_are_a_gap(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+    """Connections cut on every attempt are a gap naming the network failure, not a traceback."""
+    pd.inject_fault("/incidents", "reset", times=5)
+    out = tmp_path / "pm.md"
+    result = draft(config, out)
+    assert_gap(result, out, "GET /incidents failed after 2 attempts: ")
+    assert "check the network and base_url" in result.stderr
+    assert [r.status for r in pd.requests if r.path == "/incidents"] == [0, 0]
+
+
+BURST = 150
+"""Extra notifications seeded so the log entries listing spans two pages of 100."""
+
+
+@pytest.fixture
+def paged(pd: PagerDutyStandIn) -> list[str]:
+    """150 more notifications on incident 1234 (14:44-14:46:30), so /log_entries has a second page; their ids."""
+    main = pd._store.incidents["Q1DEMO1234"]
+    burst = [log_entry(id=f"RBURST{n:03d}", type="notify_log_entry", created_at=scenario.at(14, 44) + timedelta(seconds=n),
+                       incident=main, agent=("service_reference", "PSVC001", "api"), user=scenario.JOHN)
+             for n in range(BURST)]
+    pd.add_log_entries(burst)
+    return [e["id"] for e in burst]
+
+
+def pagerduty_entry_ids(out: Path) -> list[str]:
+    data = json.loads(out.read_text(encoding="utf-8"))
+    return [e["attrs"]["log_entry_id"] for e in data["events"] if e["source"] == "pagerduty"]
+
+
+REREAD = ("GET /log_entries changed while it was read (its total moved, or its pages repeated or skipped records), "
+          "so it was read again")
+
+
+@pytest.mark.parametrize(("shift", "detail"), [(1, None), (-1, REREAD)], ids=["repeats", "skips"])
+def test_a_page_that_repeats_or_skips_items_loses_nothing(config: Path, pd: PagerDutyStandIn, paged: list[str],
+                                                          tmp_path: Path, shift: int, detail: str | None) -> None:
+    """A second page whose offsets moved (total unchanged): a repeated entry is kept once, a skipped one re-read."""
+    pd.inject_fault("/log_entries", "shift", shift=shift)
+    out = tmp_path / "pm.json"
+    result = draft(config, out, "json")
+    assert result.exit_code == 0, result.output
+    assert_clean(result, out)
+    ids = pagerduty_entry_ids(out)
+    assert len(ids) == PD_EVENTS + BURST
+    assert set(ids) == {f"RLOG{n:02d}" for n in range(1, 12)} | set(paged)
+    report = next(s for s in json.loads(out.read_text(encoding="utf-8"))["sources"] if s["name"] == "pagerduty")
+    assert report["detail"] == detail
+
+
+def test_an_entry_written_between_pages_is_kept_once(config: Path, pd: PagerDutyStandIn, paged: list[str],
+                                                     tmp_path: Path) -> None:
+    """A note added newest-first between page 1 and page 2 shifts the offsets; the duplicate is dropped, the note kept."""
+    main = pd._store.incidents["Q1DEMO1234"]
+    late = log_entry(id="RLATE01", type="annotate_log_entry", created_at=scenario.at(14, 58), incident=main,
+                     agent=("user_reference", *scenario.JANE), note="Follow-up: postmortem scheduled")
+    pd.inject_fault("/log_entries", "insert", entries=[late])
+    out = tmp_path / "pm.json"
+    result = draft(config, out, "json")
+    assert result.exit_code == 0, result.output
+    ids = pagerduty_entry_ids(out)
+    assert len(ids) == PD_EVENTS + BURST + 1
+    assert ids.count("RLATE01") == 1 and len(set(ids)) == len(ids)
+
+
+def test_a_listing_that_never_settles_is_a_gap(config: Path, pd: PagerDutyStandIn, paged: list[str],
+                                               tmp_path: Path) -> None:
+    """Pages that keep moving on every re-read end in a named gap, never a silently shorter timeline."""
+    pd.inject_fault("/log_entries", "shift", shift=-1, times=10)
+    out = tmp_path / "pm.md"
+    result = draft(config, out)
+    assert_gap(result, out, "GET /log_entries kept changing while it was read (its total moved, or its pages "
+                            "repeated or skipped records) even after 3 re-reads")

@@ -29,7 +29,11 @@ def _cloudwatch(config: Config, environ: Mapping[str, str]) -> list[Collector]:
     from .cloudwatch import CloudWatchCollector
 
     session = boto3.session.Session(profile_name=cfg.profile or None)
-    boto_config = BotoConfig(retries={"mode": "standard", "max_attempts": 5})
+    boto_config = BotoConfig(
+        retries={"mode": "standard", "total_max_attempts": cfg.max_attempts},
+        connect_timeout=cfg.timeout_seconds,
+        read_timeout=cfg.timeout_seconds,
+    )
     clients = {
         region: session.client(
             "cloudwatch", region_name=region, endpoint_url=cfg.endpoint_url or None, config=boto_config
@@ -78,13 +82,60 @@ def _pagerduty(config: Config, environ: Mapping[str, str]) -> list[Collector]:
     ]
 
 
-def _deploys(config: Config, environ: Mapping[str, str]) -> list[Collector]:
-    from .deploys import DeployFileCollector
+def deploy_lookback(config: Config) -> timedelta:
+    """How long before the window deploys are read: the suspect lookback or the long one, if longer."""
+    return max(timedelta(hours=config.timeline.suspect_lookback_hours),
+               timedelta(days=config.timeline.long_lookback_days))
 
-    lookback = timedelta(hours=config.timeline.suspect_lookback_hours)
-    return [
-        DeployFileCollector(config.resolve(d.path), fmt=d.format, lookback=lookback) for d in config.deploys
-    ]
+
+def _deploys(config: Config, environ: Mapping[str, str]) -> list[Collector]:
+    from ..config import CloudTrailConfig, CodeDeployConfig, GitHubDeploysConfig
+
+    lookback = deploy_lookback(config)
+    collectors: list[Collector] = []
+    for d in config.deploys:
+        if isinstance(d, CodeDeployConfig):
+            from .codedeploy import CodeDeployCollector
+
+            collectors.append(CodeDeployCollector(_aws_clients("codedeploy", d.regions, d.endpoint_url, d.profile),
+                                                  applications=d.applications, lookback=lookback))
+        elif isinstance(d, CloudTrailConfig):
+            from .cloudtrail import DEPLOY_EVENT_NAMES, CloudTrailCollector
+
+            collectors.append(CloudTrailCollector(_aws_clients("cloudtrail", d.regions, d.endpoint_url, d.profile),
+                                                  event_names=d.event_names or DEPLOY_EVENT_NAMES, lookback=lookback,
+                                                  requests_per_second=d.requests_per_second))
+        elif isinstance(d, GitHubDeploysConfig):
+            from .github import GitHubDeploymentsCollector
+
+            token = environ.get(d.token_env, "").strip()
+            if not token:
+                raise InputError(
+                    f"[[deploys]] type = \"github\" is configured but the environment variable {d.token_env} is not "
+                    f"set; export {d.token_env}=<a token that can read deployments>, or remove that [[deploys]] table"
+                )
+            collectors.append(GitHubDeploymentsCollector(
+                d.base_url, token, d.repos, environments=d.environments, lookback=lookback,
+                timeout=d.timeout_seconds, max_wait=d.max_rate_limit_wait_seconds,
+            ))
+        else:
+            from .deploys import DeployFileCollector
+
+            collectors.append(DeployFileCollector(config.resolve(d.path), fmt=d.format, lookback=lookback,
+                                                  time_format=d.time_format, fields=d.fields))
+    return collectors
+
+
+def _aws_clients(service: str, regions: Sequence[str], endpoint_url: str, profile: str) -> dict[str, object]:
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    session = boto3.session.Session(profile_name=profile or None)
+    boto_config = BotoConfig(retries={"mode": "standard", "max_attempts": 5})
+    return {
+        region: session.client(service, region_name=region, endpoint_url=endpoint_url or None, config=boto_config)
+        for region in regions
+    }
 
 
 registry.register("cloudwatch", _cloudwatch)
@@ -139,4 +190,5 @@ def build_collectors(config: Config, environ: Mapping[str, str]) -> tuple[list[C
     return collectors, missing
 
 
-__all__ = ["Collector", "Registry", "RequestCounter", "build_collectors", "registry", "scope_to_incidents"]
+__all__ = ["Collector", "Registry", "RequestCounter", "build_collectors", "deploy_lookback", "registry",
+           "scope_to_incidents"]

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from ..errors import CollectorError
 from ..model import (
@@ -30,6 +31,9 @@ from .base import RequestCounter, parse_time
 
 PAGE_SIZE = 100
 """Records per DescribeAlarmHistory page: the API's maximum."""
+
+_THROTTLING = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"})
+"""Error codes that mean "slow down", not "not allowed"."""
 
 _KIND_BY_STATE = {"ALARM": ALARM_ALARM, "OK": ALARM_OK, "INSUFFICIENT_DATA": ALARM_INSUFFICIENT_DATA}
 
@@ -121,11 +125,26 @@ class CloudWatchCollector:
             yield from pages
         except ClientError as exc:
             err = exc.response.get("Error", {})
+            meta = exc.response.get("ResponseMetadata", {})
+            transient = err.get("Code") in _THROTTLING or meta.get("HTTPStatusCode", 0) >= 500
+            advice = (
+                f"CloudWatch still refused after {meta.get('RetryAttempts', 0) + 1} attempts; try again later, "
+                "or raise max_attempts in [cloudwatch]."
+                if transient
+                else "Check the credentials' cloudwatch:DescribeAlarms and cloudwatch:DescribeAlarmHistory "
+                "permissions and the region."
+            )
+            raise CollectorError(
+                self.name, f"{what} in {region} failed: {err.get('Code', '?')}: {err.get('Message', '')}. {advice}"
+            ) from exc
+        except (HTTPClientError, BotoConnectionError) as exc:
+            retries = getattr(getattr(self.clients[region], "meta", None), "config", None)
+            attempts = (getattr(retries, "retries", None) or {}).get("total_max_attempts")
+            tried = f" ({attempts} attempt{'s' if attempts != 1 else ''})" if attempts else ""
             raise CollectorError(
                 self.name,
-                f"{what} in {region} failed: {err.get('Code', '?')}: {err.get('Message', '')}. "
-                "Check the credentials' cloudwatch:DescribeAlarms and cloudwatch:DescribeAlarmHistory "
-                "permissions and the region.",
+                f"{what} in {region} failed: {str(exc).rstrip('.')}{tried}. Check the network and endpoint_url, "
+                "or raise timeout_seconds or max_attempts in [cloudwatch].",
             ) from exc
         except BotoCoreError as exc:
             raise CollectorError(

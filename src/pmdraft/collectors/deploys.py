@@ -1,9 +1,13 @@
 """Deploy records from files: JSON Lines or CSV, one record per deploy step.
 
-Fields: ``timestamp`` (ISO 8601 with an offset or ``Z``), ``status`` (``started``,
-``succeeded``, ``failed``, ``rolled_back``), and optionally ``service``, ``version``,
-``environment``, ``actor``, ``description``, ``url``, ``id``. A record that breaks these rules
-stops the run with its file and line, since a wrong deploy time would make a wrong draft.
+Fields: ``timestamp`` (ISO 8601 with an offset or ``Z``, or epoch seconds or milliseconds with
+``time_format``), ``status`` (``started``, ``succeeded``, ``failed``, ``rolled_back``), and
+optionally ``service``, ``version``, ``environment``, ``actor``, ``description``, ``url``, ``id``.
+``fields`` maps these names to a CI system's own ones, so its export is read as it is.
+
+A record that breaks these rules is skipped, never guessed, and reported with its file and line:
+once the file is read, the source fails with every skipped line named (the draft's "Data gaps"
+note, exit 3; ``--strict`` makes it fatal) and keeps the events of the good lines.
 """
 
 from __future__ import annotations
@@ -11,12 +15,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..errors import CollectorError, InputError
+from ..errors import CollectorError
 from ..model import (
     DEPLOY_FAILED,
     DEPLOY_ROLLED_BACK,
@@ -28,6 +33,8 @@ from ..model import (
     Window,
 )
 
+log = logging.getLogger(__name__)
+
 KIND_BY_STATUS = {
     "started": DEPLOY_STARTED,
     "succeeded": DEPLOY_SUCCEEDED,
@@ -35,6 +42,14 @@ KIND_BY_STATUS = {
     "rolled_back": DEPLOY_ROLLED_BACK,
 }
 FIELDS = ("timestamp", "service", "version", "environment", "status", "actor", "description", "url", "id")
+TIME_FORMATS = ("iso8601", "epoch_s", "epoch_ms")
+
+SHOWN_BAD_LINES = 5
+"""At most this many skipped lines are quoted in the source's error; the rest are counted."""
+
+
+class BadLine(ValueError):
+    """One record that cannot be read; its message names the file and line."""
 
 _VERB = {
     "started": "deploy to {env} started",
@@ -59,24 +74,42 @@ def describe(record: Mapping[str, str]) -> str:
 class DeployFileCollector:
     """Deploy events from one file, read from ``lookback`` before the window to its end."""
 
-    def __init__(self, path: Path, *, fmt: str = "auto", lookback: timedelta = timedelta(hours=6)) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        fmt: str = "auto",
+        lookback: timedelta = timedelta(hours=6),
+        time_format: str = "iso8601",
+        fields: Mapping[str, str] | None = None,
+    ) -> None:
         self.path = path
         self.format = fmt if fmt != "auto" else ("csv" if path.suffix.lower() == ".csv" else "jsonl")
         self.lookback = lookback
         """Deploys this long before the window are kept: the suspect change often precedes it."""
+        if time_format not in TIME_FORMATS:
+            raise ValueError(f"time_format must be one of {', '.join(TIME_FORMATS)}, got {time_format!r}")
+        self.time_format = time_format
+        self.fields = {name: (fields or {}).get(name, name) for name in FIELDS}
+        """pmdraft field -> the name the file uses for it."""
         self.name = f"deploys:{path.name}"
         self.requests = 0
+        self.skipped = 0
+        """Malformed lines skipped by the last :meth:`collect`."""
+        self.detail: str | None = None
 
-    def _records(self, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    def _records(self, text: str) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
         if self.format == "csv":
             reader = csv.DictReader(io.StringIO(text))
             header = [name.strip() for name in reader.fieldnames or [] if name]
-            missing = [name for name in ("timestamp", "status") if header and name not in header]
+            missing = [self.fields[n] for n in ("timestamp", "status") if header and self.fields[n] not in header]
             if missing:
-                raise InputError(
+                raise CollectorError(
+                    self.name,
                     f"{self.path}, line 1: the CSV header has no {' and no '.join(missing)} column; it must "
-                    f"name at least timestamp and status, like timestamp,service,version,environment,status "
-                    f"(found: {','.join(header)})"
+                    f"name at least {self.fields['timestamp']} and {self.fields['status']}, like "
+                    f"timestamp,service,version,environment,status, or map its names with [deploys.fields] "
+                    f"(found: {','.join(header)})",
                 )
             for row in reader:
                 yield reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items() if k}
@@ -89,41 +122,75 @@ class DeployFileCollector:
             try:
                 record = json.loads(line)
             except ValueError as exc:
-                raise InputError(
+                yield number, BadLine(
                     f"{self.path}, line {number}: not a JSON object ({exc.msg}); each line must be one "
                     f'object such as {{"timestamp": "{EXAMPLE_TIME}", "status": "succeeded", "version": "v2.3.4"}}'
-                ) from exc
+                )
+                continue
             if not isinstance(record, dict):
-                raise InputError(f"{self.path}, line {number}: a JSON object is expected, got {type(record).__name__}")
+                yield number, BadLine(f"{self.path}, line {number}: a JSON object is expected, got {type(record).__name__}")
+                continue
             yield number, record
 
     def _record(self, number: int, raw: Mapping[str, Any]) -> dict[str, str]:
         where = f"{self.path}, line {number}"
-        record = {k: str(raw[k]) for k in FIELDS if raw.get(k) not in (None, "")}
+        record = {k: str(raw[name]) for k, name in self.fields.items() if raw.get(name) not in (None, "")}
         stamp = record.get("timestamp")
         if not stamp:
-            raise InputError(f"{where}: the timestamp field is missing; for example \"timestamp\": \"{EXAMPLE_TIME}\"")
+            name = self.fields["timestamp"]
+            example = {"iso8601": f'"{EXAMPLE_TIME}"', "epoch_s": "1705329120", "epoch_ms": "1705329120000"}
+            raise BadLine(f"{where}: the {name} field is missing; for example \"{name}\": {example[self.time_format]}")
         status = record.get("status", "")
         if status not in KIND_BY_STATUS:
-            raise InputError(
-                f"{where}: status {status!r} is not one of {', '.join(KIND_BY_STATUS)}"
+            raise BadLine(
+                f"{where}: {self.fields['status']} {status!r} is not one of {', '.join(KIND_BY_STATUS)}"
             )
         return record
 
     def _time(self, number: int, stamp: str) -> datetime:
-        where = f"{self.path}, line {number}: timestamp {stamp!r}"
+        where = f"{self.path}, line {number}: {self.fields['timestamp']} {stamp!r}"
+        if self.time_format != "iso8601":
+            unit = 1000 if self.time_format == "epoch_ms" else 1
+            try:
+                value = float(stamp.strip())
+                return datetime.fromtimestamp(value / unit, UTC)
+            except (ValueError, OverflowError, OSError) as exc:
+                raise BadLine(
+                    f"{where} is not a number of {'milliseconds' if unit > 1 else 'seconds'} since 1970-01-01 UTC "
+                    f"(time_format = \"{self.time_format}\"); write it like {1705329120 * unit}"
+                ) from exc
         try:
             at = datetime.fromisoformat(stamp.strip().replace("Z", "+00:00"))
         except ValueError as exc:
-            raise InputError(
-                f"{where} is not an ISO 8601 time; write it like {EXAMPLE_TIME} or 2024-01-15T15:32:00+01:00"
+            hint = (" (epoch seconds or milliseconds? set time_format = \"epoch_s\" or \"epoch_ms\")"
+                    if stamp.strip().isdigit() else "")
+            raise BadLine(
+                f"{where} is not an ISO 8601 time; write it like {EXAMPLE_TIME} or 2024-01-15T15:32:00+01:00{hint}"
             ) from exc
         if at.tzinfo is None:
-            raise InputError(
+            raise BadLine(
                 f"{where} has no UTC offset, so its instant is unknown; add Z or an offset, "
                 f"like {EXAMPLE_TIME} or 2024-01-15T15:32:00+01:00"
             )
         return at.astimezone(UTC)
+
+    def _text(self, data: bytes, bad: list[str]) -> str:
+        """The file as text; a line that is not UTF-8 is reported in ``bad`` and read as empty."""
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            pass
+        lines = data.split(b"\n")
+        for number, raw in enumerate(lines, start=1):
+            try:
+                raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                bad.append(
+                    f"{self.path}, line {number}: byte 0x{exc.object[exc.start]:02x} is not UTF-8 text; "
+                    "save the deploy log as UTF-8 (JSON Lines or CSV)"
+                )
+                lines[number - 1] = b""
+        return b"\n".join(lines).decode("utf-8-sig")
 
     def collect(self, window: Window) -> Iterator[Event]:
         try:
@@ -132,18 +199,20 @@ class DeployFileCollector:
             raise CollectorError(self.name, f"deploy log {self.path} does not exist") from exc
         except OSError as exc:
             raise CollectorError(self.name, f"deploy log {self.path} could not be read: {exc}") from exc
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = exc.object[: exc.start].count(b"\n") + 1
-            raise InputError(
-                f"{self.path}, line {line}: byte 0x{exc.object[exc.start]:02x} is not UTF-8 text; "
-                "save the deploy log as UTF-8 (JSON Lines or CSV)"
-            ) from exc
+        bad: list[str] = []
+        self.skipped, self.detail = 0, None
+        text = self._text(data, bad)
         since = window.since - self.lookback
         for number, raw in self._records(text):
-            record = self._record(number, raw)
-            at = self._time(number, record["timestamp"])
+            try:
+                if isinstance(raw, BadLine):
+                    raise raw
+                record = self._record(number, raw)
+                at = self._time(number, record["timestamp"])
+            except BadLine as exc:
+                log.debug("%s (skipped)", exc)
+                bad.append(str(exc))
+                continue
             if not since <= at < window.until:
                 continue
             ref = record.get("id") or ":".join(
@@ -161,3 +230,10 @@ class DeployFileCollector:
                 attrs={k: record.get(k) for k in ("version", "environment", "status", "description")}
                 | {"file": self.path.name, "line": number},
             )
+        if bad:
+            self.skipped = len(bad)
+            count = f"{len(bad)} malformed line{'s' if len(bad) > 1 else ''} skipped"
+            self.detail = count
+            more = len(bad) - SHOWN_BAD_LINES
+            shown = " / ".join(bad[:SHOWN_BAD_LINES]) + (f" / and {more} more" if more > 0 else "")
+            raise CollectorError(self.name, f"{count}: {shown}")

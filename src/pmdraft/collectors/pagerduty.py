@@ -92,6 +92,22 @@ class RetriesExhausted(Exception):
         self.detail = detail
 
 
+class NetworkFailure(Exception):
+    """A request still failed in the network (timeout, reset, refused) after the bounded retries.
+
+    Not an ``httpx2.TransportError``, so the ``pagerduty`` client lets it through unwrapped, with
+    its cause: its own wrapper names neither the cause nor the attempts.
+    """
+
+    def __init__(self, url: str, attempts: int, error: httpx2.TransportError) -> None:
+        self.url = url
+        self.attempts = attempts
+        self.error = error
+        self.timed_out = isinstance(error, httpx2.TimeoutException)
+        self.reason = f"{error.__class__.__name__}: {error}" if str(error) else error.__class__.__name__
+        super().__init__(f"{url}: {self.reason} ({attempts} attempts)")
+
+
 def retry_wait(response: httpx2.Response, attempt: int, now: float | None = None) -> float:
     """Seconds to wait before retrying: ``Retry-After``, else ``ratelimit-reset``, else backoff."""
     header = response.headers.get("retry-after")
@@ -192,9 +208,9 @@ class RetryingTransport(httpx2.BaseTransport):
             self.counter.add()
             try:
                 response = self.inner.handle_request(request)
-            except httpx2.TransportError:
+            except httpx2.TransportError as exc:
                 if attempt >= self.max_retries:
-                    raise
+                    raise NetworkFailure(str(request.url.copy_with(query=None)), attempt + 1, exc) from exc
                 self.sleep(min(self.max_wait, 0.5 * 2**attempt))
                 attempt += 1
                 continue
@@ -334,6 +350,14 @@ class PagerDutyCollector:
             response = self.client.get(path, params=dict(params))
         except RetriesExhausted as exc:
             raise CollectorError(self.name, f"GET {path} failed: {exc.status} {self._scrub(exc.detail)}") from exc
+        except NetworkFailure as exc:
+            timeout = getattr(self.client, "timeout", None)
+            why = (f"no answer within timeout_seconds={timeout:g}" if exc.timed_out and isinstance(timeout, (int, float))
+                   else self._scrub(exc.reason))
+            raise CollectorError(
+                self.name, f"GET {path} failed after {exc.attempts} attempts: {why}; check the network and base_url"
+                + (", or raise timeout_seconds" if exc.timed_out else ""),
+            ) from exc
         except pagerduty.Error as exc:
             status = getattr(getattr(exc, "response", None), "status_code", None)
             if status == 401:
@@ -436,7 +460,12 @@ class PagerDutyCollector:
     def _read(
         self, path: str, key: str, params: Mapping[str, Any], slices: list[_Slice]
     ) -> Iterator[tuple[_Slice, list[dict[str, Any]], bool]]:
-        """Each slice's records, with whether its total changed while it was read."""
+        """Each slice's records, with whether it changed while it was read.
+
+        A slice changed if a page reports another ``total``, or if its pages hold fewer distinct
+        records than ``total``: offsets that moved between pages repeat some records and skip
+        others, even when the total stays the same.
+        """
         jobs = [(s.window, offset) for s in slices for offset in range(PAGE_SIZE, s.total, PAGE_SIZE)]
         pages = self._map(lambda job: self._page(path, key, params, *job), jobs)
         for s in slices:
@@ -445,7 +474,9 @@ class PagerDutyCollector:
                 page, total, _more = next(pages)
                 items.extend(page)
                 changed = changed or (total is not None and total != s.total)
-            yield s, items, changed
+            ids = [i.get("id") for i in items]
+            distinct = len({i for i in ids if isinstance(i, str)}) + sum(not isinstance(i, str) for i in ids)
+            yield s, items, changed or distinct < s.total
 
     def _listing(self, path: str, key: str, params: Mapping[str, Any], window: Window) -> Iterator[dict[str, Any]]:
         """Every record of a paginated listing in ``window``, each once (by id)."""
@@ -471,10 +502,13 @@ class PagerDutyCollector:
                     todo.append(s.window)
             if not todo:
                 return
+            if round_ == 0:
+                self._notes.append(f"GET {path} changed while it was read (its total moved, or its pages repeated "
+                                   "or skipped records), so it was read again")
         raise CollectorError(
             self.name,
-            f"GET {path} kept changing while it was read ({MAX_REREADS} re-reads); try again, "
-            "or end the window (--until) before the records still being written",
+            f"GET {path} kept changing while it was read (its total moved, or its pages repeated or skipped "
+            f"records) even after {MAX_REREADS} re-reads; try again, or end the window (--until) before the records still being written",
         )
 
     def incidents(self, window: Window) -> list[dict[str, Any]]:
@@ -501,7 +535,7 @@ class PagerDutyCollector:
         path = f"/incidents/{incident_id}/notes"
         try:
             response = self.client.post(path, json={"note": {"content": content}}, headers={"From": from_email})
-        except (RetriesExhausted, httpx2.HTTPError, pagerduty.Error) as exc:
+        except (RetriesExhausted, NetworkFailure, httpx2.HTTPError, pagerduty.Error) as exc:
             raise CollectorError(self.name, f"POST {path} failed: {self._scrub(str(exc))}") from exc
         if not response.is_success:
             hint = " (the token needs write access, and annotate_from a PagerDuty user's email)" \

@@ -48,9 +48,14 @@ def _environment(loader: jinja2.BaseLoader | None = None) -> SandboxedEnvironmen
     return env
 
 
+DEPLOY_SOURCE_TITLES = {"deploys": "deploy log", "codedeploy": "AWS CodeDeploy", "github": "GitHub Deployments",
+                        "cloudtrail": "CloudTrail deploy calls"}
+
+
 def _source_title(name: str) -> str:
-    if name.startswith("deploys:"):
-        return f"deploy log {name.split(':', 1)[1]}"
+    kind, _, what = name.partition(":")
+    if what and kind in DEPLOY_SOURCE_TITLES:
+        return f"{DEPLOY_SOURCE_TITLES[kind]} {what}" if kind == "deploys" else f"{DEPLOY_SOURCE_TITLES[kind]} ({what})"
     return SOURCE_TITLES.get(name, name)
 
 
@@ -72,6 +77,11 @@ def _facts(draft: Draft) -> tuple[list[str], list[str]]:
         version = _change_name(draft)
         text = f"{duration_words(ctd)} between deploy {version} and the first alert (change_to_detect = {ctd} s)"
         (wrong if ctd > LATE_CHANGE else well).append(("Late detection: " if ctd > LATE_CHANGE else "Early signal: ") + text)
+    detected, rollback = m.get("detected"), getattr(draft, "rollback", None)
+    if rollback is not None and detected is not None:
+        took = (rollback.at - detected.at).total_seconds()
+        well.append(f"Rollback as mitigation: {markdown_text(rollback.summary)} at {hhmmss(rollback.at)} UTC; "
+                    f"the rollback took {duration_words(took)} from the first alert")
     return well, wrong
 
 
@@ -80,7 +90,7 @@ def _change_name(draft: Draft) -> str:
     if change is None:
         return ""
     for e in draft.events:
-        if e.ref == change.ref and e.at == change.event_at and e.source == "deploys":
+        if e.ref == change.ref and e.at == change.event_at and e.kind.startswith("deploy."):
             return str(e.attrs.get("version") or e.ref)
     return change.ref or ""
 
@@ -149,6 +159,12 @@ def _metrics(draft: Draft) -> list[dict[str, str]]:
     return out
 
 
+def _lead(lead: Any) -> dict[str, Any]:
+    """A suspect deploy as plain values: when (with the date), what, why."""
+    return {"at": lead.at.strftime("%Y-%m-%d %H:%M:%S"), "summary": lead.summary, "source": lead.source,
+            "ref": lead.ref, "url": lead.url or "", "reasons": "; ".join(lead.reasons)}
+
+
 def _milestone_rows(draft: Draft) -> list[dict[str, str]]:
     out = []
     for name in MILESTONES:
@@ -201,6 +217,10 @@ def context(draft: Draft, tz: tzinfo | None = None) -> dict[str, Any]:
             "before_alert": duration_words(d["change_to_detect"]) if d.get("change_to_detect") is not None else None,
             "rule": change.rule,
         },
+        "leads": [_lead(lead) for lead in draft.suspects.leads],
+        "latent": [_lead(lead) for lead in draft.suspects.latent],
+        "latent_days": f"{draft.suspects.long_lookback.total_seconds() / 86400:g}",
+        "latent_services": list(draft.suspects.services),
         "well": well,
         "wrong": wrong,
         "metrics": _metrics(draft),
@@ -269,6 +289,9 @@ def render_markdown(draft: Draft, *, tz: tzinfo | None = None, template: jinja2.
     """The draft as GitHub-flavoured Markdown in the template's section order.
 
     ``tz`` adds a local-time column to the timeline; ``template`` (from
-    :func:`load_markdown_template`) replaces the built-in one.
+    :func:`load_markdown_template`) replaces the built-in one. Each ``pmdraft:begin`` marker the
+    template writes gets the digest of its block (see :mod:`pmdraft.living`).
     """
-    return fill(template or _environment().get_template("postmortem.md.j2"), context(draft, tz))
+    from ..living import seal
+
+    return seal(fill(template or _environment().get_template("postmortem.md.j2"), context(draft, tz)))

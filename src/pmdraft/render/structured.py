@@ -29,6 +29,7 @@ def draft_record(draft: Draft) -> dict[str, Any]:
         },
         "durations": dict(draft.analysis.durations),
         "notes": {k: list(v) for k, v in draft.analysis.notes.items()},
+        "suspects": draft.suspects.to_record(),
     }
 
 

@@ -1,8 +1,9 @@
 """Local HTTPS stand-in for PagerDuty's REST API v2, for the demo and the tests.
 
-Served read-only on 127.0.0.1: ``GET /incidents``, ``/incidents/{id}``,
-``/incidents/{id}/log_entries``, ``/incidents/{id}/notes`` and ``/log_entries``; ``{id}`` may
-also be the incident number, as PagerDuty allows. It behaves as
+Served on 127.0.0.1: ``GET /incidents``, ``/incidents/{id}``,
+``/incidents/{id}/log_entries``, ``/incidents/{id}/notes`` and ``/log_entries``, and the one
+write, ``POST /incidents/{id}/notes`` (which needs a ``From`` header with a user's email);
+``{id}`` may also be the incident number, as PagerDuty allows. It behaves as
 PagerDuty does where a client could notice: ``Authorization: Token token=<token>`` or 401;
 classic pagination (limit 25 by default, at most 100, offset + limit above 10,000 refused with
 400); newest first; ``[since, until)`` on ``created_at``; times rendered in ``time_zone`` or else
@@ -22,6 +23,7 @@ import json
 import shutil
 import socket
 import ssl
+import struct
 import tempfile
 import threading
 import time
@@ -62,7 +64,7 @@ _COLLECTIONS = {  # reference type -> (API collection, web app collection)
     "user_reference": ("users", "users"), "bot_user_reference": ("users", None),
     "service_reference": ("services", "service-directory"),
     "escalation_policy_reference": ("escalation_policies", "escalation_policies"),
-    "priority_reference": ("priorities", None),
+    "priority_reference": ("priorities", None), "team_reference": ("teams", "teams"),
 }
 _INVALID = "Invalid Input Provided"
 
@@ -109,10 +111,12 @@ def incident(
     priority: str | None = None, resolved_at: datetime | None = None,
     incident_key: str | None = None, escalation_policy: tuple[str, str] = ("PESC001", "Default"),
     assignees: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    teams: list[tuple[str, str]] = (),  # type: ignore[assignment]
 ) -> _Obj:
     """Build a PagerDuty ``Incident`` as ``GET /incidents`` returns it, times in UTC.
 
-    ``assignees`` are ``(user id, name)`` pairs (PagerDuty lists none once resolved);
+    ``assignees`` are ``(user id, name)`` pairs (PagerDuty lists none once resolved); ``teams``
+    ``(team id, name)`` pairs;
     ``priority`` is the priority's name, e.g. ``"P1"``; without one it is null, as in PagerDuty.
     """
     if status not in _STATUSES or urgency not in ("high", "low"):
@@ -137,7 +141,8 @@ def incident(
         "alert_counts": {"all": 1, "triggered": int(not done), "resolved": int(done)},
         "is_mergeable": True, "incident_type": {"name": "incident_default"},
         "escalation_policy": _reference("escalation_policy_reference", *escalation_policy),
-        "teams": [], "pending_actions": [], "acknowledgements": [],
+        "teams": [_reference("team_reference", *team) for team in teams],
+        "pending_actions": [], "acknowledgements": [],
         "priority": _reference("priority_reference", priority_id, priority) if priority else None,
         "urgency": urgency,
     }
@@ -335,6 +340,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.standin._serve(self)
 
+    def do_POST(self) -> None:
+        self.server.standin._serve(self, "POST")
+
 
 class PagerDutyStandIn:
     """Local HTTPS stand-in for PagerDuty's REST API v2."""
@@ -353,6 +361,8 @@ class PagerDutyStandIn:
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
         self._injections: list[list[Any]] = []
+        self._faults: list[list[Any]] = []  # [path, kind, times, seconds, shift, entries]
+        self._posted_notes: dict[str, list[_Obj]] = {}
         self._rows: dict[str, list[tuple[float, int, _Obj]]] = {"incidents": [], "entries": []}
         self._store = self._build()
         self._connections: set[socket.socket] = set()
@@ -456,6 +466,60 @@ class PagerDutyStandIn:
         with self._lock:
             self._injections.append([path, status, sent, text.encode(), times])
 
+    def inject_fault(
+        self, path: str, kind: str, *, times: int = 1, seconds: float = 0.0, shift: int = 0,
+        entries: list[_Obj] | None = None,
+    ) -> None:
+        """Misbehave on the next ``times`` requests whose path starts with ``path``.
+
+        ``kind`` is ``"slow"`` (sleep ``seconds``, e.g. past the client's timeout, then answer),
+        ``"reset"`` (close the connection with a TCP reset and no answer; recorded with status 0),
+        ``"shift"`` (a page past the first is served as if its offset were ``offset - shift``
+        while ``total`` stays the same: a positive shift repeats items of the previous page (and
+        leaves as many out at the end of a full page), a negative one skips items) or ``"insert"`` (``entries``, log
+        entries, are added just before a page past the first is answered, as if written
+        meanwhile). ``shift`` and ``insert`` count only requests with an offset above 0.
+        """
+        if kind not in ("slow", "reset", "shift", "insert") or not path.startswith("/") or times < 1:
+            raise ValueError(f"inject_fault({path!r}, {kind!r}, times={times}): kind must be slow, "
+                             "reset, shift or insert, path start with '/', times be at least 1")
+        if (kind == "slow") != (seconds > 0) or (kind == "shift") != (shift != 0) or (
+                kind == "insert") != bool(entries):
+            raise ValueError(f"inject_fault kind {kind!r}: seconds= goes with slow, shift= with shift and "
+                             "entries= with insert, each needed there and refused elsewhere")
+        with self._lock:
+            self._faults.append([path, kind, times, seconds, shift, list(entries or [])])
+
+    def _apply_fault(self, handler: _Handler, method: str, path: str,
+                     query: dict[str, list[str]]) -> dict[str, list[str]] | None:
+        """Act out the first fault matching this request; ``None`` when the connection was cut."""
+        raw = _one(query, "offset") or "0"
+        paged = raw.isdigit() and int(raw) > 0
+        with self._lock:
+            fault = next((f for f in self._faults if path.startswith(f[0])
+                          and (paged or f[1] in ("slow", "reset"))), None)
+            if fault is not None:
+                fault[2] -= 1
+                if fault[2] == 0:
+                    self._faults.remove(fault)
+        if fault is None:
+            return query
+        kind, seconds, shift, entries = fault[1], fault[3], fault[4], fault[5]
+        if kind == "slow":
+            time.sleep(seconds)
+        elif kind == "insert":
+            self.add_log_entries(entries)
+        elif kind == "shift":
+            query = {**query, "offset": [str(max(0, int(raw) - shift))]}
+        elif kind == "reset":
+            with self._lock:
+                self._requests.append(RequestRecord(method, path, query, 0))
+            handler.close_connection = True
+            handler.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            handler.request.close()
+            return None
+        return query
+
     @property
     def requests(self) -> list[RequestRecord]:
         """A snapshot of every request answered so far, oldest first."""
@@ -498,9 +562,14 @@ class PagerDutyStandIn:
             notes=notes,
             numbers={str(row[2]["incident_number"]): row[2]["id"] for row in incident_rows})
 
-    def _serve(self, handler: _Handler) -> None:
+    def _serve(self, handler: _Handler, method: str = "GET") -> None:
         url = urlsplit(handler.path)
         query = parse_qs(url.query, keep_blank_values=True)
+        body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+        faulted = self._apply_fault(handler, method, url.path, query)
+        if faulted is None:
+            return
+        query = faulted
         with self._lock:
             injected = next((inj for inj in self._injections if url.path.startswith(inj[0])), None)
             if injected is not None:
@@ -513,8 +582,11 @@ class PagerDutyStandIn:
             headers, zone = {"Content-Type": "application/json"}, self.account_zone
             try:
                 zone = self._zone(query)
-                status, answer = 200, self._answer(handler.headers.get("Authorization"),
-                                                   url.path, query, zone)
+                if method == "POST":
+                    status, answer = 200, self._post(handler.headers, url.path, body)
+                else:
+                    status, answer = 200, self._answer(handler.headers.get("Authorization"),
+                                                       url.path, query, zone)
             except _ApiError as refusal:
                 status = refusal.status
                 answer = _error_body(status, refusal.message, refusal.errors)
@@ -522,7 +594,7 @@ class PagerDutyStandIn:
                 status, answer = 500, _error_body(500, f"stand-in failure: {exc!r}")
             payload = json.dumps(answer, default=lambda instant: instant.render(zone)).encode()
         with self._lock:
-            self._requests.append(RequestRecord("GET", url.path, query, status))
+            self._requests.append(RequestRecord(method, url.path, query, status))
         if self.latency:
             time.sleep(self.latency)
         handler.send_response(status)
@@ -558,8 +630,48 @@ class PagerDutyStandIn:
         if known and parts[2] == "log_entries":
             return self._list_entries(store.by_incident.get(parts[1], _NO_ENTRIES), query, zone)
         if known and parts[2] == "notes":
-            return {"notes": store.notes.get(parts[1], [])}
+            with self._lock:
+                posted = list(self._posted_notes.get(parts[1], []))
+            return {"notes": posted[::-1] + store.notes.get(parts[1], [])}
         raise _ApiError(404, "Not Found", f"GET {path} is not served by the stand-in")
+
+    def _post(self, headers: Any, path: str, body: bytes) -> _Obj:
+        """``POST /incidents/{id}/notes``: PagerDuty's only write the stand-in serves."""
+        if headers.get("Authorization") != f"Token token={self.token}":
+            raise _ApiError(401, "Unauthorized")
+        store, parts = self._store, path.strip("/").split("/")
+        if len(parts) >= 2 and parts[0] == "incidents" and parts[1].isdigit():
+            parts[1] = store.numbers.get(parts[1], parts[1])
+        if not (len(parts) == 3 and parts[0] == "incidents" and parts[2] == "notes"):
+            raise _ApiError(404, "Not Found", f"POST {path} is not served by the stand-in")
+        if parts[1] not in store.incidents:
+            raise _ApiError(404, "Not Found", f"incident {parts[1]} does not exist")
+        sender = headers.get("From") or ""
+        if "@" not in sender:
+            raise _ApiError(400, _INVALID, "You must specify a user's email address in the "
+                           "\"From\" header to perform this action")
+        try:
+            content = json.loads(body)["note"]["content"]
+        except (ValueError, KeyError, TypeError):
+            content = None
+        if not isinstance(content, str) or not content:
+            raise _ApiError(400, _INVALID, "note.content must be a non-empty string")
+        now = _Instant(datetime.now(UTC).replace(microsecond=0))
+        user_id = "PU" + hashlib.sha1(sender.encode()).hexdigest()[:5].upper()
+        with self._lock:
+            notes = self._posted_notes.setdefault(parts[1], [])
+            note = {"id": f"PN{len(self._posted_notes)}{len(notes) + 1:04d}",
+                    "user": _reference("user_reference", user_id, sender),
+                    "channel": {"summary": "The PagerDuty website or APIs"},
+                    "content": content, "created_at": now, "updated_at": now}
+            notes.append(note)
+        return {"note": note}
+
+    def posted_notes(self, incident_id: str) -> list[_Obj]:
+        """The notes added with ``POST /incidents/{id}/notes`` to one incident, oldest first."""
+        with self._lock:
+            return [{**n, "created_at": n["created_at"].render(ZoneInfo("UTC"))}
+                    for n in self._posted_notes.get(incident_id, [])]
 
     @staticmethod
     def _list_incidents(index: _Index, query: dict[str, list[str]], zone: ZoneInfo) -> _Obj:
@@ -579,12 +691,14 @@ class PagerDutyStandIn:
             raise _ApiError(400, _INVALID,
                            "Status must be a list of triggered, acknowledged, or resolved.")
         services, urgencies = query.get("service_ids[]"), query.get("urgencies[]")
-        if statuses or services or urgencies:
+        teams = query.get("team_ids[]")
+        if statuses or services or urgencies or teams:
             matched = [
                 item for item in reversed(index.items[lo:hi])
                 if (not statuses or item["status"] in statuses)
                 and (not services or item["service"]["id"] in services)
-                and (not urgencies or item["urgency"] in urgencies)]
+                and (not urgencies or item["urgency"] in urgencies)
+                and (not teams or any(t["id"] in teams for t in item["teams"]))]
             total, page = len(matched), matched[offset:offset + limit]
         else:
             total, page = hi - lo, index.newest_first(lo, hi, offset, limit)

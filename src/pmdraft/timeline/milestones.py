@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from ..collectors.base import parse_time
 from ..model import (
     ALARM_ALARM,
     ALARM_KINDS,
@@ -25,7 +27,6 @@ from ..model import (
     INCIDENT_TRIGGERED,
     iso_z,
 )
-from ..collectors.base import parse_time
 from .frame import to_datetime
 
 MILESTONES = ("impact_started", "detected", "paged", "acknowledged", "mitigated", "resolved", "suspect_change")
@@ -75,72 +76,118 @@ def _row_milestone(row: pd.Series, rule: str, at: datetime | None = None) -> Mil
     return Milestone(at=at or event_at, rule=rule, ref=row["ref"], summary=row["summary"], event_at=event_at)
 
 
+def _at_position(frame: pd.DataFrame, position: int, rule: str, at: datetime | None = None) -> Milestone:
+    """The milestone set by the frame's row at ``position`` (an ``iloc`` position)."""
+    return _row_milestone(frame.iloc[position], rule, at)
+
+
+def _positions(frame: pd.DataFrame, mask: pd.Series | np.ndarray) -> np.ndarray:
+    positions: np.ndarray = np.flatnonzero(np.asarray(mask, dtype=bool))
+    return positions
+
+
+def _times(frame: pd.DataFrame) -> np.ndarray:
+    """The ``at`` column as naive UTC ``datetime64[us]`` (cheap to index and compare)."""
+    return frame["at"].dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+
+
+def _iso_z_many(values: np.ndarray) -> list[str]:
+    """:func:`~pmdraft.model.iso_z` of many naive UTC ``datetime64[us]`` values at once."""
+    seconds = np.datetime_as_string(values.astype("datetime64[s]"), unit="s").tolist()
+    micros = (values.astype("int64") % 1_000_000).tolist()
+    return [f"{s}.{m:06d}".rstrip("0") + "Z" if m else s + "Z" for s, m in zip(seconds, micros)]
+
+
 def _first(frame: pd.DataFrame, kinds: tuple[str, ...]) -> pd.Series | None:
-    rows = frame[frame["kind"].isin(kinds)]
-    return None if rows.empty else rows.iloc[0]
+    hits = _positions(frame, frame["kind"].isin(kinds))
+    return None if len(hits) == 0 else frame.iloc[hits[0]]
 
 
 def _impact_started(frame: pd.DataFrame) -> Milestone | None:
-    alarms = frame[frame["kind"] == ALARM_ALARM]
-    best: tuple[datetime, pd.Series, str] | None = None
-    for _, row in alarms.iterrows():
-        attrs = row["attrs"]
-        start = to_datetime(row["at"])
-        rule = "transition time"
-        if isinstance(attrs.get("breach_start"), str):
-            start, rule = parse_time(attrs["breach_start"]), str(attrs.get("breach_start_rule") or rule)
-        if best is None or start < best[0]:
-            best = (start, row, rule)
-    if best is not None:
-        start, row, rule = best
-        return _row_milestone(row, f"earliest breach start of an alarm that went to ALARM: {rule}", start)
+    alarms = _positions(frame, frame["kind"] == ALARM_ALARM)
+    if len(alarms):
+        attrs = frame["attrs"].to_numpy()[alarms]
+        event_at = _times(frame)[alarms].tolist()
+        best: tuple[datetime, int, str] | None = None
+        for position, item, when in zip(alarms.tolist(), attrs, event_at):
+            breach = item.get("breach_start")
+            if isinstance(breach, str):
+                start, rule = parse_time(breach), str(item.get("breach_start_rule") or "transition time")
+            else:
+                start, rule = when.replace(tzinfo=UTC), "transition time"
+            if best is None or start < best[0]:
+                best = (start, position, rule)
+        assert best is not None
+        start, position, rule = best
+        return _at_position(frame, position, f"earliest breach start of an alarm that went to ALARM: {rule}", start)
     row = _first(frame, (INCIDENT_TRIGGERED,))
     if row is not None:
         return _row_milestone(row, "first PagerDuty trigger (no alarm went to ALARM)")
     return None
 
 
+def _groups(refs: np.ndarray) -> dict[Any, np.ndarray]:
+    """ref -> the positions (into ``refs``) of its rows, in order."""
+    codes, uniques = pd.factorize(refs)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    return {ref: order[bounds[i] : bounds[i + 1]] for i, ref in enumerate(uniques)}
+
+
 def _mitigated(frame: pd.DataFrame, notes: list[str]) -> Milestone | None:
-    alarm_rows = frame[frame["kind"].isin(ALARM_KINDS)]
-    fired = alarm_rows.loc[alarm_rows["kind"] == ALARM_ALARM, "ref"].unique()
+    alarm_positions = _positions(frame, frame["kind"].isin(ALARM_KINDS))
+    kinds = frame["kind"].to_numpy()[alarm_positions]
+    refs = frame["ref"].to_numpy()[alarm_positions]
+    fired = pd.unique(refs[kinds == ALARM_ALARM])
     if len(fired) == 0:
         notes.append("no alarm went to ALARM, so there is no alarm recovery to date mitigation from")
         return None
-    recoveries: list[pd.Series] = []
+    attrs = frame["attrs"].to_numpy()[alarm_positions]
+    at_values = _times(frame)[alarm_positions]
+    groups = _groups(refs)
+    recoveries: list[int] = []
     for ref in fired:
-        rows = alarm_rows[alarm_rows["ref"] == ref]
-        last = rows.iloc[-1]
-        name = last["attrs"].get("alarm_name") or ref
-        for _, row in rows.iloc[:-1].iterrows():
-            if row["kind"] == ALARM_OK:
-                notes.append(f"{name} recovered at {iso_z(to_datetime(row['at']))} but went back to ALARM (not used)")
-        if last["kind"] != ALARM_OK:
-            notes.append(f"{name} ends the window in {last['attrs'].get('new_state')}, so mitigation is unknown")
+        rows = groups[ref]
+        last = rows[-1]
+        name = attrs[last].get("alarm_name") or ref
+        flaps = rows[:-1][kinds[rows[:-1]] == ALARM_OK]
+        notes.extend(f"{name} recovered at {when} but went back to ALARM (not used)" for when in _iso_z_many(at_values[flaps]))
+        if kinds[last] != ALARM_OK:
+            notes.append(f"{name} ends the window in {attrs[last].get('new_state')}, so mitigation is unknown")
             return None
         recoveries.append(last)
-    final = max(recoveries, key=lambda r: to_datetime(r["at"]))
-    return _row_milestone(final, "the last recovery after which every alarm that went to ALARM stayed OK")
+    final = recoveries[int(np.argmax(at_values[recoveries]))]
+    return _at_position(
+        frame, int(alarm_positions[final]), "the last recovery after which every alarm that went to ALARM stayed OK"
+    )
 
 
 def _resolved(frame: pd.DataFrame, mitigated: Milestone | None, notes: list[str]) -> Milestone | None:
-    incident_rows = frame[frame["source"] == "pagerduty"]
-    refs = incident_rows["ref"].unique()
+    incident_positions = _positions(frame, frame["source"] == "pagerduty")
+    refs = frame["ref"].to_numpy()[incident_positions]
     if len(refs) == 0:
         if mitigated is None:
             return None
         return Milestone(
             mitigated.at, "no PagerDuty incident: taken from mitigated", mitigated.ref, mitigated.summary, mitigated.event_at
         )
-    resolutions: list[pd.Series] = []
-    for ref in refs:
-        rows = incident_rows[(incident_rows["ref"] == ref) & (incident_rows["kind"] == INCIDENT_RESOLVED)]
-        if rows.empty:
-            number = incident_rows[incident_rows["ref"] == ref].iloc[0]["attrs"].get("incident_number")
-            notes.append(f"PagerDuty incident #{number or ref} has no resolution in the data, so resolution is unknown")
-            return None
-        resolutions.append(rows.iloc[-1])
-    final = max(resolutions, key=lambda r: to_datetime(r["at"]))
-    return _row_milestone(final, "when the last in-scope PagerDuty incident resolved")
+    kinds = frame["kind"].to_numpy()[incident_positions]
+    codes, uniques = pd.factorize(refs)
+    resolved = kinds == INCIDENT_RESOLVED
+    last_resolution = np.full(len(uniques), -1)
+    resolution_rows = np.flatnonzero(resolved)[::-1]  # latest first, so np.unique finds each ref's last
+    found, first_seen = np.unique(codes[resolution_rows], return_index=True)
+    last_resolution[found] = resolution_rows[first_seen]
+    missing = np.flatnonzero(last_resolution < 0)
+    if len(missing):
+        ref = uniques[missing[0]]
+        first = int(np.argmax(codes == missing[0]))
+        number = frame["attrs"].iloc[incident_positions[first]].get("incident_number")
+        notes.append(f"PagerDuty incident #{number or ref} has no resolution in the data, so resolution is unknown")
+        return None
+    at_values = _times(frame)[incident_positions]
+    final = last_resolution[int(np.argmax(at_values[last_resolution]))]
+    return _at_position(frame, int(incident_positions[final]), "when the last in-scope PagerDuty incident resolved")
 
 
 def _suspect_change(frame: pd.DataFrame, impact: Milestone | None, lookback: timedelta) -> Milestone | None:
@@ -203,7 +250,9 @@ def analyse(
     m["acknowledged"] = None if ack is None else _row_milestone(ack, "first explicit PagerDuty acknowledgement")
     m["mitigated"] = given("mitigated") or _mitigated(frame, notes["mitigated"])
     m["resolved"] = given("resolved") or _resolved(frame, m["mitigated"], notes["resolved"])
-    m["suspect_change"] = _suspect_change(frame, m["impact_started"], suspect_lookback)
+    from .suspects import top_lead_milestone  # the ranking lives there (issue 5)
+
+    m["suspect_change"] = top_lead_milestone(frame, m["impact_started"], suspect_lookback)
     m = {name: m[name] for name in MILESTONES}
     durations = {name: _seconds(m[end], m[start]) for name, (end, start, _) in DURATIONS.items()}
     return Analysis(m, durations, {k: v for k, v in notes.items() if v})

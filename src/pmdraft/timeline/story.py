@@ -1,33 +1,77 @@
-"""The readable timeline: one line per event a reader needs, notification bursts collapsed.
+"""The readable timeline: one line per event a reader needs, bursts collapsed.
 
-The JSON keeps every event; the Markdown timeline shows every deploy, alarm transition,
-trigger, acknowledgement, escalation, note and resolution, and folds the many
-``incident.notified`` entries of one page-out into one line.
+The JSON keeps every event. The Markdown timeline shows every deploy, trigger,
+acknowledgement, escalation, note and resolution, and every event a milestone came from, each
+on its own line. It folds the ``incident.notified`` entries of one page-out into one line, and a
+long run of routine rows (alarm transitions, notifications, assignments, other incident
+updates) of one source into one line such as "CloudWatch: 340 alarm transitions of 12 alarms
+between 14:32 and 14:41 (see JSON)", so a busy window stays readable.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..model import (
     ALARM_ALARM,
+    ALARM_INSUFFICIENT_DATA,
+    ALARM_OK,
     INCIDENT_ACKNOWLEDGED,
     INCIDENT_ANNOTATED,
+    INCIDENT_ASSIGNED,
     INCIDENT_NOTIFIED,
+    INCIDENT_OTHER,
+    INCIDENT_PRIORITY_CHANGED,
     INCIDENT_RESOLVED,
+    INCIDENT_SNOOZED,
     INCIDENT_TRIGGERED,
+    INCIDENT_UNACKNOWLEDGED,
+    INCIDENT_URGENCY_CHANGED,
 )
-from .frame import to_datetime
+from .frame import gc_paused
 from .milestones import Milestone
 
 BURST_GAP = timedelta(minutes=2)
 """Notifications of one incident less than this apart are one burst (one timeline line)."""
 
+COLLAPSE_OVER = 20
+"""A run of more than this many routine rows of one source and family becomes one line."""
+
+COLLAPSE_GAP = timedelta(minutes=5)
+"""Routine rows of one family at most this far apart (each from the one before) form one run."""
+
+COLLAPSE_SPAN = timedelta(minutes=10)
+"""Longest stretch one collapsed line covers: a longer run is cut into pieces this long,
+counted from its first row, so a busy hour reads as six lines, not one."""
+
+ROUTINE: dict[str, tuple[str, str, str]] = {
+    ALARM_ALARM: ("alarm transition", "alarm transitions", "alarm"),
+    ALARM_OK: ("alarm transition", "alarm transitions", "alarm"),
+    ALARM_INSUFFICIENT_DATA: ("alarm transition", "alarm transitions", "alarm"),
+    INCIDENT_NOTIFIED: ("notification", "notifications", "incident"),
+    INCIDENT_ASSIGNED: ("assignment", "assignments", "incident"),
+    INCIDENT_UNACKNOWLEDGED: ("incident update", "incident updates", "incident"),
+    INCIDENT_PRIORITY_CHANGED: ("incident update", "incident updates", "incident"),
+    INCIDENT_URGENCY_CHANGED: ("incident update", "incident updates", "incident"),
+    INCIDENT_SNOOZED: ("incident update", "incident updates", "incident"),
+    INCIDENT_OTHER: ("incident update", "incident updates", "incident"),
+}
+"""Kinds that may be collapsed -> (one row's noun, several rows' noun, what a ref is).
+
+Kinds with the same nouns form one family. Every other kind (deploys, triggers,
+acknowledgements, escalations, notes, resolutions) always keeps its own line, and so does any
+row a milestone came from."""
+
 SOURCE_LABEL = {"cloudwatch": "CloudWatch", "pagerduty": "PagerDuty", "deploys": "deploy log"}
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass
@@ -46,29 +90,34 @@ def _incident_label(attrs: Mapping[str, object]) -> str:
     return f"PagerDuty #{number}" if number is not None else "PagerDuty incident"
 
 
-def describe(row: pd.Series) -> str:
-    """The timeline text of one event."""
-    kind, attrs, actor = row["kind"], row["attrs"], row["actor"]
-    if row["source"] == "cloudwatch":
-        name = attrs.get("alarm_name", row["ref"])
+def describe(row: Mapping[str, Any]) -> str:
+    """The timeline text of one event (a frame row, or any mapping with the frame's columns)."""
+    return _describe(row["source"], row["kind"], row["ref"], row["summary"], row["service"], row["actor"], row["attrs"])
+
+
+def _describe(
+    source: str, kind: str, ref: str, summary: str, service: Any, actor: Any, attrs: Mapping[str, Any]
+) -> str:
+    if source == "cloudwatch":
+        name = attrs.get("alarm_name", ref)
         text = f"CloudWatch alarm {name}: {attrs.get('old_state')} -> {attrs.get('new_state')}"
         if kind == ALARM_ALARM and attrs.get("reason"):
             text += f" ({attrs['reason']})"
         return text
-    if row["source"] == "pagerduty":
+    if source == "pagerduty":
         label = _incident_label(attrs)
         by = f" by {actor}" if isinstance(actor, str) and actor else ""
         if kind == INCIDENT_TRIGGERED:
-            service = f" on {row['service']}" if isinstance(row["service"], str) else ""
-            return f"{label} triggered{service}: {attrs.get('incident_title')}"
+            on = f" on {service}" if isinstance(service, str) else ""
+            return f"{label} triggered{on}: {attrs.get('incident_title')}"
         if kind == INCIDENT_ACKNOWLEDGED:
             return f"{label} acknowledged{by}"
         if kind == INCIDENT_RESOLVED:
             return f"{label} resolved{by}"
         if kind == INCIDENT_ANNOTATED:
             return f"{label} note{by}: {attrs.get('note', '')}"
-        return str(row["summary"])
-    return f"Deploy: {row['summary']}"
+        return str(summary)
+    return f"Deploy: {summary}"
 
 
 def _notified(attrs: Mapping[str, object], people: Mapping[str, list[str]]) -> str:
@@ -76,27 +125,114 @@ def _notified(attrs: Mapping[str, object], people: Mapping[str, list[str]]) -> s
     return f"{_incident_label(attrs)}: paged {who}"
 
 
-def _milestone_refs(milestones: Mapping[str, Milestone | None]) -> dict[tuple[datetime, str | None], list[str]]:
-    marks: dict[tuple[datetime, str | None], list[str]] = {}
+def _micros(at: datetime) -> int:
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def _milestone_refs(milestones: Mapping[str, Milestone | None]) -> dict[tuple[int, str], list[str]]:
+    marks: dict[tuple[int, str], list[str]] = {}
     for name, m in milestones.items():
         if m is not None and m.ref is not None and m.event_at is not None:
-            marks.setdefault((m.event_at, m.ref), []).append(name)
+            marks.setdefault((_micros(m.event_at), m.ref), []).append(name)
     return marks
 
 
+def _clock(at: datetime, other: datetime) -> str:
+    return at.strftime("%H:%M" if at.date() == other.date() else "%Y-%m-%d %H:%M")
+
+
+def _run_row(source: str, kind: str, refs: np.ndarray, first: datetime, last: datetime) -> Row:
+    one, several, what = ROUTINE[kind]
+    distinct = [str(r) for r in pd.unique(refs)]
+    count = len(refs)
+    text = (
+        f"{SOURCE_LABEL.get(source, source)}: {count:,} {one if count == 1 else several} of {len(distinct)} "
+        f"{what}{'' if len(distinct) == 1 else 's'} between {_clock(first, last)} and {_clock(last, first)} (see JSON)"
+    )
+    return Row(first, text, [source], distinct)
+
+
+def _collapse(
+    micros: np.ndarray, source: np.ndarray, kind: np.ndarray, ref: np.ndarray, marked: np.ndarray
+) -> tuple[np.ndarray, dict[int, Row]]:
+    """Which rows fold into a run line, and each run's line keyed by its first row's position."""
+    folded = np.zeros(len(kind), dtype=bool)
+    heads: dict[int, Row] = {}
+    kind_codes, kinds = pd.factorize(kind)
+    source_codes, _ = pd.factorize(source)
+    families = {nouns: i for i, nouns in enumerate(dict.fromkeys(ROUTINE.values()))}
+    family_of_kind = np.array([families.get(ROUTINE.get(k, ("",) * 3), -1) for k in kinds] + [-1])
+    family = family_of_kind[kind_codes]
+    family[marked] = -1
+    group = np.where(family >= 0, family * (int(source_codes.max()) + 1) + source_codes, -1)
+    gap, span = COLLAPSE_GAP // _MICROSECOND, COLLAPSE_SPAN // _MICROSECOND
+    for key in np.unique(group[group >= 0]).tolist():
+        members = np.flatnonzero(group == key)
+        times = micros[members]
+        run = np.cumsum(np.concatenate(([True], np.diff(times) > gap))) - 1
+        piece = (times - times[np.flatnonzero(np.diff(run, prepend=-1))][run]) // span
+        starts = np.flatnonzero((np.diff(run, prepend=-1) != 0) | (np.diff(piece, prepend=-1) != 0))
+        sizes = np.diff(np.append(starts, len(members)))
+        for start, size in zip(starts[sizes > COLLAPSE_OVER].tolist(), sizes[sizes > COLLAPSE_OVER].tolist()):
+            run = members[start : start + size]
+            folded[run] = True
+            first, last = (_EPOCH + int(micros[p]) * _MICROSECOND for p in (run[0], run[-1]))
+            heads[int(run[0])] = _run_row(str(source[run[0]]), str(kind[run[0]]), ref[run], first, last)
+    return folded, heads
+
+
 def build_rows(frame: pd.DataFrame, milestones: Mapping[str, Milestone | None]) -> list[Row]:
-    """Timeline rows in time order, with notification bursts collapsed and milestones marked."""
+    """Timeline rows in time order: bursts collapsed, milestones marked.
+
+    Notifications of one incident within :data:`BURST_GAP` of each other share a line; more than
+    :data:`COLLAPSE_OVER` routine rows of one source and family, each within
+    :data:`COLLAPSE_GAP` of the one before and within :data:`COLLAPSE_SPAN` of the run's
+    first, become one line at the run's first row.
+    """
+    if frame.empty:
+        return []
+    times = frame["at"].dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    micros = times.view("int64")
+    source, kind, ref = (frame[name].to_numpy() for name in ("source", "kind", "ref"))
+    names_at: dict[int, list[str]] = {}
+    for (when, mref), names in _milestone_refs(milestones).items():
+        for position in np.flatnonzero(micros == when).tolist():
+            if ref[position] == mref:
+                names_at[position] = names
+    marked = np.zeros(len(frame), dtype=bool)
+    marked[list(names_at)] = True
+    folded, heads = _collapse(micros, source, kind, ref, marked)
+    shown = np.flatnonzero(~folded)
+    shown = np.union1d(shown, np.fromiter(heads, dtype=np.int64, count=len(heads)))
+    summary, service, actor, attributes = (frame[name].to_numpy() for name in ("summary", "service", "actor", "attrs"))
+
+    with gc_paused():
+        return _rows(shown, times[shown].tolist(), heads, names_at, source, kind, ref, summary, service, actor, attributes)
+
+
+def _rows(
+    shown: np.ndarray,
+    naive_times: list[datetime],
+    heads: Mapping[int, Row],
+    names_at: Mapping[int, list[str]],
+    *columns: np.ndarray,
+) -> list[Row]:
+    source, kind, ref, summary, service, actor, attributes = columns
     rows: list[Row] = []
     open_burst: dict[str, tuple[Row, dict[str, list[str]], datetime]] = {}
-    marks = _milestone_refs(milestones)
-    for _, event in frame.iterrows():
-        at = to_datetime(event["at"])
-        names = marks.get((at, event["ref"]), [])
-        if event["kind"] == INCIDENT_NOTIFIED:
-            attrs = event["attrs"]
+    for position, naive in zip(shown.tolist(), naive_times):
+        head = heads.get(position)
+        if head is not None:
+            rows.append(head)
+            continue
+        at = naive.replace(tzinfo=UTC)
+        names = names_at.get(position, [])
+        event_ref = ref[position]
+        attrs = attributes[position]
+        if kind[position] == INCIDENT_NOTIFIED:
             who = attrs.get("notified_user") or "a responder"
             how = attrs.get("channel") or "unknown channel"
-            burst = open_burst.get(event["ref"])
+            burst = open_burst.get(event_ref)
             if burst is not None and at - burst[2] <= BURST_GAP and rows and rows[-1] is burst[0]:
                 row, people, _ = burst
                 channels = people.setdefault(who, [])
@@ -104,12 +240,14 @@ def build_rows(frame: pd.DataFrame, milestones: Mapping[str, Milestone | None]) 
                     channels.append(how)
                 row.text = _notified(attrs, people)
                 row.milestones.extend(n for n in names if n not in row.milestones)
-                open_burst[event["ref"]] = (row, people, at)
+                open_burst[event_ref] = (row, people, at)
                 continue
             people = {who: [how]}
-            row = Row(at, _notified(attrs, people), ["pagerduty"], [event["ref"]], list(names))
+            row = Row(at, _notified(attrs, people), ["pagerduty"], [event_ref], list(names))
             rows.append(row)
-            open_burst[event["ref"]] = (row, people, at)
+            open_burst[event_ref] = (row, people, at)
             continue
-        rows.append(Row(at, describe(event), [event["source"]], [event["ref"]], list(names)))
+        text = _describe(source[position], kind[position], event_ref, summary[position], service[position],
+                         actor[position], attrs)
+        rows.append(Row(at, text, [source[position]], [event_ref], list(names)))
     return rows

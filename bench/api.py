@@ -1,0 +1,168 @@
+"""API calls against the sandbox: request counts, wall time at 50 ms a request, and scaling.
+
+Run by ``bench/run.py``; prints one JSON object. The sandbox (moto, the PagerDuty stand-in, the
+delaying proxy) runs in another process (``bench/serve.py``), so this interpreter holds only the
+client being measured; the stand-ins do O(log n) work a request, so the added latency dominates.
+
+    python bench/api.py [--quick]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import naive
+import scenario
+from scenario import MONTH, MONTH_SIZE, REGIONS, TOKEN_ENV, Size
+
+LATENCY = 0.05
+"""Seconds added to every request, PagerDuty and CloudWatch alike."""
+SCALE_BASE = Size(incidents=20, log_entries=2_000, transitions=300, alarms=3, deploys=30)
+SCALES = (1, 4, 16)
+
+
+class Sandbox:
+    """The ``bench/serve.py`` process, driven one JSON line at a time."""
+
+    def __init__(self) -> None:
+        env = dict(os.environ)
+        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("serve.py"))], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env=env)
+        self.info = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"bench/serve.py stopped (exit {self.proc.wait()})")
+        return json.loads(line)
+
+    def ask(self, op: str, **args: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        try:
+            self.ask("stop")
+        except (OSError, RuntimeError, ValueError):
+            pass
+        self.proc.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def _timed_collect() -> Iterator[list[float]]:
+    """Time ``pipeline.collect`` as ``make_draft`` calls it (the sources, all at once)."""
+    import pmdraft.draft
+
+    took = [0.0]
+    original = pmdraft.draft.collect
+
+    def timed(*args: Any, **kw: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original(*args, **kw)
+        finally:
+            took[0] += time.perf_counter() - start
+
+    pmdraft.draft.collect = timed  # type: ignore[assignment]
+    try:
+        yield took
+    finally:
+        pmdraft.draft.collect = original  # type: ignore[assignment]
+
+
+def _hermetic_aws() -> None:
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_REGION"):
+        os.environ.pop(key, None)
+    os.environ.update(AWS_ACCESS_KEY_ID="sandbox", AWS_SECRET_ACCESS_KEY="sandbox",
+                      AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+
+
+class _Server:
+    """What ``scenario.write_config`` needs of a PagerDuty stand-in."""
+
+    def __init__(self, base_url: str, ca_path: str) -> None:
+        self.base_url, self.ca_path = base_url, ca_path
+
+
+class Bed:
+    """One seeded scenario: runs pmdraft or the naive baseline against it at a given latency."""
+
+    def __init__(self, sandbox: Sandbox, size: Size, workdir: Path) -> None:
+        self.sandbox, self.size, self.workdir = sandbox, size, workdir
+        seeded = sandbox.ask("seed", size=vars(size))
+        self.seed_s = seeded["seed_s"]
+        self.pd = _Server(seeded["pd"], seeded["ca"])
+        self.deploys = scenario.write_deploys(workdir / "deploys.jsonl", size)
+        self.config = scenario.write_config(workdir, sandbox.info["proxy"], self.pd)  # type: ignore[arg-type]
+
+    def pmdraft(self, latency: float) -> dict[str, Any]:
+        """One full draft (collect, merge, analyse, render) as the CLI would make it."""
+        from pmdraft.config import load_config
+        from pmdraft.draft import make_draft
+        from pmdraft.render import render_markdown
+
+        self.sandbox.ask("latency", seconds=latency)
+        self.sandbox.ask("reset")
+        with _timed_collect() as collecting:
+            start = time.perf_counter()
+            draft = make_draft(load_config(self.config), MONTH, {TOKEN_ENV: self.sandbox.info["token"]})
+            drafted = time.perf_counter()
+            render_markdown(draft)
+            wall = time.perf_counter() - start
+        seen = self.sandbox.ask("requests")
+        return {"wall_s": wall, "collect_s": collecting[0], "build_s": drafted - start - collecting[0],
+                "render_s": wall - (drafted - start), "events": len(draft.events),
+                "sources": [r.to_record() for r in draft.reports], "seen": seen}
+
+    def naive(self, latency: float) -> dict[str, Any]:
+        self.sandbox.ask("latency", seconds=latency)
+        self.sandbox.ask("reset")
+        start = time.perf_counter()
+        got = naive.collect(token=self.sandbox.info["token"], pd_url=self.pd.base_url, ca_path=self.pd.ca_path,
+                            cw_url=self.sandbox.info["proxy"], regions=list(REGIONS), window=MONTH,
+                            deploys=self.deploys, pd_requests=lambda: self.sandbox.ask("requests")["pagerduty"])
+        wall = time.perf_counter() - start
+        return {"wall_s": wall, "records": got.records, "requests": got.requests}
+
+
+def main(quick: bool) -> dict[str, Any]:
+    _hermetic_aws()
+    started = time.perf_counter()
+    month = MONTH_SIZE if not quick else SCALE_BASE.times(4)
+    out: dict[str, Any] = {"latency_s": LATENCY, "month_size": vars(month), "scale_base": vars(SCALE_BASE)}
+    sandbox = Sandbox()
+    try:
+        with tempfile.TemporaryDirectory(prefix="pmdraft-bench-") as tmp:
+            bed = Bed(sandbox, month, Path(tmp))
+            out["seed_s"] = bed.seed_s
+            out["bounds"] = month.bounds()
+            out["counts"] = {"pmdraft": bed.pmdraft(0.0), "naive": bed.naive(0.0)}
+            out["latency"] = {"pmdraft": bed.pmdraft(LATENCY), "naive": bed.naive(LATENCY)}
+            out["scaling"] = []
+            for k in SCALES if not quick else (1, 4):
+                size = SCALE_BASE.times(k)
+                bed = Bed(sandbox, size, Path(tmp))
+                out["scaling"].append({"scale": k, "size": vars(size), "bounds": size.bounds(),
+                                       "pmdraft": bed.pmdraft(LATENCY), "naive": bed.naive(0.0)})
+    finally:
+        sandbox.close()
+    out["total_s"] = time.perf_counter() - started
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(main("--quick" in sys.argv)))

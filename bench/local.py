@@ -1,0 +1,96 @@
+"""Local work, no network: merge a million events, and render a 10,000-event draft.
+
+Run by ``bench/run.py`` in a fresh interpreter per mode, so the peak resident memory it reports
+(``ru_maxrss``) belongs to that mode alone. Prints one JSON object.
+
+    python bench/local.py merge 1000000
+    python bench/local.py render 10000
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from synth import T0, events
+
+from pmdraft.draft import build_draft
+from pmdraft.model import Window
+from pmdraft.pipeline import Collected, SourceReport
+from pmdraft.render import render_json, render_markdown
+from pmdraft.timeline import analyse, build_frame, build_rows, frame_events
+
+RENDER_SPAN = timedelta(hours=8)
+"""The render benchmark's events fall in one long incident day, as a draft's would."""
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def timed(fn, *args):
+    start = time.perf_counter()
+    result = fn(*args)
+    return result, time.perf_counter() - start
+
+
+def merge(n: int) -> dict[str, object]:
+    evs, create_s = timed(events, n)
+    before_mb = current_mb()
+    frame, frame_s = timed(build_frame, evs)
+    analysis, analyse_s = timed(analyse, frame)
+    rows, rows_s = timed(build_rows, frame, analysis.milestones)
+    merge_peak_mb = peak_mb()
+    rebuilt, events_s = timed(frame_events, frame)
+    return {
+        "events": n,
+        "distinct": len(frame),
+        "rows": len(rows),
+        "create_s": create_s,
+        "frame_s": frame_s,
+        "analyse_s": analyse_s,
+        "rows_s": rows_s,
+        "merge_s": frame_s + analyse_s + rows_s,
+        "frame_events_s": events_s,
+        "rebuilt": len(rebuilt),
+        "rss_before_merge_mb": before_mb,
+        "peak_merge_mb": merge_peak_mb,
+        "peak_mb": peak_mb(),
+    }
+
+
+def render(n: int) -> dict[str, object]:
+    evs = events(n, incidents=max(1, n // 1000), alarms=max(1, n // 500), span=RENDER_SPAN, deploy_share=0.002)
+    window = Window(T0 - timedelta(hours=6), T0 + RENDER_SPAN + timedelta(hours=6))
+    collected = Collected(evs, [SourceReport("synthetic", "ok", n, 0)])
+    draft, draft_s = timed(build_draft, collected, window)
+    markdown, markdown_s = timed(render_markdown, draft)
+    text, json_s = timed(render_json, draft)
+    return {
+        "events": n,
+        "json_events": len(json.loads(text)["events"]),
+        "rows": len(draft.rows),
+        "collapsed_lines": sum("(see JSON)" in r.text for r in draft.rows),
+        "markdown_lines": markdown.count("\n"),
+        "draft_s": draft_s,
+        "markdown_s": markdown_s,
+        "json_s": json_s,
+        "peak_mb": peak_mb(),
+    }
+
+
+if __name__ == "__main__":
+    mode, count = sys.argv[1], int(sys.argv[2])
+    print(json.dumps({"merge": merge, "render": render}[mode](count)))

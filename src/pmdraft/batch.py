@@ -1,0 +1,376 @@
+"""`pmdraft batch`: draft every qualifying PagerDuty incident resolved since the last run, once.
+
+One run:
+
+1. The lower bound is ``--since``, else the state's high-water mark minus ``overlap_minutes``,
+   else (first run) now minus ``lookback_hours``.
+2. PagerDuty lists the resolved incidents created up to ``created_within_days`` before that
+   bound, filtered by service, team and urgency (server side) and priority (here); those
+   resolved since the bound are the candidates, with the incidents the state still owes a
+   draft (a source was missing, or a run crashed while drafting) retried up to ``max_attempts``.
+3. Each candidate is claimed in the state (so two runners never draft one incident), drafted
+   with the incident-driven window (as ``pmdraft draft --incident``), merged into its existing
+   draft if there is one (see :mod:`pmdraft.living`), written whole, and recorded.
+4. When every candidate was handled, the run is logged and the high-water mark moves to the
+   run's start, in one transaction. A run killed earlier leaves the mark where it was, so the
+   next run lists the same incidents again and drafts only those not yet recorded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .collectors import registry, scope_to_incidents
+from .collectors.base import parse_time
+from .config import Config
+from .draft import make_draft
+from .errors import InputError, PmdraftError
+from .living import merge
+from .model import Window
+from .output import DirectorySink, S3Sink, Sink, draft_name, parse_s3_url, proposal_name
+from .state import COMPLETE, FAILED, PARTIAL, DynamoState, IncidentRecord, SqliteState, State
+
+DRAFTED, WOULD_DRAFT, SKIPPED = "drafted", "would_draft", "skipped"
+"""Outcome statuses besides ``partial`` and ``failed``."""
+
+ALREADY_DRAFTED = "already drafted"
+MAX_LISTING_SPAN = timedelta(days=180)
+"""Longest creation window one PagerDuty incident listing may cover (PagerDuty allows six months)."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An incident the run considers: new since the last run, or owed a retry."""
+
+    incident_id: str
+    number: int | None
+    title: str
+    resolved_at: datetime | None
+    reason: str
+    """``new`` or ``retry``."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the run did with one incident."""
+
+    incident_id: str
+    number: int | None
+    title: str
+    status: str
+    """``drafted``, ``partial``, ``failed``, ``skipped`` or (``--dry-run``) ``would_draft``."""
+    reason: str = ""
+    location: str = ""
+    attempts: int = 0
+    error: str = ""
+    proposal: str = ""
+    """Where the new version went because a person edited a block of the draft, else empty."""
+    kept: tuple[str, ...] = ()
+    """Blocks left as they were because a person edited them."""
+    annotated: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {"event": "incident", **dataclasses.asdict(self), "kept": list(self.kept)}
+
+
+@dataclass
+class BatchResult:
+    """Every outcome of a run, and the window of resolutions it looked at."""
+
+    since: datetime
+    until: datetime
+    outcomes: list[Outcome] = field(default_factory=list)
+    dry_run: bool = False
+    annotate_errors: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {s: self.count(s) for s in (DRAFTED, PARTIAL, FAILED, SKIPPED, WOULD_DRAFT)}
+
+    @property
+    def exit_code(self) -> int:
+        """1 if an incident failed (or a note could not be added), 3 if one is partial, else 0."""
+        if self.count(FAILED) or self.annotate_errors:
+            return 1
+        return 3 if self.count(PARTIAL) else 0
+
+    def summary(self) -> str:
+        """One line: ``pmdraft batch: 4 drafted, 1 partial, 0 failed, 2 skipped (already drafted)``."""
+        reasons: dict[str, int] = {}
+        for o in self.outcomes:
+            if o.status == SKIPPED:
+                reasons[o.reason] = reasons.get(o.reason, 0) + 1
+        if not reasons or list(reasons) == [ALREADY_DRAFTED]:
+            why = ALREADY_DRAFTED
+        else:
+            why = ", ".join(f"{n} {reason}" for reason, n in reasons.items())
+        skipped = f"{self.count(SKIPPED)} skipped ({why})"
+        if self.dry_run:
+            return f"pmdraft batch --dry-run: {self.count(WOULD_DRAFT)} would be drafted, {skipped}"
+        return (f"pmdraft batch: {self.count(DRAFTED)} drafted, {self.count(PARTIAL)} partial, "
+                f"{self.count(FAILED)} failed, {skipped}")
+
+
+def _time(record: Mapping[str, Any], key: str) -> datetime | None:
+    value = record.get(key)
+    try:
+        return parse_time(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _resolved_at(incident: Mapping[str, Any]) -> datetime | None:
+    if incident.get("status") != "resolved":
+        return None
+    return _time(incident, "resolved_at") or _time(incident, "last_status_change_at")
+
+
+def _name_of(ref: Any) -> str:
+    return str(ref.get("summary") or ref.get("name") or "") if isinstance(ref, dict) else ""
+
+
+def qualifies(incident: Mapping[str, Any], config: Config) -> bool:
+    """Whether a resolved incident passes ``[batch]``'s priority, urgency, service and team filters."""
+    b = config.batch
+    services = b.service_ids or (config.pagerduty.service_ids if config.pagerduty else [])
+    raw_service = incident.get("service")
+    service: dict[str, Any] = raw_service if isinstance(raw_service, dict) else {}
+    teams = {t.get("id") for t in incident.get("teams") or [] if isinstance(t, dict)}
+    return (
+        (not b.priorities or _name_of(incident.get("priority")) in b.priorities)
+        and (not b.urgencies or incident.get("urgency") in b.urgencies)
+        and (not services or service.get("id") in services)
+        and (not b.team_ids or bool(teams & set(b.team_ids)))
+    )
+
+
+def find_resolved(collector: Any, config: Config, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """The qualifying incidents resolved in ``[since, until)``, oldest resolution first."""
+    b = config.batch
+    services = b.service_ids or (config.pagerduty.service_ids if config.pagerduty else [])
+    params: dict[str, Any] = {"statuses[]": ["resolved"]}
+    if services:
+        params["service_ids[]"] = services
+    if b.team_ids:
+        params["team_ids[]"] = b.team_ids
+    if b.urgencies:
+        params["urgencies[]"] = b.urgencies
+    start = since - timedelta(days=b.created_within_days)
+    found: dict[str, dict[str, Any]] = {}
+    while start < until:
+        end = min(until, start + MAX_LISTING_SPAN)
+        for inc in collector.list_incidents(Window(start, end), params):
+            if isinstance(inc.get("id"), str):
+                found.setdefault(inc["id"], inc)
+        start = end
+    chosen = [i for i in found.values()
+              if (r := _resolved_at(i)) is not None and since <= r < until and qualifies(i, config)]
+    return sorted(chosen, key=lambda i: (_resolved_at(i), i.get("incident_number") or 0))
+
+
+def open_sink(config: Config, output: str | None = None) -> Sink:
+    """The directory or S3 prefix drafts go to: ``output`` (a directory relative to the working
+    directory), else ``[batch] output`` (relative to the config file)."""
+    target = output or config.batch.output
+    if target.startswith("s3://"):
+        bucket, prefix = parse_s3_url(target)
+        return S3Sink(_aws_client(config, "s3"), bucket, prefix)
+    return DirectorySink(Path(output) if output else config.resolve(target))
+
+
+def open_state(config: Config) -> State:
+    """The state store ``[batch] state`` names."""
+    if config.batch.state == "dynamodb":
+        return DynamoState(_aws_client(config, "dynamodb"), config.batch.table)
+    return SqliteState(config.resolve(config.batch.state_path))
+
+
+def _aws_client(config: Config, service: str) -> Any:
+    import boto3
+
+    b = config.batch
+    return boto3.session.Session().client(service, region_name=b.aws_region or None,
+                                          endpoint_url=b.aws_endpoint_url or None)
+
+
+class Batch:
+    """One batch run's collaborators; :meth:`run` does the work. Dependencies come in, nothing is global.
+
+    ``after_incident`` is called with each outcome once it is recorded (tests use it to kill a
+    run after the Nth incident); ``render`` turns a draft into Markdown.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        environ: Mapping[str, str],
+        *,
+        state: State,
+        sink: Sink,
+        render: Callable[[Any], str],
+        runner: str = "",
+        on_outcome: Callable[[Outcome], None] | None = None,
+        after_incident: Callable[[Outcome], None] | None = None,
+    ) -> None:
+        if config.pagerduty is None:
+            raise InputError("pmdraft batch needs PagerDuty: add a [pagerduty] section to the config "
+                             "(see config.example.toml)")
+        self.config = config
+        self.environ = environ
+        self.state = state
+        self.sink = sink
+        self.render = render
+        self.runner = runner or uuid.uuid4().hex
+        """This run's name in the state's claims."""
+        self.on_outcome = on_outcome
+        self.after_incident = after_incident
+
+    def candidates(self, now: datetime, since: datetime | None) -> tuple[datetime, list[Candidate]]:
+        """The lower bound of this run's resolutions, and the incidents to consider, in order."""
+        b = self.config.batch
+        mark = self.state.high_water_mark()
+        if since is not None:
+            lower = since
+        elif mark is not None:
+            lower = mark - timedelta(minutes=b.overlap_minutes)
+        else:
+            lower = now - timedelta(hours=b.lookback_hours)
+        collector = self._pagerduty()
+        try:
+            listed = find_resolved(collector, self.config, lower, now)
+        finally:
+            collector.close()
+        found = [Candidate(i["id"], i.get("incident_number"), str(i.get("title") or ""), _resolved_at(i), "new")
+                 for i in listed]
+        seen = {c.incident_id for c in found}
+        retries = [Candidate(r.incident_id, r.number, r.title, None, "retry")
+                   for r in self.state.retryable(b.max_attempts) if r.incident_id not in seen]
+        return lower, retries + found
+
+    def run(self, now: datetime, *, since: datetime | None = None, dry_run: bool = False,
+            annotate: bool = False) -> BatchResult:
+        """Draft every candidate not yet drafted; move the high-water mark if the run gets to the end."""
+        now = now.replace(microsecond=0)
+        if annotate and not self.config.batch.annotate_from:
+            raise InputError("--annotate needs the PagerDuty user the notes are added as: set "
+                             '[batch] annotate_from = "pmdraft-bot@example.com"')
+        lower, candidates = self.candidates(now, since)
+        result = BatchResult(lower, now, dry_run=dry_run)
+        for candidate in candidates:
+            outcome = self._one(candidate, now, dry_run=dry_run, annotate=annotate, result=result)
+            result.outcomes.append(outcome)
+            if self.on_outcome is not None:
+                self.on_outcome(outcome)
+            if self.after_incident is not None:
+                self.after_incident(outcome)
+        if not dry_run:
+            previous = self.state.high_water_mark()
+            moves = previous is None or lower <= previous
+            self.state.finish_run(self.runner, now, now if moves else None, result.counts)
+        return result
+
+    def _one(self, c: Candidate, now: datetime, *, dry_run: bool, annotate: bool, result: BatchResult) -> Outcome:
+        b = self.config.batch
+        rec = self.state.get(c.incident_id)
+        base: dict[str, Any] = {"incident_id": c.incident_id,
+                                "number": c.number if c.number is not None else (rec.number if rec else None),
+                                "title": c.title or (rec.title if rec else "")}
+        if rec is not None and rec.status == COMPLETE:
+            annotated = False
+            if annotate and not rec.annotated_at and not dry_run:
+                annotated = self._annotate(rec, now, result)
+            return Outcome(**base, status=SKIPPED, reason=ALREADY_DRAFTED, location=rec.location,
+                           attempts=rec.attempts, annotated=annotated)
+        attempts = rec.attempts if rec else 0
+        if attempts >= b.max_attempts:
+            return Outcome(**base, status=SKIPPED, reason=f"gave up after {attempts} attempts",
+                           location=rec.location if rec else "", attempts=attempts)
+        if dry_run:
+            return Outcome(**base, status=WOULD_DRAFT, reason=c.reason, attempts=attempts)
+        until = now + timedelta(minutes=b.claim_minutes)
+        if not self.state.claim(c.incident_id, self.runner, now, until, b.max_attempts):
+            return Outcome(**base, status=SKIPPED, reason="claimed by another runner", attempts=attempts)
+        try:
+            if rec is not None and rec.attempts:
+                c = dataclasses.replace(c, reason="retry")
+            return self._draft(c, rec, now, annotate=annotate, result=result)
+        except PmdraftError as exc:
+            failed = dataclasses.replace(rec or IncidentRecord(c.incident_id), number=base["number"],
+                                         title=base["title"] or "", status=FAILED, attempts=attempts + 1,
+                                         error=str(exc))
+            self.state.record(failed, self.runner)
+            return Outcome(**base, status=FAILED, attempts=attempts + 1, error=str(exc))
+
+    def _draft(self, c: Candidate, rec: IncidentRecord | None, now: datetime, *, annotate: bool,
+               result: BatchResult) -> Outcome:
+        scoped, window = scope_to_incidents(self.config, self.environ, [c.incident_id], now=now)
+        draft = make_draft(scoped, window, self.environ)
+        first = draft.incidents[0] if draft.incidents else {}
+        number = c.number if c.number is not None else (rec.number if rec else None) or first.get("number")
+        title = c.title or (rec.title if rec else "") or str(first.get("title") or "")
+        name = rec.name if rec and rec.name else draft_name(number, title, c.incident_id)
+        if not draft.incidents:  # its log entries are missing: the title still comes from the incident
+            draft.incidents = [{"id": c.incident_id, "number": number, "title": title, "url": None, "priority": None,
+                                "urgency": None, "service": None, "escalation_policy": None}]
+        fresh = self.render(draft)
+        existing = self.sink.read(name)
+        text, proposal, kept = fresh, "", tuple[str, ...]()
+        if existing is not None:
+            merged = merge(existing, fresh)
+            text, kept = merged.text, tuple(merged.kept)
+            if merged.conflicts:
+                self.sink.write(proposal_name(name), fresh)
+                proposal = self.sink.location(proposal_name(name))
+        if text != existing:
+            self.sink.write(name, text)
+        status = PARTIAL if draft.gaps else COMPLETE
+        attempts = (rec.attempts if rec else 0) + 1
+        new = IncidentRecord(
+            incident_id=c.incident_id, number=number if isinstance(number, int) else None, title=title,
+            status=status, location=self.sink.location(name), name=name,
+            checksum=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            sources=json.dumps({r.name: r.status for r in draft.reports}, sort_keys=True), attempts=attempts,
+            error="; ".join(f"{r.name}: {r.error}" for r in draft.gaps), drafted_at=now.isoformat(),
+            annotated_at=rec.annotated_at if rec else "")
+        self.state.record(new, self.runner)
+        annotated = annotate and not new.annotated_at and self._annotate(new, now, result)
+        return Outcome(new.incident_id, new.number, title, DRAFTED if status == COMPLETE else PARTIAL,
+                       reason=c.reason, location=new.location, attempts=attempts, error=new.error,
+                       proposal=proposal, kept=kept, annotated=annotated)
+
+    def _pagerduty(self) -> Any:
+        """A PagerDuty collector (its client) for listing incidents and adding notes; close it after use."""
+        [collector] = registry.build("pagerduty", self.config, self.environ)
+        return collector
+
+    def link(self, rec: IncidentRecord) -> str:
+        """What the PagerDuty note points at: ``link_base`` + file name, else the draft's location."""
+        base = self.config.batch.link_base
+        return base + rec.name if base else rec.location
+
+    def _annotate(self, rec: IncidentRecord, now: datetime, result: BatchResult) -> bool:
+        """Add the note once: skipped if an earlier run added it but crashed before recording so."""
+        link = self.link(rec)
+        collector = self._pagerduty()
+        try:
+            if not any(link in str(n.get("content") or "") for n in collector.notes(rec.incident_id)):
+                collector.add_note(rec.incident_id, f"Postmortem draft by pmdraft: {link}",
+                                   self.config.batch.annotate_from)
+        except PmdraftError as exc:
+            result.annotate_errors.append(f"incident {rec.number or rec.incident_id}: {exc}")
+            return False
+        finally:
+            collector.close()
+        self.state.mark_annotated(rec.incident_id, now)
+        return True

@@ -1,0 +1,228 @@
+"""GitHub Deployments as deploy events, through ``httpx2`` (already installed with ``pagerduty``).
+
+Per repository: ``GET /repos/{owner}/{repo}/deployments`` (newest first, 100 a page, one listing
+per configured environment), followed through its ``Link: rel="next"`` pages until the
+deployments are older than the range; then each deployment's ``statuses``, paginated the same
+way. A deployment gives ``deploy.started`` when it was created and one ``deploy.succeeded`` or
+``deploy.failed`` per ``success``, ``failure`` or ``error`` status.
+
+Rate limits are respected: when ``x-ratelimit-remaining`` reaches 0, or GitHub answers 403 or
+429 for the rate limit, the next request waits for ``x-ratelimit-reset`` (or ``retry-after``)
+up to ``max_wait`` seconds; a longer wait makes the source a named data gap. ``base_url`` points
+at GitHub Enterprise Server (``https://HOST/api/v3``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx2
+
+from ..errors import CollectorError
+from ..model import DEPLOY_FAILED, DEPLOY_STARTED, DEPLOY_SUCCEEDED, UTC, Event, Window, iso_z
+from .base import parse_time
+from .deploys import describe
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 100
+"""Records per page: the API's maximum."""
+
+MAX_RETRIES = 3
+"""Retries of a request that met a 5xx or a network error, with 1, 2, 4 s between them."""
+
+_KIND_BY_STATE = {"success": ("succeeded", DEPLOY_SUCCEEDED), "failure": ("failed", DEPLOY_FAILED),
+                  "error": ("failed", DEPLOY_FAILED)}
+
+
+class GitHubDeploymentsCollector:
+    """Deploy events from GitHub Deployments of one or more repositories."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        repos: Sequence[str],
+        *,
+        environments: Sequence[str] = (),
+        lookback: timedelta = timedelta(hours=6),
+        timeout: float = 30.0,
+        max_wait: float = 60.0,
+        transport: httpx2.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.repos = list(repos)
+        self.environments = list(environments)
+        self.lookback = lookback
+        """Deployments created this long before the window are read too."""
+        self.max_wait = max_wait
+        """Longest wait for a rate limit to reset, in seconds; a longer one is a data gap."""
+        self.name = "github:" + ",".join(self.repos)
+        self.requests = 0
+        self.detail: str | None = None
+        self._token = token
+        self._sleep, self._clock = sleep, clock
+        self._resume_at = 0.0
+        self._waited = 0.0
+        self._client = httpx2.Client(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
+                     "X-GitHub-Api-Version": "2022-11-28", "User-Agent": "pmdraft"},
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=True,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _scrub(self, text: str) -> str:
+        return " ".join(text.replace(self._token, "[token]").split())[:200]
+
+    def _wait(self, until: float, why: str, what: str) -> None:
+        delay = until - self._clock()
+        if delay <= 0:
+            return
+        if delay > self.max_wait:
+            resume = datetime.fromtimestamp(until, UTC)
+            raise CollectorError(
+                self.name,
+                f"{what}: {why} until {iso_z(resume)}, longer than max_rate_limit_wait_seconds "
+                f"({self.max_wait:g} s); run again after that time or raise the setting",
+            )
+        log.info("%s: %s, waiting %.1f s", self.name, why, delay)
+        self._waited += delay
+        self._sleep(delay)
+
+    def _get(self, url: str, params: dict[str, Any] | None = None) -> httpx2.Response:
+        what = f"GET {httpx2.URL(url).path if url.startswith('http') else url}"
+        attempt = limited = 0
+        while True:
+            self._wait(self._resume_at, "the GitHub rate limit is used up", what)
+            self.requests += 1
+            try:
+                response = self._client.get(url, params=params)
+            except httpx2.TransportError as exc:
+                if attempt < MAX_RETRIES:
+                    self._sleep(2.0 ** attempt)
+                    attempt += 1
+                    continue
+                raise CollectorError(self.name, f"{what} failed: {exc.__class__.__name__}: {exc}; check base_url "
+                                                f"({self.base_url}) and the network") from exc
+            headers = response.headers
+            remaining, reset = headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-reset")
+            if remaining == "0" and reset and reset.isdigit():
+                self._resume_at = float(reset)
+            elif remaining and remaining.isdigit():
+                self._resume_at = 0.0
+            if response.status_code in (403, 429) and (remaining == "0" or "retry-after" in headers) \
+                    and limited < MAX_RETRIES:
+                limited += 1
+                retry_after = headers.get("retry-after", "")
+                self._resume_at = self._clock() + float(retry_after) if retry_after.isdigit() else self._resume_at
+                if self._resume_at <= self._clock():
+                    self._resume_at = self._clock() + 60  # GitHub's advice without a reset time: a minute
+                continue
+            if response.status_code >= 500 and attempt < MAX_RETRIES:
+                self._sleep(2.0 ** attempt)
+                attempt += 1
+                continue
+            if response.is_success:
+                return response
+            raise CollectorError(self.name, self._error(what, response))
+
+    def _error(self, what: str, response: httpx2.Response) -> str:
+        try:
+            message = str(response.json().get("message", ""))
+        except ValueError:
+            message = response.text
+        text = f"{what} answered {response.status_code}: {self._scrub(message)}"
+        if response.status_code == 401:
+            return text + "; the token was refused: check the variable named by token_env"
+        if response.status_code in (403, 404):
+            return text + "; check the repository name and that the token may read its deployments"
+        return text
+
+    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        url: str | None = path
+        first = True
+        while url:
+            response = self._get(url, params if first else None)
+            first = False
+            try:
+                body = response.json()
+            except ValueError as exc:
+                raise CollectorError(self.name, f"GET {path} answered with invalid JSON") from exc
+            if not isinstance(body, list):
+                raise CollectorError(self.name, f"GET {path} answered without a list")
+            yield body
+            url = response.links.get("next", {}).get("url")
+
+    def collect(self, window: Window) -> Iterator[Event]:
+        since = window.since - self.lookback
+        self._waited = 0.0
+        try:
+            for repo in self.repos:
+                for environment in self.environments or [""]:
+                    params: dict[str, Any] = {"per_page": PER_PAGE}
+                    if environment:
+                        params["environment"] = environment
+                    yield from self._repo(repo, params, since, window.until)
+        finally:
+            if self._waited:
+                self.detail = f"waited {self._waited:.0f} s for GitHub's rate limit"
+
+    def _repo(self, repo: str, params: dict[str, Any], since: datetime, until: datetime) -> Iterator[Event]:
+        path = f"/repos/{repo}/deployments"
+        for page in self._pages(path, params):
+            older = False
+            for d in page:
+                try:
+                    created = parse_time(str(d["created_at"]))
+                except (KeyError, ValueError):
+                    log.debug("%s: deployment without a usable created_at skipped", self.name)
+                    continue
+                if created < since:
+                    older = True
+                    continue
+                if created >= until:
+                    continue
+                yield from self._deployment(repo, d, created, since, until)
+            if older:
+                return
+
+    def _deployment(self, repo: str, d: dict[str, Any], created: datetime, since: datetime,
+                    until: datetime) -> Iterator[Event]:
+        sha = str(d.get("sha") or "")
+        record = {"service": repo.rsplit("/", 1)[-1], "environment": str(d.get("environment") or ""),
+                  "version": sha[:12] or str(d.get("ref") or ""), "description": str(d.get("description") or "")}
+        ref = f"{repo}#{d.get('id')}"
+        actor = (d.get("creator") or {}).get("login")
+        attrs = {"version": record["version"] or None, "environment": record["environment"] or None,
+                 "git_ref": d.get("ref"), "repo": repo, "description": record["description"] or None}
+
+        def event(at: datetime, status: str, kind: str, who: Any, url: Any) -> Event:
+            return Event(at=at, source="github", kind=kind, ref=ref, summary=describe({**record, "status": status}),
+                         service=record["service"], actor=who if isinstance(who, str) else None,
+                         url=url if isinstance(url, str) and url else None, attrs=attrs | {"status": status})
+
+        yield event(created, "started", DEPLOY_STARTED, actor, None)
+        statuses_path = f"/repos/{repo}/deployments/{d.get('id')}/statuses"
+        for page in self._pages(statuses_path, {"per_page": PER_PAGE}):
+            for s in page:
+                state = _KIND_BY_STATE.get(str(s.get("state")))
+                if state is None:
+                    continue
+                try:
+                    at = parse_time(str(s["created_at"]))
+                except (KeyError, ValueError):
+                    continue
+                if since <= at < until:
+                    yield event(at, state[0], state[1], (s.get("creator") or {}).get("login"),
+                                s.get("log_url") or s.get("target_url"))

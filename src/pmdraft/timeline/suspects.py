@@ -1,0 +1,301 @@
+"""Ranked suspect changes and rollbacks: the deploys a postmortem writer should look at first.
+
+Leads, not verdicts. Every deploy (of any deploy source) at or before impact start within the
+suspect lookback is scored, and the reasons behind the score are kept so the draft can say why
+each lead was picked:
+
+- **same service** as an alarm or incident (+3): the affected services are those named by the
+  non-deploy events;
+- **nearness** before impact start (+0..2, falling linearly to 0 at the lookback's edge);
+- **failed or rolled back** (+1.5): the deploy has a failed or rolled-back event, even after impact;
+- **staged rollout** (+1.5): the same version of the service went out in two or more stages, and
+  the latest stage before impact lines up with it (within :data:`STAGE_LINES_UP`).
+
+The stages of one rollout (same service and version) are one lead, placed at its latest stage
+before impact. Separately, a **long lookback** lists the last deploys of each affected service
+before the short lookback, so a latent bug shipped weeks earlier (Fastly, June 2021: 27 days) is
+not missed.
+
+A **rollback** after detection (a ``deploy.rolled_back``, or a deploy of a version the service
+ran before) is the mitigation action the draft shows in the timeline and under What Went Well.
+
+Pure functions over :class:`~pmdraft.model.Event` lists: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..model import (
+    DEPLOY_FAILED,
+    DEPLOY_KINDS,
+    DEPLOY_ROLLED_BACK,
+    DEPLOY_STARTED,
+    DEPLOY_SUCCEEDED,
+    Event,
+    iso_z,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .milestones import Milestone
+
+MAX_LEADS = 3
+"""Leads listed under Root Cause."""
+
+LATENT_PER_SERVICE = 3
+"""Deploys per affected service listed under the long lookback."""
+
+SAME_SERVICE = 3.0
+"""Score for a deploy of a service an alarm or incident names."""
+
+NEARNESS = 2.0
+"""Score for a deploy right at impact start; falls linearly to 0 at the lookback's edge."""
+
+BAD_STATUS = 1.5
+"""Score for a deploy that failed or was rolled back."""
+
+STAGED = 1.5
+"""Score for a staged rollout whose latest stage before impact lines up with it."""
+
+STAGE_LINES_UP = timedelta(minutes=30)
+"""A rollout stage at most this long before impact start lines up with it."""
+
+NOTE = "These are leads for the writer to confirm or rule out, not a verdict."
+
+
+@dataclass(frozen=True)
+class Lead:
+    """One suspect deploy, where it stands, and why it was picked."""
+
+    at: datetime
+    ref: str
+    source: str
+    kind: str
+    summary: str
+    service: str | None
+    version: str | None
+    environment: str | None
+    url: str | None
+    score: float
+    reasons: tuple[str, ...]
+    before_impact: float | None = None
+    """Seconds from the deploy to impact start."""
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "at": iso_z(self.at), "ref": self.ref, "source": self.source, "kind": self.kind,
+            "summary": self.summary, "service": self.service, "version": self.version,
+            "environment": self.environment, "url": self.url, "score": round(self.score, 3),
+            "reasons": list(self.reasons), "before_impact": self.before_impact,
+        }
+
+
+@dataclass
+class Suspects:
+    """Ranked leads, the long lookback's deploys, and the lookbacks they came from."""
+
+    leads: list[Lead] = field(default_factory=list)
+    latent: list[Lead] = field(default_factory=list)
+    """The last deploys of the affected services before the short lookback (long lookback)."""
+    lookback: timedelta = timedelta(hours=6)
+    long_lookback: timedelta = timedelta(0)
+    services: list[str] = field(default_factory=list)
+    """The affected services (from alarms and incidents), as written in the data."""
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "note": NOTE,
+            "lookback_hours": self.lookback.total_seconds() / 3600,
+            "leads": [lead.to_record() for lead in self.leads],
+            "long_lookback": {
+                "days": self.long_lookback.total_seconds() / 86400,
+                "services": list(self.services),
+                "deploys": [lead.to_record() for lead in self.latent],
+            },
+        }
+
+
+def _hours(lookback: timedelta) -> str:
+    return f"{lookback.total_seconds() / 3600:g} h"
+
+
+def _words(seconds: float) -> str:
+    from ..render.text import duration_words
+
+    return duration_words(seconds)
+
+
+def affected_services(events: Iterable[Event]) -> dict[str, str]:
+    """Lower-cased name -> name as written, of the services the alarms and incidents name."""
+    out: dict[str, str] = {}
+    for e in events:
+        if e.kind not in DEPLOY_KINDS and isinstance(e.service, str) and e.service:
+            out.setdefault(e.service.lower(), e.service)
+    return out
+
+
+def _version(e: Event) -> str | None:
+    value = e.attrs.get("version")
+    return str(value) if value not in (None, "") else None
+
+
+def _lead(e: Event, score: float, reasons: list[str], impact: datetime | None) -> Lead:
+    environment = e.attrs.get("environment")
+    return Lead(
+        at=e.at, ref=e.ref, source=e.source, kind=e.kind, summary=e.summary, service=e.service,
+        version=_version(e), environment=str(environment) if environment not in (None, "") else None,
+        url=e.url, score=score, reasons=tuple(reasons),
+        before_impact=None if impact is None else (impact - e.at).total_seconds(),
+    )
+
+
+def rank(
+    events: Sequence[Event],
+    impact: datetime | None,
+    *,
+    lookback: timedelta = timedelta(hours=6),
+    long_lookback: timedelta = timedelta(0),
+    limit: int = MAX_LEADS,
+    services: dict[str, str] | None = None,
+) -> Suspects:
+    """Rank the deploys in ``events`` as suspects for an impact that started at ``impact``.
+
+    ``events`` may hold deploys from before the window (the long lookback); the other events
+    name the affected services, unless ``services`` (lower-cased -> as written) is given.
+    """
+    services = affected_services(events) if services is None else services
+    result = Suspects(lookback=lookback, long_lookback=long_lookback, services=list(services.values()))
+    if impact is None:
+        return result
+    deploys = [e for e in events if e.kind in DEPLOY_KINDS]
+    bad_refs: dict[str, Event] = {}
+    for e in deploys:
+        if e.kind in (DEPLOY_FAILED, DEPLOY_ROLLED_BACK):
+            bad_refs.setdefault(e.ref, e)
+    since = impact - lookback
+    window = [e for e in deploys if since <= e.at <= impact]
+
+    groups: dict[tuple[str | None, ...], list[Event]] = {}
+    for e in sorted(window, key=lambda e: (e.at, e.source, e.kind, e.ref)):
+        version = _version(e)
+        key = ("rollout", (e.service or "").lower(), version) if version and e.service else ("ref", e.source, e.ref)
+        groups.setdefault(key, []).append(e)
+
+    leads: list[Lead] = []
+    seconds = max(lookback.total_seconds(), 1.0)
+    for members in groups.values():
+        last = members[-1]
+        reasons: list[str] = []
+        score = 0.0
+        if isinstance(last.service, str) and last.service.lower() in services:
+            score += SAME_SERVICE
+            reasons.append(f"same service ({last.service})")
+        else:
+            reasons.append("no deploy of an affected service" if services else "no alarm or incident names a service")
+        gap = (impact - last.at).total_seconds()
+        score += NEARNESS * max(0.0, 1.0 - gap / seconds)
+        reasons.append(f"{_words(gap)} before impact start" if gap else "at impact start")
+        bad = next((bad_refs[m.ref] for m in reversed(members) if m.ref in bad_refs), None)
+        if bad is not None:
+            score += BAD_STATUS
+            verb = "failed" if bad.kind == DEPLOY_FAILED else "rolled back"
+            when = "before" if bad.at <= impact else "after"
+            reasons.append(f"{verb} at {bad.at.strftime('%H:%M:%S')} ({when} impact start)")
+        stages = list(dict.fromkeys((m.attrs.get("environment") or m.ref) for m in members))
+        if len(stages) >= 2 and impact - last.at <= STAGE_LINES_UP:
+            score += STAGED
+            reasons.append(
+                f"stage {len(stages)} of a staged rollout ({', '.join(str(s) for s in stages)}) "
+                f"lines up with impact; earlier stages went out {_words((impact - members[0].at).total_seconds())} "
+                "before it"
+            )
+        leads.append(_lead(last, score, reasons, impact))
+    leads.sort(key=lambda lead: (-lead.score, -lead.at.timestamp(), lead.source, lead.ref))
+    result.leads = leads[:limit]
+
+    if long_lookback > lookback and services:
+        latent: list[Lead] = []
+        oldest = impact - long_lookback
+        for name in services.values():
+            older = [e for e in deploys if isinstance(e.service, str) and e.service.lower() == name.lower()
+                     and oldest <= e.at < since and e.kind in (DEPLOY_SUCCEEDED, DEPLOY_STARTED, DEPLOY_FAILED)]
+            seen: set[str] = set()
+            picked: list[Event] = []
+            for e in sorted(older, key=lambda e: e.at, reverse=True):
+                if e.ref in seen:
+                    continue
+                seen.add(e.ref)
+                picked.append(e)
+                if len(picked) == LATENT_PER_SERVICE:
+                    break
+            for e in picked:
+                gap = (impact - e.at).total_seconds()
+                days = f"{long_lookback.total_seconds() / 86400:g}"
+                reason = f"last deploys of {name} within {days} days: {_words(gap)} before impact start"
+                latent.append(_lead(e, 0.0, [reason], impact))
+        result.latent = sorted(latent, key=lambda lead: lead.at, reverse=True)
+    return result
+
+
+def top_lead_milestone(frame: pd.DataFrame, impact: Milestone | None, lookback: timedelta) -> Milestone | None:
+    """The ``suspect_change`` milestone: the top-ranked lead, with its reasons as the rule."""
+    from .frame import frame_events
+    from .milestones import Milestone
+
+    if impact is None or frame.empty:
+        return None
+    is_deploy = frame["kind"].isin(DEPLOY_KINDS)
+    if not is_deploy.any():
+        return None
+    events = frame_events(frame[is_deploy])
+    named = frame.loc[~is_deploy, "service"].dropna().unique()
+    services = {str(s).lower(): str(s) for s in named if isinstance(s, str) and s}
+    suspects = rank(events, impact.at, lookback=lookback, limit=1, services=services)
+    if not suspects.leads:
+        return None
+    lead = suspects.leads[0]
+    rule = f"top-ranked deploy at or before impact start within {_hours(lookback)}: {', '.join(lead.reasons)}"
+    return Milestone(at=lead.at, rule=rule, ref=lead.ref, summary=lead.summary, event_at=lead.at)
+
+
+_NUMBERS = re.compile(r"\d+")
+
+
+def _older(version: str, than: str) -> bool:
+    """Whether ``version`` sorts before ``than`` by its numbers (``v2.3.3`` < ``v2.3.4``)."""
+    a, b = _NUMBERS.findall(version), _NUMBERS.findall(than)
+    return bool(a and b) and [int(x) for x in a] < [int(x) for x in b]
+
+
+def find_rollback(events: Sequence[Event], detected: datetime | None) -> Event | None:
+    """The first rollback after ``detected``: a ``deploy.rolled_back``, or the completion of a
+    deploy of a version the service ran before (else that deploy's start)."""
+    if detected is None:
+        return None
+    ordered = sorted((e for e in events if e.kind in DEPLOY_KINDS), key=lambda e: (e.at, e.source, e.kind, e.ref))
+    done: list[Event] = []
+    begun: list[Event] = []
+    for i, e in enumerate(ordered):
+        if e.at <= detected:
+            continue
+        if e.kind == DEPLOY_ROLLED_BACK:
+            done.append(e)
+            continue
+        version = _version(e)
+        if e.kind not in (DEPLOY_STARTED, DEPLOY_SUCCEEDED) or not version or not e.service:
+            continue
+        before = [v for p in ordered[:i]
+                  if p.service == e.service and p.kind in (DEPLOY_STARTED, DEPLOY_SUCCEEDED) and p.ref != e.ref
+                  and (v := _version(p))]
+        if not before or before[-1] == version:
+            continue
+        if version in before or _older(version, before[-1]):
+            (done if e.kind == DEPLOY_SUCCEEDED else begun).append(e)
+    found = done or begun
+    return found[0] if found else None

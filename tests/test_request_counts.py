@@ -1,0 +1,84 @@
+"""Request counts through the real collectors: pages of 100 per stream, never a call per incident or alarm.
+
+Not timed: it counts what the stand-ins answered. A change that reads each incident's log
+entries, or each alarm's history, separately multiplies these counts and fails here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+from pmdraft.config import load_config
+from pmdraft.draft import make_draft
+from pmdraft.model import Window
+from pmdraft.sandbox import aws
+from pmdraft.sandbox.pagerduty import incident, log_entry
+
+from .conftest import TOKEN, utc
+
+T0 = utc(2024, 3, 4, 8)
+WINDOW = Window(T0, T0 + timedelta(days=2))
+REGIONS = ("us-east-1", "eu-west-1")
+INCIDENTS = 250
+ENTRIES = 2_550
+ALARMS = 12
+TRANSITIONS = 430
+"""Per region."""
+
+
+def seed_pagerduty(pd) -> None:
+    incidents = [
+        incident(id=f"QRC{i:04d}", number=100 + i, title=f"Incident {i}", created_at=T0 + timedelta(minutes=10 * i),
+                 service_id="PSVC1", service_name="api", resolved_at=T0 + timedelta(minutes=10 * i + 30))
+        for i in range(INCIDENTS)
+    ]
+    pd.add_incidents(incidents)
+    kinds = ("trigger_log_entry", "notify_log_entry", "acknowledge_log_entry", "notify_log_entry", "resolve_log_entry")
+    pd.add_log_entries([
+        log_entry(id=f"LRC{n:05d}", type=kinds[n % len(kinds)], created_at=T0 + timedelta(minutes=10 * (n % INCIDENTS), seconds=n // INCIDENTS),
+                  incident=incidents[n % INCIDENTS], user=("PUSER01", "Ana") if n % len(kinds) in (1, 3) else None)
+        for n in range(ENTRIES)
+    ])
+
+
+def seed_cloudwatch(moto) -> None:
+    for region in REGIONS:
+        client = moto.client(region=region)
+        for a in range(ALARMS):
+            client.put_metric_alarm(AlarmName=f"Alarm{a}", MetricName="Errors", Namespace="App", Statistic="Sum",
+                                    Period=60, EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
+        client.close()
+        for n in range(TRANSITIONS):
+            old, new = ("OK", "ALARM") if (n // ALARMS) % 2 == 0 else ("ALARM", "OK")
+            aws.add_history(region, f"Alarm{n % ALARMS}", T0 + timedelta(minutes=5 * n + n % ALARMS), old, new)
+
+
+def config(tmp_path: Path, moto, pd) -> Path:
+    path = tmp_path / "pmdraft.toml"
+    path.write_text("\n".join([
+        "[cloudwatch]", f'regions = ["{REGIONS[0]}", "{REGIONS[1]}"]', f'endpoint_url = "{moto.endpoint_url}"', "",
+        "[pagerduty]", f'base_url = "{pd.base_url}"', f'ca_bundle = "{pd.ca_path}"', "",
+    ]), encoding="utf-8")
+    return path
+
+
+def test_requests_are_one_per_page_of_100_per_stream(tmp_path: Path, moto, pd) -> None:
+    """250 incidents, 2,550 log entries and 2 x 430 transitions of 12 alarms take 3 + 26 and 2 x (1 + 5) requests."""
+    seed_pagerduty(pd)
+    seed_cloudwatch(moto)
+    draft = make_draft(load_config(config(tmp_path, moto, pd)), WINDOW, {"PAGERDUTY_API_TOKEN": TOKEN})
+    reports = {r.name: r for r in draft.reports}
+
+    # PagerDuty: ceil(incidents / 100) pages of GET /incidents, then ceil(entries / 100) pages of
+    # one GET /log_entries stream; each listing's first page also asks for the total, so a
+    # listing under PagerDuty's 10,000 cap needs no extra probe request.
+    assert math.ceil(INCIDENTS / 100) == 3 and math.ceil(ENTRIES / 100) == 26
+    assert Counter(r.path for r in pd.requests) == {"/incidents": 3, "/log_entries": 26}
+    assert (reports["pagerduty"].status, reports["pagerduty"].events, reports["pagerduty"].requests) == ("ok", ENTRIES, 29)
+
+    # CloudWatch: per region one DescribeAlarms page and ceil(430 / 100) = 5 history pages.
+    assert (reports["cloudwatch"].status, reports["cloudwatch"].events) == ("ok", 2 * TRANSITIONS)
+    assert reports["cloudwatch"].requests == len(REGIONS) * (1 + math.ceil(TRANSITIONS / 100)) == 12

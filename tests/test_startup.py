@@ -1,0 +1,36 @@
+"""Start-up: `pmdraft --help` and `pmdraft draft --help` import none of the heavy libraries."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import pmdraft
+
+HEAVY = ("pandas", "numpy", "boto3", "botocore", "pagerduty", "moto", "matplotlib", "jinja2")
+"""Modules that cost tenths of a second to import and that help text never needs."""
+
+PROBE = f"""
+import json, sys
+from pmdraft.cli import cli
+code = cli.main(args=sys.argv[1:], prog_name="pmdraft", standalone_mode=False)
+print(json.dumps({{"code": code, "heavy": [m for m in {HEAVY!r} if m in sys.modules]}}))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["draft", "--help"], ["timeline", "--help"]])
+def test_help_imports_nothing_heavy(args: list[str]) -> None:
+    """Help exits 0 in a fresh interpreter without importing pandas, boto3, pagerduty or moto."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(pmdraft.__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, timeout=60,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Usage: pmdraft" in done.stdout
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"code": 0, "heavy": []}

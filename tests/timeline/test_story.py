@@ -1,0 +1,104 @@
+"""The readable timeline: long runs of routine rows fold into one line, the JSON keeps them all."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from pmdraft.draft import build_draft
+from pmdraft.model import Event, Window
+from pmdraft.pipeline import Collected, SourceReport
+from pmdraft.render import render_json, render_markdown
+from pmdraft.timeline.story import COLLAPSE_OVER
+
+from ..conftest import utc
+
+T0 = utc(2024, 1, 15, 14, 32)
+WINDOW = Window(T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+STATES = [("OK", "ALARM", "alarm.alarm"), ("ALARM", "OK", "alarm.ok")]
+
+
+def transitions(count: int, alarms: int = 12, step: timedelta = timedelta(milliseconds=100)) -> list[Event]:
+    """``count`` transitions spread over ``alarms`` alarms, each alarm ending OK."""
+    out = []
+    for i in range(count):
+        name = f"Alarm{i % alarms:02d}"
+        old, new, kind = STATES[(i // alarms) % 2]
+        out.append(Event(at=T0 + i * step, source="cloudwatch", kind=kind, ref=f"arn:{name}",
+                         summary=f"{name} {old} -> {new}", attrs={"alarm_name": name, "old_state": old, "new_state": new}))
+    return out
+
+
+def deploy(minutes: float) -> Event:
+    return Event(at=T0 + timedelta(minutes=minutes), source="deploys", kind="deploy.succeeded", ref="api:v2",
+                 summary="api v2 deployed to prod", service="api")
+
+
+def ack(minutes: float) -> Event:
+    return Event(at=T0 + timedelta(minutes=minutes), source="pagerduty", kind="incident.acknowledged", ref="Q1",
+                 summary="ack", actor="Ana", attrs={"incident_number": 7})
+
+
+def draft(events: list[Event]):
+    return build_draft(Collected(events, [SourceReport("cloudwatch", "ok", len(events), 1)]), WINDOW)
+
+
+def test_a_5000_transition_burst_is_one_line_and_the_json_keeps_every_event() -> None:
+    """5,000 alarm transitions in 8 minutes are one timeline line; render_json lists all 5,000."""
+    events = transitions(5000)
+    d = draft(events)
+    burst = [r for r in d.rows if "alarm transitions" in r.text]
+    assert len(burst) == 1
+    assert "detected" in d.rows[0].milestones and d.rows[0].at == T0
+    assert burst[0].at == T0 + timedelta(milliseconds=100)
+    # The first transition is the detection and every alarm's final recovery could be the
+    # mitigation, so the rows a milestone came from stay on their own lines.
+    marked = [r for r in d.rows if r.milestones]
+    assert len(d.rows) == 1 + len(marked) <= 4
+    count = 5000 - len(marked)
+    assert burst[0].text == (
+        f"CloudWatch: {count:,} alarm transitions of 12 alarms between 14:32 and 14:40 (see JSON)"
+    )
+    assert len(json.loads(render_json(d))["events"]) == 5000
+    md = render_markdown(d)
+    assert md.count("alarm transitions of 12 alarms") == 1
+    assert md.count("CloudWatch alarm Alarm") == len(marked)
+
+
+def test_deploys_and_acknowledgements_inside_a_burst_keep_their_own_lines() -> None:
+    """A deploy and an acknowledgement in the middle of a burst are still shown."""
+    d = draft([*transitions(3000), deploy(2), ack(3)])
+    texts = [r.text for r in d.rows]
+    assert "Deploy: api v2 deployed to prod" in texts
+    assert "PagerDuty #7 acknowledged by Ana" in texts
+    assert sum("alarm transitions" in t for t in texts) == 1
+
+
+def test_a_run_at_the_threshold_is_not_collapsed() -> None:
+    """A run of exactly COLLAPSE_OVER transitions keeps one line per transition."""
+    d = draft(transitions(COLLAPSE_OVER, alarms=2, step=timedelta(seconds=10)))
+    assert len(d.rows) == COLLAPSE_OVER
+    assert not any("alarm transitions" in r.text for r in d.rows)
+
+
+def test_runs_split_where_the_gap_is_longer_than_the_collapse_gap() -> None:
+    """Two bursts an hour apart are two lines, each with its own span."""
+    first = transitions(100, alarms=4)
+    second = [Event(at=e.at + timedelta(minutes=40), source=e.source, kind=e.kind, ref=e.ref, summary=e.summary,
+                    attrs=e.attrs) for e in first]
+    d = draft(first + second)
+    lines = [r.text for r in d.rows if "alarm transitions" in r.text]
+    assert len(lines) == 2
+    assert "between 14:32 and 14:32" in lines[0] and "between 15:12 and 15:12" in lines[1]
+
+
+def test_a_long_busy_stretch_reads_as_one_line_per_collapse_span() -> None:
+    """Half an hour of transitions every 10 s is cut into COLLAPSE_SPAN pieces, one line each."""
+    d = draft(transitions(180, alarms=6, step=timedelta(seconds=10)))
+    lines = [r.text for r in d.rows if "alarm transitions" in r.text]
+    # The first transition (14:32:00) is the detection, so the first piece starts at 14:32:10.
+    assert [line.split(" between ")[1] for line in lines] == [
+        "14:32 and 14:42 (see JSON)",
+        "14:42 and 14:52 (see JSON)",
+        "14:52 and 15:01 (see JSON)",
+    ]
