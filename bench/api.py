@@ -125,7 +125,7 @@ class Bed:
             wall = time.perf_counter() - start
         seen = self.sandbox.ask("requests")
         return {"wall_s": wall, "collect_s": collecting[0], "build_s": drafted - start - collecting[0],
-                "render_s": wall - (drafted - start), "events": len(draft.events),
+                "render_s": wall - (drafted - start), "events": len(draft.events), "rows": len(draft.rows),
                 "sources": [r.to_record() for r in draft.reports], "seen": seen}
 
     def naive(self, latency: float) -> dict[str, Any]:

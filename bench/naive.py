@@ -9,6 +9,7 @@ one request at a time. It returns raw records (no timeline, no draft), which onl
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,14 +25,19 @@ class NaiveResult:
     requests: dict[str, int] = field(default_factory=dict)
 
 
-def pagerduty_records(token: str, base_url: str, ca_path: str, window: Window) -> list[dict[str, Any]]:
+def pagerduty_records(
+    token: str, base_url: str, ca_path: str, window: Window, mark: Callable[[], None] = lambda: None
+) -> list[dict[str, Any]]:
+    """Every incident's log entries; ``mark()`` is called between the incidents and the entries."""
     import pagerduty
 
     client = pagerduty.RestApiV2Client(token, base_url=base_url, verify=ssl.create_default_context(cafile=ca_path))
     try:
         params = {"since": iso_z(window.since), "until": iso_z(window.until), "time_zone": "UTC"}
+        incidents = client.list_all("incidents", params=params)
+        mark()
         entries: list[dict[str, Any]] = []
-        for inc in client.list_all("incidents", params=params):
+        for inc in incidents:
             entries.extend(client.iter_all(f"incidents/{inc['id']}/log_entries",
                                            params={"time_zone": "UTC", "is_overview": "false"}))
         return entries
@@ -64,8 +70,11 @@ def collect(*, token: str, pd_url: str, ca_path: str, cw_url: str, regions: list
     """Read everything; ``pd_requests()`` tells how many requests the PagerDuty server has seen."""
     result = NaiveResult()
     before = pd_requests()
-    result.records["pagerduty"] = len(pagerduty_records(token, pd_url, ca_path, window))
+    marks: list[int] = []
+    result.records["pagerduty"] = len(pagerduty_records(token, pd_url, ca_path, window,
+                                                        lambda: marks.append(pd_requests())))
     result.requests["pagerduty"] = pd_requests() - before
+    result.requests["pagerduty_incidents"] = marks[0] - before
     counter = [0]
     result.records["cloudwatch"] = len(cloudwatch_records(cw_url, regions, window, counter))
     result.requests["cloudwatch"] = counter[0]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 RUNS = 9
 """Fresh interpreters per command; the median is reported."""
-HEAVY = ("pandas", "numpy", "boto3", "botocore", "pagerduty", "moto", "matplotlib", "jinja2")
+HEAVY = ("pandas", "numpy", "boto3", "botocore", "pagerduty", "moto", "matplotlib")
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 HELP = f"""

@@ -12,7 +12,7 @@ import pytest
 
 import pmdraft
 
-HEAVY = ("pandas", "numpy", "boto3", "botocore", "pagerduty", "moto", "matplotlib", "jinja2")
+HEAVY = ("pandas", "numpy", "boto3", "botocore", "pagerduty", "moto", "matplotlib")
 """Modules that cost tenths of a second to import and that help text never needs."""
 
 PROBE = f"""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,20 @@ def _key(default: Any, example: str, *, required: bool = False) -> Any:
 
 
 @dataclass(frozen=True)
+class CloudWatchAccountConfig:
+    """One ``[[cloudwatch.accounts]]`` table: an AWS account and how to reach it."""
+
+    name: str = _key("", 'name = "prod"', required=True)
+    """Shown in events' attrs (``account``) and in error messages."""
+    role_arn: str = _key("", 'role_arn = "arn:aws:iam::111111111111:role/pmdraft-read"')
+    """A role to assume (STS AssumeRole) from the profile's or boto3's own credentials."""
+    profile: str = _key("", 'profile = "prod-readonly"')
+    """A named profile from ~/.aws/config; empty: [cloudwatch] profile, else boto3's chain."""
+    regions: list[str] = _key([], 'regions = ["eu-west-1"]')
+    """This account's regions; empty: [cloudwatch] regions."""
+
+
+@dataclass(frozen=True)
 class CloudWatchConfig:
     """``[cloudwatch]``: alarm history from one or more regions."""
 
@@ -38,6 +52,23 @@ class CloudWatchConfig:
     """Attempts per AWS call in all, the first included (boto3's standard retry mode, with backoff)."""
     timeout_seconds: float = _key(30.0, "timeout_seconds = 30")
     """Seconds to wait for a connection, and then for each read of an answer, before an attempt fails."""
+    retry_mode: str = _key("standard", 'retry_mode = "adaptive"  # or "standard"')
+    """botocore's retry mode: "standard" (backoff) or "adaptive" (backoff and a client-side rate)."""
+    max_workers: int = _key(8, "max_workers = 8")
+    """(account, region) pairs read at once."""
+    history_requests_per_second: float = _key(20.0, "history_requests_per_second = 20")
+    """DescribeAlarmHistory requests per second per account, across its regions (retries included)."""
+    alarm_tags: dict[str, str] = _key({}, '[cloudwatch.alarm_tags] team = "payments"')
+    """Only alarms carrying every one of these tags (one ListTagsForResource per alarm in the history)."""
+    history_retention_days: float = _key(14.0, "history_retention_days = 14")
+    """Days CloudWatch keeps alarm history; an older window is a named data gap (0: never warn).
+    With endpoint_url set (a stand-in keeps every item) it applies only when set in the file."""
+    graphs: bool = _key(True, "graphs = false")
+    """Read the alarmed metrics (GetMetricData) for the draft's graphs; --no-graphs turns it off."""
+    graph_margin_minutes: int = _key(30, "graph_margin_minutes = 30")
+    """Minutes of metric data drawn before and after the window."""
+    accounts: tuple[CloudWatchAccountConfig, ...] = _key((), '[[cloudwatch.accounts]] name = "prod"')
+    """``[[cloudwatch.accounts]]``: each account read, by profile or role; none: boto3's own credentials."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +91,10 @@ class PagerDutyConfig:
     """With --incident: minutes before the earliest incident's creation the window starts."""
     incident_after_minutes: int = _key(30, "incident_after_minutes = 30")
     """With --incident: minutes after the latest resolution (now, if one is open) the window ends."""
+    related_lookback_days: int = _key(90, "related_lookback_days = 90")
+    """Days before the earliest in-scope incident searched for related incidents (0: off; at most 180)."""
+    change_events: bool = _key(True, "change_events = false")
+    """Read PagerDuty change events (GET /change_events) as deploys, with source "pagerduty"."""
 
 
 @dataclass(frozen=True)
@@ -387,6 +422,39 @@ def _deploy_section(origin: str, table: Any) -> DeployConfig:
     return d  # type: ignore[no-any-return]
 
 
+_RETRY_MODES = ("standard", "adaptive")
+
+
+def _cloudwatch_section(origin: str, table: Any) -> CloudWatchConfig:
+    """``[cloudwatch]`` with its ``[[cloudwatch.accounts]]`` tables, validated."""
+    if not isinstance(table, dict):
+        return _section(origin, "cloudwatch", table, CloudWatchConfig)  # type: ignore[no-any-return]
+    rest = {k: v for k, v in table.items() if k != "accounts"}
+    raw = table.get("accounts", [])
+    if not isinstance(raw, list) or not all(isinstance(a, dict) for a in raw):
+        raise ConfigError(f"{origin}: [cloudwatch] accounts must be tables: write [[cloudwatch.accounts]] "
+                          'with name = "prod" and role_arn = "..." or profile = "..."')
+    accounts = tuple(_section(origin, "cloudwatch.accounts", a, CloudWatchAccountConfig) for a in raw)
+    cw: CloudWatchConfig = _section(origin, "cloudwatch", rest, CloudWatchConfig)
+    names = [a.name for a in accounts]
+    for a in accounts:
+        if names.count(a.name) > 1:
+            raise ConfigError(f"{origin}: [[cloudwatch.accounts]] name {a.name!r} is used twice; give each a name")
+        if a.role_arn and not re.fullmatch(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+", a.role_arn):
+            raise ConfigError(f"{origin}: [[cloudwatch.accounts]] {a.name!r}: role_arn {a.role_arn!r} is not a "
+                              'role ARN; for example: role_arn = "arn:aws:iam::111111111111:role/pmdraft-read"')
+    if cw.retry_mode not in _RETRY_MODES:
+        raise ConfigError(f"{origin}: [cloudwatch] retry_mode {cw.retry_mode!r} is not known; "
+                          'use "standard" or "adaptive"')
+    if cw.max_workers < 1 or cw.history_requests_per_second <= 0:
+        raise ConfigError(f"{origin}: [cloudwatch] max_workers must be at least 1 and "
+                          "history_requests_per_second above 0")
+    retention = cw.history_retention_days
+    if cw.endpoint_url and "history_retention_days" not in rest:
+        retention = 0.0
+    return replace(cw, accounts=accounts, history_retention_days=retention)
+
+
 def parse_config(text: str, origin: str = "<config>", path: Path | None = None) -> Config:
     """Parse TOML text into a :class:`Config`; ``origin`` names the file in errors."""
     try:
@@ -403,7 +471,7 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
             f"{origin}: unknown section [{name}]{_did_you_mean(name, list(_SECTIONS))}; "
             f"known sections: [cloudwatch], [pagerduty], [[deploys]], [timeline], [render], [batch]"
         )
-    cw = _section(origin, "cloudwatch", data["cloudwatch"], CloudWatchConfig) if "cloudwatch" in data else None
+    cw = _cloudwatch_section(origin, data["cloudwatch"]) if "cloudwatch" in data else None
     pd = _section(origin, "pagerduty", data["pagerduty"], PagerDutyConfig) if "pagerduty" in data else None
     raw_deploys = data.get("deploys", [])
     if not isinstance(raw_deploys, list):
@@ -436,6 +504,9 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
         for key in ("max_connections", "requests_per_minute"):
             if getattr(pd, key) < 1:
                 raise ConfigError(f"{origin}: [pagerduty] key '{key}' must be at least 1, got {getattr(pd, key)}")
+        if not 0 <= pd.related_lookback_days <= 180:
+            raise ConfigError(f"{origin}: [pagerduty] key 'related_lookback_days' must be 0 (off) to 180 days "
+                              f"(PagerDuty lists incidents at most 6 months at a time), got {pd.related_lookback_days}")
     if cw is None and pd is None and not deploys:
         raise ConfigError(
             f"{origin}: no source is configured; add at least one of [cloudwatch], [pagerduty] "

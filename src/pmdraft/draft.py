@@ -16,7 +16,9 @@ from .config import Config
 from .model import Event, Window, iso_z
 from .pipeline import Collected, Progress, SourceReport, collect
 from .timeline import Analysis, Row, analyse, build_frame, build_rows, frame_events
+from .timeline.correlate import correlate
 from .timeline.milestones import Milestone
+from .timeline.responders import Responder, people, responders
 from .timeline.suspects import Suspects, find_rollback, rank
 
 
@@ -35,6 +37,10 @@ class Draft:
     """Ranked suspect deploys (up to three leads) and the long lookback's deploys."""
     rollback: Event | None = None
     """The rollback after detection that was the mitigation action, if the deploys show one."""
+    responders: list[Responder] = field(default_factory=list)
+    """Each person paged or acknowledging, per incident, with their time to acknowledge."""
+    related: list[dict[str, object]] = field(default_factory=list)
+    """Past PagerDuty incidents like these (same service or similar title), most similar first."""
 
     @property
     def gaps(self) -> list[SourceReport]:
@@ -43,8 +49,9 @@ class Draft:
 
 def _incidents(events: Sequence[Event]) -> list[dict[str, object]]:
     seen: dict[str, dict[str, object]] = {}
+    who = people(events)
     for e in events:
-        if e.source == "pagerduty" and e.ref not in seen:
+        if e.source == "pagerduty" and e.kind.startswith("incident.") and e.ref not in seen:
             a = e.attrs
             seen[e.ref] = {
                 "id": e.ref,
@@ -55,6 +62,8 @@ def _incidents(events: Sequence[Event]) -> list[dict[str, object]]:
                 "urgency": a.get("urgency"),
                 "service": e.service,
                 "escalation_policy": a.get("escalation_policy"),
+                "assignees": who.get(e.ref, {}).get("assignees", []),
+                "acknowledged_by": who.get(e.ref, {}).get("acknowledged_by", []),
             }
     return list(seen.values())
 
@@ -77,7 +86,7 @@ def build_draft(
     history = [e for e in collected.events if e.at < cutoff and e.kind.startswith("deploy.")]
     current = [e for e in collected.events if not (e.at < cutoff and e.kind.startswith("deploy."))] if history \
         else collected.events
-    frame = build_frame(current)
+    frame = correlate(build_frame(current))
     analysis = analyse(frame, suspect_lookback=suspect_lookback, overrides=overrides)
     events = frame_events(frame)
     impact, detected = analysis.milestones.get("impact_started"), analysis.milestones.get("detected")
@@ -105,6 +114,7 @@ def build_draft(
         incidents=_incidents(events),
         suspects=suspects,
         rollback=rollback,
+        responders=responders(events),
     )
 
 

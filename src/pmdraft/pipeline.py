@@ -53,6 +53,9 @@ class Collected:
 
     events: list[Event] = field(default_factory=list)
     reports: list[SourceReport] = field(default_factory=list)
+    extras: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per source name, plain records a source gave besides events (a collector's ``extras``),
+    such as PagerDuty's past incidents for Related Incidents."""
 
     @property
     def gaps(self) -> list[SourceReport]:
@@ -134,9 +137,12 @@ def collect(
                         progress(_snapshot(collectors, buffers, futures))
                         _, pending = wait(futures, timeout=progress_every)
                     progress(_snapshot(collectors, buffers, futures))
-            for future in futures:
+            for collector, future in zip(collectors, futures, strict=True):
                 events, report = future.result()
                 result.events.extend(events)
                 result.reports.append(report)
+                extras = getattr(collector, "extras", None)
+                if isinstance(extras, dict) and extras:
+                    result.extras.setdefault(collector.name, {}).update(extras)
     result.reports.extend(SourceReport(name, NOT_CONFIGURED) for name in not_configured)
     return result

@@ -23,24 +23,15 @@ def _cloudwatch(config: Config, environ: Mapping[str, str]) -> list[Collector]:
     cfg = config.cloudwatch
     if cfg is None:
         return []
-    import boto3
-    from botocore.config import Config as BotoConfig
+    from .cloudwatch import CloudWatchCollector, aws_targets
 
-    from .cloudwatch import CloudWatchCollector
-
-    session = boto3.session.Session(profile_name=cfg.profile or None)
-    boto_config = BotoConfig(
-        retries={"mode": "standard", "total_max_attempts": cfg.max_attempts},
-        connect_timeout=cfg.timeout_seconds,
-        read_timeout=cfg.timeout_seconds,
-    )
-    clients = {
-        region: session.client(
-            "cloudwatch", region_name=region, endpoint_url=cfg.endpoint_url or None, config=boto_config
-        )
-        for region in cfg.regions
-    }
-    return [CloudWatchCollector(clients, cfg.alarm_prefixes)]
+    targets = aws_targets(cfg)
+    return [CloudWatchCollector(
+        targets, cfg.alarm_prefixes, alarm_tags=cfg.alarm_tags, max_workers=cfg.max_workers,
+        history_requests_per_second=cfg.history_requests_per_second,
+        retention=timedelta(days=cfg.history_retention_days) if cfg.history_retention_days > 0 else None,
+        graph_margin=timedelta(minutes=cfg.graph_margin_minutes) if cfg.graphs else None,
+    )]
 
 
 def _pagerduty(config: Config, environ: Mapping[str, str]) -> list[Collector]:

@@ -1,18 +1,23 @@
 """CloudWatch alarm history: every state transition of every alarm in the window.
 
-One paginated ``DescribeAlarmHistory`` stream per region (``HistoryItemType=StateUpdate``,
-``MaxRecords=100``), never one call per alarm, and one paginated ``DescribeAlarms`` per region
-for each alarm's metric, threshold and comparison operator.
+For each (account, region) pair, read concurrently over a bounded pool: one paginated
+``DescribeAlarms`` (metric and composite alarms) for each alarm's metric, threshold, operator
+and rule, then one paginated ``DescribeAlarmHistory`` stream (``HistoryItemType=StateUpdate``,
+``MaxRecords=100``), never one call per alarm. ``ListTagsForResource`` is called per alarm only
+when ``alarm_tags`` is set, and ``GetMetricData`` (500 queries a call) only for the graphs.
+An account is reached with boto3's own credentials, a named profile, or an assumed role.
 """
 
 from __future__ import annotations
 
 import json
 import operator
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -28,9 +33,19 @@ from ..model import (
     iso_z,
 )
 from .base import RequestCounter, parse_time
+from .cloudtrail import RateLimiter
+
+if TYPE_CHECKING:
+    from ..config import CloudWatchConfig
 
 PAGE_SIZE = 100
 """Records per DescribeAlarmHistory page: the API's maximum."""
+
+METRIC_QUERIES_PER_CALL = 500
+"""GetMetricData's limit on queries in one call."""
+
+ALARM_TYPES = ["MetricAlarm", "CompositeAlarm"]
+"""Both kinds: DescribeAlarms and DescribeAlarmHistory leave composite alarms out unless asked."""
 
 _THROTTLING = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"})
 """Error codes that mean "slow down", not "not allowed"."""
@@ -59,6 +74,12 @@ class AlarmInfo:
     namespace: str | None
     threshold: float | None
     comparison: str | None
+    alarm_type: str = "MetricAlarm"
+    rule: str | None = None
+    """A composite alarm's rule, such as ``ALARM("A") OR ALARM("B")``."""
+    statistic: str | None = None
+    period: int | None = None
+    dimensions: tuple[tuple[str, str], ...] = field(default=())
 
 
 def breach_start(
@@ -92,35 +113,220 @@ def breach_start(
     return transition_at, RULE_TRANSITION
 
 
+Target = tuple[str, str]
+"""(account name, region); the account name is empty for boto3's own credentials."""
+
+
+def _where(target: Target) -> str:
+    account, region = target
+    return f"{account}/{region}" if account else region
+
+
+def _account_of(arn: str | None) -> str | None:
+    parts = (arn or "").split(":")
+    return parts[4] if len(parts) > 5 and parts[4] else None
+
+
+def _once(call: Callable[..., dict], **params: Any) -> Iterator[dict]:
+    """One API answer as a one-page iterator, so :meth:`CloudWatchCollector._call` translates its errors."""
+    yield call(**params)
+
+
 class CloudWatchCollector:
-    """Alarm transitions from CloudWatch, one boto3 client per region."""
+    """Alarm transitions from CloudWatch, one boto3 client per (account, region).
+
+    ``clients`` maps a region, or an ``(account, region)`` pair, to a boto3 CloudWatch client or
+    to a function that makes one when the pair is read (where a role is assumed).
+    """
 
     name = "cloudwatch"
 
-    def __init__(self, clients: Mapping[str, Any], alarm_prefixes: Sequence[str] = ()) -> None:
-        self.clients = dict(clients)
+    def __init__(
+        self,
+        clients: Mapping[str | Target, Any],
+        alarm_prefixes: Sequence[str] = (),
+        *,
+        alarm_tags: Mapping[str, str] | None = None,
+        max_workers: int = 8,
+        history_requests_per_second: float = 20.0,
+        retention: timedelta | None = None,
+        graph_margin: timedelta | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.targets: dict[Target, Any] = {
+            (key if isinstance(key, tuple) else ("", key)): value for key, value in clients.items()
+        }
         self.alarm_prefixes = tuple(alarm_prefixes)
+        self.alarm_tags = dict(alarm_tags or {})
+        self.max_workers = max_workers
+        self.retention = retention
+        """Alarm history CloudWatch keeps; a window starting earlier is reported as a gap. None: no check."""
+        self.graph_margin = graph_margin
+        """Metric data is read for the graphs over the window widened by this; None: no metric data."""
+        self._now = now
         self._counter = RequestCounter()
-        for client in self.clients.values():
-            client.meta.events.register("before-send.cloudwatch", self._counter.add)
+        self._limiters = {account: RateLimiter(history_requests_per_second) for account, _ in self.targets}
+        self._made: list[Any] = []
+        self._lock = threading.Lock()
+        self.series: list[dict[str, Any]] = []
+        """Each alarmed metric's datapoints over the graph window, as plain values (for the graphs)."""
+        self.detail: str | None = None
+        self._notes: list[str] = []
+        for (account, _), client in self.targets.items():
+            if hasattr(client, "meta"):
+                self._instrument(account, client)
 
     @property
     def requests(self) -> int:
         return self._counter.value
 
+    def _instrument(self, account: str, client: Any) -> None:
+        limiter = self._limiters[account]
+        client.meta.events.register("before-send.cloudwatch", self._counter.add)
+        client.meta.events.register("before-send.cloudwatch.DescribeAlarmHistory", lambda **_: limiter.wait())
+
     def close(self) -> None:
-        """Close every region's client."""
-        for client in self.clients.values():
-            client.close()
+        """Close every client."""
+        for client in [*self.targets.values(), *self._made]:
+            if hasattr(client, "close"):
+                client.close()
 
     def _wanted(self, name: str) -> bool:
         return not self.alarm_prefixes or name.startswith(self.alarm_prefixes)
 
     def collect(self, window: Window) -> Iterator[Event]:
-        for region, client in self.clients.items():
-            yield from self._collect_region(region, client, window)
+        gaps: list[str] = []
+        workers = max(1, min(self.max_workers, len(self.targets)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cloudwatch") as pool:
+            futures = [pool.submit(self._collect_pair, target, source, window)
+                       for target, source in self.targets.items()]
+            for future in futures:
+                try:
+                    events = future.result()
+                except CollectorError as exc:
+                    gaps.append(exc.message)
+                    continue
+                yield from events
+        if self.retention is not None and window.since < self._now() - self.retention:
+            days = self.retention / timedelta(days=1)
+            gaps.append(
+                f"the window starts {iso_z(window.since)}, more than {days:g} days ago, and CloudWatch keeps alarm "
+                f"history for about {days:g} days: transitions older than that are gone, so the timeline may lack "
+                "them. Set milestones by hand (--impact-start, --mitigated-at), or raise history_retention_days "
+                "in [cloudwatch] if your history is kept longer"
+            )
+        if self._notes:
+            self.detail = "; ".join(self._notes)
+        if gaps:
+            raise CollectorError(self.name, "; ".join(gaps))
 
-    def _call(self, region: str, what: str, pages: Iterator[dict]) -> Iterator[dict]:
+    def _client(self, target: Target, source: Any) -> Any:
+        if hasattr(source, "meta"):
+            return source
+        try:
+            client = source()
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            raise CollectorError(
+                self.name, f"reaching account {target[0] or 'default'} for {target[1]} failed: "
+                f"{err.get('Code', '?')}: {err.get('Message', '')}. Check role_arn (its trust policy must allow "
+                "the caller's sts:AssumeRole) or the profile in [[cloudwatch.accounts]]."
+            ) from exc
+        except BotoCoreError as exc:
+            raise CollectorError(
+                self.name, f"reaching account {target[0] or 'default'} for {target[1]} failed: {exc}. "
+                "Check the profile, role_arn and endpoint_url."
+            ) from exc
+        with self._lock:
+            self._made.append(client)
+        self._instrument(target[0], client)
+        return client
+
+    def _collect_pair(self, target: Target, source: Any, window: Window) -> list[Event]:
+        client = self._client(target, source)
+        alarms = self._alarms(target, client)
+        pages = client.get_paginator("describe_alarm_history").paginate(
+            AlarmTypes=ALARM_TYPES,
+            HistoryItemType="StateUpdate",
+            StartDate=window.since,
+            EndDate=window.until,
+            PaginationConfig={"PageSize": PAGE_SIZE},
+        )
+        items = [
+            item
+            for page in self._call(target, client, "DescribeAlarmHistory", iter(pages))
+            for item in page.get("AlarmHistoryItems", [])
+            if item.get("HistoryItemType") == "StateUpdate" and self._wanted(item.get("AlarmName", ""))
+        ]
+        if self.alarm_tags:
+            tagged = self._tagged(target, client, {i["AlarmName"] for i in items}, alarms)
+            items = [i for i in items if i["AlarmName"] in tagged]
+        events = []
+        for item in items:
+            event = self._event(target, item, alarms.get(item["AlarmName"]))
+            if event is not None and event.at in window:
+                events.append(event)
+        if self.graph_margin is not None:
+            fired = {e.attrs["alarm_name"] for e in events if e.kind == ALARM_ALARM}
+            self._metrics(target, client, [alarms[n] for n in sorted(fired) if n in alarms], window)
+        return events
+
+    def _tagged(self, target: Target, client: Any, names: set[str], alarms: Mapping[str, AlarmInfo]) -> set[str]:
+        """The alarms among ``names`` that carry every configured tag."""
+        kept = set()
+        for name in sorted(names):
+            arn = alarms[name].arn if name in alarms else None
+            if arn is None:
+                continue
+            [answer] = self._call(target, client, "ListTagsForResource",
+                                  _once(client.list_tags_for_resource, ResourceARN=arn))
+            tags = {t["Key"]: t["Value"] for t in answer.get("Tags", [])}
+            if all(tags.get(k) == v for k, v in self.alarm_tags.items()):
+                kept.add(name)
+        return kept
+
+    def _metrics(self, target: Target, client: Any, alarms: list[AlarmInfo], window: Window) -> None:
+        """Each alarm's metric over the window plus the margin, ``METRIC_QUERIES_PER_CALL`` a call."""
+        assert self.graph_margin is not None
+        usable = [a for a in alarms if a.metric and a.namespace and a.statistic and a.period]
+        queries = [
+            {"Id": f"m{i}", "ReturnData": True, "MetricStat": {
+                "Metric": {"Namespace": a.namespace, "MetricName": a.metric,
+                           "Dimensions": [{"Name": k, "Value": v} for k, v in a.dimensions]},
+                "Period": a.period, "Stat": a.statistic}}
+            for i, a in enumerate(usable)
+        ]
+        points: dict[str, tuple[list[datetime], list[float]]] = {q["Id"]: ([], []) for q in queries}
+        try:
+            for start in range(0, len(queries), METRIC_QUERIES_PER_CALL):
+                pages = client.get_paginator("get_metric_data").paginate(
+                    MetricDataQueries=queries[start : start + METRIC_QUERIES_PER_CALL],
+                    StartTime=window.since - self.graph_margin, EndTime=window.until + self.graph_margin,
+                    ScanBy="TimestampAscending",
+                )
+                for page in self._call(target, client, "GetMetricData", iter(pages)):
+                    for result in page.get("MetricDataResults", []):
+                        times, values = points[result["Id"]]
+                        times.extend(t.astimezone(UTC) for t in result.get("Timestamps", []))
+                        values.extend(result.get("Values", []))
+        except CollectorError as exc:
+            with self._lock:
+                self._notes.append(f"no graphs for {_where(target)}: {exc.message}")
+            return
+        account, region = target
+        with self._lock:
+            for q, a in zip(queries, usable, strict=True):
+                times, values = points[q["Id"]]
+                order = sorted(range(len(times)), key=times.__getitem__)
+                self.series.append({
+                    "alarm_name": a.name, "ref": a.arn or f"{region}:{a.name}", "account": account or _account_of(a.arn),
+                    "region": region, "metric": a.metric, "namespace": a.namespace, "statistic": a.statistic,
+                    "period": a.period, "threshold": a.threshold, "comparison_operator": a.comparison,
+                    "times": [iso_z(times[i]) for i in order], "values": [values[i] for i in order],
+                })
+
+    def _call(self, target: Target, client: Any, what: str, pages: Iterator[dict]) -> Iterator[dict]:
+        where = _where(target)
         try:
             yield from pages
         except ClientError as exc:
@@ -135,26 +341,27 @@ class CloudWatchCollector:
                 "permissions and the region."
             )
             raise CollectorError(
-                self.name, f"{what} in {region} failed: {err.get('Code', '?')}: {err.get('Message', '')}. {advice}"
+                self.name, f"{what} in {where} failed: {err.get('Code', '?')}: {err.get('Message', '')}. {advice}"
             ) from exc
         except (HTTPClientError, BotoConnectionError) as exc:
-            retries = getattr(getattr(self.clients[region], "meta", None), "config", None)
+            retries = getattr(getattr(client, "meta", None), "config", None)
             attempts = (getattr(retries, "retries", None) or {}).get("total_max_attempts")
             tried = f" ({attempts} attempt{'s' if attempts != 1 else ''})" if attempts else ""
             raise CollectorError(
                 self.name,
-                f"{what} in {region} failed: {str(exc).rstrip('.')}{tried}. Check the network and endpoint_url, "
+                f"{what} in {where} failed: {str(exc).rstrip('.')}{tried}. Check the network and endpoint_url, "
                 "or raise timeout_seconds or max_attempts in [cloudwatch].",
             ) from exc
         except BotoCoreError as exc:
             raise CollectorError(
-                self.name, f"{what} in {region} failed: {exc}. Check the region, endpoint_url and credentials."
+                self.name, f"{what} in {where} failed: {exc}. Check the region, endpoint_url and credentials."
             ) from exc
 
-    def _alarms(self, region: str, client: Any) -> dict[str, AlarmInfo]:
-        pages = client.get_paginator("describe_alarms").paginate(PaginationConfig={"PageSize": PAGE_SIZE})
+    def _alarms(self, target: Target, client: Any) -> dict[str, AlarmInfo]:
+        pages = client.get_paginator("describe_alarms").paginate(
+            AlarmTypes=ALARM_TYPES, PaginationConfig={"PageSize": PAGE_SIZE})
         alarms: dict[str, AlarmInfo] = {}
-        for page in self._call(region, "DescribeAlarms", iter(pages)):
+        for page in self._call(target, client, "DescribeAlarms", iter(pages)):
             for a in page.get("MetricAlarms", []):
                 alarms[a["AlarmName"]] = AlarmInfo(
                     name=a["AlarmName"],
@@ -163,27 +370,18 @@ class CloudWatchCollector:
                     namespace=a.get("Namespace"),
                     threshold=a.get("Threshold"),
                     comparison=a.get("ComparisonOperator"),
+                    statistic=a.get("Statistic") or a.get("ExtendedStatistic"),
+                    period=a.get("Period"),
+                    dimensions=tuple((d["Name"], d["Value"]) for d in a.get("Dimensions", [])),
+                )
+            for a in page.get("CompositeAlarms", []):
+                alarms[a["AlarmName"]] = AlarmInfo(
+                    name=a["AlarmName"], arn=a.get("AlarmArn"), metric=None, namespace=None, threshold=None,
+                    comparison=None, alarm_type="CompositeAlarm", rule=a.get("AlarmRule"),
                 )
         return alarms
 
-    def _collect_region(self, region: str, client: Any, window: Window) -> Iterator[Event]:
-        alarms = self._alarms(region, client)
-        pages = client.get_paginator("describe_alarm_history").paginate(
-            HistoryItemType="StateUpdate",
-            StartDate=window.since,
-            EndDate=window.until,
-            PaginationConfig={"PageSize": PAGE_SIZE},
-        )
-        for page in self._call(region, "DescribeAlarmHistory", iter(pages)):
-            for item in page.get("AlarmHistoryItems", []):
-                name = item.get("AlarmName", "")
-                if item.get("HistoryItemType") != "StateUpdate" or not self._wanted(name):
-                    continue
-                event = self._event(region, item, alarms.get(name))
-                if event is not None and event.at in window:
-                    yield event
-
-    def _event(self, region: str, item: Mapping[str, Any], alarm: AlarmInfo | None) -> Event | None:
+    def _event(self, target: Target, item: Mapping[str, Any], alarm: AlarmInfo | None) -> Event | None:
         try:
             data = json.loads(item.get("HistoryData") or "{}")
         except ValueError:
@@ -197,9 +395,12 @@ class CloudWatchCollector:
             return None
         at = stamp.astimezone(UTC)
         name = item["AlarmName"]
+        account, region = target
         attrs: dict[str, Any] = {
             "alarm_name": name,
+            "account": account or _account_of(alarm.arn if alarm else None),
             "region": region,
+            "alarm_type": item.get("AlarmType") or (alarm.alarm_type if alarm else "MetricAlarm"),
             "old_state": old.get("stateValue"),
             "new_state": new_state,
             "reason": new.get("stateReason"),
@@ -211,12 +412,14 @@ class CloudWatchCollector:
                 threshold=alarm.threshold,
                 comparison_operator=alarm.comparison,
             )
+            if alarm.rule is not None:
+                attrs["alarm_rule"] = alarm.rule
         if kind == ALARM_ALARM:
             reason_data = new.get("stateReasonData")
             start, rule = breach_start(reason_data if isinstance(reason_data, dict) else {}, alarm, at)
             attrs["breach_start"] = iso_z(start)
             attrs["breach_start_rule"] = rule
-        ref = alarm.arn if alarm is not None and alarm.arn else f"{region}:{name}"
+        ref = alarm.arn if alarm is not None and alarm.arn else f"{_where(target)}:{name}"
         return Event(
             at=at,
             source=self.name,
@@ -226,3 +429,52 @@ class CloudWatchCollector:
             url=f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{name}",
             attrs=attrs,
         )
+
+
+def aws_targets(cfg: CloudWatchConfig) -> dict[Target, Callable[[], Any]]:
+    """Each configured (account, region) pair and a function that makes its boto3 client.
+
+    An account with ``role_arn`` assumes the role once (STS ``AssumeRole``), when its first
+    region is read; ``profile`` (the account's, else ``[cloudwatch]``'s) picks the credentials
+    it starts from. Retries use ``retry_mode`` up to ``max_attempts`` attempts in all.
+    """
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    from ..config import CloudWatchAccountConfig
+
+    boto_config = BotoConfig(
+        retries={"mode": cfg.retry_mode, "total_max_attempts": cfg.max_attempts},  # type: ignore[typeddict-item]
+        connect_timeout=cfg.timeout_seconds,
+        read_timeout=cfg.timeout_seconds,
+    )
+    endpoint = cfg.endpoint_url or None
+    lock = threading.Lock()
+    sessions: dict[str, Any] = {}
+
+    def session_for(account: CloudWatchAccountConfig, region: str) -> Any:
+        with lock:
+            if account.name not in sessions:
+                base = boto3.session.Session(profile_name=account.profile or cfg.profile or None)
+                if account.role_arn:
+                    sts = base.client("sts", region_name=region, endpoint_url=endpoint, config=boto_config)
+                    try:
+                        creds = sts.assume_role(RoleArn=account.role_arn, RoleSessionName="pmdraft")["Credentials"]
+                    finally:
+                        sts.close()
+                    base = boto3.session.Session(
+                        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                        aws_session_token=creds["SessionToken"],
+                    )
+                sessions[account.name] = base
+            return sessions[account.name]
+
+    def maker(account: CloudWatchAccountConfig, region: str) -> Callable[[], Any]:
+        def make() -> Any:
+            session = session_for(account, region)
+            with lock:
+                return session.client("cloudwatch", region_name=region, endpoint_url=endpoint, config=boto_config)
+        return make
+
+    accounts = cfg.accounts or (CloudWatchAccountConfig(name="", profile=cfg.profile),)
+    return {(a.name, region): maker(a, region) for a in accounts for region in (a.regions or cfg.regions)}

@@ -626,6 +626,11 @@ class PagerDutyCollector:
             "log_entry_type": entry_type,
             "channel": channel.get("type"),
         }
+        if kind == INCIDENT_TRIGGERED:
+            details = entry.get("event_details") if isinstance(entry.get("event_details"), dict) else {}
+            key, description = incident.get("incident_key"), details.get("description")
+            attrs["incident_key"] = key if isinstance(key, str) else None
+            attrs["event_description"] = description if isinstance(description, str) else None
         if kind == INCIDENT_NOTIFIED:
             attrs["notified_user"] = _ref_name(entry.get("user"))
         if kind == INCIDENT_ANNOTATED:

@@ -165,6 +165,15 @@ def _lead(lead: Any) -> dict[str, Any]:
             "ref": lead.ref, "url": lead.url or "", "reasons": "; ".join(lead.reasons)}
 
 
+def _responder(r: Any) -> dict[str, Any]:
+    """One responder of one incident as plain values: who, first paged, acknowledged, time to ack."""
+    tta = r.time_to_ack
+    return {"incident": f"#{r.incident_number}" if r.incident_number is not None else r.incident_id, "who": r.name,
+            "paged": hhmmss(r.paged) if r.paged else None,
+            "acknowledged": hhmmss(r.acknowledged) if r.acknowledged else None,
+            "time_to_ack": None if tta is None else f"{duration_words(tta)} ({tta:g} s)", "time_to_ack_seconds": tta}
+
+
 def _milestone_rows(draft: Draft) -> list[dict[str, str]]:
     out = []
     for name in MILESTONES:
@@ -233,7 +242,9 @@ def context(draft: Draft, tz: tzinfo | None = None) -> dict[str, Any]:
         "gaps": [{"title": _source_title(r.name), "error": r.error or "failed"} for r in draft.gaps],
         "not_configured": [_source_title(r.name) for r in draft.reports if r.status == "not_configured"],
         "comms": comms,
-        "incidents": draft.incidents,
+        "incidents": [{"assignees": [], "acknowledged_by": [], **inc} for inc in draft.incidents],
+        "responders": [_responder(r) for r in getattr(draft, "responders", [])],
+        "related": list(getattr(draft, "related", [])),
         "source_labels": SOURCE_LABEL,
     }
 

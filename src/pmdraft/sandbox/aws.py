@@ -37,8 +37,13 @@ def add_history(
     reason: str = "",
     reason_data: dict[str, Any] | None = None,
     account: str = DEFAULT_ACCOUNT,
+    alarm_type: str = "MetricAlarm",
 ) -> None:
-    """Record one ``StateUpdate`` history item, shaped as CloudWatch documents it."""
+    """Record one ``StateUpdate`` history item, shaped as CloudWatch documents it.
+
+    ``alarm_type`` is ``"MetricAlarm"`` or ``"CompositeAlarm"``; the latter is listed only to a
+    caller that asks for it with ``AlarmTypes``, as AWS does.
+    """
     global _sequence
     at = require_aware(at, "history time")
     new: dict[str, Any] = {"stateValue": new_state, "stateReason": reason}
@@ -46,7 +51,7 @@ def add_history(
         new["stateReasonData"] = {"version": "1.0", "queryDate": _aws_time(at), **reason_data}
     item = {
         "AlarmName": alarm_name,
-        "AlarmType": "MetricAlarm",
+        "AlarmType": alarm_type,
         "Timestamp": at,
         "HistoryItemType": "StateUpdate",
         "HistorySummary": f"Alarm updated from {old_state} to {new_state}",
@@ -87,6 +92,8 @@ def _describe_alarm_history(self: Any) -> Any:
         chosen = [i for i in chosen if i["HistoryItemType"] == kind]
     if name:
         chosen = [i for i in chosen if i["AlarmName"] == name]
+    types = self._get_param("AlarmTypes") or ["MetricAlarm"]
+    chosen = [i for i in chosen if i["AlarmType"] in types]
     if self._get_param("ScanBy") != "TimestampAscending":
         chosen.reverse()
     page = chosen[offset : offset + limit]
@@ -97,10 +104,12 @@ def _describe_alarm_history(self: Any) -> Any:
 
 
 def install() -> None:
-    """Teach moto's CloudWatch responses ``DescribeAlarmHistory`` (idempotent)."""
+    """Teach moto's CloudWatch responses ``DescribeAlarmHistory`` and ``PutCompositeAlarm`` (idempotent)."""
     from moto.cloudwatch.responses import CloudWatchResponse
 
     CloudWatchResponse.describe_alarm_history = _describe_alarm_history  # type: ignore[attr-defined]
+    # moto's put_metric_alarm already stores AlarmRule: it serves PutCompositeAlarm as it is.
+    CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm  # type: ignore[attr-defined]
 
 
 @dataclass

@@ -163,7 +163,7 @@ def _mitigated(frame: pd.DataFrame, notes: list[str]) -> Milestone | None:
 
 
 def _resolved(frame: pd.DataFrame, mitigated: Milestone | None, notes: list[str]) -> Milestone | None:
-    incident_positions = _positions(frame, frame["source"] == "pagerduty")
+    incident_positions = _positions(frame, (frame["source"] == "pagerduty") & frame["kind"].str.startswith("incident."))
     refs = frame["ref"].to_numpy()[incident_positions]
     if len(refs) == 0:
         if mitigated is None:

@@ -120,6 +120,30 @@ def _describe(
     return f"Deploy: {summary}"
 
 
+def _linked(kind: np.ndarray, attributes: np.ndarray) -> dict[int, int]:
+    """Alarm-to-page pairs (see :mod:`.correlate`): the earlier row's position -> the later one's."""
+    found: dict[str, list[int]] = {}
+    for p in np.flatnonzero(np.isin(kind, (ALARM_ALARM, INCIDENT_TRIGGERED))).tolist():
+        link = attributes[p].get("correlation")
+        if isinstance(link, str):
+            found.setdefault(link, []).append(p)
+    return {min(ps): max(ps) for ps in found.values() if len(ps) == 2}
+
+
+def _linked_text(alarm: Mapping[str, Any], trigger: Mapping[str, Any], alarm_ref: str,
+                 naive_times: list[datetime], shown: np.ndarray, trigger_position: int) -> str:
+    """One line for an alarm and the page it caused, naming both sources."""
+    name = alarm.get("alarm_name", alarm_ref)
+    index = int(np.searchsorted(shown, trigger_position))
+    paged_at = naive_times[index].strftime("%H:%M:%S") if index < len(shown) and shown[index] == trigger_position else None
+    when = f", triggered {paged_at}" if paged_at else ""
+    text = (f"CloudWatch alarm {name}: {alarm.get('old_state')} -> {alarm.get('new_state')} -> paged on-call "
+            f"({_incident_label(trigger)}{when})")
+    if alarm.get("reason"):
+        text += f" ({alarm['reason']})"
+    return text
+
+
 def _notified(attrs: Mapping[str, object], people: Mapping[str, list[str]]) -> str:
     who = ", ".join(f"{name} ({', '.join(channels)})" for name, channels in people.items())
     return f"{_incident_label(attrs)}: paged {who}"
@@ -143,7 +167,7 @@ def _clock(at: datetime, other: datetime) -> str:
 
 def _run_row(source: str, kind: str, refs: np.ndarray, first: datetime, last: datetime) -> Row:
     one, several, what = ROUTINE[kind]
-    distinct = [str(r) for r in pd.unique(refs)]
+    distinct = list(dict.fromkeys(refs.tolist()))
     count = len(refs)
     text = (
         f"{SOURCE_LABEL.get(source, source)}: {count:,} {one if count == 1 else several} of {len(distinct)} "
@@ -174,10 +198,12 @@ def _collapse(
         starts = np.flatnonzero((np.diff(run, prepend=-1) != 0) | (np.diff(piece, prepend=-1) != 0))
         sizes = np.diff(np.append(starts, len(members)))
         for start, size in zip(starts[sizes > COLLAPSE_OVER].tolist(), sizes[sizes > COLLAPSE_OVER].tolist()):
-            run = members[start : start + size]
-            folded[run] = True
-            first, last = (_EPOCH + int(micros[p]) * _MICROSECOND for p in (run[0], run[-1]))
-            heads[int(run[0])] = _run_row(str(source[run[0]]), str(kind[run[0]]), ref[run], first, last)
+            piece_rows = members[start : start + size]
+            folded[piece_rows] = True
+            first, last = (_EPOCH + int(micros[p]) * _MICROSECOND for p in (piece_rows[0], piece_rows[-1]))
+            heads[int(piece_rows[0])] = _run_row(
+                str(source[piece_rows[0]]), str(kind[piece_rows[0]]), ref[piece_rows], first, last
+            )
     return folded, heads
 
 
@@ -201,13 +227,16 @@ def build_rows(frame: pd.DataFrame, milestones: Mapping[str, Milestone | None]) 
                 names_at[position] = names
     marked = np.zeros(len(frame), dtype=bool)
     marked[list(names_at)] = True
+    pairs = _linked(kind, frame["attrs"].to_numpy())
+    marked[[p for pair in pairs.items() for p in pair]] = True
     folded, heads = _collapse(micros, source, kind, ref, marked)
     shown = np.flatnonzero(~folded)
     shown = np.union1d(shown, np.fromiter(heads, dtype=np.int64, count=len(heads)))
     summary, service, actor, attributes = (frame[name].to_numpy() for name in ("summary", "service", "actor", "attrs"))
 
     with gc_paused():
-        return _rows(shown, times[shown].tolist(), heads, names_at, source, kind, ref, summary, service, actor, attributes)
+        return _rows(shown, times[shown].tolist(), heads, names_at, source, kind, ref, summary, service, actor, attributes,
+                     pairs=pairs)
 
 
 def _rows(
@@ -216,9 +245,13 @@ def _rows(
     heads: Mapping[int, Row],
     names_at: Mapping[int, list[str]],
     *columns: np.ndarray,
+    pairs: Mapping[int, int] | None = None,
 ) -> list[Row]:
     source, kind, ref, summary, service, actor, attributes = columns
+    pairs = pairs or {}
+    second = {b: a for a, b in pairs.items()}
     rows: list[Row] = []
+    merged: dict[int, Row] = {}
     open_burst: dict[str, tuple[Row, dict[str, list[str]], datetime]] = {}
     for position, naive in zip(shown.tolist(), naive_times):
         head = heads.get(position)
@@ -229,6 +262,18 @@ def _rows(
         names = names_at.get(position, [])
         event_ref = ref[position]
         attrs = attributes[position]
+        if position in second:
+            row = merged[second[position]]
+            row.milestones.extend(n for n in names if n not in row.milestones)
+            continue
+        if position in pairs:
+            other = pairs[position]
+            alarm, trigger = (position, other) if kind[position] == ALARM_ALARM else (other, position)
+            row = Row(at, _linked_text(attributes[alarm], attributes[trigger], ref[alarm], naive_times, shown, trigger),
+                      [source[alarm], source[trigger]], [ref[alarm], ref[trigger]], list(names))
+            rows.append(row)
+            merged[position] = row
+            continue
         if kind[position] == INCIDENT_NOTIFIED:
             who = attrs.get("notified_user") or "a responder"
             how = attrs.get("channel") or "unknown channel"

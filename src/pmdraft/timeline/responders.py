@@ -1,0 +1,78 @@
+"""Who took part in each PagerDuty incident: assignees, acknowledgers and each responder's time to ack.
+
+Read from the incidents' log entries (the events), never from the incident's current state:
+PagerDuty clears an incident's assignments once it is resolved, while its log entries keep who
+was assigned, paged and acknowledged, and when. Pure functions over events in time order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..model import (
+    INCIDENT_ACKNOWLEDGED,
+    INCIDENT_ASSIGNED,
+    INCIDENT_ESCALATED,
+    INCIDENT_NOTIFIED,
+    Event,
+)
+
+
+@dataclass
+class Responder:
+    """One person on one incident: when they were first paged and first acknowledged."""
+
+    incident_id: str
+    incident_number: int | None
+    name: str
+    paged: datetime | None = None
+    acknowledged: datetime | None = None
+
+    @property
+    def time_to_ack(self) -> float | None:
+        """Seconds from this person's first page to their first acknowledgement, or ``None``."""
+        if self.paged is None or self.acknowledged is None or self.acknowledged < self.paged:
+            return None
+        return (self.acknowledged - self.paged).total_seconds()
+
+
+def responders(events: Iterable[Event]) -> list[Responder]:
+    """Each person paged or acknowledging, per incident, in the order they first appear."""
+    found: dict[tuple[str, str], Responder] = {}
+    for e in sorted((e for e in events if e.source == "pagerduty"), key=lambda e: e.at):
+        if e.kind == INCIDENT_NOTIFIED:
+            name = e.attrs.get("notified_user")
+        elif e.kind == INCIDENT_ACKNOWLEDGED:
+            name = e.actor
+        else:
+            continue
+        if not isinstance(name, str) or not name:
+            continue
+        number = e.attrs.get("incident_number")
+        who = found.setdefault((e.ref, name), Responder(e.ref, number if isinstance(number, int) else None, name))
+        if e.kind == INCIDENT_NOTIFIED and who.paged is None:
+            who.paged = e.at
+        if e.kind == INCIDENT_ACKNOWLEDGED and who.acknowledged is None:
+            who.acknowledged = e.at
+    return list(found.values())
+
+
+def people(events: Iterable[Event]) -> dict[str, dict[str, list[str]]]:
+    """Per incident id: ``assignees`` (assigned, escalated to, or paged) and ``acknowledged_by``."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for e in events:
+        if e.source != "pagerduty" or not e.kind.startswith("incident."):
+            continue
+        entry = out.setdefault(e.ref, {"assignees": [], "acknowledged_by": []})
+        names: list[str] = []
+        if e.kind in (INCIDENT_ASSIGNED, INCIDENT_ESCALATED) and isinstance(e.attrs.get("assignees"), str):
+            names = [n.strip() for n in str(e.attrs["assignees"]).split(", ") if n.strip()]
+        elif e.kind == INCIDENT_NOTIFIED and isinstance(e.attrs.get("notified_user"), str):
+            names = [str(e.attrs["notified_user"])]
+        elif e.kind == INCIDENT_ACKNOWLEDGED and e.actor:
+            if e.actor not in entry["acknowledged_by"]:
+                entry["acknowledged_by"].append(e.actor)
+        entry["assignees"] += [n for n in names if n not in entry["assignees"]]
+    return out
