@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_DEMO := $(VENV)/.demo-installed
 STAMP_TEST := $(VENV)/.test-installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,16 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 demo: $(STAMP_DEMO)
 	$(BIN)/pmdraft demo -o pmdraft-demo.md
 
-test: $(STAMP_TEST)
+# Headless Chromium and pdftotext for tests/render/test_browser.py, from Debian's packages where
+# apt-get works (root, a reachable mirror). Anywhere else those tests skip: this never fails.
+BROWSER_PACKAGES := chromium chromium-driver poppler-utils
+
+browser:
+	@command -v chromium >/dev/null && command -v pdftotext >/dev/null \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null) \
+	  || echo "chromium not installed; browser tests will skip"
+
+test: browser $(STAMP_TEST)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP_TEST)

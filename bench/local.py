@@ -9,6 +9,7 @@ Run by ``bench/run.py`` in a fresh interpreter per mode, so the peak resident me
 
 from __future__ import annotations
 
+import inspect
 import json
 import resource
 import sys
@@ -60,6 +61,9 @@ def merge(n: int) -> dict[str, object]:
         runs.append((frame_s, analyse_s, rows_s))
     merge_peak_mb = peak_mb()
     frame_s, analyse_s, rows_s = sorted(runs, key=sum)[len(runs) // 2]
+    unflapped_s = None
+    if "flap_transitions" in inspect.signature(build_rows).parameters:
+        _, unflapped_s = timed(lambda: build_rows(frame, analysis.milestones, flap_transitions=0))
     rebuilt, events_s = timed(frame_events, frame)
     return {
         "events": n,
@@ -71,6 +75,7 @@ def merge(n: int) -> dict[str, object]:
         "frame_s": frame_s,
         "analyse_s": analyse_s,
         "rows_s": rows_s,
+        "rows_without_flapping_s": unflapped_s,
         "merge_s": frame_s + analyse_s + rows_s,
         "frame_events_s": events_s,
         "rebuilt": len(rebuilt),

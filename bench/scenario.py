@@ -153,8 +153,13 @@ def write_config(workdir: Path, cloudwatch_url: str, pd: PagerDutyStandIn) -> Pa
     path = workdir / "pmdraft.toml"
     path.write_text(
         "\n".join([
-            "[cloudwatch]", f"regions = {json.dumps(list(REGIONS))}", f'endpoint_url = "{cloudwatch_url}"', "",
-            "[pagerduty]", f'base_url = "{pd.base_url}"', f'ca_bundle = "{pd.ca_path}"', f'token_env = "{TOKEN_ENV}"', "",
+            "[cloudwatch]", f"regions = {json.dumps(list(REGIONS))}", f'endpoint_url = "{cloudwatch_url}"',
+            # moto answers GetMetricData by walking every period of the window for every metric:
+            # for a month that is the stand-in's work, not pmdraft's, so the graphs stay off.
+            "graphs = false", "",
+            "[pagerduty]", f'base_url = "{pd.base_url}"', f'ca_bundle = "{pd.ca_path}"', f'token_env = "{TOKEN_ENV}"',
+            # The streams compared with the naive read only: no related-incident listing, no change events.
+            "related_lookback_days = 0", "change_events = false", "",
             "[[deploys]]", 'type = "file"', 'path = "deploys.jsonl"', "",
         ]),
         encoding="utf-8",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pmdraft.config import (BatchConfig, CloudTrailConfig, CloudWatchConfig, CodeDeployConfig, DeploySourceConfig,
+from pmdraft.config import (BatchConfig, CloudTrailConfig, CloudWatchAccountConfig, CloudWatchConfig, CodeDeployConfig, DeploySourceConfig,
                             GitHubDeploysConfig, PagerDutyConfig, RenderConfig, TimelineConfig, load_config,
                             parse_config)
 from pmdraft.errors import ConfigError
@@ -25,10 +25,14 @@ def test_example_config_parses_and_documents_every_key() -> None:
     assert config.deploys[0].path == "deploys.jsonl"
     text = path.read_text(encoding="utf-8")
     assert [d.type for d in config.deploys] == ["file", "codedeploy", "github", "cloudtrail"]
-    for cls in (CloudWatchConfig, PagerDutyConfig, DeploySourceConfig, CodeDeployConfig, GitHubDeploysConfig,
-                CloudTrailConfig, TimelineConfig, RenderConfig, BatchConfig):
+    for cls in (CloudWatchConfig, CloudWatchAccountConfig, PagerDutyConfig, DeploySourceConfig, CodeDeployConfig,
+                GitHubDeploysConfig, CloudTrailConfig, TimelineConfig, RenderConfig, BatchConfig):
         for f in fields(cls):
             documented = rf"^\[deploys\.{f.name}\]$" if f.name == "fields" else rf"^{f.name} = "
+            if f.name == "accounts":
+                documented = r"^# \[\[cloudwatch\.accounts\]\]$"
+            elif cls is CloudWatchAccountConfig:
+                documented = rf"^# {f.name} = "
             assert re.search(documented, text, re.M), f"{cls.__name__}.{f.name} is not documented"
 
 
@@ -38,7 +42,9 @@ def test_unknown_key_names_the_section_and_suggests_the_right_one() -> None:
         parse_config('[cloudwatch]\nregoins = ["us-east-1"]\n', origin="pm.toml")
     assert str(err.value) == (
         "pm.toml: [cloudwatch]: unknown key 'regoins' (did you mean 'regions'?); "
-        "known keys: alarm_prefixes, endpoint_url, max_attempts, profile, regions, timeout_seconds"
+        "known keys: accounts, alarm_prefixes, alarm_tags, endpoint_url, graph_margin_minutes, graphs, "
+        "history_requests_per_second, history_retention_days, max_attempts, max_workers, profile, regions, "
+        "retry_mode, timeout_seconds"
     )
 
 
@@ -125,3 +131,19 @@ def test_cloudwatch_retries_and_timeout_must_be_positive(line: str) -> None:
     with pytest.raises(ConfigError, match=r"pm.toml: \[cloudwatch\] max_attempts must be at least 1 and "
                                           r"timeout_seconds above 0"):
         parse_config(f'[cloudwatch]\nregions = ["us-east-1"]\n{line}\n', origin="pm.toml")
+
+
+def test_example_accounts_block_parses_when_uncommented() -> None:
+    """The commented [[cloudwatch.accounts]] example becomes one account with its role."""
+    text = (REPO / "config.example.toml").read_text(encoding="utf-8")
+    block = text[text.index("# [[cloudwatch.accounts]]"):].split("\n\n")[0]
+    config = parse_config("[cloudwatch]\n" + "\n".join(line[2:] for line in block.splitlines()), origin="pm.toml")
+    assert config.cloudwatch is not None
+    [account] = config.cloudwatch.accounts
+    assert (account.name, account.role_arn) == ("prod", "arn:aws:iam::111111111111:role/pmdraft-read")
+
+
+def test_bad_role_arn_is_named() -> None:
+    """A role_arn that is not a role ARN is refused with an example."""
+    with pytest.raises(ConfigError, match=r"\[\[cloudwatch.accounts\]\] 'prod': role_arn 'prod-role' is not a role ARN"):
+        parse_config('[cloudwatch]\n[[cloudwatch.accounts]]\nname = "prod"\nrole_arn = "prod-role"\n', origin="pm.toml")

@@ -78,14 +78,15 @@ class TimeZoneName(click.ParamType):
 ZONE = TimeZoneName()
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename: never a half file."""
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write ``text`` (or bytes) to ``path`` through a temporary file and a rename: never a half file."""
     path = path.expanduser()
     directory = path.parent if str(path.parent) else Path(".")
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes)
+              else os.fdopen(fd, "w", encoding="utf-8", newline="\n")) as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
@@ -93,6 +94,37 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _write_graphs(result: Any, output: str | None, *, embed: bool = False) -> None:
+    """Draw the draft's graphs, write them beside ``output`` and link them from the draft.
+
+    Without matplotlib, or without a file to write beside, the draft says why and goes on.
+    """
+    if not result.metric_series:
+        return
+    if not output or output == "-":
+        result.graphs_note = "graphs are written beside the draft: pass -o PATH"
+        return
+    from .render.graphs import GraphsUnavailable, graph_links, graphs_folder, render_graphs
+
+    draft_path = Path(output)
+    folder = graphs_folder(draft_path.name)
+    try:
+        images = render_graphs(result, folder)
+    except GraphsUnavailable as exc:
+        click.echo(f"pmdraft: {exc}", err=True)
+        result.graphs_note = "graphs not drawn: install pmdraft[graphs]"
+        return
+    for relative, png in images.items():
+        write_atomic(draft_path.parent / relative, png)
+    links = graph_links(result, folder)
+    if embed:
+        import base64
+
+        for link in links:
+            link["data_uri"] = "data:image/png;base64," + base64.b64encode(images[link["path"]]).decode("ascii")
+    result.graphs = links
 
 
 def _config_path(option: str | None) -> Path:
@@ -226,7 +258,7 @@ def _with(options: list[Callable[..., Any]]) -> Callable[[Callable[..., Any]], C
 
 
 def _draft(since: datetime | None, until: datetime | None, config_path: str | None, overrides: dict[str, datetime],
-           incidents: tuple[str, ...] = ()) -> Any:
+           incidents: tuple[str, ...] = (), *, graphs: bool = True) -> Any:
     from .config import load_config
     from .draft import make_draft
 
@@ -234,6 +266,10 @@ def _draft(since: datetime | None, until: datetime | None, config_path: str | No
         raise click.UsageError("give the window with --since and --until, or start from an incident with --incident ID")
     window = _window(since, until) if since is not None and until is not None else None
     config = load_config(_config_path(config_path))
+    if config.cloudwatch is not None and not graphs:
+        import dataclasses
+
+        config = dataclasses.replace(config, cloudwatch=dataclasses.replace(config.cloudwatch, graphs=False))
     for warning in config.warnings:
         click.echo(f"pmdraft: warning: {warning}", err=True)
     environ = dict(os.environ)
@@ -292,10 +328,12 @@ def cli(verbose: bool) -> None:
 @click.option("--update", is_flag=True,
               help="Refresh an existing -o draft: only its pmdraft blocks change; a block you edited is kept and "
                    "the new version goes to NAME.proposed.md. json and html files are replaced whole.")
+@click.option("--no-graphs", is_flag=True,
+              help="Skip the monitoring graphs (PNG files beside the -o draft; they need pmdraft[graphs]).")
 def draft(since: datetime | None, until: datetime | None, config_path: str | None, incidents: tuple[str, ...],
           strict: bool, output: str | None,
           fmt: str, tz: tzinfo | None, template_path: str | None, impact_start: datetime | None,
-          mitigated_at: datetime | None, resolved_at: datetime | None, update: bool) -> None:
+          mitigated_at: datetime | None, resolved_at: datetime | None, update: bool, no_graphs: bool) -> None:
     """Draft the postmortem for a time window, or for PagerDuty incidents (--incident).
 
     \b
@@ -319,10 +357,12 @@ def draft(since: datetime | None, until: datetime | None, config_path: str | Non
         from .render import render_html, render_json, render_markdown
 
         user_template = _user_template(fmt, template_path, config_path)
-        result = _draft(since, until, config_path, overrides, incidents)
+        result = _draft(since, until, config_path, overrides, incidents, graphs=not no_graphs)
         _report_sources(result)
         if strict and result.gaps:
             raise click.ClickException("--strict: a source failed, so no draft was written")
+        if fmt != "json":
+            _write_graphs(result, output, embed=fmt == "html")
         if fmt == "json":
             text = render_json(result)
         elif fmt == "html":
@@ -370,7 +410,8 @@ def timeline(since: datetime | None, until: datetime | None, config_path: str | 
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="pmdraft-demo.md", show_default=True,
               help="Where to write the demo draft; its JSON goes next to it (.json).")
 @click.option("--tz", type=ZONE, help="Also show the timeline in this IANA zone (Europe/Berlin); JSON stays UTC.")
-def demo(output: str, tz: tzinfo | None) -> None:
+@click.option("--no-graphs", is_flag=True, help="Skip the monitoring graphs (they need pmdraft[graphs]).")
+def demo(output: str, tz: tzinfo | None, no_graphs: bool) -> None:
     """Run the real collectors against local stand-ins seeded with the template's worked example.
 
     Needs no credentials: moto's server stands in for CloudWatch and an HTTPS stand-in for
@@ -400,8 +441,13 @@ def demo(output: str, tz: tzinfo | None) -> None:
         os.environ["AWS_SECRET_ACCESS_KEY"] = "sandbox"
         with Sandbox() as sandbox:
             config = load_config(sandbox.seed_demo())
+            if no_graphs and config.cloudwatch is not None:
+                import dataclasses
+
+                config = dataclasses.replace(config, cloudwatch=dataclasses.replace(config.cloudwatch, graphs=False))
             result = make_draft(config, WINDOW, sandbox.environ, progress=_progress())
         _report_sources(result)
+        _write_graphs(result, output)
         md = Path(output)
         write_atomic(md, render_markdown(result, tz=tz))
         write_atomic(md.with_suffix(".json"), render_json(result))

@@ -161,6 +161,10 @@ class TimelineConfig:
     suspect_lookback_hours: float = _key(6.0, "suspect_lookback_hours = 6")
     long_lookback_days: float = _key(30.0, "long_lookback_days = 30")
     """Days before the window in which the affected service's last deploys are listed apart (0: off)."""
+    flap_transitions: int = _key(3, "flap_transitions = 3")
+    """An alarm with this many transitions within flap_minutes, back to ALARM after an OK, is one
+    "flapped" timeline line (the JSON keeps every transition; 0: never fold)."""
+    flap_minutes: float = _key(10.0, "flap_minutes = 10")
 
 
 @dataclass(frozen=True)
@@ -242,6 +246,8 @@ class Config:
                 parts.append(f"alarms starting with {', '.join(cw.alarm_prefixes)}")
             if cw.profile:
                 parts.append(f"profile {cw.profile}")
+            if cw.accounts:
+                parts.append(f"accounts {', '.join(a.name for a in cw.accounts)}")
             if cw.endpoint_url:
                 parts.append(f"endpoint {cw.endpoint_url}")
             return "; ".join(parts)

@@ -72,9 +72,12 @@ def check_cloudwatch(config: Config, environ: Mapping[str, str]) -> list[Check]:
         return [Check("cloudwatch", FAIL, f"could not set up the CloudWatch client: {_short(exc)}{hint}")]
     checks = []
     try:
-        for region, client in getattr(collector, "clients", {}).items():
+        from .collectors.cloudwatch import where
+
+        for target in list(getattr(collector, "targets", {})):
+            region = where(target)
             try:
-                alarms = client.describe_alarms(MaxRecords=1)
+                alarms = collector.client(target).describe_alarms(MaxRecords=1)  # type: ignore[attr-defined]
             except Exception as exc:  # noqa: BLE001 - botocore's errors have no common base worth naming here
                 checks.append(Check(f"cloudwatch {region}", FAIL, _cloudwatch_error(region, exc, endpoint)))
                 continue

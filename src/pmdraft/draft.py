@@ -18,6 +18,7 @@ from .pipeline import Collected, Progress, SourceReport, collect
 from .timeline import Analysis, Row, analyse, build_frame, build_rows, frame_events
 from .timeline.correlate import correlate
 from .timeline.milestones import Milestone
+from .timeline.related import related
 from .timeline.responders import Responder, people, responders
 from .timeline.suspects import Suspects, find_rollback, rank
 
@@ -37,10 +38,20 @@ class Draft:
     """Ranked suspect deploys (up to three leads) and the long lookback's deploys."""
     rollback: Event | None = None
     """The rollback after detection that was the mitigation action, if the deploys show one."""
+    metric_series: list[dict[str, object]] = field(default_factory=list)
+    """Each alarmed metric's datapoints (from CloudWatch's GetMetricData), for the graphs."""
+    graphs: list[dict[str, str]] = field(default_factory=list)
+    """The graphs written beside the draft (path, title, alt), set by whoever writes them."""
+    graphs_note: str | None = None
+    """Why there are no graphs, when that is worth saying (matplotlib missing, --no-graphs)."""
     responders: list[Responder] = field(default_factory=list)
     """Each person paged or acknowledging, per incident, with their time to acknowledge."""
     related: list[dict[str, object]] = field(default_factory=list)
     """Past PagerDuty incidents like these (same service or similar title), most similar first."""
+    related_lookback_days: float | None = None
+    """Days searched for related incidents; ``None`` when they were not looked for."""
+    related_error: str | None = None
+    """Why the past incidents could not be read, if they could not."""
 
     @property
     def gaps(self) -> list[SourceReport]:
@@ -68,6 +79,13 @@ def _incidents(events: Sequence[Event]) -> list[dict[str, object]]:
     return list(seen.values())
 
 
+def related_incidents(incidents: Sequence[dict[str, object]], scope: Sequence[dict[str, object]],
+                      candidates: Sequence[dict[str, object]]) -> list[dict[str, object]]:
+    """Past incidents like the draft's own (those with events), ranked; see :mod:`pmdraft.timeline.related`."""
+    shown = {i["id"] for i in incidents}
+    return related([i for i in scope if i.get("id") in shown] or list(scope), candidates)
+
+
 def build_draft(
     collected: Collected,
     window: Window,
@@ -76,6 +94,8 @@ def build_draft(
     long_lookback: timedelta = timedelta(0),
     overrides: Mapping[str, datetime] | None = None,
     generated_at: datetime | None = None,
+    flap_transitions: int = 3,
+    flap_span: timedelta = timedelta(minutes=10),
 ) -> Draft:
     """Turn gathered events into a draft: one sorted frame, milestones, timeline rows, suspects.
 
@@ -104,17 +124,22 @@ def build_draft(
             f"mitigation action: rollback ({rollback.summary}) at {iso_z(rollback.at)}, "
             f"{duration_words(took)} after detection"
         )
+    incidents = _incidents(events)
+    past = collected.extras.get("pagerduty", {}).get("related") or {}
     return Draft(
         window=window,
         events=events,
         analysis=analysis,
-        rows=build_rows(frame, marks),
+        rows=build_rows(frame, marks, flap_transitions=flap_transitions, flap_span=flap_span),
         reports=collected.reports,
         generated_at=generated_at,
-        incidents=_incidents(events),
+        incidents=incidents,
         suspects=suspects,
         rollback=rollback,
         responders=responders(events),
+        related=related_incidents(incidents, past.get("scope", []), past.get("candidates", [])),
+        related_lookback_days=past.get("lookback_days"),
+        related_error=past.get("error"),
     )
 
 
@@ -137,11 +162,15 @@ def make_draft(
         built, not_configured = build_collectors(config, environ)
         collectors = built
     collected = collect(collectors, window, not_configured, progress=progress)
-    return build_draft(
+    result = build_draft(
         collected,
         window,
         suspect_lookback=timedelta(hours=config.timeline.suspect_lookback_hours),
         long_lookback=timedelta(days=config.timeline.long_lookback_days),
         overrides=overrides,
         generated_at=generated_at,
+        flap_transitions=config.timeline.flap_transitions,
+        flap_span=timedelta(minutes=config.timeline.flap_minutes),
     )
+    result.metric_series = [s for c in collectors for s in getattr(c, "series", [])]
+    return result

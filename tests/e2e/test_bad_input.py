@@ -57,7 +57,9 @@ def test_unknown_config_key_exits_1_naming_it(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr == (
         f"Error: {cfg}: [cloudwatch]: unknown key 'region' (did you mean 'regions'?); "
-        "known keys: alarm_prefixes, endpoint_url, max_attempts, profile, regions, timeout_seconds\n"
+        "known keys: accounts, alarm_prefixes, alarm_tags, endpoint_url, graph_margin_minutes, graphs, "
+        "history_requests_per_second, history_retention_days, max_attempts, max_workers, profile, regions, "
+        "retry_mode, timeout_seconds\n"
     )
     assert_nothing_written(out)
 

@@ -148,7 +148,7 @@ def test_draft_update_keeps_edits_and_proposes_an_edited_block(demo_config: Path
     after = out.read_text(encoding="utf-8")
     assert "Connection leak in v2.3.4's cache." in after and "| 14:50:00 | Errors back to normal (Ana) |" in after
     assert "2024-01-15T12:00:00Z .. 2024-01-15T15:27:00Z" not in after, "the header is the person's, not refreshed"
-    assert after.split("### Monitoring Graphs")[1] == edited.split("### Monitoring Graphs")[1]
+    assert after.split("<!-- pmdraft:end graphs -->")[1] == edited.split("<!-- pmdraft:end graphs -->")[1]
     assert "| 14:50:00 | CloudWatch alarm HighErrorRate: ALARM -> OK _[mitigated]_ |" in proposal.read_text(encoding="utf-8")
     unchanged = run("draft", "--incident", "1234", "--config", str(demo_config), "-o", str(out), "--update")
     assert unchanged.exit_code == 0 and out.read_text(encoding="utf-8") == after

@@ -64,6 +64,11 @@ def test_json_has_every_milestone_and_duration_of_the_worked_example(demo_config
     }
     assert sources["cloudwatch"]["events"] == 6
     assert sources["pagerduty"]["events"] == 11  # the web incident's two entries are out of scope
+    linked = [e for e in data["events"] if e["attrs"].get("correlation")]
+    assert [(e["at"], e["kind"], e["attrs"]["correlation"]) for e in linked] == [
+        ("2024-01-15T14:32:25Z", "alarm.alarm", "Q1DEMO1234/HighErrorRate"),
+        ("2024-01-15T14:32:40Z", "incident.triggered", "Q1DEMO1234/HighErrorRate"),
+    ]
     assert all(e["at"].endswith("Z") for e in data["events"])
     assert [e["at"] for e in data["events"]] == sorted(e["at"] for e in data["events"])
     assert not any(e["service"] == "web" and e["source"] == "pagerduty" for e in data["events"])
@@ -81,7 +86,10 @@ def test_markdown_tells_the_worked_example_story(demo_config: Path, tmp_path: Pa
     assert "impact lasted 25 minutes (14:32 - 14:57 UTC)" in md
     assert "- Duration: 25 minutes (14:32 - 14:57 UTC" in md
     assert "| 14:15:00 | Deploy: v2.3.4 deployed to production (api)" in md
-    assert "| 14:32:25 | CloudWatch alarm HighErrorRate: OK -> ALARM" in md
+    assert ("| 14:32:25 | CloudWatch alarm HighErrorRate: OK -> ALARM -> paged on-call (PagerDuty #1234, triggered "
+            "14:32:40) (Threshold Crossed: 2 out of the last 3 datapoints") in md
+    assert "_[impact_started, detected]_ |" in md
+    assert "| 14:32:40 |" not in md, "the page HighErrorRate caused shares the alarm's line"
     assert "| 14:33:05 | PagerDuty #1234: paged Jane Doe (" in md
     assert "| 14:35:10 | PagerDuty #1234 acknowledged by Jane Doe _[acknowledged]_ |" in md
     assert "| 14:50:00 | CloudWatch alarm HighErrorRate: ALARM -> OK _[mitigated]_ |" in md
@@ -96,7 +104,8 @@ def test_markdown_tells_the_worked_example_story(demo_config: Path, tmp_path: Pa
         "## What Went Well", "## What Went Wrong", "## Action Items", "## Lessons Learned",
         "## Related Incidents", "## Prevention", "## Appendix",
     ]
-    assert md.count("| 14:33:0") == 1, "the notification burst is one line"
+    timeline = md.split("## Timeline", 1)[1].split("## Root Cause", 1)[0]
+    assert timeline.count("| 14:33:0") == 1, "the notification burst is one line"
     assert "Data gaps" not in md
 
 

@@ -15,6 +15,7 @@ import shutil
 import struct
 import subprocess
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +33,14 @@ from pmdraft.sandbox.pagerduty import PagerDutyStandIn
 from ..conftest import TOKEN
 from .test_html import Page
 
-CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+CHROMIUM = next(
+    filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
+)
 pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (`make browser` installs it where apt-get works)"),
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="chromium is not installed (`make browser` installs it where apt-get works)",
+    ),
     pytest.mark.slow,
 ]
 
@@ -43,8 +49,14 @@ WIDTH, HEIGHT = 1200, 3000
 """The screenshot's size in CSS pixels (scale 1): wide enough for the timeline on one line a row."""
 
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 )
 """Headless as root on a closed network: without the networking flags Chromium dials out at start."""
 
@@ -67,25 +79,54 @@ class Rendered:
     pdf: Path
 
 
-def chromium(workdir: Path, name: str, *args: str, url: str) -> subprocess.CompletedProcess[str]:
-    """Run headless Chromium once, with its own empty profile, and fail with its stderr if it fails."""
-    done = subprocess.run(
-        [str(CHROMIUM), *FLAGS, f"--user-data-dir={workdir / ('profile-' + name)}", *args, url],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,
-    )
-    assert done.returncode == 0, f"chromium {name} exited {done.returncode}: {done.stderr[-2000:]}"
-    return done
+def chromium(workdir: Path, url: str, runs: dict[str, list[str]]) -> dict[str, str]:
+    """Run headless Chromium once per entry, side by side, each with its own empty profile.
+
+    Returns each run's stdout; fails with a run's stderr if it exits non-zero or takes over a minute.
+    """
+    procs = {
+        name: subprocess.Popen(
+            [str(CHROMIUM), *FLAGS, f"--user-data-dir={workdir / ('profile-' + name)}", *args, url],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, args in runs.items()
+    }
+    out = {}
+    try:
+        for name, proc in procs.items():
+            try:
+                out[name], err = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"chromium {name} took over 60 s")
+            assert proc.returncode == 0, f"chromium {name} exited {proc.returncode}: {err[-2000:]}"
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    return out
 
 
 @pytest.fixture(scope="module")
-def rendered(moto_server: MotoSandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rendered]:
+def rendered(
+    moto_server: MotoSandbox, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Rendered]:
     """The demo draft as HTML, and what Chromium made of it: a screenshot, the DOM and a PDF."""
     work = tmp_path_factory.mktemp("browser")
     urlopen(Request(f"{moto_server.endpoint_url}/moto-api/reset", method="POST")).close()
     aws.clear_history()
     # Module-scoped, so it sets up the hermetic environment of conftest's clean_environ itself.
     with pytest.MonkeyPatch.context() as mp, PagerDutyStandIn(TOKEN) as pd:
-        for key in ("PAGERDUTY_API_TOKEN", "PMDRAFT_CONFIG", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
+        for key in (
+            "PAGERDUTY_API_TOKEN",
+            "PMDRAFT_CONFIG",
+            "AWS_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_DEFAULT_REGION",
+        ):
             mp.delenv(key, raising=False)
         mp.setenv("AWS_ACCESS_KEY_ID", "testing")
         mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -96,17 +137,40 @@ def rendered(moto_server: MotoSandbox, tmp_path_factory: pytest.TempPathFactory)
         config = scenario.seed(moto_server, pd, work, token_env=SANDBOX_TOKEN_ENV)
         html = work / "demo.html"
         result = CliRunner().invoke(
-            cli, ["draft", "--since", SINCE, "--until", UNTIL, "--config", str(config), "--format", "html", "-o", str(html)],
+            cli,
+            [
+                "draft",
+                "--since",
+                SINCE,
+                "--until",
+                UNTIL,
+                "--config",
+                str(config),
+                "--format",
+                "html",
+                "-o",
+                str(html),
+            ],
             catch_exceptions=False,
         )
         assert result.exit_code == 0, result.output
     aws.clear_history()
     url = html.as_uri()
     screenshot, pdf = work / "demo.png", work / "demo.pdf"
-    chromium(work, "screenshot", f"--screenshot={screenshot}", f"--window-size={WIDTH},{HEIGHT}", "--hide-scrollbars", url=url)
-    dom = chromium(work, "dom", "--dump-dom", url=url).stdout
-    chromium(work, "pdf", f"--print-to-pdf={pdf}", "--no-pdf-header-footer", url=url)
-    yield Rendered(html, screenshot, dom, pdf)
+    out = chromium(
+        work,
+        url,
+        {
+            "screenshot": [
+                f"--screenshot={screenshot}",
+                f"--window-size={WIDTH},{HEIGHT}",
+                "--hide-scrollbars",
+            ],
+            "dom": ["--dump-dom"],
+            "pdf": [f"--print-to-pdf={pdf}", "--no-pdf-header-footer"],
+        },
+    )
+    yield Rendered(html, screenshot, out["dom"], pdf)
 
 
 def png_pixels(data: bytes) -> np.ndarray:
@@ -114,8 +178,8 @@ def png_pixels(data: bytes) -> np.ndarray:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, idat, header = 8, [], None
     while pos < len(data):
-        (length,), kind = struct.unpack(">I", data[pos:pos + 4]), data[pos + 4:pos + 8]
-        body = data[pos + 8:pos + 8 + length]
+        (length,), kind = struct.unpack(">I", data[pos : pos + 4]), data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", body)
         elif kind == b"IDAT":
@@ -131,7 +195,10 @@ def png_pixels(data: bytes) -> np.ndarray:
     image = np.zeros((height, stride), dtype=np.uint8)
     prior = np.zeros(stride, dtype=np.uint8)
     for y in range(height):
-        kind, line = raw[y * (stride + 1)], np.frombuffer(raw, np.uint8, stride, y * (stride + 1) + 1)
+        kind, line = (
+            raw[y * (stride + 1)],
+            np.frombuffer(raw, np.uint8, stride, y * (stride + 1) + 1),
+        )
         if kind == 0:
             row = line.copy()
         elif kind == 1:  # Sub: a running sum along the row, per channel, modulo 256
@@ -154,6 +221,22 @@ def png_pixels(data: bytes) -> np.ndarray:
     return image.reshape(height, width, bpp)
 
 
+def colour_counts(pixels: np.ndarray) -> np.ndarray:
+    """How many pixels have each RGB colour, indexed by 0xRRGGBB (alpha ignored)."""
+    rgb = pixels[..., :3].reshape(-1, 3).astype(np.uint32)
+    return np.bincount((rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2], minlength=1 << 24)
+
+
+def pdf_image_sizes(pdf: bytes) -> Counter[tuple[int, int]]:
+    """The (width, height) of each image XObject in a PDF, read from the objects' dictionaries."""
+    sizes: Counter[tuple[int, int]] = Counter()
+    for body in re.findall(rb"<<((?:(?!>>).)*?/Subtype\s*/Image\b(?:(?!>>).)*)>>", pdf, re.DOTALL):
+        width, height = re.search(rb"/Width (\d+)", body), re.search(rb"/Height (\d+)", body)
+        if width and height:
+            sizes[int(width[1]), int(height[1])] += 1
+    return sizes
+
+
 class Images(Page):
     """A page's timeline rows (as `Page` reads them) and its <img> elements' attributes."""
 
@@ -170,13 +253,17 @@ class Images(Page):
 def test_screenshot_shows_a_rendered_page(rendered: Rendered) -> None:
     """The screenshot is a full-size PNG of a white page with dark text on it, not a blank or one-colour image."""
     data = rendered.screenshot.read_bytes()
-    assert len(data) > 50_000, f"a {len(data)}-byte screenshot of a {WIDTH}x{HEIGHT} page is (nearly) blank"
+    assert len(data) > 50_000, (
+        f"a {len(data)}-byte screenshot of a {WIDTH}x{HEIGHT} page is (nearly) blank"
+    )
     pixels = png_pixels(data)
     assert pixels.shape[:2] == (HEIGHT, WIDTH)
     rgb = pixels[..., :3].reshape(-1, 3)
-    colours, counts = np.unique(rgb, axis=0, return_counts=True)
-    assert len(colours) > 50, f"only {len(colours)} colours: nothing was drawn"
-    assert tuple(colours[counts.argmax()]) == (255, 255, 255), "the background is not white"
+    counts = colour_counts(pixels)
+    assert np.count_nonzero(counts) > 50, (
+        f"only {np.count_nonzero(counts)} colours: nothing was drawn"
+    )
+    assert counts.argmax() == 0xFFFFFF, f"the background is #{counts.argmax():06x}, not white"
     dark = (rgb < 100).all(axis=1).mean()
     assert 0.002 < dark < 0.2, f"{dark:.2%} of pixels are text-dark"
     top = (pixels[:120, :, :3] < 100).all(axis=2)
@@ -199,18 +286,30 @@ def test_rendered_dom_has_the_demo_timeline_rows(rendered: Rendered) -> None:
         assert by_time[at].endswith(marks), by_time[at]
 
 
-def test_graphs_are_embedded_images(rendered: Rendered) -> None:
-    """Each image on the page is a data URI holding a PNG or SVG, with alt text: the page fetches nothing."""
+def test_graphs_are_embedded_images_that_print(rendered: Rendered) -> None:
+    """Each graph is a data-URI image with alt text (the page fetches nothing) and is on the printed PDF."""
     images = Images(rendered.dom).images
     if not images:
-        pytest.skip("the demo's HTML draft has no <img> (no graphs rendered yet); nothing to check")
+        pytest.skip("the demo's HTML draft has no <img> (no graphs rendered); nothing to check")
+    drawn: Counter[tuple[int, int]] = Counter()
     for img in images:
+        assert img.get("alt"), "an image without alt text"
         src = img.get("src") or ""
         match = re.fullmatch(r"data:image/(png|svg\+xml);base64,([A-Za-z0-9+/=\s]+)", src)
         assert match, f"not an embedded image: {src[:80]}"
         payload = base64.b64decode(match[2])
-        assert payload.startswith(b"\x89PNG") if match[1] == "png" else b"<svg" in payload[:500]
-        assert img.get("alt"), "an image without alt text"
+        if match[1] == "svg+xml":
+            assert b"<svg" in payload[:500]
+            continue
+        pixels = png_pixels(payload)
+        height, width = pixels.shape[:2]
+        assert width >= 300 and height >= 150, f"a {width}x{height} graph"
+        assert np.count_nonzero(colour_counts(pixels)) > 20, f"{img['alt']}: a blank graph"
+        drawn[width, height] += 1
+    printed = pdf_image_sizes(rendered.pdf.read_bytes())
+    assert not drawn - printed, (
+        f"graphs missing from the PDF: {dict(drawn - printed)}; printed {dict(printed)}"
+    )
 
 
 def test_printed_pdf_has_the_timeline_on_its_pages(rendered: Rendered) -> None:
@@ -219,8 +318,12 @@ def test_printed_pdf_has_the_timeline_on_its_pages(rendered: Rendered) -> None:
     assert data.startswith(b"%PDF-")
     pdftotext = shutil.which("pdftotext")
     if pdftotext is None:
-        pytest.skip("pdftotext (Debian's poppler-utils) is not installed: the PDF's text can't be read")
-    text = subprocess.run([pdftotext, str(rendered.pdf), "-"], capture_output=True, text=True, timeout=30, check=True).stdout
+        pytest.skip(
+            "pdftotext (Debian's poppler-utils) is not installed: the PDF's text can't be read"
+        )
+    text = subprocess.run(
+        [pdftotext, str(rendered.pdf), "-"], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
     pages = [" ".join(page.split()) for page in text.split("\f") if page.strip()]
     assert len(pages) >= 2
     assert "Timeline (All times UTC)" in pages[0]

@@ -512,3 +512,19 @@ def test_each_relaxation_is_needed(loaded, raw, document, kept):
     assert rejected == [{"channel": "/log_entries", "acknowledge": "/log_entries",
                          "agent_type": "/log_entries", "resolved_at": "/incidents/{id}",
                          "priority": "/incidents/{id}"}[kept]]
+
+
+def test_change_events_are_listed_by_timestamp_and_match_the_official_openapi(standin, raw, openapi):
+    """GET /change_events pages newest first over [since, until) on timestamp, shaped as the document says."""
+    from pmdraft.sandbox.pagerduty import change_event
+
+    standin.add_change_events([
+        change_event(id=f"PCHG{n}", summary=f"Deploy {n}", timestamp=T0 + timedelta(minutes=n),
+                     service=("PSVC001", "Checkout"), custom_details={"version": f"v{n}"}, link="https://ci.example.com/1")
+        for n in range(3)
+    ])
+    response = raw.get("/change_events", params={"since": "2024-01-15T14:33:00Z", "total": "true"})
+    check(openapi, "/change_events", response)
+    body = response.json()
+    assert [c["id"] for c in body["change_events"]] == ["PCHG2", "PCHG1"]
+    assert (body["total"], body["change_events"][0]["timestamp"]) == (2, "2024-01-15T09:34:00-05:00")

@@ -18,12 +18,13 @@ WINDOW = Window(T0 - timedelta(hours=1), T0 + timedelta(hours=1))
 STATES = [("OK", "ALARM", "alarm.alarm"), ("ALARM", "OK", "alarm.ok")]
 
 
-def transitions(count: int, alarms: int = 12, step: timedelta = timedelta(milliseconds=100)) -> list[Event]:
-    """``count`` transitions spread over ``alarms`` alarms, each alarm ending OK."""
+def transitions(count: int, step: timedelta = timedelta(milliseconds=100)) -> list[Event]:
+    """``count`` transitions, ``step`` apart: each alarm goes to ALARM and recovers once, so none
+    of them is flapping (that is folded per alarm, see :mod:`pmdraft.timeline.flapping`)."""
     out = []
     for i in range(count):
-        name = f"Alarm{i % alarms:02d}"
-        old, new, kind = STATES[(i // alarms) % 2]
+        name = f"Alarm{i // 2:04d}"
+        old, new, kind = STATES[i % 2]
         out.append(Event(at=T0 + i * step, source="cloudwatch", kind=kind, ref=f"arn:{name}",
                          summary=f"{name} {old} -> {new}", attrs={"alarm_name": name, "old_state": old, "new_state": new}))
     return out
@@ -45,24 +46,20 @@ def draft(events: list[Event]):
 
 def test_a_5000_transition_burst_is_one_line_and_the_json_keeps_every_event() -> None:
     """5,000 alarm transitions in 8 minutes are one timeline line; render_json lists all 5,000."""
-    events = transitions(5000)
-    d = draft(events)
+    d = draft(transitions(5000))
     burst = [r for r in d.rows if "alarm transitions" in r.text]
     assert len(burst) == 1
+    # The first transition is the detection and the last recovery the mitigation: the rows a
+    # milestone came from keep their own lines, on either side of the burst.
+    assert len(d.rows) == 3
     assert "detected" in d.rows[0].milestones and d.rows[0].at == T0
-    assert burst[0].at == T0 + timedelta(milliseconds=100)
-    # The first transition is the detection and every alarm's final recovery could be the
-    # mitigation, so the rows a milestone came from stay on their own lines.
-    marked = [r for r in d.rows if r.milestones]
-    assert len(d.rows) == 1 + len(marked) <= 4
-    count = 5000 - len(marked)
-    assert burst[0].text == (
-        f"CloudWatch: {count:,} alarm transitions of 12 alarms between 14:32 and 14:40 (see JSON)"
-    )
+    assert "mitigated" in d.rows[2].milestones
+    assert d.rows[1] is burst[0] and burst[0].at == T0 + timedelta(milliseconds=100)
+    assert burst[0].text == "CloudWatch: 4,998 alarm transitions of 2,500 alarms between 14:32 and 14:40 (see JSON)"
     assert len(json.loads(render_json(d))["events"]) == 5000
     md = render_markdown(d)
-    assert md.count("alarm transitions of 12 alarms") == 1
-    assert md.count("CloudWatch alarm Alarm") == len(marked)
+    assert md.count("alarm transitions of 2,500 alarms") == 1
+    assert md.count("CloudWatch alarm Alarm") == 2
 
 
 def test_deploys_and_acknowledgements_inside_a_burst_keep_their_own_lines() -> None:
@@ -74,16 +71,20 @@ def test_deploys_and_acknowledgements_inside_a_burst_keep_their_own_lines() -> N
     assert sum("alarm transitions" in t for t in texts) == 1
 
 
-def test_a_run_at_the_threshold_is_not_collapsed() -> None:
-    """A run of exactly COLLAPSE_OVER transitions keeps one line per transition."""
-    d = draft(transitions(COLLAPSE_OVER, alarms=2, step=timedelta(seconds=10)))
-    assert len(d.rows) == COLLAPSE_OVER
+def test_a_run_at_the_threshold_is_not_collapsed_but_a_longer_one_is() -> None:
+    """COLLAPSE_OVER routine rows keep one line each; a longer run folds into one line."""
+    # The first and the last transition are milestones' rows (detected, mitigated), not routine.
+    d = draft(transitions(COLLAPSE_OVER + 2, step=timedelta(seconds=10)))
+    assert len(d.rows) == COLLAPSE_OVER + 2
     assert not any("alarm transitions" in r.text for r in d.rows)
+    d = draft(transitions(COLLAPSE_OVER + 4, step=timedelta(seconds=10)))
+    assert [r.text.split(":")[0] for r in d.rows] == ["CloudWatch alarm Alarm0000", "CloudWatch", "CloudWatch alarm Alarm0011"]
+    assert d.rows[1].text.startswith(f"CloudWatch: {COLLAPSE_OVER + 2} alarm transitions of 12 alarms")
 
 
 def test_runs_split_where_the_gap_is_longer_than_the_collapse_gap() -> None:
     """Two bursts an hour apart are two lines, each with its own span."""
-    first = transitions(100, alarms=4)
+    first = transitions(100)
     second = [Event(at=e.at + timedelta(minutes=40), source=e.source, kind=e.kind, ref=e.ref, summary=e.summary,
                     attrs=e.attrs) for e in first]
     d = draft(first + second)
@@ -94,7 +95,7 @@ def test_runs_split_where_the_gap_is_longer_than_the_collapse_gap() -> None:
 
 def test_a_long_busy_stretch_reads_as_one_line_per_collapse_span() -> None:
     """Half an hour of transitions every 10 s is cut into COLLAPSE_SPAN pieces, one line each."""
-    d = draft(transitions(180, alarms=6, step=timedelta(seconds=10)))
+    d = draft(transitions(180, step=timedelta(seconds=10)))
     lines = [r.text for r in d.rows if "alarm transitions" in r.text]
     # The first transition (14:32:00) is the detection, so the first piece starts at 14:32:10.
     assert [line.split(" between ")[1] for line in lines] == [

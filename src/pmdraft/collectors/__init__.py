@@ -69,6 +69,9 @@ def _pagerduty(config: Config, environ: Mapping[str, str]) -> list[Collector]:
             incident_ids=config.incidents,
             max_connections=cfg.max_connections,
             budget=budget,
+            related_lookback=timedelta(days=cfg.related_lookback_days),
+            change_events=cfg.change_events,
+            change_lookback=deploy_lookback(config),
         )
     ]
 

@@ -117,7 +117,8 @@ Target = tuple[str, str]
 """(account name, region); the account name is empty for boto3's own credentials."""
 
 
-def _where(target: Target) -> str:
+def where(target: Target) -> str:
+    """``region``, or ``account/region`` for a named account."""
     account, region = target
     return f"{account}/{region}" if account else region
 
@@ -220,9 +221,16 @@ class CloudWatchCollector:
         if gaps:
             raise CollectorError(self.name, "; ".join(gaps))
 
-    def _client(self, target: Target, source: Any) -> Any:
+    def client(self, target: Target) -> Any:
+        """The boto3 client of one (account, region) pair, made (and its role assumed) on first use."""
+        source = self.targets[target]
         if hasattr(source, "meta"):
             return source
+        client = self._make(target, source)
+        self.targets[target] = client
+        return client
+
+    def _make(self, target: Target, source: Any) -> Any:
         try:
             client = source()
         except ClientError as exc:
@@ -243,7 +251,7 @@ class CloudWatchCollector:
         return client
 
     def _collect_pair(self, target: Target, source: Any, window: Window) -> list[Event]:
-        client = self._client(target, source)
+        client = source if hasattr(source, "meta") else self._make(target, source)
         alarms = self._alarms(target, client)
         pages = client.get_paginator("describe_alarm_history").paginate(
             AlarmTypes=ALARM_TYPES,
@@ -267,7 +275,7 @@ class CloudWatchCollector:
             if event is not None and event.at in window:
                 events.append(event)
         if self.graph_margin is not None:
-            fired = {e.attrs["alarm_name"] for e in events if e.kind == ALARM_ALARM}
+            fired = {str(e.attrs["alarm_name"]) for e in events if e.kind == ALARM_ALARM}
             self._metrics(target, client, [alarms[n] for n in sorted(fired) if n in alarms], window)
         return events
 
@@ -289,7 +297,7 @@ class CloudWatchCollector:
         """Each alarm's metric over the window plus the margin, ``METRIC_QUERIES_PER_CALL`` a call."""
         assert self.graph_margin is not None
         usable = [a for a in alarms if a.metric and a.namespace and a.statistic and a.period]
-        queries = [
+        queries: list[dict[str, Any]] = [
             {"Id": f"m{i}", "ReturnData": True, "MetricStat": {
                 "Metric": {"Namespace": a.namespace, "MetricName": a.metric,
                            "Dimensions": [{"Name": k, "Value": v} for k, v in a.dimensions]},
@@ -297,21 +305,29 @@ class CloudWatchCollector:
             for i, a in enumerate(usable)
         ]
         points: dict[str, tuple[list[datetime], list[float]]] = {q["Id"]: ([], []) for q in queries}
+        if not queries:
+            return
+        step = max(60, *(a.period or 60 for a in usable))
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        since = window.since - self.graph_margin
+        first = since - timedelta(seconds=(since - epoch).total_seconds() % step)
+        end = window.until + self.graph_margin
         try:
-            for start in range(0, len(queries), METRIC_QUERIES_PER_CALL):
+            for batch in range(0, len(queries), METRIC_QUERIES_PER_CALL):
                 pages = client.get_paginator("get_metric_data").paginate(
-                    MetricDataQueries=queries[start : start + METRIC_QUERIES_PER_CALL],
-                    StartTime=window.since - self.graph_margin, EndTime=window.until + self.graph_margin,
+                    MetricDataQueries=queries[batch : batch + METRIC_QUERIES_PER_CALL],
+                    StartTime=first, EndTime=end,
                     ScanBy="TimestampAscending",
                 )
                 for page in self._call(target, client, "GetMetricData", iter(pages)):
                     for result in page.get("MetricDataResults", []):
                         times, values = points[result["Id"]]
                         times.extend(t.astimezone(UTC) for t in result.get("Timestamps", []))
-                        values.extend(result.get("Values", []))
+                        values.extend(v if isinstance(v, (int, float)) else float("nan")
+                                      for v in result.get("Values", []))
         except CollectorError as exc:
             with self._lock:
-                self._notes.append(f"no graphs for {_where(target)}: {exc.message}")
+                self._notes.append(f"no graphs for {where(target)}: {exc.message}")
             return
         account, region = target
         with self._lock:
@@ -326,7 +342,7 @@ class CloudWatchCollector:
                 })
 
     def _call(self, target: Target, client: Any, what: str, pages: Iterator[dict]) -> Iterator[dict]:
-        where = _where(target)
+        place = where(target)
         try:
             yield from pages
         except ClientError as exc:
@@ -341,7 +357,7 @@ class CloudWatchCollector:
                 "permissions and the region."
             )
             raise CollectorError(
-                self.name, f"{what} in {where} failed: {err.get('Code', '?')}: {err.get('Message', '')}. {advice}"
+                self.name, f"{what} in {place} failed: {err.get('Code', '?')}: {err.get('Message', '')}. {advice}"
             ) from exc
         except (HTTPClientError, BotoConnectionError) as exc:
             retries = getattr(getattr(client, "meta", None), "config", None)
@@ -349,12 +365,12 @@ class CloudWatchCollector:
             tried = f" ({attempts} attempt{'s' if attempts != 1 else ''})" if attempts else ""
             raise CollectorError(
                 self.name,
-                f"{what} in {where} failed: {str(exc).rstrip('.')}{tried}. Check the network and endpoint_url, "
+                f"{what} in {place} failed: {str(exc).rstrip('.')}{tried}. Check the network and endpoint_url, "
                 "or raise timeout_seconds or max_attempts in [cloudwatch].",
             ) from exc
         except BotoCoreError as exc:
             raise CollectorError(
-                self.name, f"{what} in {where} failed: {exc}. Check the region, endpoint_url and credentials."
+                self.name, f"{what} in {place} failed: {exc}. Check the region, endpoint_url and credentials."
             ) from exc
 
     def _alarms(self, target: Target, client: Any) -> dict[str, AlarmInfo]:
@@ -419,7 +435,7 @@ class CloudWatchCollector:
             start, rule = breach_start(reason_data if isinstance(reason_data, dict) else {}, alarm, at)
             attrs["breach_start"] = iso_z(start)
             attrs["breach_start_rule"] = rule
-        ref = alarm.arn if alarm is not None and alarm.arn else f"{_where(target)}:{name}"
+        ref = alarm.arn if alarm is not None and alarm.arn else f"{where(target)}:{name}"
         return Event(
             at=at,
             source=self.name,

@@ -32,6 +32,10 @@ import httpx2
 
 from ..errors import CollectorError, InputError
 from ..model import (
+    DEPLOY_FAILED,
+    DEPLOY_ROLLED_BACK,
+    DEPLOY_STARTED,
+    DEPLOY_SUCCEEDED,
     INCIDENT_ACKNOWLEDGED,
     INCIDENT_ANNOTATED,
     INCIDENT_ASSIGNED,
@@ -298,6 +302,9 @@ class PagerDutyCollector:
         incident_ids: Sequence[str] = (),
         max_connections: int = 4,
         budget: RequestBudget | None = None,
+        related_lookback: timedelta = timedelta(0),
+        change_events: bool = False,
+        change_lookback: timedelta = timedelta(0),
     ) -> None:
         self.client = client
         self.counter = counter
@@ -312,6 +319,14 @@ class PagerDutyCollector:
         """Pages fetched at once (threads, and so connections), once their offsets are known."""
         self.budget = budget
         """The client's request budget, read only to report time spent waiting for it."""
+        self.related_lookback = related_lookback
+        """How far before the earliest in-scope incident past incidents are listed (0: not at all)."""
+        self.change_events = change_events
+        """Whether change events (``GET /change_events``) are read as deploys."""
+        self.change_lookback = change_lookback
+        """How far before the window change events are read (the deploy sources' lookback)."""
+        self.extras: dict[str, Any] = {}
+        """Plain records besides events, once collected: ``related`` (past incidents to rank)."""
         self._notes: list[str] = []
 
     @property
@@ -577,10 +592,56 @@ class PagerDutyCollector:
 
     def collect(self, window: Window) -> Iterator[Event]:
         self._notes = []
+        self.extras = {}
+        scope: list[dict[str, Any]] = []
+        yield from self._log_events(window, scope)
+        if scope and self.related_lookback > timedelta(0):
+            self.extras["related"] = self._related(scope)
+        if self.change_events:
+            yield from self._changes(window)
+
+    def _related(self, scope: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """The in-scope incidents and the incidents created in the lookback before the earliest of them.
+
+        One listing (paginated) over the lookback, filtered by ``service_ids`` when they are set;
+        a failure is kept as ``error`` so the draft can say why the list is missing.
+        """
+        created = [t for t in (_record_time(i, "created_at") for i in scope) if t is not None]
+        record: dict[str, Any] = {"lookback_days": self.related_lookback.total_seconds() / 86400,
+                                  "scope": [_incident_record(i) for i in scope], "candidates": [], "error": None}
+        if not created:
+            return record
+        earliest = min(created)
+        params: dict[str, Any] = {"time_zone": "UTC"}
+        if self.service_ids:
+            params["service_ids[]"] = self.service_ids
+        ids = {i.get("id") for i in scope}
+        try:
+            past = self._listing("/incidents", "incidents", params, Window(earliest - self.related_lookback, earliest))
+            record["candidates"] = [_incident_record(i) for i in past if i.get("id") not in ids]
+        except CollectorError as exc:
+            record["error"] = exc.message
+            self._notes.append(f"related incidents were not read: {exc.message}")
+        return record
+
+    def _changes(self, window: Window) -> Iterator[Event]:
+        """Change events from the deploy lookback before the window to its end, as ``deploy.*`` events."""
+        span = Window(window.since - self.change_lookback, window.until)
+        for item in self._listing("/change_events", "change_events", {}, span):
+            services = [s for s in item.get("services") or [] if isinstance(s, dict)]
+            if self.service_ids and not any(s.get("id") in self.service_ids for s in services):
+                continue
+            event = _change_event(item, services)
+            if event is not None:
+                yield event
+
+    def _log_events(self, window: Window, scope: list[dict[str, Any]]) -> Iterator[Event]:
+        """The in-scope incidents' log entries as events; the incidents are added to ``scope``."""
         padded = window.padded(self.margin, self.margin)
         params = {"time_zone": "UTC", "is_overview": "false"}
         if self.incident_ids:
             for inc in self.resolve(self.incident_ids):
+                scope.append(inc)
                 since = min(padded.since, _record_time(inc, "created_at") or padded.since)
                 span = Window(since, self._entries_until(padded.until, [inc]))
                 for entry in self._listing(f"/incidents/{inc['id']}/log_entries", "log_entries", params, span):
@@ -589,6 +650,7 @@ class PagerDutyCollector:
                         yield event
             return
         incidents = {i["id"]: i for i in self.incidents(window) if "id" in i}
+        scope.extend(incidents.values())
         if not incidents:
             return
         span = Window(padded.since, self._entries_until(padded.until, incidents.values()))
@@ -627,7 +689,8 @@ class PagerDutyCollector:
             "channel": channel.get("type"),
         }
         if kind == INCIDENT_TRIGGERED:
-            details = entry.get("event_details") if isinstance(entry.get("event_details"), dict) else {}
+            raw = entry.get("event_details")
+            details: dict[str, Any] = raw if isinstance(raw, dict) else {}
             key, description = incident.get("incident_key"), details.get("description")
             attrs["incident_key"] = key if isinstance(key, str) else None
             attrs["event_description"] = description if isinstance(description, str) else None
@@ -651,6 +714,65 @@ class PagerDutyCollector:
             url=entry.get("html_url") or incident.get("html_url"),
             attrs=attrs,
         )
+
+
+CHANGE_KINDS = {
+    "started": DEPLOY_STARTED, "in_progress": DEPLOY_STARTED, "running": DEPLOY_STARTED,
+    "succeeded": DEPLOY_SUCCEEDED, "success": DEPLOY_SUCCEEDED, "passed": DEPLOY_SUCCEEDED,
+    "failed": DEPLOY_FAILED, "failure": DEPLOY_FAILED, "error": DEPLOY_FAILED,
+    "rolled_back": DEPLOY_ROLLED_BACK, "rollback": DEPLOY_ROLLED_BACK,
+}
+"""A change event's ``custom_details`` ``status`` (or ``build_state``) -> deploy kind; a change
+event without one is a finished change (``deploy.succeeded``): that is what teams send."""
+
+
+def _incident_record(inc: Mapping[str, Any]) -> dict[str, Any]:
+    """An incident as the plain values related-incident ranking needs."""
+    raw = inc.get("service")
+    service: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    number = inc.get("incident_number")
+    return {
+        "id": inc.get("id"), "number": number if isinstance(number, int) else None,
+        "title": str(inc.get("title") or ""), "url": inc.get("html_url"),
+        "service_id": service.get("id"), "service": _ref_name(service),
+        "created_at": inc.get("created_at"), "resolved_at": inc.get("resolved_at"), "status": inc.get("status"),
+    }
+
+
+def _change_event(item: Mapping[str, Any], services: Sequence[Mapping[str, Any]]) -> Event | None:
+    """One PagerDuty change event as a ``deploy.*`` event (``source = "pagerduty"``), or ``None``."""
+    at = _record_time(item, "timestamp")
+    if at is None or not isinstance(item.get("id"), str):
+        return None
+    raw = item.get("custom_details")
+    details: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    status = str(details.get("status") or details.get("build_state") or "").lower()
+    kind = CHANGE_KINDS.get(status, DEPLOY_SUCCEEDED)
+    service = next((name for name in map(_ref_name, services) if name), None) or details.get("service")
+    service = service if isinstance(service, str) else None
+    links = [link for link in item.get("links") or [] if isinstance(link, dict) and isinstance(link.get("href"), str)]
+    text = str(item.get("summary") or "change event")
+    if service and service not in text:
+        text += f" ({service})"
+    scalar = (str, int, float, bool)
+    return Event(
+        at=at,
+        source="pagerduty",
+        kind=kind,
+        ref=item["id"],
+        summary=text,
+        service=service,
+        actor=details.get("actor") if isinstance(details.get("actor"), str) else None,
+        url=links[0]["href"] if links else None,
+        attrs={
+            "change_event": True,
+            "version": details.get("version") if isinstance(details.get("version"), scalar) else None,
+            "environment": details.get("environment") if isinstance(details.get("environment"), str) else None,
+            "status": status or None,
+            "description": str(item.get("summary") or ""),
+            "change_source": item.get("source") if isinstance(item.get("source"), str) else None,
+        },
+    )
 
 
 def build_client(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
@@ -174,6 +175,14 @@ def _responder(r: Any) -> dict[str, Any]:
             "time_to_ack": None if tta is None else f"{duration_words(tta)} ({tta:g} s)", "time_to_ack_seconds": tta}
 
 
+def _related(r: Any) -> dict[str, Any]:
+    """A past incident as plain values: date, number, title, link, duration and why it is listed."""
+    seconds = r.get("duration_seconds")
+    return {"date": str(r.get("created_at") or "")[:10], "number": r.get("number"), "title": r.get("title") or "",
+            "url": r.get("url") or "", "service": r.get("service") or "",
+            "duration": "still open" if seconds is None else duration_words(seconds), "reasons": r.get("reasons") or ""}
+
+
 def _milestone_rows(draft: Draft) -> list[dict[str, str]]:
     out = []
     for name in MILESTONES:
@@ -244,8 +253,13 @@ def context(draft: Draft, tz: tzinfo | None = None) -> dict[str, Any]:
         "comms": comms,
         "incidents": [{"assignees": [], "acknowledged_by": [], **inc} for inc in draft.incidents],
         "responders": [_responder(r) for r in getattr(draft, "responders", [])],
-        "related": list(getattr(draft, "related", [])),
+        "related": [_related(r) for r in getattr(draft, "related", [])],
+        "related_days": None if getattr(draft, "related_lookback_days", None) is None
+        else f"{draft.related_lookback_days:g}",
+        "related_error": getattr(draft, "related_error", None),
         "source_labels": SOURCE_LABEL,
+        "graphs": [{**g, "href": quote(g["path"])} for g in getattr(draft, "graphs", [])],
+        "graphs_note": getattr(draft, "graphs_note", None),
     }
 
 

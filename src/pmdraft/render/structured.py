@@ -30,6 +30,7 @@ def draft_record(draft: Draft) -> dict[str, Any]:
         "durations": dict(draft.analysis.durations),
         "notes": {k: list(v) for k, v in draft.analysis.notes.items()},
         "suspects": draft.suspects.to_record(),
+        "related": [dict(r) for r in draft.related],
     }
 
 

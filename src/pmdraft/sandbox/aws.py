@@ -110,6 +110,28 @@ def install() -> None:
     CloudWatchResponse.describe_alarm_history = _describe_alarm_history  # type: ignore[attr-defined]
     # moto's put_metric_alarm already stores AlarmRule: it serves PutCompositeAlarm as it is.
     CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm  # type: ignore[attr-defined]
+    _teach_percentiles()
+
+
+def _teach_percentiles() -> None:
+    """Let moto's GetMetricData answer percentile statistics (``p99``), which it leaves empty."""
+    from moto.cloudwatch.models import Statistics
+
+    original = Statistics.get_statistics_for_type
+    if getattr(original, "pmdraft", False):
+        return
+
+    def get_statistics_for_type(self: Any, stat: str) -> Any:
+        value = original(self, stat)
+        if value is None and len(stat) > 1 and stat[0] == "p" and stat[1:].replace(".", "", 1).isdigit():
+            values = sorted(self.metric_single_values_list)
+            if values:
+                rank = max(0, min(len(values) - 1, -(-len(values) * float(stat[1:]) // 100) - 1))
+                value = values[int(rank)]
+        return value
+
+    get_statistics_for_type.pmdraft = True  # type: ignore[attr-defined]
+    Statistics.get_statistics_for_type = get_statistics_for_type  # type: ignore[method-assign]
 
 
 @dataclass

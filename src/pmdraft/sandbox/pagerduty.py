@@ -1,7 +1,8 @@
 """Local HTTPS stand-in for PagerDuty's REST API v2, for the demo and the tests.
 
 Served on 127.0.0.1: ``GET /incidents``, ``/incidents/{id}``,
-``/incidents/{id}/log_entries``, ``/incidents/{id}/notes`` and ``/log_entries``, and the one
+``/incidents/{id}/log_entries``, ``/incidents/{id}/notes``, ``/log_entries`` and
+``/change_events`` (on their ``timestamp``), and the one
 write, ``POST /incidents/{id}/notes`` (which needs a ``From`` header with a user's email);
 ``{id}`` may also be the incident number, as PagerDuty allows. It behaves as
 PagerDuty does where a client could notice: ``Authorization: Token token=<token>`` or 401;
@@ -38,7 +39,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import trustme
 
-__all__ = ["PagerDutyStandIn", "RequestRecord", "incident", "log_entry"]
+__all__ = ["PagerDutyStandIn", "RequestRecord", "change_event", "incident", "log_entry"]
 
 _Obj = dict[str, Any]  # a JSON object, as PagerDuty sends it
 
@@ -55,7 +56,7 @@ MAX_INCIDENT_WINDOW = timedelta(days=184)
 
 _API, _WEB = "https://api.pagerduty.com", "https://sandbox.pagerduty.com"
 _TIME_KEYS = frozenset({"created_at", "updated_at", "last_status_change_at", "resolved_at", "at",
-                        "started_at", "ended_at", "requested_at"})
+                        "started_at", "ended_at", "requested_at", "timestamp"})
 _DETAIL_ONLY_TYPES = frozenset({"notify_log_entry"})  # what is_overview=true leaves out
 _STATUSES = ("triggered", "acknowledged", "resolved")
 _ERROR_CODES = {400: 2001, 401: 2006, 403: 2010, 404: 2100, 429: 2020}
@@ -208,6 +209,26 @@ def log_entry(
     return entry
 
 
+def change_event(
+    *, id: str, summary: str, timestamp: datetime, service: tuple[str, str] | None = None,
+    source: str = "deploy-pipeline", custom_details: _Obj | None = None, link: str | None = None,
+) -> _Obj:
+    """Build a PagerDuty ``ChangeEvent`` as ``GET /change_events`` returns it.
+
+    ``service`` is ``(service id, name)``; ``custom_details`` is free-form (a deploy tool's
+    ``version``, ``environment``, ``status``...); ``link`` becomes the first of ``links``.
+    """
+    when = _aware_utc(timestamp, f"change event {id} timestamp")
+    services = [_reference("service_reference", *service)] if service else []
+    return {
+        "id": id, "type": "change_event", "summary": summary, "timestamp": _z(when), "source": source,
+        "services": services,
+        "integration": {"id": "PINT001", "type": "inbound_integration_reference", "summary": "Change events"},
+        "routing_key": hashlib.sha1(id.encode()).hexdigest()[:32], "custom_details": custom_details or {},
+        "links": [{"href": link, "text": "View the deploy"}] if link else [], "images": [],
+    }
+
+
 class _Instant:
     """A stored time, rendered in the request's zone when the response is encoded."""
 
@@ -261,6 +282,7 @@ class _Store:
     by_incident: dict[str, tuple[_Index, _Index]]
     notes: dict[str, list[_Obj]]
     numbers: dict[str, str]  # incident number -> id: /incidents/{id} takes either, as PagerDuty does
+    changes: _Index  # change events, on their timestamp
 
 
 class _ApiError(Exception):
@@ -363,7 +385,7 @@ class PagerDutyStandIn:
         self._injections: list[list[Any]] = []
         self._faults: list[list[Any]] = []  # [path, kind, times, seconds, shift, entries]
         self._posted_notes: dict[str, list[_Obj]] = {}
-        self._rows: dict[str, list[tuple[float, int, _Obj]]] = {"incidents": [], "entries": []}
+        self._rows: dict[str, list[tuple[float, int, _Obj]]] = {"incidents": [], "entries": [], "changes": []}
         self._store = self._build()
         self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
@@ -433,15 +455,19 @@ class PagerDutyStandIn:
         """Load PagerDuty ``LogEntry`` dicts (see :func:`log_entry`); add in bulk, not singly."""
         self._add("entries", entries)
 
-    def _add(self, kind: str, records: list[_Obj]) -> None:
+    def add_change_events(self, events: list[_Obj]) -> None:
+        """Load PagerDuty ``ChangeEvent`` dicts (see :func:`change_event`); add in bulk, not singly."""
+        self._add("changes", events, "timestamp")
+
+    def _add(self, kind: str, records: list[_Obj], time_key: str = "created_at") -> None:
         ready = [_prepare(record) for record in records]
         for item in ready:
-            if not isinstance(item.get("created_at"), _Instant):
-                raise ValueError(f"{kind} record {item.get('id')!r} has no created_at time")
+            if not isinstance(item.get(time_key), _Instant):
+                raise ValueError(f"{kind} record {item.get('id')!r} has no {time_key} time")
         with self._lock:
             rows = self._rows[kind]
             start = len(rows)
-            rows.extend((item["created_at"].ts, start + n, item) for n, item in enumerate(ready))
+            rows.extend((item[time_key].ts, start + n, item) for n, item in enumerate(ready))
             self._store = self._build()
 
     def inject(
@@ -560,7 +586,8 @@ class PagerDutyStandIn:
             entry_index=pair(entry_rows),
             by_incident={inc_id: pair(rows) for inc_id, rows in per_incident.items()},
             notes=notes,
-            numbers={str(row[2]["incident_number"]): row[2]["id"] for row in incident_rows})
+            numbers={str(row[2]["incident_number"]): row[2]["id"] for row in incident_rows},
+            changes=_Index(sorted(self._rows["changes"], key=lambda row: row[:2])))
 
     def _serve(self, handler: _Handler, method: str = "GET") -> None:
         url = urlsplit(handler.path)
@@ -623,6 +650,8 @@ class PagerDutyStandIn:
             return self._list_incidents(store.incident_index, query, zone)
         if parts == ["log_entries"]:
             return self._list_entries(store.entry_index, query, zone)
+        if parts == ["change_events"]:
+            return self._list_changes(store.changes, query, zone)
         if len(parts) == 2 and parts[0] == "incidents" and parts[1] in store.incidents:
             return {"incident": store.incidents[parts[1]]}
         known = len(parts) == 3 and parts[0] == "incidents" and (
@@ -704,6 +733,14 @@ class PagerDutyStandIn:
             total, page = hi - lo, index.newest_first(lo, hi, offset, limit)
         return {"incidents": page, "limit": limit, "offset": offset,
                 "more": offset + len(page) < total, "total": total if want_total else None}
+
+    @staticmethod
+    def _list_changes(index: _Index, query: dict[str, list[str]], zone: ZoneInfo) -> _Obj:
+        limit, offset, want_total = _page(query)
+        lo, hi = index.window(_instant(query, "since", zone), _instant(query, "until", zone))
+        page = index.newest_first(lo, hi, offset, limit)
+        return {"change_events": page, "limit": limit, "offset": offset,
+                "more": offset + len(page) < hi - lo, "total": hi - lo if want_total else None}
 
     @staticmethod
     def _list_entries(indexes: tuple[_Index, _Index], query: dict[str, list[str]],

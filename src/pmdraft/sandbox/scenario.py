@@ -10,7 +10,7 @@ again, a second alarm, and an unrelated incident of another service that must st
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,32 @@ def _alarms(cw: Any) -> None:
     )
 
 
+def _level(t: datetime, spans: list[tuple[datetime, datetime, float]], base: float, wobble: float) -> float:
+    """A deterministic metric value at ``t``: ``base`` plus a small wobble, or a span's level."""
+    seconds = int((t - DAY).total_seconds())
+    jitter = ((seconds * 7919) % 13) / 12 * wobble
+    for start, end, level in spans:
+        if start <= t < end:
+            return round(level + 3 * jitter, 2)
+    return round(base + jitter, 2)
+
+
+def _metrics(cw: Any) -> None:
+    """The two alarms' metrics from 13:30 to 16:00 (PutMetricData accepts 2024 timestamps)."""
+    errors_high = [(at(14, 32), at(14, 40, 30), 30.0), (at(14, 42), at(14, 49, 30), 20.0)]
+    latency_high = [(at(14, 33), at(14, 48), 2.4)]
+    start = DAY.replace(hour=13, minute=30)
+    errors = [start + timedelta(seconds=10 * i) for i in range(150 * 6)]
+    latency = [start + timedelta(minutes=i) for i in range(150)]
+    for first in range(0, len(errors), 500):
+        cw.put_metric_data(Namespace="AWS/ApplicationELB", MetricData=[
+            {"MetricName": "HTTPCode_Target_5XX_Count", "Timestamp": t, "Value": _level(t, errors_high, 0.5, 2.0)}
+            for t in errors[first : first + 500]])
+    cw.put_metric_data(Namespace="AWS/ApplicationELB", MetricData=[
+        {"MetricName": "TargetResponseTime", "Timestamp": t, "Value": _level(t, latency_high, 0.35, 0.2)}
+        for t in latency])
+
+
 def _history() -> None:
     def fire(name: str, when: datetime, points: list[tuple[datetime, float]], threshold: float, period: int) -> None:
         above = [(t, v) for t, v in points if v > threshold]
@@ -112,7 +138,22 @@ def _pagerduty(pd: PagerDutyStandIn) -> None:
         created_at=at(14, 52), service_id=WEB_SERVICE[0], service_name=WEB_SERVICE[1],
         status="resolved", urgency="low", resolved_at=at(15, 5),
     )
-    pd.add_incidents([main, other])
+    # Past incidents: two of the api service, listed under Related Incidents; one of the web
+    # service, with nothing in common, which is not (and which the demo's service filter hides).
+    past = [
+        incident(id="Q1DEMO1180", number=1180, title='ALARM: "HighErrorRate" in US East (N. Virginia)',
+                 created_at=DAY.replace(month=1, day=2, hour=9, minute=10), service_id=API_SERVICE[0],
+                 service_name=API_SERVICE[1], urgency="high", priority="P2",
+                 resolved_at=DAY.replace(month=1, day=2, hour=9, minute=50),
+                 incident_key="arn:aws:cloudwatch:us-east-1:123456789012:alarm:HighErrorRate"),
+        incident(id="Q1DEMO1102", number=1102, title="API database connection pool exhausted",
+                 created_at=datetime(2023, 11, 20, 22, 5, tzinfo=UTC), service_id=API_SERVICE[0],
+                 service_name=API_SERVICE[1], urgency="high", resolved_at=datetime(2023, 11, 20, 23, 10, tzinfo=UTC)),
+        incident(id="Q1DEMO1150", number=1150, title="Marketing page images missing",
+                 created_at=datetime(2023, 12, 12, 10, tzinfo=UTC), service_id=WEB_SERVICE[0],
+                 service_name=WEB_SERVICE[1], urgency="low", resolved_at=datetime(2023, 12, 12, 10, 30, tzinfo=UTC)),
+    ]
+    pd.add_incidents([main, other, *past])
     cloudwatch = ("service_reference", API_SERVICE[0], "api")
     jane = ("user_reference", *JANE)
     john = ("user_reference", *JOHN)
@@ -150,6 +191,7 @@ def _pagerduty(pd: PagerDutyStandIn) -> None:
 def seed(moto: aws.MotoSandbox, pd: PagerDutyStandIn, workdir: Path, *, token_env: str) -> Path:
     """Seed the stand-ins with the demo incident and write its config; return the config path."""
     _alarms(moto.client("cloudwatch", REGION))
+    _metrics(moto.client("cloudwatch", REGION))
     _history()
     _pagerduty(pd)
     deploys = workdir / "deploys.jsonl"

@@ -48,8 +48,24 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _attrs_key(attrs: Any) -> str:
-    return json.dumps(dict(attrs), sort_keys=True, default=str)
+def _scalar_key(value: Any) -> tuple[Any, ...]:
+    """``value`` as JSON would write it: ``True``, ``1`` and ``1.0`` differ; two NaNs are equal."""
+    if value is None:
+        return ("null",)
+    if isinstance(value, bool):
+        return ("bool", bool(value))
+    if isinstance(value, int):
+        return ("int", int(value))
+    if isinstance(value, float):
+        return ("float", float.__repr__(value))
+    if isinstance(value, str):
+        return ("str", str(value))
+    return ("other", json.dumps(value, default=str))
+
+
+def _attrs_key(attrs: Any) -> tuple[Any, ...]:
+    """A comparable key for ``attrs``: equal exactly when their sorted JSON texts are equal."""
+    return tuple(sorted((str(k), _scalar_key(v)) for k, v in attrs.items()))
 
 
 def _columns(events: Iterable[Event]) -> list[list[Any]]:
@@ -80,7 +96,7 @@ def _keep(at: np.ndarray, columns: list[list[Any]]) -> np.ndarray:
 
     A stable sort on the integer time orders almost everything; only rows sharing an instant
     are then ordered by the string columns. Exact duplicates share their sort key, so only
-    rows whose key ties are compared in full (``attrs`` as sorted JSON); the first is kept.
+    rows whose key ties are compared in full (``attrs`` as sorted JSON would compare); the first is kept.
     """
     order = np.argsort(at, kind="stable")
     times = at[order]
@@ -105,7 +121,7 @@ def _keep(at: np.ndarray, columns: list[list[Any]]) -> np.ndarray:
         return order
     rest = [columns[COLUMNS.index(name)] for name in COLUMNS[4:]]
     in_group = np.concatenate(([False], equal)) | np.concatenate((equal, [False]))
-    kept: dict[tuple[Any, ...], list[str]] = {}  # plain columns -> attrs keys of the rows kept
+    kept: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}  # plain columns -> attrs keys of the rows kept
     pending: dict[tuple[Any, ...], Any] = {}  # plain columns -> attrs of a kept row not yet serialised
     duplicates: list[int] = []
     group = 0

@@ -71,8 +71,7 @@ def people(events: Iterable[Event]) -> dict[str, dict[str, list[str]]]:
             names = [n.strip() for n in str(e.attrs["assignees"]).split(", ") if n.strip()]
         elif e.kind == INCIDENT_NOTIFIED and isinstance(e.attrs.get("notified_user"), str):
             names = [str(e.attrs["notified_user"])]
-        elif e.kind == INCIDENT_ACKNOWLEDGED and e.actor:
-            if e.actor not in entry["acknowledged_by"]:
-                entry["acknowledged_by"].append(e.actor)
+        elif e.kind == INCIDENT_ACKNOWLEDGED and e.actor and e.actor not in entry["acknowledged_by"]:
+            entry["acknowledged_by"].append(e.actor)
         entry["assignees"] += [n for n in names if n not in entry["assignees"]]
     return out

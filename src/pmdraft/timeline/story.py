@@ -5,7 +5,8 @@ acknowledgement, escalation, note and resolution, and every event a milestone ca
 on its own line. It folds the ``incident.notified`` entries of one page-out into one line, and a
 long run of routine rows (alarm transitions, notifications, assignments, other incident
 updates) of one source into one line such as "CloudWatch: 340 alarm transitions of 12 alarms
-between 14:32 and 14:41 (see JSON)", so a busy window stays readable.
+between 14:32 and 14:41 (see JSON)", so a busy window stays readable. An alarm's transition to
+ALARM and the PagerDuty trigger it caused (linked by :mod:`.correlate`) share one line that names both.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ..model import (
     INCIDENT_URGENCY_CHANGED,
 )
 from .frame import gc_paused
+from .flapping import FLAP_SPAN, FLAP_TRANSITIONS, find_flaps
 from .milestones import Milestone
 
 BURST_GAP = timedelta(minutes=2)
@@ -104,6 +106,8 @@ def _describe(
         if kind == ALARM_ALARM and attrs.get("reason"):
             text += f" ({attrs['reason']})"
         return text
+    if source == "pagerduty" and kind.startswith("deploy."):
+        return f"Deploy (PagerDuty change event): {summary}"
     if source == "pagerduty":
         label = _incident_label(attrs)
         by = f" by {actor}" if isinstance(actor, str) and actor else ""
@@ -170,7 +174,7 @@ def _run_row(source: str, kind: str, refs: np.ndarray, first: datetime, last: da
     distinct = list(dict.fromkeys(refs.tolist()))
     count = len(refs)
     text = (
-        f"{SOURCE_LABEL.get(source, source)}: {count:,} {one if count == 1 else several} of {len(distinct)} "
+        f"{SOURCE_LABEL.get(source, source)}: {count:,} {one if count == 1 else several} of {len(distinct):,} "
         f"{what}{'' if len(distinct) == 1 else 's'} between {_clock(first, last)} and {_clock(last, first)} (see JSON)"
     )
     return Row(first, text, [source], distinct)
@@ -207,8 +211,9 @@ def _collapse(
     return folded, heads
 
 
-def build_rows(frame: pd.DataFrame, milestones: Mapping[str, Milestone | None]) -> list[Row]:
-    """Timeline rows in time order: bursts collapsed, milestones marked.
+def build_rows(frame: pd.DataFrame, milestones: Mapping[str, Milestone | None], *,
+               flap_transitions: int = FLAP_TRANSITIONS, flap_span: timedelta = FLAP_SPAN) -> list[Row]:
+    """Timeline rows in time order: bursts collapsed, flapping alarms folded, milestones marked.
 
     Notifications of one incident within :data:`BURST_GAP` of each other share a line; more than
     :data:`COLLAPSE_OVER` routine rows of one source and family, each within
@@ -229,7 +234,11 @@ def build_rows(frame: pd.DataFrame, milestones: Mapping[str, Milestone | None]) 
     marked[list(names_at)] = True
     pairs = _linked(kind, frame["attrs"].to_numpy())
     marked[[p for pair in pairs.items() for p in pair]] = True
-    folded, heads = _collapse(micros, source, kind, ref, marked)
+    flapped, flaps = find_flaps(micros, source, kind, ref, frame["attrs"].to_numpy(), marked,
+                                transitions=flap_transitions, span=flap_span)
+    folded, heads = _collapse(micros, source, kind, ref, marked | flapped)
+    folded |= flapped
+    heads.update({p: Row(at, text, ["cloudwatch"], [str(ref[p])]) for p, (at, text) in flaps.items()})
     shown = np.flatnonzero(~folded)
     shown = np.union1d(shown, np.fromiter(heads, dtype=np.int64, count=len(heads)))
     summary, service, actor, attributes = (frame[name].to_numpy() for name in ("summary", "service", "actor", "attrs"))

@@ -1,0 +1,192 @@
+"""Monitoring graphs: one PNG per alarm that went to ALARM, and an overview of them all.
+
+Each figure draws the alarm's metric over the window (plus the collector's margin), its
+threshold as a dashed line, its ALARM periods shaded red, and vertical markers for deploys and
+milestones. Nothing is written here: :func:`render_graphs` returns ``{relative path: PNG bytes}``
+and the CLI writes them beside the draft; :func:`graph_links` gives the draft's links and alt text.
+matplotlib is the optional extra ``pmdraft[graphs]``; without it :class:`GraphsUnavailable` says so.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..errors import PmdraftError
+from ..model import ALARM_ALARM, UTC
+
+if TYPE_CHECKING:
+    from ..draft import Draft
+
+INSTALL_HINT = "install pmdraft[graphs] (pip install 'pmdraft[graphs]') to draw them, or pass --no-graphs"
+
+OVERVIEW = "overview.png"
+"""The combined figure's file name inside the graphs folder."""
+
+_MILESTONE_COLOURS = {"impact_started": "#d62728", "detected": "#ff7f0e", "acknowledged": "#2ca02c",
+                      "mitigated": "#1f77b4", "resolved": "#9467bd"}
+
+
+class GraphsUnavailable(PmdraftError):
+    """matplotlib is not installed, so no graph can be drawn."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One alarm's graph: its file name, series, ALARM periods and alt text."""
+
+    filename: str
+    series: Mapping[str, Any]
+    times: list[datetime]
+    values: list[float]
+    alarm_periods: list[tuple[datetime, datetime]]
+    alt: str
+
+
+def _parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp).astimezone(UTC)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "alarm"
+
+
+def _alarm_periods(draft: Draft, ref: str) -> list[tuple[datetime, datetime]]:
+    """Each stretch the alarm spent in ALARM within the window, from its transitions."""
+    periods: list[tuple[datetime, datetime]] = []
+    start: datetime | None = None
+    for e in sorted((e for e in draft.events if e.source == "cloudwatch" and e.ref == ref), key=lambda e: e.at):
+        if e.kind == ALARM_ALARM and start is None:
+            start = e.at
+        elif e.kind != ALARM_ALARM and start is not None:
+            periods.append((start, e.at))
+            start = None
+    if start is not None:
+        periods.append((start, draft.window.until))
+    return periods
+
+
+def _plans(draft: Draft) -> list[_Plan]:
+    plans: list[_Plan] = []
+    used: set[str] = set()
+    for s in getattr(draft, "metric_series", []):
+        pairs = [(_parse(t), float(v)) for t, v in zip(s["times"], s["values"], strict=True) if v is not None and not math.isnan(v)]
+        if not pairs:
+            continue
+        name = _slug(s["alarm_name"])
+        if name in used:
+            name = _slug(f"{s['alarm_name']}-{s.get('account') or ''}-{s['region']}")
+        used.add(name)
+        times, values = [t for t, _ in pairs], [v for _, v in pairs]
+        periods = _alarm_periods(draft, s["ref"])
+        peak = max(range(len(values)), key=values.__getitem__)
+        fired = ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in periods) or "none"
+        threshold = "" if s.get("threshold") is None else f", threshold {s['threshold']:g} (dashed line)"
+        alt = (f"{s['alarm_name']}: {s['metric']} ({s['statistic']} per {s['period']} s, UTC){threshold}; "
+               f"ALARM shaded red: {fired}; peak {values[peak]:g} at {times[peak]:%H:%M}")
+        plans.append(_Plan(f"{name}.png", s, times, values, periods, alt))
+    return plans
+
+
+def graph_links(draft: Draft, folder: str) -> list[dict[str, str]]:
+    """The graphs' links for the draft, relative to it: path, title and alt text, overview first."""
+    plans = _plans(draft)
+    if not plans:
+        return []
+    names = ", ".join(p.series["alarm_name"] for p in plans)
+    links = [{"path": f"{folder}/{OVERVIEW}", "title": "Overview",
+              "alt": f"Overview of the alarmed metrics ({names}) with their thresholds, ALARM periods shaded red, "
+                     "and the deploys and milestones marked"}]
+    links += [{"path": f"{folder}/{p.filename}", "title": p.series["alarm_name"], "alt": p.alt} for p in plans]
+    return links
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise GraphsUnavailable(f"the monitoring graphs need matplotlib, which is not installed: {INSTALL_HINT}") from exc
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _markers(ax: Any, draft: Draft, *, labels: bool) -> None:
+    deploys = [e for e in draft.events if e.kind.startswith("deploy.")]
+    low, high = ax.get_ylim()
+    for e in deploys:
+        ax.axvline(e.at, color="#555555", linestyle=":", linewidth=1)
+        if labels:
+            ax.text(e.at, low + (high - low) * 0.5, f"deploy {e.attrs.get('version') or ''}".rstrip(), rotation=90,
+                    va="center", ha="right", fontsize=6, color="#555555")
+    for name, m in draft.analysis.milestones.items():
+        if m is None or name not in _MILESTONE_COLOURS:
+            continue
+        ax.axvline(m.at, color=_MILESTONE_COLOURS[name], linestyle="-.", linewidth=1.2,
+                   label=name if labels else None)
+
+
+def _draw(ax: Any, draft: Draft, plan: _Plan, *, labels: bool) -> None:
+    import matplotlib.dates as mdates
+
+    s = plan.series
+    ax.plot(plan.times, plan.values, color="#1f4e9c", linewidth=1.4, label=f"{s['metric']} ({s['statistic']})")
+    if s.get("threshold") is not None:
+        ax.axhline(s["threshold"], color="#d62728", linestyle="--", linewidth=1.2,
+                   label=f"threshold {s['threshold']:g}")
+    for i, (a, b) in enumerate(plan.alarm_periods):
+        ax.axvspan(a, b, color="#d62728", alpha=0.15, label="ALARM" if i == 0 else None)
+    ax.set_xlim(plan.times[0], plan.times[-1])
+    _markers(ax, draft, labels=labels)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=UTC))
+    ax.grid(alpha=0.3)
+    ax.set_title(s["alarm_name"], fontsize=10, loc="left")
+
+
+def _png(fig: Any) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def render_graphs(draft: Draft, folder: str) -> dict[str, bytes]:
+    """``{path relative to the draft: PNG bytes}``: one figure per alarm, then the overview.
+
+    Raises :class:`GraphsUnavailable` without matplotlib; an empty dict when no alarm has data.
+    """
+    plans = _plans(draft)
+    if not plans:
+        return {}
+    plt = _pyplot()
+    out: dict[str, bytes] = {}
+    for plan in plans:
+        fig, ax = plt.subplots(figsize=(9, 3.6))
+        _draw(ax, draft, plan, labels=True)
+        ax.set_xlabel("UTC")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+        out[f"{folder}/{plan.filename}"] = _png(fig)
+        plt.close(fig)
+    fig, axes = plt.subplots(len(plans), 1, figsize=(9, 2.4 * len(plans) + 0.6), sharex=True, squeeze=False)
+    for i, (ax, plan) in enumerate(zip(axes[:, 0], plans, strict=True)):
+        _draw(ax, draft, plan, labels=i == 0)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+    axes[-1, 0].set_xlabel("UTC")
+    fig.suptitle(f"Monitoring overview, {draft.window.since:%Y-%m-%d}", fontsize=11)
+    out[f"{folder}/{OVERVIEW}"] = _png(fig)
+    plt.close(fig)
+    return out
+
+
+def graphs_folder(draft_name: str) -> str:
+    """The graphs' folder for a draft file name: ``postmortem.md`` -> ``postmortem-graphs``."""
+    stem = draft_name.rsplit(".", 1)[0] if "." in draft_name else draft_name
+    return f"{stem}-graphs"
+
+
+__all__ = ["INSTALL_HINT", "GraphsUnavailable", "graph_links", "graphs_folder", "render_graphs"]
