@@ -107,7 +107,8 @@ def build_draft(
     current = [e for e in collected.events if not (e.at < cutoff and e.kind.startswith("deploy."))] if history \
         else collected.events
     frame = correlate(build_frame(current))
-    analysis = analyse(frame, suspect_lookback=suspect_lookback, overrides=overrides)
+    failed = [r.name for r in collected.reports if r.status == "failed"]
+    analysis = analyse(frame, suspect_lookback=suspect_lookback, overrides=overrides, failed_sources=failed)
     events = frame_events(frame)
     impact, detected = analysis.milestones.get("impact_started"), analysis.milestones.get("detected")
     suspects = rank(history + events, impact.at if impact else None, lookback=suspect_lookback,

@@ -133,3 +133,15 @@ def test_overrides_win_and_name_their_flag() -> None:
     assert (at(a, "impact_started"), a.milestones["impact_started"].rule) == (t(0), "set by --impact-start")
     assert at(a, "mitigated") == t(20)
     assert a.durations["time_to_resolve"] == 45 * 60
+
+
+def test_a_failed_alarm_source_is_not_mistaken_for_no_alarm() -> None:
+    """With CloudWatch unreadable, the trigger is only an upper bound for impact start and time_to_detect is unknown."""
+    a = analyse(build_frame([incident(5, "incident.triggered"), incident(30, "incident.resolved")]),
+                failed_sources=["cloudwatch"])
+    assert at(a, "impact_started") == t(5)
+    assert a.milestones["impact_started"].rule.startswith("at the latest the first PagerDuty trigger: CloudWatch could not be read")
+    assert a.durations["time_to_detect"] is None
+    assert a.durations["time_to_resolve"] == 25 * 60
+    assert a.notes["mitigated"] == ["CloudWatch could not be read, so alarm recoveries are missing"]
+    assert "no alarm went to ALARM" not in a.milestones["impact_started"].rule

@@ -6,7 +6,7 @@ never shown as zero. Each rule is written so a reader can check it against the t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -224,10 +224,17 @@ def analyse(
     *,
     suspect_lookback: timedelta = timedelta(hours=6),
     overrides: Mapping[str, datetime] | None = None,
+    failed_sources: Collection[str] = (),
 ) -> Analysis:
-    """Milestones and durations from a sorted frame; ``overrides`` set milestones by hand."""
+    """Milestones and durations from a sorted frame; ``overrides`` set milestones by hand.
+
+    ``failed_sources`` names the sources that could not be read: a rule never claims "no alarm
+    went to ALARM" when the alarm history is missing, and a duration measured from a start that
+    stands in for missing data is left unknown.
+    """
     overrides = dict(overrides or {})
     notes: dict[str, list[str]] = {name: [] for name in MILESTONES}
+    alarms_missing = "cloudwatch" in failed_sources
 
     def given(name: str) -> Milestone | None:
         if name in overrides:
@@ -236,6 +243,17 @@ def analyse(
 
     m: dict[str, Milestone | None] = {}
     m["impact_started"] = given("impact_started") or _impact_started(frame)
+    stand_in_start = (
+        alarms_missing and "impact_started" not in overrides and m["impact_started"] is not None
+        and not m["impact_started"].rule.startswith("earliest breach start")
+    )
+    if stand_in_start:
+        start = m["impact_started"]
+        m["impact_started"] = Milestone(
+            start.at, "at the latest the first PagerDuty trigger: CloudWatch could not be read, so when the "
+            "metrics began to breach is unknown", start.ref, start.summary, start.event_at,
+        )
+        notes["impact_started"].append("CloudWatch could not be read; time_to_detect is unknown")
     detected = _first(frame, (ALARM_ALARM, INCIDENT_TRIGGERED))
     m["detected"] = None if detected is None else _row_milestone(
         detected, "first automated signal: earliest alarm transition to ALARM or PagerDuty trigger"
@@ -255,4 +273,9 @@ def analyse(
     m["suspect_change"] = top_lead_milestone(frame, m["impact_started"], suspect_lookback)
     m = {name: m[name] for name in MILESTONES}
     durations = {name: _seconds(m[end], m[start]) for name, (end, start, _) in DURATIONS.items()}
+    if stand_in_start:
+        durations["time_to_detect"] = None
+    if alarms_missing and "mitigated" not in overrides:
+        notes["mitigated"] = ["CloudWatch could not be read, so alarm recoveries are missing" if n.startswith("no alarm")
+                              else n for n in notes["mitigated"]]
     return Analysis(m, durations, {k: v for k, v in notes.items() if v})
