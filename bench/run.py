@@ -183,8 +183,9 @@ def render(m: dict[str, str], merge: dict[str, Any], rend: dict[str, Any], start
         add("cost is Python objects (one `Event`, one mapping proxy, one dict and its strings per event), not pandas.")
     if "error" not in rend:
         add(f"\nRendering: {rend['events']:,} events over one 8-hour day "
-            f"({rend['json_events']:,} distinct) give {rend['rows']:,} timeline rows, {rend['collapsed_lines']} of them collapsed "
-            f"bursts; the draft has {rend['markdown_lines']:,} lines.\n")
+            f"({rend['json_events']:,} distinct) give {rend['rows']:,} timeline rows: {rend['collapsed_lines']} collapsed "
+            f"bursts, {rend.get('flapping_lines', 0)} flapping-alarm lines (one per alarm and 10 minutes), the rest one "
+            f"event each; the draft has {rend['markdown_lines']:,} lines.\n")
         add("| step | time |\n|---|---|")
         add(f"| `build_draft` | {s(rend['draft_s'])} |\n| `render_markdown` (median of 3) | {s(rend['markdown_s'])} |")
         add(f"| `render_json` (all {rend['json_events']:,} events) | {s(rend['json_s'])} |")

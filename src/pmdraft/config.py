@@ -67,6 +67,9 @@ class CloudWatchConfig:
     """Read the alarmed metrics (GetMetricData) for the draft's graphs; --no-graphs turns it off."""
     graph_margin_minutes: int = _key(30, "graph_margin_minutes = 30")
     """Minutes of metric data drawn before and after the window."""
+    metric_lookback_minutes: int = _key(60, "metric_lookback_minutes = 60")
+    """Minutes before an alarm's breach start its metric is read back for an earlier start of the
+    breaching run (rule metric_lookback); rides on the graphs' GetMetricData query, so needs graphs; 0: off."""
     accounts: tuple[CloudWatchAccountConfig, ...] = _key((), '[[cloudwatch.accounts]] name = "prod"')
     """``[[cloudwatch.accounts]]``: each account read, by profile or role; none: boto3's own credentials."""
 

@@ -9,6 +9,7 @@ import pytest
 
 from pmdraft.collectors.cloudwatch import (
     RULE_DATAPOINT,
+    RULE_LOOKBACK,
     RULE_START_DATE,
     RULE_TRANSITION,
     AlarmInfo,
@@ -94,6 +95,36 @@ def test_breach_start_falls_back_to_start_date_then_transition() -> None:
     assert breach_start({}, alarm, at) == (at, RULE_TRANSITION)
     assert breach_start({"threshold": 5.0, "evaluatedDatapoints": [{"timestamp": stamp(3), "value": 9.0}]}, None, at) == (
         at, RULE_TRANSITION), "an alarm whose operator is unknown is not guessed at"
+
+
+def test_metric_lookback_finds_a_breach_that_began_before_the_evaluated_range(moto) -> None:
+    """A metric breaching 4 minutes before the evaluated range moves the breach start back, within the lookback."""
+    client = moto.client()
+    client.put_metric_alarm(AlarmName="SlowBurn", MetricName="Errors", Namespace="App", Statistic="Sum", Period=60,
+                            EvaluationPeriods=3, DatapointsToAlarm=3, Threshold=5.0,
+                            ComparisonOperator="GreaterThanThreshold")
+    client.put_metric_data(Namespace="App", MetricData=[
+        {"MetricName": "Errors", "Timestamp": T0 + timedelta(minutes=m), "Value": 9.0 if 6 <= m <= 15 else 1.0}
+        for m in range(0, 30)])
+    aws.add_history("us-east-1", "SlowBurn", T0 + timedelta(minutes=13), "OK", "ALARM", reason_data={
+        "threshold": 5.0, "evaluatedDatapoints": [
+            {"timestamp": stamp(12), "value": 9.0}, {"timestamp": stamp(11), "value": 9.0},
+            {"timestamp": stamp(10), "value": 9.0}]})
+
+    def read(lookback_minutes: int) -> tuple[dict, int]:
+        collector = CloudWatchCollector({"us-east-1": moto.client()}, graph_margin=timedelta(minutes=30),
+                                        metric_lookback=timedelta(minutes=lookback_minutes) or None)
+        [event] = collector.collect(WINDOW)
+        return dict(event.attrs), collector.requests
+
+    attrs, requests = read(60)
+    assert (attrs["breach_start"], attrs["breach_start_rule"]) == ("2024-01-15T14:06:00Z", RULE_LOOKBACK)
+    assert attrs["evaluated_breach_start"] == "2024-01-15T14:10:00Z"
+    assert RULE_LOOKBACK.startswith("metric_lookback")
+    assert requests == 3, "DescribeAlarms, DescribeAlarmHistory and one GetMetricData, as without the lookback"
+    assert read(2)[0]["breach_start"] == "2024-01-15T14:08:00Z", "no further back than the lookback"
+    assert read(0)[0]["breach_start"] == "2024-01-15T14:10:00Z"
+    assert read(0)[0]["breach_start_rule"] == RULE_DATAPOINT
 
 
 def test_unreachable_region_is_a_collector_error_naming_it() -> None:

@@ -31,6 +31,7 @@ def _cloudwatch(config: Config, environ: Mapping[str, str]) -> list[Collector]:
         history_requests_per_second=cfg.history_requests_per_second,
         retention=timedelta(days=cfg.history_retention_days) if cfg.history_retention_days > 0 else None,
         graph_margin=timedelta(minutes=cfg.graph_margin_minutes) if cfg.graphs else None,
+        metric_lookback=timedelta(minutes=cfg.metric_lookback_minutes) if cfg.metric_lookback_minutes > 0 else None,
     )]
 
 

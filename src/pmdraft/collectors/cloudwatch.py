@@ -4,13 +4,17 @@ For each (account, region) pair, read concurrently over a bounded pool: one pagi
 ``DescribeAlarms`` (metric and composite alarms) for each alarm's metric, threshold, operator
 and rule, then one paginated ``DescribeAlarmHistory`` stream (``HistoryItemType=StateUpdate``,
 ``MaxRecords=100``), never one call per alarm. ``ListTagsForResource`` is called per alarm only
-when ``alarm_tags`` is set, and ``GetMetricData`` (500 queries a call) only for the graphs.
+when ``alarm_tags`` is set, and ``GetMetricData`` (500 queries a call) only for the graphs; the
+same query, its start widened by ``metric_lookback``, also finds breaches that began before an
+alarm's evaluated range.
 An account is reached with boto3's own credentials, a named profile, or an assumed role.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import operator
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -62,6 +66,7 @@ _BREACHES: dict[str, Callable[[float, float], bool]] = {
 RULE_DATAPOINT = "earliest evaluated datapoint breaching the threshold"
 RULE_START_DATE = "stateReasonData.startDate (no breaching datapoint listed)"
 RULE_TRANSITION = "transition time (the alarm history gave no datapoints)"
+RULE_LOOKBACK = "metric_lookback (first breaching datapoint of the run, read back with GetMetricData)"
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,26 @@ def breach_start(
     return transition_at, RULE_TRANSITION
 
 
+def earlier_breach(
+    times: Sequence[datetime], values: Sequence[float], alarm: AlarmInfo, start: datetime, lookback: timedelta
+) -> datetime | None:
+    """The first datapoint of the breaching run that ends just before ``start``, if it is earlier.
+
+    Walks back from ``start`` one period at a time while each datapoint breaches the threshold;
+    a missing or non-breaching datapoint ends the run, and so does ``start - lookback``.
+    """
+    breaches = _BREACHES.get(alarm.comparison or "")
+    if breaches is None or alarm.threshold is None or not alarm.period:
+        return None
+    period = timedelta(seconds=alarm.period)
+    found, expected = None, start
+    for at, value in sorted(((t, v) for t, v in zip(times, values, strict=True) if t < start), reverse=True):
+        if at < start - lookback or expected - at > period or math.isnan(value) or not breaches(value, alarm.threshold):
+            break
+        found = expected = at
+    return found
+
+
 Target = tuple[str, str]
 """(account name, region); the account name is empty for boto3's own credentials."""
 
@@ -152,6 +177,7 @@ class CloudWatchCollector:
         history_requests_per_second: float = 20.0,
         retention: timedelta | None = None,
         graph_margin: timedelta | None = None,
+        metric_lookback: timedelta | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.targets: dict[Target, Any] = {
@@ -164,6 +190,8 @@ class CloudWatchCollector:
         """Alarm history CloudWatch keeps; a window starting earlier is reported as a gap. None: no check."""
         self.graph_margin = graph_margin
         """Metric data is read for the graphs over the window widened by this; None: no metric data."""
+        self.metric_lookback = metric_lookback
+        """How far before a breach start the graphs' metric query also reads (no extra call); None: off."""
         self._now = now
         self._counter = RequestCounter()
         self._limiters = {account: RateLimiter(history_requests_per_second) for account, _ in self.targets}
@@ -275,9 +303,33 @@ class CloudWatchCollector:
             if event is not None and event.at in window:
                 events.append(event)
         if self.graph_margin is not None:
-            fired = {str(e.attrs["alarm_name"]) for e in events if e.kind == ALARM_ALARM}
-            self._metrics(target, client, [alarms[n] for n in sorted(fired) if n in alarms], window)
+            fired = [e for e in events if e.kind == ALARM_ALARM]
+            names = sorted({str(e.attrs["alarm_name"]) for e in fired})
+            starts = [parse_time(str(e.attrs["breach_start"])) for e in fired]
+            lookback = self.metric_lookback if self.metric_lookback and starts else None
+            since = min([window.since - self.graph_margin, *(s - lookback for s in starts)]) if lookback \
+                else window.since - self.graph_margin
+            points = self._metrics(target, client, [alarms[n] for n in names if n in alarms], window, since)
+            if lookback is not None:
+                events = [self._looked_back(e, alarms, points, lookback) if e.kind == ALARM_ALARM else e
+                          for e in events]
         return events
+
+    @staticmethod
+    def _looked_back(event: Event, alarms: Mapping[str, AlarmInfo],
+                     points: Mapping[str, tuple[list[datetime], list[float]]], lookback: timedelta) -> Event:
+        """``event`` with its breach start moved to the start of the metric's breaching run, if earlier."""
+        name = str(event.attrs["alarm_name"])
+        if name not in alarms or name not in points:
+            return event
+        start = parse_time(str(event.attrs["breach_start"]))
+        earlier = earlier_breach(*points[name], alarms[name], start, lookback)
+        if earlier is None:
+            return event
+        return dataclasses.replace(event, attrs={
+            **event.attrs, "breach_start": iso_z(earlier), "breach_start_rule": RULE_LOOKBACK,
+            "evaluated_breach_start": iso_z(start),
+        })
 
     def _tagged(self, target: Target, client: Any, names: set[str], alarms: Mapping[str, AlarmInfo]) -> set[str]:
         """The alarms among ``names`` that carry every configured tag."""
@@ -293,8 +345,13 @@ class CloudWatchCollector:
                 kept.add(name)
         return kept
 
-    def _metrics(self, target: Target, client: Any, alarms: list[AlarmInfo], window: Window) -> None:
-        """Each alarm's metric over the window plus the margin, ``METRIC_QUERIES_PER_CALL`` a call."""
+    def _metrics(
+        self, target: Target, client: Any, alarms: list[AlarmInfo], window: Window, since: datetime
+    ) -> dict[str, tuple[list[datetime], list[float]]]:
+        """Each alarm's metric from ``since`` to the window's end plus the margin, by alarm name.
+
+        ``METRIC_QUERIES_PER_CALL`` queries a call; the graphs get the window plus the margin.
+        """
         assert self.graph_margin is not None
         usable = [a for a in alarms if a.metric and a.namespace and a.statistic and a.period]
         queries: list[dict[str, Any]] = [
@@ -306,11 +363,12 @@ class CloudWatchCollector:
         ]
         points: dict[str, tuple[list[datetime], list[float]]] = {q["Id"]: ([], []) for q in queries}
         if not queries:
-            return
+            return {}
         step = max(60, *(a.period or 60 for a in usable))
         epoch = datetime(1970, 1, 1, tzinfo=UTC)
-        since = window.since - self.graph_margin
         first = since - timedelta(seconds=(since - epoch).total_seconds() % step)
+        shown = window.since - self.graph_margin
+        shown -= timedelta(seconds=(shown - epoch).total_seconds() % step)
         end = window.until + self.graph_margin
         try:
             for batch in range(0, len(queries), METRIC_QUERIES_PER_CALL):
@@ -328,18 +386,19 @@ class CloudWatchCollector:
         except CollectorError as exc:
             with self._lock:
                 self._notes.append(f"no graphs for {where(target)}: {exc.message}")
-            return
+            return {}
         account, region = target
         with self._lock:
             for q, a in zip(queries, usable, strict=True):
                 times, values = points[q["Id"]]
-                order = sorted(range(len(times)), key=times.__getitem__)
+                order = sorted((i for i in range(len(times)) if times[i] >= shown), key=times.__getitem__)
                 self.series.append({
                     "alarm_name": a.name, "ref": a.arn or f"{region}:{a.name}", "account": account or _account_of(a.arn),
                     "region": region, "metric": a.metric, "namespace": a.namespace, "statistic": a.statistic,
                     "period": a.period, "threshold": a.threshold, "comparison_operator": a.comparison,
                     "times": [iso_z(times[i]) for i in order], "values": [values[i] for i in order],
                 })
+        return {a.name: points[q["Id"]] for q, a in zip(queries, usable, strict=True)}
 
     def _call(self, target: Target, client: Any, what: str, pages: Iterator[dict]) -> Iterator[dict]:
         place = where(target)
