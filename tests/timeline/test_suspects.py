@@ -51,12 +51,13 @@ def test_a_staged_rollout_outranks_an_unrelated_later_deploy() -> None:
     )
     assert d.analysis.milestones["suspect_change"].ref == "r5-us"
     md = render_markdown(d)
-    assert "Suspect changes, ranked (leads for the writer, not verdicts):" in md
-    assert ("1. **v5 deployed to us (api)** at 2024-01-15 14:28:00 UTC (deploys r5-us): same service (api); "
-            "2 minutes before impact start; stage 3 of a staged rollout") in md
+    assert "Lead, not a verdict: **v5 deployed to us (api)** at 14:28:00 UTC" in md
+    assert "same service (api), 2 minutes before impact start, stage 3 of a staged rollout" in md
+    assert "Other suspect changes, ranked (leads for the writer, not verdicts):" in md
+    assert "1. **v5" not in md, "the top lead is not listed twice"
     assert "2. **v9 deployed to production (web)** at 2024-01-15 14:29:00 UTC (deploys web-9): no deploy of an affected service" in md
     html = render_html(d)
-    assert '<ol class="leads">' in html and "<strong>v5 deployed to us (api)</strong>" in html
+    assert '<ol class="leads" start="2">' in html and "<strong>v9 deployed to production (web)</strong>" in html
     data = json.loads(render_json(d))
     assert [lead["ref"] for lead in data["suspects"]["leads"]] == ["r5-us", "web-9"]
     assert data["schema"] == "pmdraft/draft-1" and "milestones" in data
