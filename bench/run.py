@@ -298,6 +298,10 @@ def add_api(add: Any, api: dict[str, Any]) -> None:
     add(f"about {pd_pages * api['latency_s'] / 4:.1f} s of round trips plus the probes that come first; CloudWatch's {cw_pages}")
     add(f"requests are `NextToken` chains, one per region (about {cw_pages // 2} round trips, "
         f"{cw_pages // 2 * api['latency_s']:.1f} s, each), the regions side by side.")
+    chain = max(cw_pages, pd_pages) * api["latency_s"]
+    ratio = lat["pmdraft"]["wall_s"] / chain if chain else float("nan")
+    add(f"\nAgainst the slowest single source's sequential page chain ({max(cw_pages, pd_pages)} requests one after "
+        f"another at {ms:.0f} ms = {s(chain)}), pmdraft's whole draft takes **{ratio:.2f}x** of it (target: within 1.5x).")
     add("The two sources run at the same time, so the slower one sets the wall time.")
 
     add(f"\n### Scaling (requests and wall time at {ms:.0f} ms a request)\n")

@@ -70,6 +70,12 @@ class CloudWatchConfig:
     metric_lookback_minutes: int = _key(60, "metric_lookback_minutes = 60")
     """Minutes before an alarm's breach start its metric is read back for an earlier start of the
     breaching run (rule metric_lookback); rides on the graphs' GetMetricData query, so needs graphs; 0: off."""
+    alarm_services: bool = _key(False, "alarm_services = true")
+    """Only alarms whose name, dimensions or tags mention a service of the incidents or deploys in the
+    draft (one ListTagsForResource per alarm); without any such service, every alarm is kept."""
+    archive_log_group: str = _key("", 'archive_log_group = "/aws/events/cloudwatch-alarms"')
+    """A CloudWatch Logs group of archived EventBridge "CloudWatch Alarm State Change" events, read with
+    FilterLogEvents and merged with the alarm history (also for windows older than its retention); empty: none."""
     accounts: tuple[CloudWatchAccountConfig, ...] = _key((), '[[cloudwatch.accounts]] name = "prod"')
     """``[[cloudwatch.accounts]]``: each account read, by profile or role; none: boto3's own credentials."""
 

@@ -7,7 +7,7 @@ Everything the CLI does is also a Python call here: :func:`make_draft` returns a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from .collectors import build_collectors
@@ -86,6 +86,30 @@ def related_incidents(incidents: Sequence[dict[str, object]], scope: Sequence[di
     return related([i for i in scope if i.get("id") in shown] or list(scope), candidates)
 
 
+def _squashed(text: str) -> str:
+    return "".join(c for c in text.casefold() if c not in " -_")
+
+
+def alarms_of_services(events: Sequence[Event]) -> list[Event]:
+    """``events`` without the CloudWatch alarms that mention none of the services in scope.
+
+    The services in scope are those of the PagerDuty incidents and the deploys among ``events``;
+    an alarm mentions one when its name, dimensions or tags contain it (case, spaces, "-" and
+    "_" ignored). Without any such service, every alarm is kept.
+    """
+    services = {_squashed(e.service) for e in events
+                if e.service and (e.kind.startswith("deploy.") or (e.source == "pagerduty" and e.kind.startswith("incident.")))}
+    services.discard("")
+    if not services:
+        return list(events)
+
+    def mentioned(e: Event) -> bool:
+        said = _squashed(" ".join(str(e.attrs.get(k) or "") for k in ("alarm_name", "dimensions", "tags")))
+        return any(s in said for s in services)
+
+    return [e for e in events if e.source != "cloudwatch" or mentioned(e)]
+
+
 def build_draft(
     collected: Collected,
     window: Window,
@@ -96,12 +120,16 @@ def build_draft(
     generated_at: datetime | None = None,
     flap_transitions: int = 3,
     flap_span: timedelta = timedelta(minutes=10),
+    alarm_services: bool = False,
 ) -> Draft:
     """Turn gathered events into a draft: one sorted frame, milestones, timeline rows, suspects.
 
     Deploys from before ``suspect_lookback`` ahead of the window (read for the long lookback)
-    stay out of the frame and the timeline; they only feed the long lookback's list.
+    stay out of the frame and the timeline; they only feed the long lookback's list. With
+    ``alarm_services``, alarms go through :func:`alarms_of_services` first.
     """
+    if alarm_services:
+        collected = replace(collected, events=alarms_of_services(collected.events))
     cutoff = window.since - suspect_lookback
     history = [e for e in collected.events if e.at < cutoff and e.kind.startswith("deploy.")]
     current = [e for e in collected.events if not (e.at < cutoff and e.kind.startswith("deploy."))] if history \
@@ -172,6 +200,10 @@ def make_draft(
         generated_at=generated_at,
         flap_transitions=config.timeline.flap_transitions,
         flap_span=timedelta(minutes=config.timeline.flap_minutes),
+        alarm_services=config.cloudwatch is not None and config.cloudwatch.alarm_services,
     )
     result.metric_series = [s for c in collectors for s in getattr(c, "series", [])]
+    if config.cloudwatch is not None and config.cloudwatch.alarm_services:
+        kept = {e.attrs.get("alarm_name") for e in result.events if e.source == "cloudwatch"}
+        result.metric_series = [s for s in result.metric_series if s.get("alarm_name") in kept]
     return result

@@ -105,7 +105,7 @@ def test_metric_lookback_finds_a_breach_that_began_before_the_evaluated_range(mo
                             ComparisonOperator="GreaterThanThreshold")
     client.put_metric_data(Namespace="App", MetricData=[
         {"MetricName": "Errors", "Timestamp": T0 + timedelta(minutes=m), "Value": 9.0 if 6 <= m <= 15 else 1.0}
-        for m in range(0, 30)])
+        for m in range(30)])
     aws.add_history("us-east-1", "SlowBurn", T0 + timedelta(minutes=13), "OK", "ALARM", reason_data={
         "threshold": 5.0, "evaluatedDatapoints": [
             {"timestamp": stamp(12), "value": 9.0}, {"timestamp": stamp(11), "value": 9.0},

@@ -102,3 +102,57 @@ def test_alarm_tags_keep_only_tagged_alarms(moto) -> None:
     source.close()
     assert [e.attrs["alarm_name"] for e in events] == ["PaymentsErrors"]
     assert source.requests == 4, "DescribeAlarms, DescribeAlarmHistory and one ListTagsForResource per alarm"
+
+
+def test_alarm_services_keep_only_alarms_mentioning_a_service_in_scope(moto) -> None:
+    """With alarm_services, the draft keeps alarms whose name, dimensions or tags name an incident's or deploy's service."""
+    from pmdraft.draft import build_draft
+    from pmdraft.model import Event
+    from pmdraft.pipeline import Collected
+    from pmdraft.render.markdown import render_markdown
+
+    client = moto.client()
+    put_alarm(client, "Payments-API-5xx")
+    put_alarm(client, "HighLatency", Dimensions=[{"Name": "Service", "Value": "checkout"}])
+    put_alarm(client, "QueueDepth", Tags=[{"Key": "service", "Value": "payments_api"}])
+    put_alarm(client, "DiskFull", Tags=[{"Key": "service", "Value": "reporting"}])
+    for i, name in enumerate(("Payments-API-5xx", "HighLatency", "QueueDepth", "DiskFull")):
+        aws.add_history("us-east-1", name, T0 + timedelta(minutes=4 + i), "OK", "ALARM")
+    source = collector(moto.endpoint_url, "alarm_services = true\n")
+    source.targets = {k: v for k, v in source.targets.items() if k[1] == "us-east-1"}
+    alarms = list(source.collect(WINDOW))
+    source.close()
+    scope = [
+        Event(at=T0 + timedelta(minutes=9), source="pagerduty", kind="incident.triggered", ref="Q1", summary="paged",
+              service="Payments API"),
+        Event(at=T0, source="deploys", kind="deploy.succeeded", ref="d1", summary="checkout v2", service="checkout"),
+    ]
+    markdown = render_markdown(build_draft(Collected(events=alarms + scope), WINDOW, alarm_services=True))
+    assert "DiskFull" not in markdown
+    assert all(name in markdown for name in ("Payments-API-5xx", "HighLatency", "QueueDepth"))
+    assert "DiskFull" in render_markdown(build_draft(Collected(events=alarms + scope), WINDOW))
+
+
+def test_alarm_services_leave_out_the_graphs_of_alarms_out_of_scope(moto, tmp_path) -> None:
+    """With alarm_services, only the alarms of a deployed service keep their metric graph in the draft."""
+    import json
+
+    from pmdraft.collectors.deploys import DeployFileCollector
+    from pmdraft.draft import make_draft
+
+    client = moto.client()
+    for name in ("checkout-errors", "reporting-errors"):
+        put_alarm(client, name)
+        aws.add_history("us-east-1", name, T0 + timedelta(minutes=10), "OK", "ALARM")
+    client.put_metric_data(Namespace="App", MetricData=[
+        {"MetricName": "Errors", "Timestamp": T0 + timedelta(minutes=m), "Value": 1.0} for m in range(20)])
+    deploys = tmp_path / "deploys.jsonl"
+    deploys.write_text(json.dumps({"timestamp": "2024-01-15T14:05:00Z", "service": "checkout", "id": "d1",
+                                   "status": "succeeded", "version": "v2"}) + "\n", encoding="utf-8")
+    config = parse_config(f'[cloudwatch]\nregions = ["us-east-1"]\nendpoint_url = "{moto.endpoint_url}"\n'
+                          "alarm_services = true\n")
+    [source] = registry.build("cloudwatch", config, {})
+    draft = make_draft(config, WINDOW, {}, collectors=[source, DeployFileCollector(deploys)])
+    source.close()
+    assert [s["alarm_name"] for s in draft.metric_series] == ["checkout-errors"]
+    assert {e.attrs["alarm_name"] for e in draft.events if e.source == "cloudwatch"} == {"checkout-errors"}

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from pmdraft.cli import cli
 from pmdraft.sandbox import aws
-from tests.conftest import utc, write_config
+from tests.conftest import SHARED, utc, write_config
 
 WINDOW = ["--since", "2024-01-15T14:00:00Z", "--until", "2024-01-15T15:30:00Z"]
 
@@ -64,3 +64,37 @@ def test_window_older_than_the_retention_is_a_named_gap(moto, tmp_path: Path) ->
     [source] = [s for s in json.loads(js.read_text(encoding="utf-8"))["sources"] if s["name"] == "cloudwatch"]
     assert source["status"] == "failed" and warning in source["error"]
     assert source["events"] == 1, "the history that is still there is kept"
+
+
+def test_window_older_than_the_retention_reads_the_archive_log_group(moto, tmp_path: Path) -> None:
+    """With archive_log_group, an old window gets its transitions from the archived events, each once, and a note."""
+    put_alarm(moto, "HighErrorRate")
+    aws.add_history("us-east-1", "HighErrorRate", utc(2024, 1, 15, 14, 32, 25), "OK", "ALARM")
+    shape = json.loads((SHARED / "reference/payloads/eventbridge-alarm-state-change-single-metric.json")
+                       .read_text(encoding="utf-8"))
+
+    def archived(at: str, old: str, new: str) -> dict:
+        detail = {**shape["detail"], "alarmName": "HighErrorRate", "previousState": {"value": old},
+                  "state": {**shape["detail"]["state"], "value": new, "timestamp": at, "reasonData": "{}"}}
+        return {**shape, "region": "us-east-1", "time": at[:19] + "Z", "detail": detail}
+
+    logs = moto.client("logs")
+    logs.create_log_group(logGroupName="/aws/events/cloudwatch-alarms")
+    logs.create_log_stream(logGroupName="/aws/events/cloudwatch-alarms", logStreamName="rule")
+    aws.add_archived("us-east-1", "/aws/events/cloudwatch-alarms", "rule", [
+        archived("2024-01-15T14:32:25.000+0000", "OK", "ALARM"),
+        archived("2024-01-15T14:41:00.000+0000", "ALARM", "OK"),
+    ])
+    config = write_config(tmp_path / "pm.toml", moto=moto)
+    config.write_text(config.read_text(encoding="utf-8").replace("[cloudwatch]\n", (
+        '[cloudwatch]\nhistory_retention_days = 14\narchive_log_group = "/aws/events/cloudwatch-alarms"\n')),
+        encoding="utf-8")
+    js = tmp_path / "pm.json"
+    assert run(config, js, "json").exit_code == 0
+    data = json.loads(js.read_text(encoding="utf-8"))
+    transitions = [(e["at"], e["attrs"]["new_state"]) for e in data["events"] if e["source"] == "cloudwatch"]
+    assert transitions == [("2024-01-15T14:32:25Z", "ALARM"), ("2024-01-15T14:41:00Z", "OK")]
+    [source] = [s for s in data["sources"] if s["name"] == "cloudwatch"]
+    assert source["status"] == "ok"
+    assert "transitions were read from the archive log group /aws/events/cloudwatch-alarms" in source["detail"]
+    assert data["milestones"]["mitigated"]["at"] == "2024-01-15T14:41:00Z"

@@ -32,6 +32,9 @@ def _cloudwatch(config: Config, environ: Mapping[str, str]) -> list[Collector]:
         retention=timedelta(days=cfg.history_retention_days) if cfg.history_retention_days > 0 else None,
         graph_margin=timedelta(minutes=cfg.graph_margin_minutes) if cfg.graphs else None,
         metric_lookback=timedelta(minutes=cfg.metric_lookback_minutes) if cfg.metric_lookback_minutes > 0 else None,
+        keep_tags=cfg.alarm_services,
+        archive_log_group=cfg.archive_log_group,
+        archive_clients=aws_targets(cfg, "logs") if cfg.archive_log_group else None,
     )]
 
 

@@ -4,9 +4,11 @@ For each (account, region) pair, read concurrently over a bounded pool: one pagi
 ``DescribeAlarms`` (metric and composite alarms) for each alarm's metric, threshold, operator
 and rule, then one paginated ``DescribeAlarmHistory`` stream (``HistoryItemType=StateUpdate``,
 ``MaxRecords=100``), never one call per alarm. ``ListTagsForResource`` is called per alarm only
-when ``alarm_tags`` is set, and ``GetMetricData`` (500 queries a call) only for the graphs; the
+when ``alarm_tags`` or ``keep_tags`` is set, and ``GetMetricData`` (500 queries a call) only for the graphs; the
 same query, its start widened by ``metric_lookback``, also finds breaches that began before an
-alarm's evaluated range.
+alarm's evaluated range. With ``archive_log_group``, EventBridge "CloudWatch Alarm State Change"
+events archived in a CloudWatch Logs group (``FilterLogEvents``, paginated) are merged in, one
+event per transition, which also covers windows older than the history's retention.
 An account is reached with boto3's own credentials, a named profile, or an assumed role.
 """
 
@@ -142,6 +144,48 @@ Target = tuple[str, str]
 """(account name, region); the account name is empty for boto3's own credentials."""
 
 
+def archived_item(message: str, region: str) -> dict[str, Any] | None:
+    """An archived EventBridge alarm state change as a ``StateUpdate`` history item, or None.
+
+    None for anything else: another event type, another region, or a malformed message.
+    """
+    try:
+        event = json.loads(message)
+        detail = event["detail"]
+        name, state = detail["alarmName"], detail["state"]
+        at = parse_time(state["timestamp"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if event.get("detail-type") != "CloudWatch Alarm State Change" or event.get("region", region) != region:
+        return None
+    try:
+        reason_data = json.loads(state.get("reasonData") or "{}")
+    except ValueError:
+        reason_data = {}
+    new = {"stateValue": state.get("value"), "stateReason": state.get("reason")}
+    if isinstance(reason_data, dict) and reason_data:
+        new["stateReasonData"] = reason_data
+    item: dict[str, Any] = {
+        "AlarmName": name, "Timestamp": at, "HistoryItemType": "StateUpdate",
+        "HistoryData": json.dumps({"oldState": {"stateValue": (detail.get("previousState") or {}).get("value")},
+                                   "newState": new}),
+    }
+    if "alarmRule" in (detail.get("configuration") or {}):
+        item["AlarmType"] = "CompositeAlarm"
+    return item
+
+
+def _transition(item: Mapping[str, Any]) -> tuple[str, datetime, str | None, str | None]:
+    """(alarm, time to the millisecond, old state, new state): one transition, whichever source told it."""
+    try:
+        data = json.loads(item.get("HistoryData") or "{}")
+    except ValueError:
+        data = {}
+    at = item["Timestamp"].astimezone(UTC)
+    return (item["AlarmName"], at.replace(microsecond=at.microsecond // 1000 * 1000),
+            (data.get("oldState") or {}).get("stateValue"), (data.get("newState") or {}).get("stateValue"))
+
+
 def where(target: Target) -> str:
     """``region``, or ``account/region`` for a named account."""
     account, region = target
@@ -178,6 +222,9 @@ class CloudWatchCollector:
         retention: timedelta | None = None,
         graph_margin: timedelta | None = None,
         metric_lookback: timedelta | None = None,
+        keep_tags: bool = False,
+        archive_log_group: str = "",
+        archive_clients: Mapping[str | Target, Any] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.targets: dict[Target, Any] = {
@@ -191,6 +238,13 @@ class CloudWatchCollector:
         self.graph_margin = graph_margin
         """Metric data is read for the graphs over the window widened by this; None: no metric data."""
         self.metric_lookback = metric_lookback
+        self.keep_tags = keep_tags
+        """Put each alarm's tags in its events' attrs (``tags``; one ListTagsForResource per alarm)."""
+        self.archive_log_group = archive_log_group
+        """A CloudWatch Logs group of archived EventBridge alarm state changes; empty: none."""
+        self._archives: dict[Target, Any] = {
+            (key if isinstance(key, tuple) else ("", key)): value for key, value in (archive_clients or {}).items()
+        }
         """How far before a breach start the graphs' metric query also reads (no extra call); None: off."""
         self._now = now
         self._counter = RequestCounter()
@@ -204,6 +258,9 @@ class CloudWatchCollector:
         for (account, _), client in self.targets.items():
             if hasattr(client, "meta"):
                 self._instrument(account, client)
+        for client in self._archives.values():
+            if hasattr(client, "meta"):
+                client.meta.events.register("before-send", self._counter.add)
 
     @property
     def requests(self) -> int:
@@ -216,7 +273,7 @@ class CloudWatchCollector:
 
     def close(self) -> None:
         """Close every client."""
-        for client in [*self.targets.values(), *self._made]:
+        for client in [*self.targets.values(), *self._archives.values(), *self._made]:
             if hasattr(client, "close"):
                 client.close()
 
@@ -238,12 +295,18 @@ class CloudWatchCollector:
                 yield from events
         if self.retention is not None and window.since < self._now() - self.retention:
             days = self.retention / timedelta(days=1)
-            gaps.append(
-                f"the window starts {iso_z(window.since)}, more than {days:g} days ago, and CloudWatch keeps alarm "
-                f"history for about {days:g} days: transitions older than that are gone, so the timeline may lack "
-                "them. Set milestones by hand (--impact-start, --mitigated-at), or raise history_retention_days "
-                "in [cloudwatch] if your history is kept longer"
-            )
+            if self.archive_log_group:
+                self._notes.append(
+                    f"the window starts {iso_z(window.since)}, more than {days:g} days ago, older than CloudWatch's "
+                    f"alarm history: transitions were read from the archive log group {self.archive_log_group}"
+                )
+            else:
+                gaps.append(
+                    f"the window starts {iso_z(window.since)}, more than {days:g} days ago, and CloudWatch keeps "
+                    f"alarm history for about {days:g} days: transitions older than that are gone, so the timeline "
+                    "may lack them. Set milestones by hand (--impact-start, --mitigated-at), set archive_log_group, "
+                    "or raise history_retention_days in [cloudwatch] if your history is kept longer"
+                )
         if self._notes:
             self.detail = "; ".join(self._notes)
         if gaps:
@@ -294,12 +357,25 @@ class CloudWatchCollector:
             for item in page.get("AlarmHistoryItems", [])
             if item.get("HistoryItemType") == "StateUpdate" and self._wanted(item.get("AlarmName", ""))
         ]
+        if self.archive_log_group:
+            seen = {_transition(i) for i in items}
+            for item in self._archived(target, window):
+                key = _transition(item)
+                if key not in seen and self._wanted(item["AlarmName"]):
+                    seen.add(key)
+                    items.append(item)
+        tags: dict[str, dict[str, str]] = {}
+        if self.alarm_tags or self.keep_tags:
+            tags = self._tags(target, client, {i["AlarmName"] for i in items}, alarms)
         if self.alarm_tags:
-            tagged = self._tagged(target, client, {i["AlarmName"] for i in items}, alarms)
-            items = [i for i in items if i["AlarmName"] in tagged]
+            items = [i for i in items if all(tags.get(i["AlarmName"], {}).get(k) == v
+                                             for k, v in self.alarm_tags.items())]
         events = []
         for item in items:
             event = self._event(target, item, alarms.get(item["AlarmName"]))
+            if event is not None and self.keep_tags:
+                shown = ", ".join(f"{k}={v}" for k, v in sorted(tags.get(item["AlarmName"], {}).items()))
+                event = dataclasses.replace(event, attrs={**event.attrs, "tags": shown})
             if event is not None and event.at in window:
                 events.append(event)
         if self.graph_margin is not None:
@@ -331,19 +407,38 @@ class CloudWatchCollector:
             "evaluated_breach_start": iso_z(start),
         })
 
-    def _tagged(self, target: Target, client: Any, names: set[str], alarms: Mapping[str, AlarmInfo]) -> set[str]:
-        """The alarms among ``names`` that carry every configured tag."""
-        kept = set()
+    def _archived(self, target: Target, window: Window) -> Iterator[dict[str, Any]]:
+        """The archive log group's alarm state changes in the window, as history items."""
+        source = self._archives.get(target)
+        if source is None:
+            return
+        if not hasattr(source, "meta"):
+            source = self._archives[target] = source()
+            source.meta.events.register("before-send", self._counter.add)
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        pages = source.get_paginator("filter_log_events").paginate(
+            logGroupName=self.archive_log_group,
+            startTime=int((window.since - epoch).total_seconds() * 1000),
+            endTime=int((window.until - epoch).total_seconds() * 1000),
+        )
+        for page in self._call(target, source, f"FilterLogEvents on {self.archive_log_group}", iter(pages)):
+            for record in page.get("events", []):
+                item = archived_item(record.get("message", ""), target[1])
+                if item is not None:
+                    yield item
+
+    def _tags(self, target: Target, client: Any, names: set[str],
+              alarms: Mapping[str, AlarmInfo]) -> dict[str, dict[str, str]]:
+        """The tags of each alarm among ``names`` that DescribeAlarms listed."""
+        found: dict[str, dict[str, str]] = {}
         for name in sorted(names):
             arn = alarms[name].arn if name in alarms else None
             if arn is None:
                 continue
             [answer] = self._call(target, client, "ListTagsForResource",
                                   _once(client.list_tags_for_resource, ResourceARN=arn))
-            tags = {t["Key"]: t["Value"] for t in answer.get("Tags", [])}
-            if all(tags.get(k) == v for k, v in self.alarm_tags.items()):
-                kept.add(name)
-        return kept
+            found[name] = {t["Key"]: t["Value"] for t in answer.get("Tags", [])}
+        return found
 
     def _metrics(
         self, target: Target, client: Any, alarms: list[AlarmInfo], window: Window, since: datetime
@@ -412,6 +507,8 @@ class CloudWatchCollector:
                 f"CloudWatch still refused after {meta.get('RetryAttempts', 0) + 1} attempts; try again later, "
                 "or raise max_attempts in [cloudwatch]."
                 if transient
+                else "Check the credentials' logs:FilterLogEvents permission and archive_log_group in [cloudwatch]."
+                if what.startswith("FilterLogEvents")
                 else "Check the credentials' cloudwatch:DescribeAlarms and cloudwatch:DescribeAlarmHistory "
                 "permissions and the region."
             )
@@ -487,6 +584,8 @@ class CloudWatchCollector:
                 threshold=alarm.threshold,
                 comparison_operator=alarm.comparison,
             )
+            if alarm.dimensions:
+                attrs["dimensions"] = ", ".join(f"{k}={v}" for k, v in alarm.dimensions)
             if alarm.rule is not None:
                 attrs["alarm_rule"] = alarm.rule
         if kind == ALARM_ALARM:
@@ -506,8 +605,8 @@ class CloudWatchCollector:
         )
 
 
-def aws_targets(cfg: CloudWatchConfig) -> dict[Target, Callable[[], Any]]:
-    """Each configured (account, region) pair and a function that makes its boto3 client.
+def aws_targets(cfg: CloudWatchConfig, service: str = "cloudwatch") -> dict[Target, Callable[[], Any]]:
+    """Each configured (account, region) pair and a function that makes its boto3 client of ``service``.
 
     An account with ``role_arn`` assumes the role once (STS ``AssumeRole``), when its first
     region is read; ``profile`` (the account's, else ``[cloudwatch]``'s) picks the credentials
@@ -548,7 +647,7 @@ def aws_targets(cfg: CloudWatchConfig) -> dict[Target, Callable[[], Any]]:
         def make() -> Any:
             session = session_for(account, region)
             with lock:
-                return session.client("cloudwatch", region_name=region, endpoint_url=endpoint, config=boto_config)
+                return session.client(service, region_name=region, endpoint_url=endpoint, config=boto_config)
         return make
 
     accounts = cfg.accounts or (CloudWatchAccountConfig(name="", profile=cfg.profile),)
