@@ -294,8 +294,8 @@ def add_api(add: Any, api: dict[str, Any]) -> None:
         "in its own process), not waiting.")
     cw_pages = _source(lat["pmdraft"], "cloudwatch").get("requests", 0)
     pd_pages = _source(lat["pmdraft"], "pagerduty").get("requests", 0)
-    add(f"\nWhat bounds pmdraft here: PagerDuty's {pd_pages} pages go over 4 connections once their offsets are known,")
-    add(f"about {pd_pages * api['latency_s'] / 4:.1f} s of round trips plus the probes that come first; CloudWatch's {cw_pages}")
+    add(f"\nWhat bounds pmdraft here: PagerDuty's {pd_pages} pages go over 8 connections (`max_connections`) once their offsets are known,")
+    add(f"about {pd_pages * api['latency_s'] / 8:.1f} s of round trips plus the probes that come first; CloudWatch's {cw_pages}")
     add(f"requests are `NextToken` chains, one per region (about {cw_pages // 2} round trips, "
         f"{cw_pages // 2 * api['latency_s']:.1f} s, each), the regions side by side.")
     chain = max(cw_pages, pd_pages) * api["latency_s"]

@@ -92,7 +92,7 @@ class PagerDutyConfig:
     max_retries: int = _key(5, "max_retries = 5")
     max_retry_wait_seconds: float = _key(60.0, "max_retry_wait_seconds = 60")
     timeout_seconds: float = _key(30.0, "timeout_seconds = 30")
-    max_connections: int = _key(4, "max_connections = 4")
+    max_connections: int = _key(8, "max_connections = 8")
     """Pages fetched at once once their offsets are known (threads and HTTPS connections)."""
     requests_per_minute: int = _key(900, "requests_per_minute = 900")
     """At most this many requests in any 60 s (PagerDuty allows 960 per token); a run under it never waits."""
