@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import click
 
 from .errors import PmdraftError
+from .output import write_atomic
 
 EXIT_PARTIAL = 3
 EXAMPLE = "2024-01-15T14:32:00Z"
@@ -76,24 +76,6 @@ class TimeZoneName(click.ParamType):
 
 
 ZONE = TimeZoneName()
-
-
-def write_atomic(path: Path, text: str | bytes) -> None:
-    """Write ``text`` (or bytes) to ``path`` through a temporary file and a rename: never a half file."""
-    path = path.expanduser()
-    directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with (os.fdopen(fd, "wb") if isinstance(text, bytes)
-              else os.fdopen(fd, "w", encoding="utf-8", newline="\n")) as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _write_graphs(result: Any, output: str | None, *, embed: bool = False) -> None:
