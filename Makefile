@@ -38,4 +38,4 @@ bench: $(STAMP_TEST)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) pmdraft-demo.md pmdraft-demo.json
+	rm -rf $(VENV) pmdraft-demo.md pmdraft-demo.json pmdraft-demo-graphs
