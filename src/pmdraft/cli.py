@@ -239,21 +239,30 @@ def _with(options: list[Callable[..., Any]]) -> Callable[[Callable[..., Any]], C
     return decorate
 
 
-def _draft(since: datetime | None, until: datetime | None, config_path: str | None, overrides: dict[str, datetime],
-           incidents: tuple[str, ...] = (), *, graphs: bool = True) -> Any:
+def _load_config(config_path: str | None) -> Any:
+    """The config file, read once per command; its warnings go to stderr."""
     from .config import load_config
+
+    config = load_config(_config_path(config_path))
+    for warning in config.warnings:
+        click.echo(f"pmdraft: warning: {warning}", err=True)
+    return config
+
+
+def _draft(since: datetime | None, until: datetime | None, config_path: str | None, overrides: dict[str, datetime],
+           incidents: tuple[str, ...] = (), *, graphs: bool = True, config: Any = None) -> Any:
+    """Collect and build the draft; ``config`` if the command has read it already, else from ``config_path``."""
     from .draft import make_draft
 
     if not incidents and (since is None or until is None):
         raise click.UsageError("give the window with --since and --until, or start from an incident with --incident ID")
     window = _window(since, until) if since is not None and until is not None else None
-    config = load_config(_config_path(config_path))
+    if config is None:
+        config = _load_config(config_path)
     if config.cloudwatch is not None and not graphs:
         import dataclasses
 
         config = dataclasses.replace(config, cloudwatch=dataclasses.replace(config.cloudwatch, graphs=False))
-    for warning in config.warnings:
-        click.echo(f"pmdraft: warning: {warning}", err=True)
     environ = dict(os.environ)
     if incidents:
         from .collectors import scope_to_incidents
@@ -263,21 +272,21 @@ def _draft(since: datetime | None, until: datetime | None, config_path: str | No
     return make_draft(config, window, environ, overrides=overrides, progress=_progress())
 
 
-def _user_template(fmt: str, option: str | None, config_path: str | None) -> Any:
+def _user_template(fmt: str, option: str | None, config_path: str | None, config: Any = None) -> Any:
     """The user's template for ``fmt``: --template, else ``[render] template`` for Markdown; compiled now,
-    so a broken one fails before any source is read."""
+    so a broken one fails before any source is read. Returns ``(template, config)``; the config is read
+    here only when the template may come from it, and handed on so no command reads it twice."""
     from .render import load_user_template
 
     if option:
         if fmt == "json":
             raise click.UsageError("--template applies to --format markdown or html, not json")
-        return load_user_template(Path(option), fmt)
+        return load_user_template(Path(option), fmt), config
     if fmt != "markdown":
-        return None
-    from .config import load_config
-
-    config = load_config(_config_path(config_path))
-    return load_user_template(config.resolve(config.render.template), fmt) if config.render.template else None
+        return None, config
+    if config is None:
+        config = _load_config(config_path)
+    return (load_user_template(config.resolve(config.render.template), fmt) if config.render.template else None), config
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -338,8 +347,8 @@ def draft(since: datetime | None, until: datetime | None, config_path: str | Non
     def run() -> int:
         from .render import render_html, render_json, render_markdown
 
-        user_template = _user_template(fmt, template_path, config_path)
-        result = _draft(since, until, config_path, overrides, incidents, graphs=not no_graphs)
+        user_template, config = _user_template(fmt, template_path, config_path)
+        result = _draft(since, until, config_path, overrides, incidents, graphs=not no_graphs, config=config)
         _report_sources(result)
         if strict and result.gaps:
             raise click.ClickException("--strict: a source failed, so no draft was written")
@@ -507,14 +516,11 @@ def batch(config_path: str | None, since: datetime | None, output: str | None, d
 
     def run() -> int:
         from .batch import Batch, open_sink, open_state
-        from .config import load_config
         from .model import UTC
         from .render import render_markdown
 
-        config = load_config(_config_path(config_path))
-        for warning in config.warnings:
-            click.echo(f"pmdraft: warning: {warning}", err=True)
-        template = _user_template("markdown", None, config_path)
+        config = _load_config(config_path)
+        template, _ = _user_template("markdown", None, config_path, config)
         state = open_state(config)
         try:
             job = Batch(config, dict(os.environ), state=state, sink=open_sink(config, output),
