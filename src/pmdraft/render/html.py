@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from .markdown import context, fill, load_template
+from .markdown import context, fill, load_template, sandboxed_environment
 from .text import inline
 
 if TYPE_CHECKING:
@@ -22,18 +22,9 @@ if TYPE_CHECKING:
 
 
 def _environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
-        loader=jinja2.PackageLoader("pmdraft.render", "templates"),
-        undefined=jinja2.StrictUndefined,
-        autoescape=True,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
     # The Markdown template's filters, so a template can move between formats; HTML needs no
     # pipe escaping, so ``cell`` is ``inline`` here.
-    env.filters.update(cell=inline, inline=inline)
-    return env
+    return sandboxed_environment(autoescape=True, filters={"cell": inline, "inline": inline})
 
 
 def load_html_template(path: Path) -> jinja2.Template:

@@ -36,17 +36,24 @@ SOURCE_TITLES = {"cloudwatch": "CloudWatch alarm history", "pagerduty": "PagerDu
 TEMPLATE_HELP = "docs/templates.md lists the variables a template can use"
 
 
-def _environment(loader: jinja2.BaseLoader | None = None) -> SandboxedEnvironment:
+def sandboxed_environment(
+    *, autoescape: bool, filters: dict[str, Any], loader: jinja2.BaseLoader | None = None
+) -> SandboxedEnvironment:
+    """The sandboxed jinja2 environment every template (built-in or the user's) is filled in."""
     env = SandboxedEnvironment(
         loader=loader or jinja2.PackageLoader("pmdraft.render", "templates"),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,
+        autoescape=autoescape,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(cell=cell, inline=markdown_text)
+    env.filters.update(filters)
     return env
+
+
+def _environment(loader: jinja2.BaseLoader | None = None) -> SandboxedEnvironment:
+    return sandboxed_environment(autoescape=False, filters={"cell": cell, "inline": markdown_text}, loader=loader)
 
 
 DEPLOY_SOURCE_TITLES = {"deploys": "deploy log", "codedeploy": "AWS CodeDeploy", "github": "GitHub Deployments",
