@@ -19,8 +19,6 @@ from ..model import (
     ALARM_ALARM,
     ALARM_KINDS,
     ALARM_OK,
-    DEPLOY_STARTED,
-    DEPLOY_SUCCEEDED,
     INCIDENT_ACKNOWLEDGED,
     INCIDENT_NOTIFIED,
     INCIDENT_RESOLVED,
@@ -188,28 +186,6 @@ def _resolved(frame: pd.DataFrame, mitigated: Milestone | None, notes: list[str]
     at_values = _times(frame)[incident_positions]
     final = last_resolution[int(np.argmax(at_values[last_resolution]))]
     return _at_position(frame, int(incident_positions[final]), "when the last in-scope PagerDuty incident resolved")
-
-
-def _suspect_change(frame: pd.DataFrame, impact: Milestone | None, lookback: timedelta) -> Milestone | None:
-    if impact is None:
-        return None
-    deploys = frame[frame["kind"].isin((DEPLOY_SUCCEEDED, DEPLOY_STARTED))]
-    if deploys.empty:
-        return None
-    at = deploys["at"]
-    candidates = deploys[(at <= pd.Timestamp(impact.at)) & (at >= pd.Timestamp(impact.at - lookback))]
-    if candidates.empty:
-        return None
-    affected = {
-        str(s).lower()
-        for s in frame.loc[frame["source"] != "deploys", "service"].dropna().unique()
-    }
-    hours = f"{lookback.total_seconds() / 3600:g} h"
-    same = candidates[candidates["service"].map(lambda s: isinstance(s, str) and s.lower() in affected)]
-    if not same.empty:
-        row = same.iloc[-1]
-        return _row_milestone(row, f"latest deploy at or before impact start within {hours}, same service ({row['service']})")
-    return _row_milestone(candidates.iloc[-1], f"latest deploy at or before impact start within {hours} (no deploy of an affected service)")
 
 
 def _seconds(end: Milestone | None, start: Milestone | None) -> float | None:
