@@ -16,7 +16,8 @@ from pmdraft.sandbox.pagerduty import PagerDutyStandIn
 UTC = timezone.utc
 TOKEN = "pmdraft-test-token-7f3a9c"
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+DATA = REPO / "tests" / "data"
+"""Vendored reference data (OpenAPI subset, documented payloads): see tests/data/README.md."""
 
 
 def utc(*args: int) -> datetime:

@@ -414,12 +414,8 @@ def demo(output: str, tz: tzinfo | None, no_graphs: bool) -> None:
     """
 
     def run() -> int:
-        try:
-            from .sandbox import Sandbox
-        except ImportError as exc:
-            raise click.ClickException(
-                f"the demo needs the sandbox extra ({exc.name} is missing): pip install 'pmdraft[demo]'"
-            ) from exc
+        _require_demo_extra()
+        from .sandbox import Sandbox
         from .config import load_config
         from .draft import make_draft
         from .render import render_json, render_markdown
@@ -610,6 +606,21 @@ def main() -> None:
     """Console-script entry point."""
     cli(prog_name="pmdraft")
 
+
+DEMO_MODULES = ("moto", "flask", "trustme")
+"""What the built-in sandbox imports beyond pmdraft's own dependencies (the ``demo`` extra)."""
+
+
+def _require_demo_extra() -> None:
+    """Stop with a one-line install hint when the demo extra is not installed."""
+    import importlib.util
+
+    missing = [name for name in DEMO_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise click.ClickException(
+            f"pmdraft demo needs the demo extra ({', '.join(missing)} not installed): "
+            "pip install 'pmdraft[demo]'"
+        )
 
 if __name__ == "__main__":
     main()

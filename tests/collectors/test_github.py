@@ -18,7 +18,7 @@ from pmdraft.pipeline import collect
 from pmdraft.render import render_markdown
 from pmdraft.sandbox.github import GitHubStandIn
 
-from ..conftest import SHARED, TOKEN, utc
+from ..conftest import DATA, TOKEN, utc
 
 WINDOW = Window(utc(2024, 1, 15, 14), utc(2024, 1, 15, 15, 30))
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -50,7 +50,7 @@ def test_the_stand_in_answers_with_the_documented_shapes(gh: GitHubStandIn) -> N
     headers = {"Authorization": f"Bearer {TOKEN}"}
     [deployment] = httpx2.get(f"{gh.base_url}/repos/octocat/example/deployments", headers=headers).json()
     [status] = httpx2.get(f"{gh.base_url}/repos/octocat/example/deployments/{deployment['id']}/statuses", headers=headers).json()
-    payloads = SHARED / "reference" / "payloads"
+    payloads = DATA / "payloads"
     [example] = json.loads((payloads / "github-list-deployments.json").read_text(encoding="utf-8"))
     [example_status] = json.loads((payloads / "github-list-deployment-statuses.json").read_text(encoding="utf-8"))
     assert set(deployment) == set(example) and set(deployment["creator"]) == set(example["creator"])

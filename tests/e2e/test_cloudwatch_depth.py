@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from pmdraft.cli import cli
 from pmdraft.sandbox import aws
-from tests.conftest import SHARED, utc, write_config
+from tests.conftest import DATA, utc, write_config
 
 WINDOW = ["--since", "2024-01-15T14:00:00Z", "--until", "2024-01-15T15:30:00Z"]
 
@@ -70,7 +70,7 @@ def test_window_older_than_the_retention_reads_the_archive_log_group(moto, tmp_p
     """With archive_log_group, an old window gets its transitions from the archived events, each once, and a note."""
     put_alarm(moto, "HighErrorRate")
     aws.add_history("us-east-1", "HighErrorRate", utc(2024, 1, 15, 14, 32, 25), "OK", "ALARM")
-    shape = json.loads((SHARED / "reference/payloads/eventbridge-alarm-state-change-single-metric.json")
+    shape = json.loads((DATA / "payloads/eventbridge-alarm-state-change-single-metric.json")
                        .read_text(encoding="utf-8"))
 
     def archived(at: str, old: str, new: str) -> dict:

@@ -20,8 +20,8 @@ from openapi_core.validation.response.exceptions import InvalidData
 from pmdraft.sandbox.pagerduty import PagerDutyStandIn, RequestRecord, incident, log_entry
 
 REPO = Path(__file__).resolve().parents[2]
-OPENAPI_PATH = REPO.parent / "shared/reference/pagerduty-openapi/openapiv3.json"
-PAYLOADS = REPO.parent / "shared/reference/payloads"
+OPENAPI_PATH = REPO / "tests/data/pagerduty-openapi/openapiv3-subset.json"
+PAYLOADS = REPO / "tests/data/payloads"
 TOKEN = "sandbox-token-0123"
 T0 = datetime(2024, 1, 15, 14, 32, tzinfo=UTC)
 JANE = ("user_reference", "PUSER01", "Jane Doe")
@@ -365,7 +365,7 @@ def test_large_data_sets_page_correctly(standin, raw):
 
 
 def example(name: str) -> dict:
-    """A response example PagerDuty publishes, from the shared payloads folder."""
+    """A response example PagerDuty publishes, from the vendored payloads (tests/data/payloads)."""
     return json.loads((PAYLOADS / f"pagerduty-{name}.json").read_text())
 
 
@@ -426,7 +426,7 @@ def relax(document: dict, *, keep: str | None = None) -> dict:
 
 @pytest.fixture(scope="module")
 def document() -> dict:
-    """PagerDuty's OpenAPI document as published."""
+    """PagerDuty's OpenAPI document as published, cut to the paths pmdraft uses."""
     return json.loads(OPENAPI_PATH.read_text())
 
 

@@ -7,7 +7,7 @@ It behaves as GitHub does where a client could notice: ``Authorization: Bearer <
 ``token <token>``) or 401 ``Bad credentials``; ``Link`` headers with ``next`` and ``last``;
 ``x-ratelimit-limit``/``-remaining``/``-reset``/``-used`` on every answer and, once the quota is
 spent, 403 "API rate limit exceeded" until it is reset; GitHub's error body. Records have the
-keys of the documented examples (``../shared/reference/payloads/github-*.json``).
+keys of the documented examples (``tests/data/payloads/github-*.json``).
 """
 
 from __future__ import annotations
