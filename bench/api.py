@@ -37,8 +37,13 @@ class Sandbox:
 
     def __init__(self) -> None:
         env = dict(os.environ)
-        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("serve.py"))], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("serve.py"))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         self.info = self._read()
 
     def _read(self) -> dict[str, Any]:
@@ -87,8 +92,12 @@ def _timed_collect() -> Iterator[list[float]]:
 def _hermetic_aws() -> None:
     for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_REGION"):
         os.environ.pop(key, None)
-    os.environ.update(AWS_ACCESS_KEY_ID="sandbox", AWS_SECRET_ACCESS_KEY="sandbox",
-                      AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="sandbox",
+        AWS_SECRET_ACCESS_KEY="sandbox",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
 
 
 class _Server:
@@ -119,22 +128,38 @@ class Bed:
         self.sandbox.ask("reset")
         with _timed_collect() as collecting:
             start = time.perf_counter()
-            draft = make_draft(load_config(self.config), MONTH, {TOKEN_ENV: self.sandbox.info["token"]})
+            draft = make_draft(
+                load_config(self.config), MONTH, {TOKEN_ENV: self.sandbox.info["token"]}
+            )
             drafted = time.perf_counter()
             render_markdown(draft)
             wall = time.perf_counter() - start
         seen = self.sandbox.ask("requests")
-        return {"wall_s": wall, "collect_s": collecting[0], "build_s": drafted - start - collecting[0],
-                "render_s": wall - (drafted - start), "events": len(draft.events), "rows": len(draft.rows),
-                "sources": [r.to_record() for r in draft.reports], "seen": seen}
+        return {
+            "wall_s": wall,
+            "collect_s": collecting[0],
+            "build_s": drafted - start - collecting[0],
+            "render_s": wall - (drafted - start),
+            "events": len(draft.events),
+            "rows": len(draft.rows),
+            "sources": [r.to_record() for r in draft.reports],
+            "seen": seen,
+        }
 
     def naive(self, latency: float) -> dict[str, Any]:
         self.sandbox.ask("latency", seconds=latency)
         self.sandbox.ask("reset")
         start = time.perf_counter()
-        got = naive.collect(token=self.sandbox.info["token"], pd_url=self.pd.base_url, ca_path=self.pd.ca_path,
-                            cw_url=self.sandbox.info["proxy"], regions=list(REGIONS), window=MONTH,
-                            deploys=self.deploys, pd_requests=lambda: self.sandbox.ask("requests")["pagerduty"])
+        got = naive.collect(
+            token=self.sandbox.info["token"],
+            pd_url=self.pd.base_url,
+            ca_path=self.pd.ca_path,
+            cw_url=self.sandbox.info["proxy"],
+            regions=list(REGIONS),
+            window=MONTH,
+            deploys=self.deploys,
+            pd_requests=lambda: self.sandbox.ask("requests")["pagerduty"],
+        )
         wall = time.perf_counter() - start
         return {"wall_s": wall, "records": got.records, "requests": got.requests}
 
@@ -143,7 +168,11 @@ def main(quick: bool) -> dict[str, Any]:
     _hermetic_aws()
     started = time.perf_counter()
     month = MONTH_SIZE if not quick else SCALE_BASE.times(4)
-    out: dict[str, Any] = {"latency_s": LATENCY, "month_size": vars(month), "scale_base": vars(SCALE_BASE)}
+    out: dict[str, Any] = {
+        "latency_s": LATENCY,
+        "month_size": vars(month),
+        "scale_base": vars(SCALE_BASE),
+    }
     sandbox = Sandbox()
     try:
         with tempfile.TemporaryDirectory(prefix="pmdraft-bench-") as tmp:
@@ -156,8 +185,15 @@ def main(quick: bool) -> dict[str, Any]:
             for k in SCALES if not quick else (1, 4):
                 size = SCALE_BASE.times(k)
                 bed = Bed(sandbox, size, Path(tmp))
-                out["scaling"].append({"scale": k, "size": vars(size), "bounds": size.bounds(),
-                                       "pmdraft": bed.pmdraft(LATENCY), "naive": bed.naive(0.0)})
+                out["scaling"].append(
+                    {
+                        "scale": k,
+                        "size": vars(size),
+                        "bounds": size.bounds(),
+                        "pmdraft": bed.pmdraft(LATENCY),
+                        "naive": bed.naive(0.0),
+                    }
+                )
     finally:
         sandbox.close()
     out["total_s"] = time.perf_counter() - started

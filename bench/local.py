@@ -86,7 +86,13 @@ def merge(n: int) -> dict[str, object]:
 
 
 def render(n: int) -> dict[str, object]:
-    evs = events(n, incidents=max(1, n // 1000), alarms=max(1, n // 500), span=RENDER_SPAN, deploy_share=0.002)
+    evs = events(
+        n,
+        incidents=max(1, n // 1000),
+        alarms=max(1, n // 500),
+        span=RENDER_SPAN,
+        deploy_share=0.002,
+    )
     window = Window(T0 - timedelta(hours=6), T0 + RENDER_SPAN + timedelta(hours=6))
     collected = Collected(evs, [SourceReport("synthetic", "ok", n, 0)])
     draft, draft_s = timed(build_draft, collected, window)
@@ -98,7 +104,9 @@ def render(n: int) -> dict[str, object]:
         "events": n,
         "json_events": len(json.loads(text)["events"]),
         "rows": len(draft.rows),
-        "collapsed_lines": sum("(see JSON)" in r.text and " flapped " not in r.text for r in draft.rows),
+        "collapsed_lines": sum(
+            "(see JSON)" in r.text and " flapped " not in r.text for r in draft.rows
+        ),
         "flapping_lines": sum(" flapped " in r.text for r in draft.rows),
         "markdown_lines": markdown.count("\n"),
         "draft_s": draft_s,

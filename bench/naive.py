@@ -31,33 +31,50 @@ def pagerduty_records(
     """Every incident's log entries; ``mark()`` is called between the incidents and the entries."""
     import pagerduty
 
-    client = pagerduty.RestApiV2Client(token, base_url=base_url, verify=ssl.create_default_context(cafile=ca_path))
+    client = pagerduty.RestApiV2Client(
+        token, base_url=base_url, verify=ssl.create_default_context(cafile=ca_path)
+    )
     try:
         params = {"since": iso_z(window.since), "until": iso_z(window.until), "time_zone": "UTC"}
         incidents = client.list_all("incidents", params=params)
         mark()
         entries: list[dict[str, Any]] = []
         for inc in incidents:
-            entries.extend(client.iter_all(f"incidents/{inc['id']}/log_entries",
-                                           params={"time_zone": "UTC", "is_overview": "false"}))
+            entries.extend(
+                client.iter_all(
+                    f"incidents/{inc['id']}/log_entries",
+                    params={"time_zone": "UTC", "is_overview": "false"},
+                )
+            )
         return entries
     finally:
         client.close()
 
 
-def cloudwatch_records(endpoint_url: str, regions: list[str], window: Window, counter: list[int]) -> list[dict[str, Any]]:
+def cloudwatch_records(
+    endpoint_url: str, regions: list[str], window: Window, counter: list[int]
+) -> list[dict[str, Any]]:
     import boto3
 
     items: list[dict[str, Any]] = []
     for region in regions:
         client = boto3.client("cloudwatch", region_name=region, endpoint_url=endpoint_url)
-        client.meta.events.register("before-send.cloudwatch", lambda **_: counter.__setitem__(0, counter[0] + 1))
+        client.meta.events.register(
+            "before-send.cloudwatch", lambda **_: counter.__setitem__(0, counter[0] + 1)
+        )
         try:
-            alarms = [a for page in client.get_paginator("describe_alarms").paginate() for a in page["MetricAlarms"]]
+            alarms = [
+                a
+                for page in client.get_paginator("describe_alarms").paginate()
+                for a in page["MetricAlarms"]
+            ]
             for alarm in alarms:
                 pages = client.get_paginator("describe_alarm_history").paginate(
-                    AlarmName=alarm["AlarmName"], HistoryItemType="StateUpdate",
-                    StartDate=window.since, EndDate=window.until)
+                    AlarmName=alarm["AlarmName"],
+                    HistoryItemType="StateUpdate",
+                    StartDate=window.since,
+                    EndDate=window.until,
+                )
                 for page in pages:
                     items.extend(page["AlarmHistoryItems"])
         finally:
@@ -65,19 +82,31 @@ def cloudwatch_records(endpoint_url: str, regions: list[str], window: Window, co
     return items
 
 
-def collect(*, token: str, pd_url: str, ca_path: str, cw_url: str, regions: list[str], window: Window,
-            deploys: Path, pd_requests: Any) -> NaiveResult:
+def collect(
+    *,
+    token: str,
+    pd_url: str,
+    ca_path: str,
+    cw_url: str,
+    regions: list[str],
+    window: Window,
+    deploys: Path,
+    pd_requests: Any,
+) -> NaiveResult:
     """Read everything; ``pd_requests()`` tells how many requests the PagerDuty server has seen."""
     result = NaiveResult()
     before = pd_requests()
     marks: list[int] = []
-    result.records["pagerduty"] = len(pagerduty_records(token, pd_url, ca_path, window,
-                                                        lambda: marks.append(pd_requests())))
+    result.records["pagerduty"] = len(
+        pagerduty_records(token, pd_url, ca_path, window, lambda: marks.append(pd_requests()))
+    )
     result.requests["pagerduty"] = pd_requests() - before
     result.requests["pagerduty_incidents"] = marks[0] - before
     counter = [0]
     result.records["cloudwatch"] = len(cloudwatch_records(cw_url, regions, window, counter))
     result.requests["cloudwatch"] = counter[0]
-    result.records["deploys"] = sum(1 for line in deploys.read_text(encoding="utf-8").splitlines() if line.strip())
+    result.records["deploys"] = sum(
+        1 for line in deploys.read_text(encoding="utf-8").splitlines() if line.strip()
+    )
     result.requests["deploys"] = 0
     return result

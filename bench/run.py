@@ -41,8 +41,13 @@ def step(name: str, args: list[str]) -> dict[str, Any]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "src"), env.get("PYTHONPATH")) if p)
     start = time.perf_counter()
     print(f"bench: {name} ...", file=sys.stderr, flush=True)
-    done = subprocess.run([sys.executable, str(BENCH / args[0]), *args[1:]], capture_output=True, text=True, env=env,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, str(BENCH / args[0]), *args[1:]],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     took = time.perf_counter() - start
     print(f"bench: {name} took {took:.1f} s", file=sys.stderr, flush=True)
     if done.returncode != 0:
@@ -75,15 +80,27 @@ def s(value: float) -> str:
 
 
 def under(target: float, value: float) -> str:
-    return f"{target / value:.1f}x under the target" if value < target else f"{value / target:.1f}x the target"
+    return (
+        f"{target / value:.1f}x under the target"
+        if value < target
+        else f"{value / target:.1f}x the target"
+    )
 
 
 def spare(mb: float) -> str:
-    return f"{TARGET_MERGE_MB - mb:,.0f} MB to spare" if mb < TARGET_MERGE_MB else f"{mb - TARGET_MERGE_MB:,.0f} MB over"
+    return (
+        f"{TARGET_MERGE_MB - mb:,.0f} MB to spare"
+        if mb < TARGET_MERGE_MB
+        else f"{mb - TARGET_MERGE_MB:,.0f} MB over"
+    )
 
 
 def versus(ratio: float) -> str:
-    return f"{ratio / TARGET_SPEEDUP:.0%} of the target" if ratio < TARGET_SPEEDUP else f"{ratio / TARGET_SPEEDUP:.1f}x the target"
+    return (
+        f"{ratio / TARGET_SPEEDUP:.0%} of the target"
+        if ratio < TARGET_SPEEDUP
+        else f"{ratio / TARGET_SPEEDUP:.1f}x the target"
+    )
 
 
 def verdict(ok: bool, how: str) -> str:
@@ -91,7 +108,9 @@ def verdict(ok: bool, how: str) -> str:
 
 
 def naive_total(result: dict[str, Any]) -> int:
-    return sum(v for k, v in result["requests"].items() if k in ("pagerduty", "cloudwatch", "deploys"))
+    return sum(
+        v for k, v in result["requests"].items() if k in ("pagerduty", "cloudwatch", "deploys")
+    )
 
 
 def _source(result: dict[str, Any], name: str) -> dict[str, Any]:
@@ -106,13 +125,25 @@ def _requests_cell(report: dict[str, Any]) -> str:
     return str(report["requests"])
 
 
-def render(m: dict[str, str], merge: dict[str, Any], rend: dict[str, Any], start: dict[str, Any],
-           api: dict[str, Any], total_s: float, quick: bool, cap: dict[str, Any] | None = None) -> str:
+def render(
+    m: dict[str, str],
+    merge: dict[str, Any],
+    rend: dict[str, Any],
+    start: dict[str, Any],
+    api: dict[str, Any],
+    total_s: float,
+    quick: bool,
+    cap: dict[str, Any] | None = None,
+) -> str:
     out: list[str] = []
     add = out.append
     add("# Benchmarks\n")
-    add("Written by `make bench` (`bench/run.py`); do not edit by hand. Every figure below was measured in")
-    add("the same run: counts, times, and ratios of times taken on this machine minutes apart. Targets are")
+    add(
+        "Written by `make bench` (`bench/run.py`); do not edit by hand. Every figure below was measured in"
+    )
+    add(
+        "the same run: counts, times, and ratios of times taken on this machine minutes apart. Targets are"
+    )
     add("the project's (issue 8); the tests assert request counts but never time anything.")
     if quick:
         add("\n> **Quick run** (`--quick`): smaller inputs than the targets are stated for.")
@@ -122,83 +153,131 @@ def render(m: dict[str, str], merge: dict[str, Any], rend: dict[str, Any], start
     add(f"| platform | {m['platform']} |\n| packages | {m['versions']} |")
     add(f"| load average (1, 5, 15 min) | {m['load']} at the start, {m['load_end']} at the end |")
     add(f"| whole run | {total_s:.0f} s |")
-    add("\nThe load average counts every runnable process on the machine; above the number of CPUs, other")
-    add("work was competing with the benchmark and its times (not its counts) are longer than on an idle machine.")
+    add(
+        "\nThe load average counts every runnable process on the machine; above the number of CPUs, other"
+    )
+    add(
+        "work was competing with the benchmark and its times (not its counts) are longer than on an idle machine."
+    )
 
     add("\n## Summary\n")
     add("| what | measured | target | |\n|---|---|---|---|")
     if "error" not in merge:
-        add(f"| merge + dedupe + sort + milestones + timeline rows, {merge['events']:,} events | "
+        add(
+            f"| merge + dedupe + sort + milestones + timeline rows, {merge['events']:,} events | "
             f"{s(merge['merge_s'])} | < {TARGET_MERGE_S:g} s | "
-            f"{verdict(merge['merge_s'] < TARGET_MERGE_S, under(TARGET_MERGE_S, merge['merge_s']))} |")
-        add(f"| peak resident memory while merging (events included) | {merge['peak_merge_mb']:,.0f} MB | "
-            f"< {TARGET_MERGE_MB:,} MB | {verdict(merge['peak_merge_mb'] < TARGET_MERGE_MB, spare(merge['peak_merge_mb']))} |")
+            f"{verdict(merge['merge_s'] < TARGET_MERGE_S, under(TARGET_MERGE_S, merge['merge_s']))} |"
+        )
+        add(
+            f"| peak resident memory while merging (events included) | {merge['peak_merge_mb']:,.0f} MB | "
+            f"< {TARGET_MERGE_MB:,} MB | {verdict(merge['peak_merge_mb'] < TARGET_MERGE_MB, spare(merge['peak_merge_mb']))} |"
+        )
     else:
-        add(f"| merge of {MERGE_EVENTS:,} events | **failed**: {merge['error']} | < {TARGET_MERGE_S:g} s | |")
+        add(
+            f"| merge of {MERGE_EVENTS:,} events | **failed**: {merge['error']} | < {TARGET_MERGE_S:g} s | |"
+        )
     if "error" not in rend:
-        add(f"| Markdown render of a {rend['events']:,}-event draft | {s(rend['markdown_s'])} | < {TARGET_RENDER_S:g} s | "
-            f"{verdict(rend['markdown_s'] < TARGET_RENDER_S, under(TARGET_RENDER_S, rend['markdown_s']))} |")
+        add(
+            f"| Markdown render of a {rend['events']:,}-event draft | {s(rend['markdown_s'])} | < {TARGET_RENDER_S:g} s | "
+            f"{verdict(rend['markdown_s'] < TARGET_RENDER_S, under(TARGET_RENDER_S, rend['markdown_s']))} |"
+        )
     else:
         add(f"| Markdown render | **failed**: {rend['error']} | < {TARGET_RENDER_S:g} s | |")
     if "error" not in start:
         heavy = start["heavy_on_help"] + start["heavy_on_draft_help"]
-        add(f"| `pmdraft --help` / `python -c pass` | {start['help_s'] / start['bare_s']:.1f}x "
+        add(
+            f"| `pmdraft --help` / `python -c pass` | {start['help_s'] / start['bare_s']:.1f}x "
             f"({s(start['help_s'])} vs {s(start['bare_s'])}) | no heavy import | "
-            f"{verdict(not heavy, 'imports ' + (', '.join(heavy) if heavy else 'none of ' + ', '.join(start_heavy())))} |")
+            f"{verdict(not heavy, 'imports ' + (', '.join(heavy) if heavy else 'none of ' + ', '.join(start_heavy())))} |"
+        )
     if "error" not in api:
         lat = api["latency"]
         ratio = lat["naive"]["wall_s"] / lat["pmdraft"]["wall_s"]
-        add(f"| busy month at {api['latency_s'] * 1000:.0f} ms a request: naive / pmdraft wall time | "
+        add(
+            f"| busy month at {api['latency_s'] * 1000:.0f} ms a request: naive / pmdraft wall time | "
             f"{ratio:.1f}x ({s(lat['naive']['wall_s'])} vs {s(lat['pmdraft']['wall_s'])}) | >= {TARGET_SPEEDUP:g}x | "
-            f"{verdict(ratio >= TARGET_SPEEDUP, versus(ratio))} |")
+            f"{verdict(ratio >= TARGET_SPEEDUP, versus(ratio))} |"
+        )
         pm = api["counts"]["pmdraft"]
         bound = sum(sum(v.values()) for v in api["bounds"].values())
         got = sum(r["requests"] for r in pm["sources"])
-        add(f"| busy month: requests / lower bound (ceil(records/100) per stream) | {got / bound:.2f} ({got} / {bound}) | "
-            f"close to 1 | naive: {naive_total(api['counts']['naive'])} requests |")
+        add(
+            f"| busy month: requests / lower bound (ceil(records/100) per stream) | {got / bound:.2f} ({got} / {bound}) | "
+            f"close to 1 | naive: {naive_total(api['counts']['naive'])} requests |"
+        )
     else:
         add(f"| API benchmarks | **failed**: {api['error']} | | |")
 
     add("\n## Local work\n")
     if "error" not in merge:
-        add(f"{merge['events']:,} synthetic events (`bench/synth.py`: 40 % alarm transitions of "
-            f"{merge['events'] * 0.4 // 250:,.0f} alarms, 55 % PagerDuty log entries, 5 % deploys, 1 % exact duplicates),")
-        add("delivered source after source as the pipeline gathers them, each alarm's and incident's events")
+        add(
+            f"{merge['events']:,} synthetic events (`bench/synth.py`: 40 % alarm transitions of "
+            f"{merge['events'] * 0.4 // 250:,.0f} alarms, 55 % PagerDuty log entries, 5 % deploys, 1 % exact duplicates),"
+        )
+        add(
+            "delivered source after source as the pipeline gathers them, each alarm's and incident's events"
+        )
         add("together (not in time order). Making them is not part of the timed merge.\n")
         add("| step | time |\n|---|---|")
         add(f"| making {merge['events']:,} `Event` objects (validated) | {s(merge['create_s'])} |")
-        add(f"| `build_frame` (merge, dedupe to {merge['distinct']:,}, sort) | {s(merge['frame_s'])} |")
+        add(
+            f"| `build_frame` (merge, dedupe to {merge['distinct']:,}, sort) | {s(merge['frame_s'])} |"
+        )
         add(f"| `analyse` (milestones, durations) | {s(merge['analyse_s'])} |")
         add(f"| `build_rows` ({merge['rows']:,} timeline rows) | {s(merge['rows_s'])} |")
         if merge.get("rows_without_flapping_s") is not None:
-            add(f"| (`build_rows` without the flapping-alarm fold, `flap_transitions=0`, one run) | "
-                f"{s(merge['rows_without_flapping_s'])} |")
-        add(f"| **merge total** (median of {merge['repeats']} runs: "
-            f"{', '.join(s(t) for t in merge['merge_runs_s'])}) | **{s(merge['merge_s'])}** |")
-        add(f"| `frame_events` (the draft's {merge['rebuilt']:,} events back out of the frame) | {s(merge['frame_events_s'])} |")
-        add(f"\nResident memory: {merge['rss_before_merge_mb']:,.0f} MB with the events made, "
+            add(
+                f"| (`build_rows` without the flapping-alarm fold, `flap_transitions=0`, one run) | "
+                f"{s(merge['rows_without_flapping_s'])} |"
+            )
+        add(
+            f"| **merge total** (median of {merge['repeats']} runs: "
+            f"{', '.join(s(t) for t in merge['merge_runs_s'])}) | **{s(merge['merge_s'])}** |"
+        )
+        add(
+            f"| `frame_events` (the draft's {merge['rebuilt']:,} events back out of the frame) | {s(merge['frame_events_s'])} |"
+        )
+        add(
+            f"\nResident memory: {merge['rss_before_merge_mb']:,.0f} MB with the events made, "
             f"{merge['peak_merge_mb']:,.0f} MB at the merge's peak, {merge['peak_mb']:,.0f} MB after `frame_events` "
-            "(`ru_maxrss`). The events themselves are most of it.")
-        add(f"Making the events takes {merge['create_s'] / merge['merge_s']:.1f}x as long as merging them: past this point the")
-        add("cost is Python objects (one `Event`, one mapping proxy, one dict and its strings per event), not pandas.")
+            "(`ru_maxrss`). The events themselves are most of it."
+        )
+        add(
+            f"Making the events takes {merge['create_s'] / merge['merge_s']:.1f}x as long as merging them: past this point the"
+        )
+        add(
+            "cost is Python objects (one `Event`, one mapping proxy, one dict and its strings per event), not pandas."
+        )
     if "error" not in rend:
-        add(f"\nRendering: {rend['events']:,} events over one 8-hour day "
+        add(
+            f"\nRendering: {rend['events']:,} events over one 8-hour day "
             f"({rend['json_events']:,} distinct) give {rend['rows']:,} timeline rows: {rend['collapsed_lines']} collapsed "
             f"bursts, {rend.get('flapping_lines', 0)} flapping-alarm lines (one per alarm and 10 minutes), the rest one "
-            f"event each; the draft has {rend['markdown_lines']:,} lines.\n")
+            f"event each; the draft has {rend['markdown_lines']:,} lines.\n"
+        )
         add("| step | time |\n|---|---|")
-        add(f"| `build_draft` | {s(rend['draft_s'])} |\n| `render_markdown` (median of 3) | {s(rend['markdown_s'])} |")
+        add(
+            f"| `build_draft` | {s(rend['draft_s'])} |\n| `render_markdown` (median of 3) | {s(rend['markdown_s'])} |"
+        )
         add(f"| `render_json` (all {rend['json_events']:,} events) | {s(rend['json_s'])} |")
 
     add("\n## Start-up\n")
     if "error" not in start:
-        add(f"Median of {start['runs']} fresh interpreters each, timed from outside (fork, exec, imports, help, exit).\n")
+        add(
+            f"Median of {start['runs']} fresh interpreters each, timed from outside (fork, exec, imports, help, exit).\n"
+        )
         add("| command | time | / `python -c pass` |\n|---|---|---|")
-        for label, key in (("`python -c pass`", "bare_s"), ("`pmdraft --help`", "help_s"),
-                           ("`pmdraft draft --help`", "draft_help_s"), ("`python -c 'import pandas'`", "import_pandas_s")):
+        for label, key in (
+            ("`python -c pass`", "bare_s"),
+            ("`pmdraft --help`", "help_s"),
+            ("`pmdraft draft --help`", "draft_help_s"),
+            ("`python -c 'import pandas'`", "import_pandas_s"),
+        ):
             add(f"| {label} | {s(start[key])} | {start[key] / start['bare_s']:.1f}x |")
-        add(f"\nHeavy modules imported by `--help`: {start['heavy_on_help'] or 'none'}; by `draft --help`: "
-            f"{start['heavy_on_draft_help'] or 'none'} (checked: {', '.join(start_heavy())}).")
+        add(
+            f"\nHeavy modules imported by `--help`: {start['heavy_on_help'] or 'none'}; by `draft --help`: "
+            f"{start['heavy_on_draft_help'] or 'none'} (checked: {', '.join(start_heavy())})."
+        )
     else:
         add(f"**failed**: {start['error']}")
 
@@ -220,14 +299,22 @@ def add_cap(add: Any, cap: dict[str, Any]) -> None:
         add(f"**failed**: {cap['error']}")
         return
     whole = cap["records"] == cap["distinct"] == cap["expected"]
-    add("One day holding 25,000 log entries of 50 incidents (`bench/window25k.py`), read by the collector alone.\n")
-    add("| log entries read | distinct | requests | lower bound ceil(25,000/100) + ceil(50/100) | over the bound |")
+    add(
+        "One day holding 25,000 log entries of 50 incidents (`bench/window25k.py`), read by the collector alone.\n"
+    )
+    add(
+        "| log entries read | distinct | requests | lower bound ceil(25,000/100) + ceil(50/100) | over the bound |"
+    )
     add("|---|---|---|---|---|")
     over = cap["requests"] - cap["lower_bound"]
-    add(f"| {cap['records']:,} | {cap['distinct']:,} | {cap['requests']} | {cap['lower_bound']} | "
-        f"{over} ({100 * over / cap['lower_bound']:.1f} %) |")
-    add(f"\n{'Every entry came back exactly once.' if whole else '**Entries were lost or repeated.**'} "
-        f"The collector said: {cap['detail']}.")
+    add(
+        f"| {cap['records']:,} | {cap['distinct']:,} | {cap['requests']} | {cap['lower_bound']} | "
+        f"{over} ({100 * over / cap['lower_bound']:.1f} %) |"
+    )
+    add(
+        f"\n{'Every entry came back exactly once.' if whole else '**Entries were lost or repeated.**'} "
+        f"The collector said: {cap['detail']}."
+    )
 
 
 def start_heavy() -> tuple[str, ...]:
@@ -239,14 +326,30 @@ def start_heavy() -> tuple[str, ...]:
 
 def add_api(add: Any, api: dict[str, Any]) -> None:
     size = api["month_size"]
-    add(f"A busy month served by the sandbox: {size['incidents']} PagerDuty incidents with {size['log_entries']:,} log")
-    add(f"entries, {size['transitions']:,} alarm transitions of {size['alarms']} alarms in each of 2 regions (moto with")
-    add(f"`DescribeAlarmHistory`), {size['deploys']} deploys in a JSON Lines file (`bench/scenario.py`). The naive")
-    add("baseline (`bench/naive.py`) reads the same records as the libraries' documentation shows: incidents, then")
-    add("`GET /incidents/{id}/log_entries` for each, then each alarm's history by `AlarmName`, one source after another.")
-    add("The draft's metric graphs are off (`graphs = false`): moto computes `GetMetricData` by walking every period of")
-    add("the month for every metric, which would measure the stand-in; with them on, each region adds one request.")
-    add("PagerDuty's related-incident listing and change events are off too (each one more listing), so both")
+    add(
+        f"A busy month served by the sandbox: {size['incidents']} PagerDuty incidents with {size['log_entries']:,} log"
+    )
+    add(
+        f"entries, {size['transitions']:,} alarm transitions of {size['alarms']} alarms in each of 2 regions (moto with"
+    )
+    add(
+        f"`DescribeAlarmHistory`), {size['deploys']} deploys in a JSON Lines file (`bench/scenario.py`). The naive"
+    )
+    add(
+        "baseline (`bench/naive.py`) reads the same records as the libraries' documentation shows: incidents, then"
+    )
+    add(
+        "`GET /incidents/{id}/log_entries` for each, then each alarm's history by `AlarmName`, one source after another."
+    )
+    add(
+        "The draft's metric graphs are off (`graphs = false`): moto computes `GetMetricData` by walking every period of"
+    )
+    add(
+        "the month for every metric, which would measure the stand-in; with them on, each region adds one request."
+    )
+    add(
+        "PagerDuty's related-incident listing and change events are off too (each one more listing), so both"
+    )
     add("clients read the same records.\n")
     add("### Requests (no added latency)\n")
     pm, nv, b = api["counts"]["pmdraft"], api["counts"]["naive"], api["bounds"]
@@ -254,62 +357,99 @@ def add_api(add: Any, api: dict[str, Any]) -> None:
     cw, pd = _source(pm, "cloudwatch"), _source(pm, "pagerduty")
     paths = pm.get("seen", {}).get("pagerduty_paths", {})
     cw_bound = b["cloudwatch"]
-    add(f"| CloudWatch | {' + '.join(cw_bound)} | {' + '.join(str(v) for v in cw_bound.values())} | "
-        f"{_requests_cell(cw)} | {nv['requests']['cloudwatch']} |")
+    add(
+        f"| CloudWatch | {' + '.join(cw_bound)} | {' + '.join(str(v) for v in cw_bound.values())} | "
+        f"{_requests_cell(cw)} | {nv['requests']['cloudwatch']} |"
+    )
     naive_incidents = nv["requests"].get("pagerduty_incidents", 0)
-    add(f"| PagerDuty | GET /incidents | {b['pagerduty']['GET /incidents']} | {paths.get('/incidents', 0)} | "
-        f"{naive_incidents} |")
-    add(f"| PagerDuty | log entries | {b['pagerduty']['GET /log_entries']} | {paths.get('/log_entries', 0)} | "
-        f"{nv['requests']['pagerduty'] - naive_incidents} (one listing per incident) |")
-    add(f"| PagerDuty | total | {sum(b['pagerduty'].values())} | {_requests_cell(pd)} | {nv['requests']['pagerduty']} |")
+    add(
+        f"| PagerDuty | GET /incidents | {b['pagerduty']['GET /incidents']} | {paths.get('/incidents', 0)} | "
+        f"{naive_incidents} |"
+    )
+    add(
+        f"| PagerDuty | log entries | {b['pagerduty']['GET /log_entries']} | {paths.get('/log_entries', 0)} | "
+        f"{nv['requests']['pagerduty'] - naive_incidents} (one listing per incident) |"
+    )
+    add(
+        f"| PagerDuty | total | {sum(b['pagerduty'].values())} | {_requests_cell(pd)} | {nv['requests']['pagerduty']} |"
+    )
     add("| deploy log | file | 0 | 0 | 0 |")
     if pd.get("detail"):
         add(f"\nPagerDuty's collector said: {pd['detail']}.")
     for name, report in (("CloudWatch", cw), ("PagerDuty", pd)):
         if report.get("status") == "failed":
             add(f"\n**{name} failed**: {report.get('error')}")
-    add(f"\nEvents in the draft: {pm['events']:,}; naive records read: "
-        + ", ".join(f"{k} {v:,}" for k, v in nv["records"].items()) + ".")
+    add(
+        f"\nEvents in the draft: {pm['events']:,}; naive records read: "
+        + ", ".join(f"{k} {v:,}" for k, v in nv["records"].items())
+        + "."
+    )
     if "rows" in pm:
-        add(f"The month's draft has {pm['rows']:,} timeline rows for its {pm['events']:,} events: each incident logs")
-        add("about one entry a minute, sparser than the burst rule folds (more than 20 routine rows of a source")
-        add("within 10 minutes). A draft normally covers one incident's hours, where bursts are dense (see the")
+        add(
+            f"The month's draft has {pm['rows']:,} timeline rows for its {pm['events']:,} events: each incident logs"
+        )
+        add(
+            "about one entry a minute, sparser than the burst rule folds (more than 20 routine rows of a source"
+        )
+        add(
+            "within 10 minutes). A draft normally covers one incident's hours, where bursts are dense (see the"
+        )
         add("10,000-event render above).")
 
     lat = api["latency"]
     ms = api["latency_s"] * 1000
     add(f"\n### Wall time at {ms:.0f} ms a request\n")
-    add(f"{ms:.0f} ms is added to every request: by the PagerDuty stand-in (`latency=`) and by a delaying proxy in front")
-    add("of moto (`bench/proxy.py`). pmdraft's time is a whole draft (collect, merge, analyse, render Markdown);")
+    add(
+        f"{ms:.0f} ms is added to every request: by the PagerDuty stand-in (`latency=`) and by a delaying proxy in front"
+    )
+    add(
+        "of moto (`bench/proxy.py`). pmdraft's time is a whole draft (collect, merge, analyse, render Markdown);"
+    )
     add("the naive baseline's is only reading the records.\n")
     add("| | wall time | requests |\n|---|---|---|")
     add(f"| naive | {s(lat['naive']['wall_s'])} | {naive_total(lat['naive'])} |")
-    add(f"| pmdraft | {s(lat['pmdraft']['wall_s'])} | {sum(r['requests'] for r in lat['pmdraft']['sources'])} |")
+    add(
+        f"| pmdraft | {s(lat['pmdraft']['wall_s'])} | {sum(r['requests'] for r in lat['pmdraft']['sources'])} |"
+    )
     add(f"| **naive / pmdraft** | **{lat['naive']['wall_s'] / lat['pmdraft']['wall_s']:.1f}x** | |")
     p = lat["pmdraft"]
-    add(f"\npmdraft's {s(p['wall_s'])}: collecting (all sources at once) {s(p['collect_s'])}, building the draft "
+    add(
+        f"\npmdraft's {s(p['wall_s'])}: collecting (all sources at once) {s(p['collect_s'])}, building the draft "
         f"{s(p['build_s'])}, rendering {s(p['render_s'])}. Without added latency the same draft takes "
         f"{s(api['counts']['pmdraft']['wall_s'])} (collecting {s(api['counts']['pmdraft']['collect_s'])}) and the "
         f"naive read {s(api['counts']['naive']['wall_s'])}: that much of each is CPU (this client, and the sandbox "
-        "in its own process), not waiting.")
+        "in its own process), not waiting."
+    )
     cw_pages = _source(lat["pmdraft"], "cloudwatch").get("requests", 0)
     pd_pages = _source(lat["pmdraft"], "pagerduty").get("requests", 0)
-    add(f"\nWhat bounds pmdraft here: PagerDuty's {pd_pages} pages go over 8 connections (`max_connections`) once their offsets are known,")
-    add(f"about {pd_pages * api['latency_s'] / 8:.1f} s of round trips plus the probes that come first; CloudWatch's {cw_pages}")
-    add(f"requests are `NextToken` chains, one per region (about {cw_pages // 2} round trips, "
-        f"{cw_pages // 2 * api['latency_s']:.1f} s, each), the regions side by side.")
+    add(
+        f"\nWhat bounds pmdraft here: PagerDuty's {pd_pages} pages go over 8 connections (`max_connections`) once their offsets are known,"
+    )
+    add(
+        f"about {pd_pages * api['latency_s'] / 8:.1f} s of round trips plus the probes that come first; CloudWatch's {cw_pages}"
+    )
+    add(
+        f"requests are `NextToken` chains, one per region (about {cw_pages // 2} round trips, "
+        f"{cw_pages // 2 * api['latency_s']:.1f} s, each), the regions side by side."
+    )
     chain = max(cw_pages, pd_pages) * api["latency_s"]
     ratio = lat["pmdraft"]["wall_s"] / chain if chain else float("nan")
-    add(f"\nAgainst the slowest single source's sequential page chain ({max(cw_pages, pd_pages)} requests one after "
-        f"another at {ms:.0f} ms = {s(chain)}), pmdraft's whole draft takes **{ratio:.2f}x** of it (target: within 1.5x).")
+    add(
+        f"\nAgainst the slowest single source's sequential page chain ({max(cw_pages, pd_pages)} requests one after "
+        f"another at {ms:.0f} ms = {s(chain)}), pmdraft's whole draft takes **{ratio:.2f}x** of it (target: within 1.5x)."
+    )
     add("The two sources run at the same time, so the slower one sets the wall time.")
 
     add(f"\n### Scaling (requests and wall time at {ms:.0f} ms a request)\n")
     base = api["scale_base"]
-    add(f"Base: {base['incidents']} incidents, {base['log_entries']:,} log entries, {base['transitions']} transitions of "
-        f"{base['alarms']} alarms a region, {base['deploys']} deploys; every count multiplied by the scale. Naive requests")
+    add(
+        f"Base: {base['incidents']} incidents, {base['log_entries']:,} log entries, {base['transitions']} transitions of "
+        f"{base['alarms']} alarms a region, {base['deploys']} deploys; every count multiplied by the scale. Naive requests"
+    )
     add("are counted without latency (its wall time at 50 ms is the month's above).\n")
-    add("| scale | records | lower bound | pmdraft requests | pmdraft wall | naive requests |\n|---|---|---|---|---|---|")
+    add(
+        "| scale | records | lower bound | pmdraft requests | pmdraft wall | naive requests |\n|---|---|---|---|---|---|"
+    )
     for row in api["scaling"]:
         sz = row["size"]
         records = sz["incidents"] + sz["log_entries"] + sz["transitions"] + 2 * sz["alarms"]
@@ -317,14 +457,18 @@ def add_api(add: Any, api: dict[str, Any]) -> None:
         got = sum(r["requests"] for r in row["pmdraft"]["sources"])
         failed = [r["name"] for r in row["pmdraft"]["sources"] if r["status"] == "failed"]
         note = f" (failed: {', '.join(failed)})" if failed else ""
-        add(f"| {row['scale']}x | {records:,} | {bound} | {got}{note} | {s(row['pmdraft']['wall_s'])} | "
-            f"{naive_total(row['naive'])} |")
+        add(
+            f"| {row['scale']}x | {records:,} | {bound} | {got}{note} | {s(row['pmdraft']['wall_s'])} | "
+            f"{naive_total(row['naive'])} |"
+        )
     first, last = api["scaling"][0], api["scaling"][-1]
     k = last["scale"] / first["scale"]
     got0 = sum(r["requests"] for r in first["pmdraft"]["sources"])
     got1 = sum(r["requests"] for r in last["pmdraft"]["sources"])
-    add(f"\nFrom {first['scale']}x to {last['scale']}x ({k:.0f}x the records) pmdraft's requests grow "
-        f"{got1 / got0:.1f}x, its wall time {last['pmdraft']['wall_s'] / first['pmdraft']['wall_s']:.1f}x: requests follow")
+    add(
+        f"\nFrom {first['scale']}x to {last['scale']}x ({k:.0f}x the records) pmdraft's requests grow "
+        f"{got1 / got0:.1f}x, its wall time {last['pmdraft']['wall_s'] / first['pmdraft']['wall_s']:.1f}x: requests follow"
+    )
     add("records / 100, never incidents x pages or alarms x pages.")
 
 

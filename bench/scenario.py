@@ -37,7 +37,13 @@ class Size:
     deploys: int
 
     def times(self, k: int) -> Size:
-        return replace(self, **{f: getattr(self, f) * k for f in ("incidents", "log_entries", "transitions", "alarms", "deploys")})
+        return replace(
+            self,
+            **{
+                f: getattr(self, f) * k
+                for f in ("incidents", "log_entries", "transitions", "alarms", "deploys")
+            },
+        )
 
     def bounds(self) -> dict[str, dict[str, int]]:
         """The fewest requests each stream can take: ceil(records / 100), at least one."""
@@ -72,6 +78,7 @@ def _entry_type(k: int, count: int) -> str:
         return "escalate_log_entry"
     return "assign_log_entry" if k % 6 == 5 else "notify_log_entry"
 
+
 _USERS = [("PUSER01", "Ana Lima"), ("PUSER02", "Bo Chen"), ("PUSER03", "Cy Okafor")]
 
 
@@ -89,9 +96,16 @@ def seed_pagerduty(pd: PagerDutyStandIn, size: Size, window: Window = MONTH) -> 
     for i, count in enumerate(_entry_counts(size)):
         created = window.since + timedelta(hours=1, seconds=int(span * i / size.incidents))
         resolved = created + timedelta(minutes=90)
-        inc = incident(id=f"QB{i:06d}", number=5000 + i, title=f"Error rate on svc{i % 12}", created_at=created,
-                       service_id=f"PSVC{i % 12:02d}", service_name=f"svc{i % 12}", priority="P2",
-                       resolved_at=resolved)
+        inc = incident(
+            id=f"QB{i:06d}",
+            number=5000 + i,
+            title=f"Error rate on svc{i % 12}",
+            created_at=created,
+            service_id=f"PSVC{i % 12:02d}",
+            service_name=f"svc{i % 12}",
+            priority="P2",
+            resolved_at=resolved,
+        )
         incidents.append(inc)
         ana = ("user_reference", *_USERS[i % 3])
         for k in range(count):
@@ -105,7 +119,16 @@ def seed_pagerduty(pd: PagerDutyStandIn, size: Size, window: Window = MONTH) -> 
             elif kind in ("assign_log_entry", "escalate_log_entry"):
                 extra["assignees"] = [_USERS[k % 3]]
             agent = None if kind in ("trigger_log_entry", "notify_log_entry") else ana
-            entries.append(log_entry(id=f"RB{i:06d}{k:05d}", type=kind, created_at=at, incident=inc, agent=agent, **extra))
+            entries.append(
+                log_entry(
+                    id=f"RB{i:06d}{k:05d}",
+                    type=kind,
+                    created_at=at,
+                    incident=inc,
+                    agent=agent,
+                    **extra,
+                )
+            )
     pd.add_incidents(incidents)
     pd.add_log_entries(entries)
 
@@ -118,23 +141,53 @@ def seed_cloudwatch(moto: MotoSandbox, size: Size, window: Window = MONTH) -> No
         client = moto.client(region=region)
         for a in range(size.alarms):
             client.put_metric_alarm(
-                AlarmName=f"svc{a % 12}-HighErrorRate-{a}", MetricName="HTTPCode_Target_5XX_Count",
-                Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=5.0,
-                ComparisonOperator="GreaterThanThreshold")
+                AlarmName=f"svc{a % 12}-HighErrorRate-{a}",
+                MetricName="HTTPCode_Target_5XX_Count",
+                Namespace="AWS/ApplicationELB",
+                Statistic="Sum",
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=5.0,
+                ComparisonOperator="GreaterThanThreshold",
+            )
         client.close()
         made = 0
         for a in range(size.alarms):
             count = per_alarm if a < size.alarms - 1 else per_region - made
             name = f"svc{a % 12}-HighErrorRate-{a}"
             for k in range(count):
-                at = window.since + timedelta(seconds=int(span * (k + a / size.alarms) / count) + 30)
+                at = window.since + timedelta(
+                    seconds=int(span * (k + a / size.alarms) / count) + 30
+                )
                 if k % 2 == 0:
-                    aws.add_history(region, name, at, "OK", "ALARM", reason="Threshold Crossed: 1 datapoint [9.0]",
-                                    reason_data={"threshold": 5.0, "evaluatedDatapoints": [
-                                        {"timestamp": (at - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
-                                         "value": 9.0}]})
+                    aws.add_history(
+                        region,
+                        name,
+                        at,
+                        "OK",
+                        "ALARM",
+                        reason="Threshold Crossed: 1 datapoint [9.0]",
+                        reason_data={
+                            "threshold": 5.0,
+                            "evaluatedDatapoints": [
+                                {
+                                    "timestamp": (at - timedelta(minutes=1)).strftime(
+                                        "%Y-%m-%dT%H:%M:%S.000+0000"
+                                    ),
+                                    "value": 9.0,
+                                }
+                            ],
+                        },
+                    )
                 else:
-                    aws.add_history(region, name, at, "ALARM", "OK", reason="Threshold Crossed: 1 datapoint [1.0]")
+                    aws.add_history(
+                        region,
+                        name,
+                        at,
+                        "ALARM",
+                        "OK",
+                        reason="Threshold Crossed: 1 datapoint [1.0]",
+                    )
             made += count
 
 
@@ -143,25 +196,49 @@ def write_deploys(path: Path, size: Size, window: Window = MONTH) -> Path:
     with path.open("w", encoding="utf-8") as out:
         for d in range(size.deploys):
             at = window.since + timedelta(seconds=int(span * d / max(1, size.deploys)))
-            out.write(json.dumps({"timestamp": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "service": f"svc{d % 12}",
-                                  "version": f"v1.{d}.0", "environment": "prod", "status": "succeeded",
-                                  "actor": "ci-bot", "id": f"deploy-{d}"}) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "timestamp": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "service": f"svc{d % 12}",
+                        "version": f"v1.{d}.0",
+                        "environment": "prod",
+                        "status": "succeeded",
+                        "actor": "ci-bot",
+                        "id": f"deploy-{d}",
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
 def write_config(workdir: Path, cloudwatch_url: str, pd: PagerDutyStandIn) -> Path:
     path = workdir / "pmdraft.toml"
     path.write_text(
-        "\n".join([
-            "[cloudwatch]", f"regions = {json.dumps(list(REGIONS))}", f'endpoint_url = "{cloudwatch_url}"',
-            # moto answers GetMetricData by walking every period of the window for every metric:
-            # for a month that is the stand-in's work, not pmdraft's, so the graphs stay off.
-            "graphs = false", "",
-            "[pagerduty]", f'base_url = "{pd.base_url}"', f'ca_bundle = "{pd.ca_path}"', f'token_env = "{TOKEN_ENV}"',
-            # The streams compared with the naive read only: no related-incident listing, no change events.
-            "related_lookback_days = 0", "change_events = false", "",
-            "[[deploys]]", 'type = "file"', 'path = "deploys.jsonl"', "",
-        ]),
+        "\n".join(
+            [
+                "[cloudwatch]",
+                f"regions = {json.dumps(list(REGIONS))}",
+                f'endpoint_url = "{cloudwatch_url}"',
+                # moto answers GetMetricData by walking every period of the window for every metric:
+                # for a month that is the stand-in's work, not pmdraft's, so the graphs stay off.
+                "graphs = false",
+                "",
+                "[pagerduty]",
+                f'base_url = "{pd.base_url}"',
+                f'ca_bundle = "{pd.ca_path}"',
+                f'token_env = "{TOKEN_ENV}"',
+                # The streams compared with the naive read only: no related-incident listing, no change events.
+                "related_lookback_days = 0",
+                "change_events = false",
+                "",
+                "[[deploys]]",
+                'type = "file"',
+                'path = "deploys.jsonl"',
+                "",
+            ]
+        ),
         encoding="utf-8",
     )
     return path
@@ -170,5 +247,7 @@ def write_config(workdir: Path, cloudwatch_url: str, pd: PagerDutyStandIn) -> Pa
 def reset_moto(moto: MotoSandbox) -> None:
     import urllib.request
 
-    urllib.request.urlopen(urllib.request.Request(f"{moto.endpoint_url}/moto-api/reset", method="POST")).close()
+    urllib.request.urlopen(
+        urllib.request.Request(f"{moto.endpoint_url}/moto-api/reset", method="POST")
+    ).close()
     aws.clear_history()

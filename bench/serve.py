@@ -32,8 +32,12 @@ TOKEN = "pmdraft-bench-token"
 
 
 def main() -> None:
-    os.environ.update(AWS_ACCESS_KEY_ID="sandbox", AWS_SECRET_ACCESS_KEY="sandbox",
-                      AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="sandbox",
+        AWS_SECRET_ACCESS_KEY="sandbox",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
     pd: PagerDutyStandIn | None = None
     with MotoSandbox() as moto, DelayProxy(moto.endpoint_url, 0.0) as proxy:
         reply: dict[str, Any] = {"moto": moto.endpoint_url, "proxy": proxy.url, "token": TOKEN}
@@ -64,7 +68,11 @@ def main() -> None:
             elif op == "requests":
                 assert pd is not None
                 paths = Counter(r.path for r in pd.requests)
-                reply = {"pagerduty": sum(paths.values()), "pagerduty_paths": dict(paths), "cloudwatch": proxy.requests}
+                reply = {
+                    "pagerduty": sum(paths.values()),
+                    "pagerduty_paths": dict(paths),
+                    "cloudwatch": proxy.requests,
+                }
             elif op == "stop":
                 break
             print(json.dumps(reply), flush=True)

@@ -44,7 +44,9 @@ def median_seconds(args: list[str], runs: int = RUNS) -> float:
 
 
 def heavy_imports(args: list[str]) -> list[str]:
-    done = subprocess.run([sys.executable, "-c", HELP, *args], check=True, capture_output=True, text=True, env=_env())
+    done = subprocess.run(
+        [sys.executable, "-c", HELP, *args], check=True, capture_output=True, text=True, env=_env()
+    )
     return json.loads(done.stderr.strip().splitlines()[-1])
 
 

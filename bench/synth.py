@@ -59,15 +59,31 @@ def events(
         for k, s in enumerate(times):
             old, new, kind = _STATES[k % 2]
             at = T0 + timedelta(milliseconds=int(s * 1000))  # CloudWatch gives milliseconds
-            attrs = {"alarm_name": name, "region": "us-east-1", "old_state": old, "new_state": new,
-                     "reason": "Threshold Crossed: 1 datapoint [7.0] was greater than the threshold (5.0)",
-                     "metric": "5XXError", "namespace": "AWS/ApiGateway", "threshold": 5.0,
-                     "comparison_operator": "GreaterThanThreshold"}
+            attrs = {
+                "alarm_name": name,
+                "region": "us-east-1",
+                "old_state": old,
+                "new_state": new,
+                "reason": "Threshold Crossed: 1 datapoint [7.0] was greater than the threshold (5.0)",
+                "metric": "5XXError",
+                "namespace": "AWS/ApiGateway",
+                "threshold": 5.0,
+                "comparison_operator": "GreaterThanThreshold",
+            }
             if kind == "alarm.alarm":
                 attrs["breach_start"] = (at - timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
                 attrs["breach_start_rule"] = "earliest evaluated datapoint breaching the threshold"
-            out.append(Event(at=at, source="cloudwatch", kind=kind, ref=arn, summary=f"{name} {old} -> {new}",
-                             url=url, attrs=attrs))
+            out.append(
+                Event(
+                    at=at,
+                    source="cloudwatch",
+                    kind=kind,
+                    ref=arn,
+                    summary=f"{name} {old} -> {new}",
+                    url=url,
+                    attrs=attrs,
+                )
+            )
         made += count
 
     weights = [w for _, _, w in _PD_KINDS]
@@ -78,16 +94,28 @@ def events(
         number = 10_000 + i
         start = rnd.uniform(0, max(0.0, span - 7200))
         count = per_inc if i < n_inc - 1 else max(3, n_pd - made)
-        base = {"incident_id": ref, "incident_number": number, "incident_title": f"High error rate on svc{i % 40}",
-                "incident_url": f"https://acme.pagerduty.com/incidents/{ref}", "urgency": "high", "priority": "P2",
-                "status": "resolved", "escalation_policy": "Default"}
+        base = {
+            "incident_id": ref,
+            "incident_number": number,
+            "incident_title": f"High error rate on svc{i % 40}",
+            "incident_url": f"https://acme.pagerduty.com/incidents/{ref}",
+            "urgency": "high",
+            "priority": "P2",
+            "status": "resolved",
+            "escalation_policy": "Default",
+        }
         service = f"svc{i % 40}"
         offsets = sorted(rnd.uniform(1, 3600) for _ in range(count - 2))
         seq = [("trigger_log_entry", "incident.triggered", 0.0)]
         seq += [(*rnd.choices(_PD_KINDS, weights)[0][:2], o) for o in offsets]
         seq.append(("resolve_log_entry", "incident.resolved", 3700.0))
         for k, (etype, kind, off) in enumerate(seq):
-            attrs = dict(base, log_entry_id=f"R{i:07d}{k:05d}", log_entry_type=etype, channel=rnd.choice(_CHANNELS))
+            attrs = dict(
+                base,
+                log_entry_id=f"R{i:07d}{k:05d}",
+                log_entry_type=etype,
+                channel=rnd.choice(_CHANNELS),
+            )
             actor = rnd.choice(_USERS)
             if kind == "incident.notified":
                 attrs["notified_user"] = actor
@@ -95,24 +123,58 @@ def events(
                 attrs["note"] = "Rolled back the canary; watching the error rate."
             elif kind in ("incident.assigned", "incident.escalated"):
                 attrs["assignees"] = actor
-            out.append(Event(at=T0 + timedelta(seconds=int(start + off)), source="pagerduty", kind=kind, ref=ref,
-                             summary=f"PagerDuty #{number}: {etype}", service=service, actor=actor,
-                             url=f"https://acme.pagerduty.com/incidents/{ref}/log_entries/R{i:07d}{k:05d}",
-                             attrs=attrs))
+            out.append(
+                Event(
+                    at=T0 + timedelta(seconds=int(start + off)),
+                    source="pagerduty",
+                    kind=kind,
+                    ref=ref,
+                    summary=f"PagerDuty #{number}: {etype}",
+                    service=service,
+                    actor=actor,
+                    url=f"https://acme.pagerduty.com/incidents/{ref}/log_entries/R{i:07d}{k:05d}",
+                    attrs=attrs,
+                )
+            )
         made += count
 
     for d in range(n_dep):
         service = f"svc{d % 40}"
         version = f"v{d // 40}.{d % 7}.{d % 13}"
         kind = ("deploy.started", "deploy.succeeded")[d % 2]
-        out.append(Event(at=T0 + timedelta(seconds=int(rnd.uniform(0, span))), source="deploys", kind=kind,
-                         ref=f"{service}:{version}:prod", summary=f"{service} {version} deployed to prod",
-                         service=service, actor="ci-bot",
-                         attrs={"version": version, "environment": "prod", "status": kind.split(".")[1],
-                                "description": None, "file": "deploys.jsonl", "line": d + 1}))
+        out.append(
+            Event(
+                at=T0 + timedelta(seconds=int(rnd.uniform(0, span))),
+                source="deploys",
+                kind=kind,
+                ref=f"{service}:{version}:prod",
+                summary=f"{service} {version} deployed to prod",
+                service=service,
+                actor="ci-bot",
+                attrs={
+                    "version": version,
+                    "environment": "prod",
+                    "status": kind.split(".")[1],
+                    "description": None,
+                    "file": "deploys.jsonl",
+                    "line": d + 1,
+                },
+            )
+        )
 
     dupes = len(out) // 100  # exact duplicates, as overlapping pages give; the size stays n
-    out[len(out) - dupes:] = [Event(at=e.at, source=e.source, kind=e.kind, ref=e.ref, summary=e.summary,
-                                    service=e.service, actor=e.actor, url=e.url, attrs=e.attrs)
-                              for e in rnd.sample(out[: len(out) - dupes], dupes)]
+    out[len(out) - dupes :] = [
+        Event(
+            at=e.at,
+            source=e.source,
+            kind=e.kind,
+            ref=e.ref,
+            summary=e.summary,
+            service=e.service,
+            actor=e.actor,
+            url=e.url,
+            attrs=e.attrs,
+        )
+        for e in rnd.sample(out[: len(out) - dupes], dupes)
+    ]
     return out

@@ -28,12 +28,27 @@ def main() -> None:
         incidents, entries = [], []
         for i in range(INCIDENTS):
             created = DAY.since + timedelta(minutes=20 * i)
-            inc = incident(id=f"QW{i:04d}", number=7000 + i, title=f"Incident {i}", created_at=created,
-                           service_id="PSVC01", service_name="api", resolved_at=created + timedelta(minutes=15))
+            inc = incident(
+                id=f"QW{i:04d}",
+                number=7000 + i,
+                title=f"Incident {i}",
+                created_at=created,
+                service_id="PSVC01",
+                service_name="api",
+                resolved_at=created + timedelta(minutes=15),
+            )
             incidents.append(inc)
-            entries += [log_entry(id=f"RW{i:04d}{k:04d}", type="notify_log_entry",
-                                  created_at=created + timedelta(seconds=k * 900 // per), incident=inc,
-                                  user=("PUSER01", "Jane Doe"), channel={"type": "sms"}) for k in range(per)]
+            entries += [
+                log_entry(
+                    id=f"RW{i:04d}{k:04d}",
+                    type="notify_log_entry",
+                    created_at=created + timedelta(seconds=k * 900 // per),
+                    incident=inc,
+                    user=("PUSER01", "Jane Doe"),
+                    channel={"type": "sms"},
+                )
+                for k in range(per)
+            ]
         pd.add_incidents(incidents)
         pd.add_log_entries(entries)
         counter = RequestCounter()
@@ -45,10 +60,18 @@ def main() -> None:
             collector.close()
         ids = {e.attrs.get("log_entry_id") for e in events}
         bound = math.ceil(ENTRIES / 100) + math.ceil(INCIDENTS / 100)
-        print(json.dumps({
-            "records": len(events), "distinct": len(ids), "expected": ENTRIES, "requests": collector.requests,
-            "lower_bound": bound, "detail": getattr(collector, "detail", None),
-        }))
+        print(
+            json.dumps(
+                {
+                    "records": len(events),
+                    "distinct": len(ids),
+                    "expected": ENTRIES,
+                    "requests": collector.requests,
+                    "lower_bound": bound,
+                    "detail": getattr(collector, "detail", None),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -83,7 +83,9 @@ def subset(document: dict[str, Any], paths: tuple[str, ...] = PATHS) -> dict[str
         components.setdefault(section, {})[name] = document["components"][section][name]
     if "securitySchemes" in document.get("components", {}):
         components["securitySchemes"] = document["components"]["securitySchemes"]
-    out = {key: document[key] for key in ("openapi", "info", "servers", "security") if key in document}
+    out = {
+        key: document[key] for key in ("openapi", "info", "servers", "security") if key in document
+    }
     out["paths"] = kept_paths
     out["components"] = components
     return out

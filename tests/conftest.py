@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from pmdraft.sandbox import aws
 from pmdraft.sandbox.aws import MotoSandbox
 from pmdraft.sandbox.pagerduty import PagerDutyStandIn
 
-UTC = timezone.utc
+UTC = UTC
 TOKEN = "pmdraft-test-token-7f3a9c"
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
@@ -27,7 +27,13 @@ def utc(*args: int) -> datetime:
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Every test starts without the caller's tokens, AWS identity or config."""
-    for key in ("PAGERDUTY_API_TOKEN", "PMDRAFT_CONFIG", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
+    for key in (
+        "PAGERDUTY_API_TOKEN",
+        "PMDRAFT_CONFIG",
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_DEFAULT_REGION",
+    ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -47,7 +53,9 @@ def moto(moto_server: MotoSandbox) -> Iterator[MotoSandbox]:
     """moto's server with no alarms and no alarm history."""
     import urllib.request
 
-    urllib.request.urlopen(urllib.request.Request(f"{moto_server.endpoint_url}/moto-api/reset", method="POST")).close()
+    urllib.request.urlopen(
+        urllib.request.Request(f"{moto_server.endpoint_url}/moto-api/reset", method="POST")
+    ).close()
     aws.clear_history()
     yield moto_server
     aws.clear_history()
@@ -60,17 +68,38 @@ def pd() -> Iterator[PagerDutyStandIn]:
         yield server
 
 
-def write_config(path: Path, *, moto: MotoSandbox | None = None, pd: PagerDutyStandIn | None = None,
-                 deploys: list[dict] | None = None, extra: str = "", service_ids: list[str] | None = None) -> Path:
+def write_config(
+    path: Path,
+    *,
+    moto: MotoSandbox | None = None,
+    pd: PagerDutyStandIn | None = None,
+    deploys: list[dict] | None = None,
+    extra: str = "",
+    service_ids: list[str] | None = None,
+) -> Path:
     """A config file pointing at the given stand-ins (and a deploy log written beside it)."""
     lines = []
     if moto is not None:
-        lines += ["[cloudwatch]", 'regions = ["us-east-1"]', f'endpoint_url = "{moto.endpoint_url}"', ""]
+        lines += [
+            "[cloudwatch]",
+            'regions = ["us-east-1"]',
+            f'endpoint_url = "{moto.endpoint_url}"',
+            "",
+        ]
     if pd is not None:
-        lines += ["[pagerduty]", f'base_url = "{pd.base_url}"', f'ca_bundle = "{pd.ca_path}"',
-                  f"service_ids = {json.dumps(service_ids or [])}", "max_retries = 2", "max_retry_wait_seconds = 2", ""]
+        lines += [
+            "[pagerduty]",
+            f'base_url = "{pd.base_url}"',
+            f'ca_bundle = "{pd.ca_path}"',
+            f"service_ids = {json.dumps(service_ids or [])}",
+            "max_retries = 2",
+            "max_retry_wait_seconds = 2",
+            "",
+        ]
     if deploys is not None:
-        (path.parent / "deploys.jsonl").write_text("".join(json.dumps(d) + "\n" for d in deploys), encoding="utf-8")
+        (path.parent / "deploys.jsonl").write_text(
+            "".join(json.dumps(d) + "\n" for d in deploys), encoding="utf-8"
+        )
         lines += ["[[deploys]]", 'type = "file"', 'path = "deploys.jsonl"', ""]
     path.write_text("\n".join(lines) + extra, encoding="utf-8")
     return path

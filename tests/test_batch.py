@@ -21,23 +21,41 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 ENV = {"PAGERDUTY_API_TOKEN": TOKEN}
 
 
-def seed(pd: PagerDutyStandIn, count: int = 4, overrides: dict[int, dict] | None = None) -> list[dict]:
+def seed(
+    pd: PagerDutyStandIn, count: int = 4, overrides: dict[int, dict] | None = None
+) -> list[dict]:
     """``count`` incidents resolved in the last hours (newest 5 minutes ago), each with three log entries."""
     incidents = []
     for n in range(1, count + 1):
         created = NOW - timedelta(hours=count - n + 1)
-        fields = dict(id=f"QB{n:03d}", number=100 + n, title=f"Checkout errors {n}", created_at=created,
-                      service_id="PSVC001", service_name="api", priority="P1", urgency="high",
-                      resolved_at=created + timedelta(minutes=55), teams=[("PTEAM1", "Payments")])
+        fields = dict(
+            id=f"QB{n:03d}",
+            number=100 + n,
+            title=f"Checkout errors {n}",
+            created_at=created,
+            service_id="PSVC001",
+            service_name="api",
+            priority="P1",
+            urgency="high",
+            resolved_at=created + timedelta(minutes=55),
+            teams=[("PTEAM1", "Payments")],
+        )
         fields.update((overrides or {}).get(n, {}))
         incidents.append(incident(**fields))
     pd.add_incidents(incidents)
-    pd.add_log_entries([
-        log_entry(id=f"{inc['id']}-{kind}", type=f"{kind}_log_entry", incident=inc,
-                  created_at=datetime.fromisoformat(inc["created_at"]) + timedelta(minutes=offset),
-                  agent=("user_reference", "PU1", "Ana"))
-        for inc in incidents for kind, offset in (("trigger", 0), ("acknowledge", 3), ("resolve", 55))
-    ])
+    pd.add_log_entries(
+        [
+            log_entry(
+                id=f"{inc['id']}-{kind}",
+                type=f"{kind}_log_entry",
+                incident=inc,
+                created_at=datetime.fromisoformat(inc["created_at"]) + timedelta(minutes=offset),
+                agent=("user_reference", "PU1", "Ana"),
+            )
+            for inc in incidents
+            for kind, offset in (("trigger", 0), ("acknowledge", 3), ("resolve", 55))
+        ]
+    )
     return incidents
 
 
@@ -48,7 +66,9 @@ def config_for(pd: PagerDutyStandIn, tmp_path: Path, batch: str = "") -> Path:
 def make_batch(config: Path, **kwargs) -> Batch:
     cfg = load_config(config)
     state = kwargs.pop("state", None) or open_state(cfg)
-    return Batch(cfg, ENV, state=state, sink=open_sink(cfg), render=lambda d: render_markdown(d), **kwargs)
+    return Batch(
+        cfg, ENV, state=state, sink=open_sink(cfg), render=lambda d: render_markdown(d), **kwargs
+    )
 
 
 def drafted(result: BatchResult) -> list[int | None]:
@@ -71,17 +91,29 @@ def test_two_runs_draft_each_incident_once(pd, tmp_path: Path) -> None:
     first = make_batch(config).run(NOW)
     assert drafted(first) == [101, 102, 103] and first.exit_code == 0
     files = sorted(p.name for p in (tmp_path / "drafts").iterdir())
-    assert files == ["101-checkout-errors-1.md", "102-checkout-errors-2.md", "103-checkout-errors-3.md"]
+    assert files == [
+        "101-checkout-errors-1.md",
+        "102-checkout-errors-2.md",
+        "103-checkout-errors-3.md",
+    ]
     before = {p: p.read_bytes() for p in (tmp_path / "drafts").iterdir()}
     second = make_batch(config).run(NOW + timedelta(minutes=1), since=NOW - timedelta(days=1))
-    assert second.summary() == "pmdraft batch: 0 drafted, 0 partial, 0 failed, 3 skipped (already drafted)"
+    assert (
+        second.summary()
+        == "pmdraft batch: 0 drafted, 0 partial, 0 failed, 3 skipped (already drafted)"
+    )
     assert {p: p.read_bytes() for p in (tmp_path / "drafts").iterdir()} == before
     assert log_reads(pd) == {"QB001": 1, "QB002": 1, "QB003": 1}
     text = (tmp_path / "drafts" / "102-checkout-errors-2.md").read_text(encoding="utf-8")
-    assert text.startswith("# Postmortem: Checkout errors 2\n") and "PagerDuty #102 acknowledged by Ana" in text
+    assert (
+        text.startswith("# Postmortem: Checkout errors 2\n")
+        and "PagerDuty #102 acknowledged by Ana" in text
+    )
 
 
-def test_a_run_killed_after_the_second_incident_is_completed_by_the_next(pd, tmp_path: Path) -> None:
+def test_a_run_killed_after_the_second_incident_is_completed_by_the_next(
+    pd, tmp_path: Path
+) -> None:
     """After a crash mid-run, the next run drafts the rest: every draft exists once, none twice."""
     seed(pd, 4)
     config = config_for(pd, tmp_path)
@@ -99,13 +131,17 @@ def test_a_run_killed_after_the_second_incident_is_completed_by_the_next(pd, tmp
     state.close()
     second = make_batch(config).run(NOW + timedelta(minutes=1))
     assert drafted(second) == [103, 104]
-    assert second.summary() == "pmdraft batch: 2 drafted, 0 partial, 0 failed, 2 skipped (already drafted)"
+    assert (
+        second.summary()
+        == "pmdraft batch: 2 drafted, 0 partial, 0 failed, 2 skipped (already drafted)"
+    )
     assert len(list((tmp_path / "drafts").iterdir())) == 4
     assert log_reads(pd) == {"QB001": 1, "QB002": 1, "QB003": 1, "QB004": 1}
     state = SqliteState(tmp_path / "pmdraft-state.sqlite3")
     assert state.high_water_mark() == NOW + timedelta(minutes=1)
-    assert [(r.number, r.status, r.attempts) for r in (state.get(f"QB00{n}") for n in range(1, 5))] == [
-        (101, "complete", 1), (102, "complete", 1), (103, "complete", 1), (104, "complete", 1)]
+    assert [
+        (r.number, r.status, r.attempts) for r in (state.get(f"QB00{n}") for n in range(1, 5))
+    ] == [(101, "complete", 1), (102, "complete", 1), (103, "complete", 1), (104, "complete", 1)]
     state.close()
 
 
@@ -123,10 +159,14 @@ def test_a_run_killed_while_drafting_is_retried_once_its_claim_expires(pd, tmp_p
         job.run(NOW)
     soon = make_batch(config).run(NOW + timedelta(minutes=5))
     assert [(o.number, o.status, o.reason) for o in soon.outcomes] == [
-        (101, "skipped", "claimed by another runner"), (102, "drafted", "new")]
+        (101, "skipped", "claimed by another runner"),
+        (102, "drafted", "new"),
+    ]
     later = make_batch(config).run(NOW + timedelta(minutes=11))
     assert [(o.number, o.status, o.reason) for o in later.outcomes] == [
-        (101, "drafted", "retry"), (102, "skipped", "already drafted")]
+        (101, "drafted", "retry"),
+        (102, "skipped", "already drafted"),
+    ]
     assert len(list((tmp_path / "drafts").iterdir())) == 2
 
 
@@ -138,11 +178,16 @@ def test_a_partial_draft_is_retried_until_complete(pd, tmp_path: Path) -> None:
     first = make_batch(config).run(NOW)
     assert [(o.number, o.status) for o in first.outcomes] == [(101, "drafted"), (102, "partial")]
     assert first.exit_code == 3
-    assert first.summary() == "pmdraft batch: 1 drafted, 1 partial, 0 failed, 0 skipped (already drafted)"
+    assert (
+        first.summary()
+        == "pmdraft batch: 1 drafted, 1 partial, 0 failed, 0 skipped (already drafted)"
+    )
     path = tmp_path / "drafts" / "102-checkout-errors-2.md"
     assert "> **Data gaps:**" in path.read_text(encoding="utf-8")
     second = make_batch(config).run(NOW + timedelta(hours=1))
-    assert [(o.number, o.status, o.reason, o.attempts) for o in second.outcomes] == [(102, "drafted", "retry", 2)]
+    assert [(o.number, o.status, o.reason, o.attempts) for o in second.outcomes] == [
+        (102, "drafted", "retry", 2)
+    ]
     text = path.read_text(encoding="utf-8")
     assert "Data gaps" not in text and "PagerDuty #102 acknowledged by Ana" in text
 
@@ -177,23 +222,42 @@ def test_dry_run_lists_and_changes_nothing(pd, tmp_path: Path) -> None:
     seed(pd, 2)
     config = config_for(pd, tmp_path)
     result = make_batch(config).run(NOW, dry_run=True)
-    assert [(o.number, o.status, o.reason) for o in result.outcomes] == [(101, "would_draft", "new"),
-                                                                          (102, "would_draft", "new")]
-    assert result.summary() == "pmdraft batch --dry-run: 2 would be drafted, 0 skipped (already drafted)"
+    assert [(o.number, o.status, o.reason) for o in result.outcomes] == [
+        (101, "would_draft", "new"),
+        (102, "would_draft", "new"),
+    ]
+    assert (
+        result.summary()
+        == "pmdraft batch --dry-run: 2 would be drafted, 0 skipped (already drafted)"
+    )
     assert not (tmp_path / "drafts").exists()
     assert drafted(make_batch(config).run(NOW)) == [101, 102]
 
 
 def test_filters_keep_only_matching_priority_urgency_service_and_team(pd, tmp_path: Path) -> None:
     """Only incidents matching every [batch] filter are drafted."""
-    seed(pd, 5, {2: {"priority": "P3"}, 3: {"urgency": "low"}, 4: {"service_id": "PSVC009"},
-                 5: {"teams": [("PTEAM2", "Web")]}})
-    config = config_for(pd, tmp_path, 'priorities = ["P1", "P2"]\nurgencies = ["high"]\n'
-                                      'service_ids = ["PSVC001"]\nteam_ids = ["PTEAM1"]\n')
+    seed(
+        pd,
+        5,
+        {
+            2: {"priority": "P3"},
+            3: {"urgency": "low"},
+            4: {"service_id": "PSVC009"},
+            5: {"teams": [("PTEAM2", "Web")]},
+        },
+    )
+    config = config_for(
+        pd,
+        tmp_path,
+        'priorities = ["P1", "P2"]\nurgencies = ["high"]\n'
+        'service_ids = ["PSVC001"]\nteam_ids = ["PTEAM1"]\n',
+    )
     assert drafted(make_batch(config).run(NOW)) == [101]
 
 
-def test_the_first_run_looks_back_lookback_hours_and_later_runs_from_the_mark(pd, tmp_path: Path) -> None:
+def test_the_first_run_looks_back_lookback_hours_and_later_runs_from_the_mark(
+    pd, tmp_path: Path
+) -> None:
     """The first run drafts incidents resolved in the lookback; --since backfills older ones."""
     seed(pd, 4)  # resolved about 3h05, 2h05, 1h05 and 0h05 ago
     config = config_for(pd, tmp_path, "lookback_hours = 2.5\n")
@@ -211,12 +275,20 @@ def test_human_edits_survive_a_redraft_and_edited_blocks_are_proposed(pd, tmp_pa
     make_batch(config).run(NOW)
     path = tmp_path / "drafts" / "101-checkout-errors-1.md"
     text = path.read_text(encoding="utf-8")
-    edited = text.replace("_To be written: the technical explanation of what failed and why._",
-                          "The connection pool leaked.\r\n  Found by Ana.") \
-                 .replace("### Monitoring Graphs\n\n<!-- pmdraft:begin graphs",
-                          "### Monitoring Graphs\n\n<!-- pmdraft:begin graphs") \
-                 .replace("_To be written: graphs of the alarmed metrics during the incident._",
-                          "![errors](errors.png)")
+    edited = (
+        text.replace(
+            "_To be written: the technical explanation of what failed and why._",
+            "The connection pool leaked.\r\n  Found by Ana.",
+        )
+        .replace(
+            "### Monitoring Graphs\n\n<!-- pmdraft:begin graphs",
+            "### Monitoring Graphs\n\n<!-- pmdraft:begin graphs",
+        )
+        .replace(
+            "_To be written: graphs of the alarmed metrics during the incident._",
+            "![errors](errors.png)",
+        )
+    )
     path.write_text(edited, encoding="utf-8", newline="")
     result = make_batch(config).run(NOW + timedelta(hours=1))
     [outcome] = result.outcomes
@@ -224,7 +296,10 @@ def test_human_edits_survive_a_redraft_and_edited_blocks_are_proposed(pd, tmp_pa
     assert outcome.proposal == str(tmp_path / "drafts" / "101-checkout-errors-1.proposed.md")
     with open(path, encoding="utf-8", newline="") as handle:
         after = handle.read()
-    assert "The connection pool leaked.\r\n  Found by Ana." in after and "![errors](errors.png)" in after
+    assert (
+        "The connection pool leaked.\r\n  Found by Ana." in after
+        and "![errors](errors.png)" in after
+    )
     assert "Data gaps" not in after and "acknowledged by Ana" in after
     head = edited.split("<!-- pmdraft:begin gaps")[0]
     tail = edited.split("<!-- pmdraft:end timeline -->")[1].split("<!-- pmdraft:begin related")[0]
@@ -237,18 +312,27 @@ def test_human_edits_survive_a_redraft_and_edited_blocks_are_proposed(pd, tmp_pa
 def dynamo(moto):
     """A fresh DynamoDB table in moto with the string hash key pmdraft expects."""
     client = moto.client("dynamodb")
-    client.create_table(TableName="pmdraft-state", BillingMode="PAY_PER_REQUEST",
-                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    client.create_table(
+        TableName="pmdraft-state",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
     return moto
 
 
 @pytest.mark.parametrize("store", ["dynamodb", "sqlite"])
-def test_two_concurrent_runners_draft_each_incident_exactly_once(pd, dynamo, tmp_path: Path, store: str) -> None:
+def test_two_concurrent_runners_draft_each_incident_exactly_once(
+    pd, dynamo, tmp_path: Path, store: str
+) -> None:
     """Two runners started together share six incidents between them, each drafted by exactly one."""
     seed(pd, 6)
-    config = config_for(pd, tmp_path, f'state = "{store}"\ntable = "pmdraft-state"\naws_region = "us-east-1"\n'
-                                      f'aws_endpoint_url = "{dynamo.endpoint_url}"\n')
+    config = config_for(
+        pd,
+        tmp_path,
+        f'state = "{store}"\ntable = "pmdraft-state"\naws_region = "us-east-1"\n'
+        f'aws_endpoint_url = "{dynamo.endpoint_url}"\n',
+    )
     start = threading.Barrier(2)
     results: dict[str, BatchResult] = {}
 
@@ -275,4 +359,7 @@ def test_two_concurrent_runners_draft_each_incident_exactly_once(pd, dynamo, tmp
     assert state.high_water_mark() == NOW
     assert {state.get(f"QB00{n}").status for n in range(1, 7)} == {"complete"}
     again = make_batch(config).run(NOW + timedelta(minutes=1), since=NOW - timedelta(days=1))
-    assert again.summary() == "pmdraft batch: 0 drafted, 0 partial, 0 failed, 6 skipped (already drafted)"
+    assert (
+        again.summary()
+        == "pmdraft batch: 0 drafted, 0 partial, 0 failed, 6 skipped (already drafted)"
+    )

@@ -8,9 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from pmdraft.config import (BatchConfig, CloudTrailConfig, CloudWatchAccountConfig, CloudWatchConfig, CodeDeployConfig, DeploySourceConfig,
-                            GitHubDeploysConfig, PagerDutyConfig, RenderConfig, TimelineConfig, load_config,
-                            parse_config)
+from pmdraft.config import (
+    BatchConfig,
+    CloudTrailConfig,
+    CloudWatchAccountConfig,
+    CloudWatchConfig,
+    CodeDeployConfig,
+    DeploySourceConfig,
+    GitHubDeploysConfig,
+    PagerDutyConfig,
+    RenderConfig,
+    TimelineConfig,
+    load_config,
+    parse_config,
+)
 from pmdraft.errors import ConfigError
 
 from .conftest import REPO
@@ -25,8 +36,18 @@ def test_example_config_parses_and_documents_every_key() -> None:
     assert config.deploys[0].path == "deploys.jsonl"
     text = path.read_text(encoding="utf-8")
     assert [d.type for d in config.deploys] == ["file", "codedeploy", "github", "cloudtrail"]
-    for cls in (CloudWatchConfig, CloudWatchAccountConfig, PagerDutyConfig, DeploySourceConfig, CodeDeployConfig,
-                GitHubDeploysConfig, CloudTrailConfig, TimelineConfig, RenderConfig, BatchConfig):
+    for cls in (
+        CloudWatchConfig,
+        CloudWatchAccountConfig,
+        PagerDutyConfig,
+        DeploySourceConfig,
+        CodeDeployConfig,
+        GitHubDeploysConfig,
+        CloudTrailConfig,
+        TimelineConfig,
+        RenderConfig,
+        BatchConfig,
+    ):
         for f in fields(cls):
             documented = rf"^\[deploys\.{f.name}\]$" if f.name == "fields" else rf"^{f.name} = "
             if f.name == "accounts":
@@ -61,20 +82,27 @@ def test_wrong_type_shows_a_correct_example() -> None:
 def test_invalid_toml_gives_the_line() -> None:
     """A TOML syntax error carries the line number."""
     with pytest.raises(ConfigError, match=r"pm.toml: invalid TOML: .*line 2"):
-        parse_config('[pagerduty]\nservice_ids = [P1]\n', origin="pm.toml")
+        parse_config("[pagerduty]\nservice_ids = [P1]\n", origin="pm.toml")
 
 
 def test_unknown_section_and_no_source_are_errors() -> None:
     """An unknown section is named; a config with no source says which sections exist."""
-    with pytest.raises(ConfigError, match=r"unknown section \[pagerdutty\] \(did you mean 'pagerduty'\?\)"):
+    with pytest.raises(
+        ConfigError, match=r"unknown section \[pagerdutty\] \(did you mean 'pagerduty'\?\)"
+    ):
         parse_config("[pagerdutty]\n", origin="pm.toml")
-    with pytest.raises(ConfigError, match=r"no source is configured; add at least one of \[cloudwatch\]"):
-        parse_config('[timeline]\nsuspect_lookback_hours = 2\n', origin="pm.toml")
+    with pytest.raises(
+        ConfigError, match=r"no source is configured; add at least one of \[cloudwatch\]"
+    ):
+        parse_config("[timeline]\nsuspect_lookback_hours = 2\n", origin="pm.toml")
 
 
 def test_deploys_need_a_path_and_double_brackets() -> None:
     """[[deploys]] without path, or [deploys] as a table, is explained."""
-    with pytest.raises(ConfigError, match=r"\[deploys\]: key 'path' is required; for example: path = \"deploys.jsonl\""):
+    with pytest.raises(
+        ConfigError,
+        match=r"\[deploys\]: key 'path' is required; for example: path = \"deploys.jsonl\"",
+    ):
         parse_config('[[deploys]]\ntype = "file"\n', origin="pm.toml")
     with pytest.raises(ConfigError, match=r"write \[\[deploys\]\] \(two brackets\)"):
         parse_config('[deploys]\npath = "d.jsonl"\n', origin="pm.toml")
@@ -103,9 +131,13 @@ def test_relative_paths_are_taken_from_the_config_folder(tmp_path: Path) -> None
 
 def test_batch_state_must_be_known_and_dynamodb_needs_a_table() -> None:
     """[batch] state is sqlite or dynamodb, and dynamodb names its table."""
-    with pytest.raises(ConfigError, match=r"\[batch\] state 'redis' is not known; use \"sqlite\" or \"dynamodb\""):
+    with pytest.raises(
+        ConfigError, match=r"\[batch\] state 'redis' is not known; use \"sqlite\" or \"dynamodb\""
+    ):
         parse_config('[pagerduty]\n[batch]\nstate = "redis"\n', origin="pm.toml")
-    with pytest.raises(ConfigError, match=r"needs the table's name; for example: table = \"pmdraft-state\""):
+    with pytest.raises(
+        ConfigError, match=r"needs the table's name; for example: table = \"pmdraft-state\""
+    ):
         parse_config('[pagerduty]\n[batch]\nstate = "dynamodb"\n', origin="pm.toml")
 
 
@@ -113,37 +145,64 @@ def test_each_deploy_source_type_reads_its_own_keys() -> None:
     """A [[deploys]] table is read by its type: github keys for github, a field mapping for files, and typos named."""
     config = parse_config(
         '[[deploys]]\npath = "ci.jsonl"\ntime_format = "epoch_ms"\n[deploys.fields]\ntimestamp = "ts"\n'
-        '[[deploys]]\ntype = "github"\nrepos = ["acme/api"]\n', origin="pm.toml")
+        '[[deploys]]\ntype = "github"\nrepos = ["acme/api"]\n',
+        origin="pm.toml",
+    )
     file, gh = config.deploys
-    assert isinstance(file, DeploySourceConfig) and file.fields == {"timestamp": "ts"} and file.time_format == "epoch_ms"
+    assert (
+        isinstance(file, DeploySourceConfig)
+        and file.fields == {"timestamp": "ts"}
+        and file.time_format == "epoch_ms"
+    )
     assert isinstance(gh, GitHubDeploysConfig) and gh.token_env == "GITHUB_TOKEN"
-    with pytest.raises(ConfigError, match=r"pm.toml: \[deploys.fields\]: unknown field 'timestmp' \(did you mean 'timestamp'\?\)"):
-        parse_config('[[deploys]]\npath = "a"\n[deploys.fields]\ntimestmp = "ts"\n', origin="pm.toml")
+    with pytest.raises(
+        ConfigError,
+        match=r"pm.toml: \[deploys.fields\]: unknown field 'timestmp' \(did you mean 'timestamp'\?\)",
+    ):
+        parse_config(
+            '[[deploys]]\npath = "a"\n[deploys.fields]\ntimestmp = "ts"\n', origin="pm.toml"
+        )
     with pytest.raises(ConfigError, match=r"pm.toml: \[deploys\]: unknown key 'path'"):
         parse_config('[[deploys]]\ntype = "codedeploy"\npath = "a"\n', origin="pm.toml")
     with pytest.raises(ConfigError, match=r"requests_per_second must be above 0 and at most 2"):
-        parse_config('[[deploys]]\ntype = "cloudtrail"\nrequests_per_second = 5\n', origin="pm.toml")
+        parse_config(
+            '[[deploys]]\ntype = "cloudtrail"\nrequests_per_second = 5\n', origin="pm.toml"
+        )
 
 
 @pytest.mark.parametrize("line", ["max_attempts = 0", "timeout_seconds = 0"])
 def test_cloudwatch_retries_and_timeout_must_be_positive(line: str) -> None:
     """No attempt at all, or a zero timeout, would make every run a data gap: it is refused up front."""
-    with pytest.raises(ConfigError, match=r"pm.toml: \[cloudwatch\] max_attempts must be at least 1 and "
-                                          r"timeout_seconds above 0"):
+    with pytest.raises(
+        ConfigError,
+        match=r"pm.toml: \[cloudwatch\] max_attempts must be at least 1 and "
+        r"timeout_seconds above 0",
+    ):
         parse_config(f'[cloudwatch]\nregions = ["us-east-1"]\n{line}\n', origin="pm.toml")
 
 
 def test_example_accounts_block_parses_when_uncommented() -> None:
     """The commented [[cloudwatch.accounts]] example becomes one account with its role."""
     text = (REPO / "config.example.toml").read_text(encoding="utf-8")
-    block = text[text.index("# [[cloudwatch.accounts]]"):].split("\n\n")[0]
-    config = parse_config("[cloudwatch]\n" + "\n".join(line[2:] for line in block.splitlines()), origin="pm.toml")
+    block = text[text.index("# [[cloudwatch.accounts]]") :].split("\n\n")[0]
+    config = parse_config(
+        "[cloudwatch]\n" + "\n".join(line[2:] for line in block.splitlines()), origin="pm.toml"
+    )
     assert config.cloudwatch is not None
     [account] = config.cloudwatch.accounts
-    assert (account.name, account.role_arn) == ("prod", "arn:aws:iam::111111111111:role/pmdraft-read")
+    assert (account.name, account.role_arn) == (
+        "prod",
+        "arn:aws:iam::111111111111:role/pmdraft-read",
+    )
 
 
 def test_bad_role_arn_is_named() -> None:
     """A role_arn that is not a role ARN is refused with an example."""
-    with pytest.raises(ConfigError, match=r"\[\[cloudwatch.accounts\]\] 'prod': role_arn 'prod-role' is not a role ARN"):
-        parse_config('[cloudwatch]\n[[cloudwatch.accounts]]\nname = "prod"\nrole_arn = "prod-role"\n', origin="pm.toml")
+    with pytest.raises(
+        ConfigError,
+        match=r"\[\[cloudwatch.accounts\]\] 'prod': role_arn 'prod-role' is not a role ARN",
+    ):
+        parse_config(
+            '[cloudwatch]\n[[cloudwatch.accounts]]\nname = "prod"\nrole_arn = "prod-role"\n',
+            origin="pm.toml",
+        )

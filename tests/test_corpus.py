@@ -15,7 +15,9 @@ from pmdraft.cli import cli
 from tests.conftest import TOKEN
 
 CORPUS = Path(__file__).parent / "corpus"
-CASES: list[dict[str, Any]] = tomllib.loads((CORPUS / "cases.toml").read_text(encoding="utf-8"))["case"]
+CASES: list[dict[str, Any]] = tomllib.loads((CORPUS / "cases.toml").read_text(encoding="utf-8"))[
+    "case"
+]
 WINDOW = ["--since", "2024-01-15T14:00:00Z", "--until", "2024-01-15T15:30:00Z"]
 
 
@@ -27,8 +29,12 @@ def test_the_corpus_is_complete() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_case(case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-              request: pytest.FixtureRequest) -> None:
+def test_case(
+    case: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
     """The case's exit code and message are exactly as listed; an error writes no file at all."""
     work = tmp_path / "case"
     shutil.copytree(CORPUS / case["name"], work)
@@ -40,7 +46,10 @@ def test_case(case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPa
             pd.inject(f"/{listing}", 200, body=body.read_text(encoding="utf-8"))
         for toml in work.glob("*.toml"):
             text = toml.read_text(encoding="utf-8")
-            toml.write_text(text.replace("{pd_base_url}", pd.base_url).replace("{pd_ca}", pd.ca_path), encoding="utf-8")
+            toml.write_text(
+                text.replace("{pd_base_url}", pd.base_url).replace("{pd_ca}", pd.ca_path),
+                encoding="utf-8",
+            )
     config = work / case.get("config", "pmdraft.toml")
     out = tmp_path / "out" / "draft.md"
     argv = ["draft", *case.get("window", WINDOW), "--config", str(config), "-o", str(out)]
@@ -63,18 +72,27 @@ def test_case(case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPa
     for line in case.get("stderr_contains", []):
         assert fill(line) in result.stderr
     if case["exit"] in (1, 2):
-        assert not out.parent.exists() or list(out.parent.iterdir()) == [], "an error case wrote a file"
+        assert not out.parent.exists() or list(out.parent.iterdir()) == [], (
+            "an error case wrote a file"
+        )
         return
     if case.get("strict"):
         strict_out = tmp_path / "strict" / "draft.md"
         strict = CliRunner().invoke(cli, [*argv[:-1], str(strict_out), "--strict"])
         assert strict.exit_code == 1, strict.output
-        assert strict.stderr.splitlines()[-1] == "Error: --strict: a source failed, so no draft was written"
+        assert (
+            strict.stderr.splitlines()[-1]
+            == "Error: --strict: a source failed, so no draft was written"
+        )
         for line in case.get("stderr_contains", []):
             assert fill(line) in strict.stderr
-        assert not strict_out.parent.exists() or list(strict_out.parent.iterdir()) == [], "--strict wrote a file"
+        assert not strict_out.parent.exists() or list(strict_out.parent.iterdir()) == [], (
+            "--strict wrote a file"
+        )
     draft = out.read_text(encoding="utf-8")
-    assert draft.endswith("_To be written: the pull request that fixed it._\n"), "the draft is complete"
+    assert draft.endswith("_To be written: the pull request that fixed it._\n"), (
+        "the draft is complete"
+    )
     assert [p.name for p in out.parent.iterdir()] == ["draft.md"], "no temporary file is left"
     for text in case.get("contains", []):
         assert fill(text) in draft

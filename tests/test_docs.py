@@ -42,5 +42,7 @@ def test_readme_excerpt_is_the_top_of_a_real_demo_draft(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", "-q", "-o", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     draft = out.read_text(encoding="utf-8").splitlines()
-    assert draft[: len(excerpt)] == excerpt, "paste the top of a fresh `pmdraft demo` draft into the README"
+    assert draft[: len(excerpt)] == excerpt, (
+        "paste the top of a fresh `pmdraft demo` draft into the README"
+    )
     assert (REPO / "docs" / "demo-draft.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -19,7 +19,10 @@ def test_seal_puts_the_digest_of_each_block_in_its_begin_marker() -> None:
     """A sealed draft's begin markers carry the SHA-256 of exactly the lines between the markers."""
     row = "| 14:32 | alarm |\n"
     text = draft(row)
-    assert f"<!-- pmdraft:begin timeline sha256={digest(row)} -->\n{row}<!-- pmdraft:end timeline -->" in text
+    assert (
+        f"<!-- pmdraft:begin timeline sha256={digest(row)} -->\n{row}<!-- pmdraft:end timeline -->"
+        in text
+    )
     assert [b.name for b in blocks(text)] == ["timeline", "sources"]
     assert seal(text) == text
 
@@ -27,12 +30,19 @@ def test_seal_puts_the_digest_of_each_block_in_its_begin_marker() -> None:
 def test_edits_outside_the_blocks_survive_byte_for_byte() -> None:
     """A person's root cause, odd spacing and trailing text stay exactly; the timeline block is refreshed."""
     old = draft("| 14:32 | alarm |\n")
-    edited = old.replace("## Root Cause\n\n_To be written_\n", "## Root  Cause\n\nThe pool leaked.\t\r\n  \n") + "notes ✓\n"
+    edited = (
+        old.replace(
+            "## Root Cause\n\n_To be written_\n", "## Root  Cause\n\nThe pool leaked.\t\r\n  \n"
+        )
+        + "notes ✓\n"
+    )
     merged = merge(edited, draft("| 14:32 | alarm |\n| 14:50 | recovered |\n"))
     assert merged.updated == ["timeline", "sources"] and not merged.conflicts
     assert "| 14:50 | recovered |" in merged.text
-    assert merged.text.replace("| 14:50 | recovered |\n", "").split("<!-- pmdraft:end timeline -->")[1] == \
-        edited.split("<!-- pmdraft:end timeline -->")[1]
+    assert (
+        merged.text.replace("| 14:50 | recovered |\n", "").split("<!-- pmdraft:end timeline -->")[1]
+        == edited.split("<!-- pmdraft:end timeline -->")[1]
+    )
     assert merged.text.startswith("# Postmortem\n\n_To be written: summary_\n\n")
 
 
@@ -40,7 +50,9 @@ def test_a_block_edited_by_hand_is_kept_and_reported() -> None:
     """A changed timeline block is left as the person wrote it; the untouched block is still refreshed."""
     old = draft("| 14:32 | alarm |\n")
     edited = old.replace("| 14:32 | alarm |", "| 14:32 | alarm (it was the cache) |")
-    merged = merge(edited, draft("| 14:32 | alarm |\n| 14:50 | recovered |\n", sources="| failed |\n"))
+    merged = merge(
+        edited, draft("| 14:32 | alarm |\n| 14:50 | recovered |\n", sources="| failed |\n")
+    )
     assert merged.kept == ["timeline"] and merged.updated == ["sources"] and merged.conflicts
     assert "| 14:32 | alarm (it was the cache) |\n<!-- pmdraft:end timeline -->" in merged.text
     assert "14:50" not in merged.text and "| failed |" in merged.text
@@ -55,8 +67,11 @@ def test_a_file_without_markers_is_left_alone() -> None:
 def test_a_deleted_block_stays_deleted_and_a_broken_marker_is_not_a_block() -> None:
     """A block a person removed is not put back; a begin marker without its end fences nothing."""
     old = draft("| 14:32 | alarm |\n")
-    start, end = old.index("<!-- pmdraft:begin timeline"), old.index("<!-- pmdraft:end timeline -->\n")
-    edited = old[:start] + old[end + len("<!-- pmdraft:end timeline -->\n"):]
+    start, end = (
+        old.index("<!-- pmdraft:begin timeline"),
+        old.index("<!-- pmdraft:end timeline -->\n"),
+    )
+    edited = old[:start] + old[end + len("<!-- pmdraft:end timeline -->\n") :]
     merged = merge(edited, draft("| 14:50 | recovered |\n"))
     assert "14:50" not in merged.text and merged.updated == ["sources"]
     assert blocks("<!-- pmdraft:begin timeline -->\nno end\n") == []
@@ -75,12 +90,17 @@ def test_a_crlf_draft_is_refreshed_in_crlf() -> None:
     merged = merge(old, draft("| 14:50 | recovered |\n"))
     assert merged.updated == ["timeline", "sources"]
     assert "| 14:50 | recovered |\r\n<!-- pmdraft:end timeline -->" in merged.text
-    assert "\r\n" not in merged.text.replace("\r\n", "") and "\n" not in merged.text.replace("\r\n", "")
+    assert "\r\n" not in merged.text.replace("\r\n", "") and "\n" not in merged.text.replace(
+        "\r\n", ""
+    )
 
 
 def test_a_hostile_title_yields_a_safe_stable_file_name() -> None:
     """`../`, slashes, control characters, accents and other scripts become one dash-joined ASCII name."""
-    assert draft_name(1234, "../../etc/passwd\x00\r\n\x1b[31m rm -rf /") == "1234-etc-passwd-31m-rm-rf.md"
+    assert (
+        draft_name(1234, "../../etc/passwd\x00\r\n\x1b[31m rm -rf /")
+        == "1234-etc-passwd-31m-rm-rf.md"
+    )
     assert draft_name(7, "Café → Ünïcode 数据库 down") == "7-cafe-unicode-down.md"
     assert draft_name(7, "数据库") == "7-incident.md"
     assert draft_name(None, "..", "PABC/../12") == "pabc12-incident.md"

@@ -25,7 +25,13 @@ class GatedSource:
     def collect(self, window: Window) -> Iterator[Event]:
         for minute in range(2):
             self.requests += 1
-            yield Event(at=T0 + timedelta(minutes=minute), source="deploys", kind="deploy.started", ref=f"{self.name}{minute}", summary="x")
+            yield Event(
+                at=T0 + timedelta(minutes=minute),
+                source="deploys",
+                kind="deploy.started",
+                ref=f"{self.name}{minute}",
+                summary="x",
+            )
         assert self.gate.wait(10), "the progress callback was never called"
 
 
@@ -39,7 +45,13 @@ def test_progress_reports_counts_while_running_and_once_when_done() -> None:
         if any(s.events == 2 for s in sources):
             gate.set()
 
-    result = collect([GatedSource("slow", gate)], WINDOW, progress=progress, progress_after=0, progress_every=0.01)
+    result = collect(
+        [GatedSource("slow", gate)],
+        WINDOW,
+        progress=progress,
+        progress_after=0,
+        progress_every=0.01,
+    )
     assert len(result.events) == 2
     assert any(s == [SourceProgress("slow", 2, 2, False)] for s in seen)
     assert seen[-1] == [SourceProgress("slow", 2, 2, True)]
@@ -56,5 +68,7 @@ def test_fast_collection_shows_no_progress() -> None:
 
 def test_progress_line_names_each_source() -> None:
     """The status line gives requests and events per source and marks finished ones."""
-    line = format_progress([SourceProgress("cloudwatch", 3, 1200, True), SourceProgress("pagerduty", 41, 3500, False)])
+    line = format_progress(
+        [SourceProgress("cloudwatch", 3, 1200, True), SourceProgress("pagerduty", 41, 3500, False)]
+    )
     assert line == "pmdraft: cloudwatch 3 req 1,200 events done | pagerduty 41 req 3,500 events"

@@ -38,7 +38,9 @@ def test_no_file_under_src_or_tests_names_a_path_outside_the_repository() -> Non
     for folder in ("src", "tests"):
         for path in sorted((REPO / folder).rglob("*")):
             if path.suffix in {".py", ".toml", ".json", ".cfg", ".md", ".j2", ".yaml", ".yml"}:
-                offenders += outside_references(path, path.read_text(encoding="utf-8", errors="replace"))
+                offenders += outside_references(
+                    path, path.read_text(encoding="utf-8", errors="replace")
+                )
     assert offenders == []
 
 

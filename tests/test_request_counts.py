@@ -31,40 +31,81 @@ TRANSITIONS = 430
 
 def seed_pagerduty(pd) -> None:
     incidents = [
-        incident(id=f"QRC{i:04d}", number=100 + i, title=f"Incident {i}", created_at=T0 + timedelta(minutes=10 * i),
-                 service_id="PSVC1", service_name="api", resolved_at=T0 + timedelta(minutes=10 * i + 30))
+        incident(
+            id=f"QRC{i:04d}",
+            number=100 + i,
+            title=f"Incident {i}",
+            created_at=T0 + timedelta(minutes=10 * i),
+            service_id="PSVC1",
+            service_name="api",
+            resolved_at=T0 + timedelta(minutes=10 * i + 30),
+        )
         for i in range(INCIDENTS)
     ]
     pd.add_incidents(incidents)
-    kinds = ("trigger_log_entry", "notify_log_entry", "acknowledge_log_entry", "notify_log_entry", "resolve_log_entry")
-    pd.add_log_entries([
-        log_entry(id=f"LRC{n:05d}", type=kinds[n % len(kinds)], created_at=T0 + timedelta(minutes=10 * (n % INCIDENTS), seconds=n // INCIDENTS),
-                  incident=incidents[n % INCIDENTS], user=("PUSER01", "Ana") if n % len(kinds) in (1, 3) else None)
-        for n in range(ENTRIES)
-    ])
+    kinds = (
+        "trigger_log_entry",
+        "notify_log_entry",
+        "acknowledge_log_entry",
+        "notify_log_entry",
+        "resolve_log_entry",
+    )
+    pd.add_log_entries(
+        [
+            log_entry(
+                id=f"LRC{n:05d}",
+                type=kinds[n % len(kinds)],
+                created_at=T0 + timedelta(minutes=10 * (n % INCIDENTS), seconds=n // INCIDENTS),
+                incident=incidents[n % INCIDENTS],
+                user=("PUSER01", "Ana") if n % len(kinds) in (1, 3) else None,
+            )
+            for n in range(ENTRIES)
+        ]
+    )
 
 
 def seed_cloudwatch(moto) -> None:
     for region in REGIONS:
         client = moto.client(region=region)
         for a in range(ALARMS):
-            client.put_metric_alarm(AlarmName=f"Alarm{a}", MetricName="Errors", Namespace="App", Statistic="Sum",
-                                    Period=60, EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
+            client.put_metric_alarm(
+                AlarmName=f"Alarm{a}",
+                MetricName="Errors",
+                Namespace="App",
+                Statistic="Sum",
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=1.0,
+                ComparisonOperator="GreaterThanThreshold",
+            )
         client.close()
         for n in range(TRANSITIONS):
             old, new = ("OK", "ALARM") if (n // ALARMS) % 2 == 0 else ("ALARM", "OK")
-            aws.add_history(region, f"Alarm{n % ALARMS}", T0 + timedelta(minutes=5 * n + n % ALARMS), old, new)
+            aws.add_history(
+                region, f"Alarm{n % ALARMS}", T0 + timedelta(minutes=5 * n + n % ALARMS), old, new
+            )
 
 
 def config(tmp_path: Path, moto, pd) -> Path:
     path = tmp_path / "pmdraft.toml"
     # No metric graphs: GetMetricData (one call a region) makes moto walk every period of the
     # window for every metric, slow on a busy machine, and it is not a paged stream.
-    path.write_text("\n".join([
-        "[cloudwatch]", f'regions = ["{REGIONS[0]}", "{REGIONS[1]}"]', f'endpoint_url = "{moto.endpoint_url}"',
-        "graphs = false", "",
-        "[pagerduty]", f'base_url = "{pd.base_url}"', f'ca_bundle = "{pd.ca_path}"', "",
-    ]), encoding="utf-8")
+    path.write_text(
+        "\n".join(
+            [
+                "[cloudwatch]",
+                f'regions = ["{REGIONS[0]}", "{REGIONS[1]}"]',
+                f'endpoint_url = "{moto.endpoint_url}"',
+                "graphs = false",
+                "",
+                "[pagerduty]",
+                f'base_url = "{pd.base_url}"',
+                f'ca_bundle = "{pd.ca_path}"',
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -72,7 +113,9 @@ def test_requests_are_one_per_page_of_100_per_stream(tmp_path: Path, moto, pd) -
     """250 incidents, 2,550 log entries and 2 x 430 transitions of 12 alarms take 3 + 26 (+ 2) and 2 x (1 + 5) requests."""
     seed_pagerduty(pd)
     seed_cloudwatch(moto)
-    draft = make_draft(load_config(config(tmp_path, moto, pd)), WINDOW, {"PAGERDUTY_API_TOKEN": TOKEN})
+    draft = make_draft(
+        load_config(config(tmp_path, moto, pd)), WINDOW, {"PAGERDUTY_API_TOKEN": TOKEN}
+    )
     reports = {r.name: r for r in draft.reports}
 
     # PagerDuty: ceil(incidents / 100) pages of GET /incidents, then ceil(entries / 100) pages of
@@ -81,8 +124,16 @@ def test_requests_are_one_per_page_of_100_per_stream(tmp_path: Path, moto, pd) -
     # Then one (empty) page of past incidents before the first, for Related Incidents, and one
     # (empty) page of change events: one listing each, never one call per incident.
     assert math.ceil(INCIDENTS / 100) == 3 and math.ceil(ENTRIES / 100) == 26
-    assert Counter(r.path for r in pd.requests) == {"/incidents": 3 + 1, "/log_entries": 26, "/change_events": 1}
-    assert (reports["pagerduty"].status, reports["pagerduty"].events, reports["pagerduty"].requests) == ("ok", ENTRIES, 31)
+    assert Counter(r.path for r in pd.requests) == {
+        "/incidents": 3 + 1,
+        "/log_entries": 26,
+        "/change_events": 1,
+    }
+    assert (
+        reports["pagerduty"].status,
+        reports["pagerduty"].events,
+        reports["pagerduty"].requests,
+    ) == ("ok", ENTRIES, 31)
 
     # CloudWatch: per region one DescribeAlarms page and ceil(430 / 100) = 5 history pages.
     assert (reports["cloudwatch"].status, reports["cloudwatch"].events) == ("ok", 2 * TRANSITIONS)

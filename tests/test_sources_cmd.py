@@ -50,10 +50,15 @@ def test_sources_reads_the_config_from_the_environment_then_the_current_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without --config, $PMDRAFT_CONFIG is used, else ./pmdraft.toml; PagerDuty names its token variable."""
-    (tmp_path / "pmdraft.toml").write_text('[pagerduty]\nservice_ids = ["PSVC001"]\ntoken_env = "PD_RO"\n', encoding="utf-8")
+    (tmp_path / "pmdraft.toml").write_text(
+        '[pagerduty]\nservice_ids = ["PSVC001"]\ntoken_env = "PD_RO"\n', encoding="utf-8"
+    )
     result = run("sources")
     assert result.stdout.splitlines()[0] == "Sources in pmdraft.toml:"
-    assert "pagerduty   yes         https://api.pagerduty.com; services PSVC001; token from $PD_RO" in result.stdout
+    assert (
+        "pagerduty   yes         https://api.pagerduty.com; services PSVC001; token from $PD_RO"
+        in result.stdout
+    )
     other = tmp_path / "other.toml"
     other.write_text(CONFIG, encoding="utf-8")
     monkeypatch.setenv("PMDRAFT_CONFIG", str(other))
@@ -66,7 +71,10 @@ def test_sources_without_a_config_says_how_to_make_one() -> None:
     """No --config, no $PMDRAFT_CONFIG, no ./pmdraft.toml: a usage error pointing at the example."""
     result = run("sources")
     assert result.exit_code == 2
-    assert "no config file: pass --config FILE, set PMDRAFT_CONFIG, or create ./pmdraft.toml" in result.output
+    assert (
+        "no config file: pass --config FILE, set PMDRAFT_CONFIG, or create ./pmdraft.toml"
+        in result.output
+    )
 
 
 def test_sources_with_a_broken_config_names_the_key(tmp_path: Path) -> None:

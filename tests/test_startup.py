@@ -27,9 +27,17 @@ print(json.dumps({{"code": code, "heavy": [m for m in {HEAVY!r} if m in sys.modu
 def test_help_imports_nothing_heavy(args: list[str]) -> None:
     """Help exits 0 in a fresh interpreter without importing pandas, boto3, pagerduty or moto."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(pmdraft.__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, timeout=60,
-                          check=False)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(pmdraft.__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "Usage: pmdraft" in done.stdout
     result = json.loads(done.stdout.strip().splitlines()[-1])

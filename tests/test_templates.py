@@ -18,10 +18,22 @@ from .conftest import REPO, utc, write_config
 
 WINDOW = ["--since", "2024-01-15T14:00:00Z", "--until", "2024-01-15T15:30:00Z"]
 DEPLOYS = [
-    {"timestamp": "2024-01-15T14:15:00Z", "status": "succeeded", "service": "api", "version": "v2.3.4",
-     "environment": "production", "id": "d1"},
-    {"timestamp": "2024-01-15T14:47:00Z", "status": "rolled_back", "service": "api", "version": "v2.3.4",
-     "environment": "production", "id": "d1"},
+    {
+        "timestamp": "2024-01-15T14:15:00Z",
+        "status": "succeeded",
+        "service": "api",
+        "version": "v2.3.4",
+        "environment": "production",
+        "id": "d1",
+    },
+    {
+        "timestamp": "2024-01-15T14:47:00Z",
+        "status": "rolled_back",
+        "service": "api",
+        "version": "v2.3.4",
+        "environment": "production",
+        "id": "d1",
+    },
 ]
 PACKAGED = REPO / "src" / "pmdraft" / "render" / "templates"
 
@@ -54,7 +66,9 @@ def test_a_user_template_renders_with_the_drafts_values(config: Path, tmp_path: 
     )
 
 
-def test_a_typo_in_a_user_template_names_the_variable_and_file(config: Path, tmp_path: Path) -> None:
+def test_a_typo_in_a_user_template_names_the_variable_and_file(
+    config: Path, tmp_path: Path
+) -> None:
     """A misspelt variable exits 1 with its name, the template file and line, and writes nothing."""
     tpl = tmp_path / "typo.md.j2"
     tpl.write_text("# {{ title }}\n\nImpact began {{ strat }}.\n", encoding="utf-8")
@@ -75,12 +89,16 @@ def test_a_typo_in_an_attribute_is_named_too(config: Path, tmp_path: Path) -> No
     tpl.write_text("{% for row in timeline %}{{ row.tiem }}{% endfor %}\n", encoding="utf-8")
     result = run("draft", *WINDOW, "--config", str(config), "--template", str(tpl))
     assert result.exit_code == 1
-    assert f"template {tpl.resolve()}, line 1: 'dict object' has no attribute 'tiem'" in result.stderr
+    assert (
+        f"template {tpl.resolve()}, line 1: 'dict object' has no attribute 'tiem'" in result.stderr
+    )
 
 
 def test_a_syntax_error_is_reported_before_any_source_is_read(tmp_path: Path) -> None:
     """A template that does not compile fails fast with its line, even when no source would answer."""
-    cfg = write_config(tmp_path / "pm.toml", extra='[cloudwatch]\nendpoint_url = "http://127.0.0.1:9"\n')
+    cfg = write_config(
+        tmp_path / "pm.toml", extra='[cloudwatch]\nendpoint_url = "http://127.0.0.1:9"\n'
+    )
     tpl = tmp_path / "broken.md.j2"
     tpl.write_text("ok\n{% for row in timeline %}\n", encoding="utf-8")
     result = run("draft", *WINDOW, "--config", str(cfg), "--template", str(tpl))
@@ -100,8 +118,12 @@ def test_the_sandbox_keeps_python_internals_out_of_reach(config: Path, tmp_path:
 
 def test_the_config_template_is_used_relative_to_the_config_file(tmp_path: Path) -> None:
     """`[render] template` names a file beside the config; the draft uses it for Markdown."""
-    cfg = write_config(tmp_path / "pm.toml", deploys=DEPLOYS, extra='[render]\ntemplate = "team.md.j2"\n')
-    (tmp_path / "team.md.j2").write_text("Team draft: {{ timeline | length }} rows\n", encoding="utf-8")
+    cfg = write_config(
+        tmp_path / "pm.toml", deploys=DEPLOYS, extra='[render]\ntemplate = "team.md.j2"\n'
+    )
+    (tmp_path / "team.md.j2").write_text(
+        "Team draft: {{ timeline | length }} rows\n", encoding="utf-8"
+    )
     result = run("draft", *WINDOW, "--config", str(cfg))
     assert result.stdout == "Team draft: 2 rows\n"
 
@@ -110,7 +132,9 @@ def test_template_with_json_is_a_usage_error(config: Path, tmp_path: Path) -> No
     """JSON has a fixed schema, so --template with --format json exits 2 and says why."""
     tpl = tmp_path / "t.j2"
     tpl.write_text("x", encoding="utf-8")
-    result = run("draft", *WINDOW, "--config", str(config), "--template", str(tpl), "--format", "json")
+    result = run(
+        "draft", *WINDOW, "--config", str(config), "--template", str(tpl), "--format", "json"
+    )
     assert result.exit_code == 2
     assert "--template applies to --format markdown or html, not json" in result.output
 
@@ -125,17 +149,25 @@ def test_template_dump_writes_the_packaged_template(tmp_path: Path) -> None:
     result = run("template", "--dump", "-o", str(out))
     assert result.exit_code == 0 and result.stdout == ""
     assert out.read_text(encoding="utf-8") == packaged
-    assert run("template", "--dump", "--format", "html").stdout == (PACKAGED / "postmortem.html.j2").read_text(encoding="utf-8")
+    assert run("template", "--dump", "--format", "html").stdout == (
+        PACKAGED / "postmortem.html.j2"
+    ).read_text(encoding="utf-8")
 
 
-def test_a_dumped_template_renders_the_same_draft_as_the_built_in_one(config: Path, tmp_path: Path) -> None:
+def test_a_dumped_template_renders_the_same_draft_as_the_built_in_one(
+    config: Path, tmp_path: Path
+) -> None:
     """The dumped template used with --template gives the same draft, so it is a true starting point."""
     out = tmp_path / "mine.md.j2"
     run("template", "--dump", "-o", str(out))
     builtin = run("draft", *WINDOW, "--config", str(config), "--tz", "Europe/Berlin")
-    mine = run("draft", *WINDOW, "--config", str(config), "--tz", "Europe/Berlin", "--template", str(out))
+    mine = run(
+        "draft", *WINDOW, "--config", str(config), "--tz", "Europe/Berlin", "--template", str(out)
+    )
     assert mine.stdout == builtin.stdout
-    assert "| 14:15:00 | 15:15:00 CET | Deploy: v2.3.4 deployed to production (api) |" in mine.stdout
+    assert (
+        "| 14:15:00 | 15:15:00 CET | Deploy: v2.3.4 deployed to production (api) |" in mine.stdout
+    )
 
 
 def test_template_without_dump_says_what_to_pass() -> None:
@@ -148,18 +180,48 @@ def test_template_without_dump_says_what_to_pass() -> None:
 def test_docs_list_every_variable_the_templates_see() -> None:
     """docs/templates.md names each variable of the template context and each key of its rows."""
     events = [
-        Event(at=utc(2024, 1, 15, 14, 15), source="deploys", kind="deploy.succeeded", ref="d1",
-              summary="v2.3.4 deployed", service="api", attrs={"version": "v2.3.4"}),
-        Event(at=utc(2024, 1, 15, 14, 32), source="cloudwatch", kind="alarm.alarm", ref="HighErrorRate",
-              summary="HighErrorRate OK -> ALARM", service="api",
-              attrs={"alarm_name": "HighErrorRate", "old_state": "OK", "new_state": "ALARM"}),
-        *(Event(at=utc(2024, 1, 15, 14, m), source="pagerduty", kind=kind, ref="Q1", summary=kind, service="api",
-                actor="Jane", attrs={"incident_number": 1, "incident_title": "Errors", "note": "looking"})
-          for m, kind in ((33, "incident.triggered"), (35, "incident.acknowledged"), (38, "incident.annotated"),
-                          (50, "incident.resolved"))),
+        Event(
+            at=utc(2024, 1, 15, 14, 15),
+            source="deploys",
+            kind="deploy.succeeded",
+            ref="d1",
+            summary="v2.3.4 deployed",
+            service="api",
+            attrs={"version": "v2.3.4"},
+        ),
+        Event(
+            at=utc(2024, 1, 15, 14, 32),
+            source="cloudwatch",
+            kind="alarm.alarm",
+            ref="HighErrorRate",
+            summary="HighErrorRate OK -> ALARM",
+            service="api",
+            attrs={"alarm_name": "HighErrorRate", "old_state": "OK", "new_state": "ALARM"},
+        ),
+        *(
+            Event(
+                at=utc(2024, 1, 15, 14, m),
+                source="pagerduty",
+                kind=kind,
+                ref="Q1",
+                summary=kind,
+                service="api",
+                actor="Jane",
+                attrs={"incident_number": 1, "incident_title": "Errors", "note": "looking"},
+            )
+            for m, kind in (
+                (33, "incident.triggered"),
+                (35, "incident.acknowledged"),
+                (38, "incident.annotated"),
+                (50, "incident.resolved"),
+            )
+        ),
     ]
-    reports = [SourceReport("cloudwatch", "ok", 1, 1), SourceReport("pagerduty", "failed", 4, 3, "GET failed: 503"),
-               SourceReport("deploys", "not_configured")]
+    reports = [
+        SourceReport("cloudwatch", "ok", 1, 1),
+        SourceReport("pagerduty", "failed", 4, 3, "GET failed: 503"),
+        SourceReport("deploys", "not_configured"),
+    ]
     d = build_draft(Collected(events, reports), Window(utc(2024, 1, 15, 14), utc(2024, 1, 15, 15)))
     values = context(d, ZoneInfo("Europe/Berlin"))
     doc = (REPO / "docs" / "templates.md").read_text(encoding="utf-8")
@@ -171,16 +233,29 @@ def test_docs_list_every_variable_the_templates_see() -> None:
         for row in rows:
             if isinstance(row, dict):
                 for key in row:
-                    assert f"`{name}[].{key}`" in doc or f"`{name}.{key}`" in doc, f"{name}.{key} is not documented"
+                    assert f"`{name}[].{key}`" in doc or f"`{name}.{key}`" in doc, (
+                        f"{name}.{key} is not documented"
+                    )
 
 
 def test_a_user_html_template_is_autoescaped(tmp_path: Path) -> None:
     """With --format html, a user template's values are escaped: a `<script>` in a deploy stays text."""
-    cfg = write_config(tmp_path / "pm.toml", deploys=[
-        {"timestamp": "2024-01-15T14:15:00Z", "status": "succeeded", "service": "api", "version": "v9",
-         "description": "<script>alert(1)</script>"}])
+    cfg = write_config(
+        tmp_path / "pm.toml",
+        deploys=[
+            {
+                "timestamp": "2024-01-15T14:15:00Z",
+                "status": "succeeded",
+                "service": "api",
+                "version": "v9",
+                "description": "<script>alert(1)</script>",
+            }
+        ],
+    )
     tpl = tmp_path / "mine.html.j2"
-    tpl.write_text("<ul>{% for row in timeline %}<li>{{ row.event }}</li>{% endfor %}</ul>\n", encoding="utf-8")
+    tpl.write_text(
+        "<ul>{% for row in timeline %}<li>{{ row.event }}</li>{% endfor %}</ul>\n", encoding="utf-8"
+    )
     result = run("draft", *WINDOW, "--config", str(cfg), "--format", "html", "--template", str(tpl))
     assert result.exit_code == 0, result.output
     assert result.stdout == (

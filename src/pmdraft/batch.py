@@ -118,8 +118,10 @@ class BatchResult:
         skipped = f"{self.count(SKIPPED)} skipped ({why})"
         if self.dry_run:
             return f"pmdraft batch --dry-run: {self.count(WOULD_DRAFT)} would be drafted, {skipped}"
-        return (f"pmdraft batch: {self.count(DRAFTED)} drafted, {self.count(PARTIAL)} partial, "
-                f"{self.count(FAILED)} failed, {skipped}")
+        return (
+            f"pmdraft batch: {self.count(DRAFTED)} drafted, {self.count(PARTIAL)} partial, "
+            f"{self.count(FAILED)} failed, {skipped}"
+        )
 
 
 def _time(record: Mapping[str, Any], key: str) -> datetime | None:
@@ -155,7 +157,9 @@ def qualifies(incident: Mapping[str, Any], config: Config) -> bool:
     )
 
 
-def find_resolved(collector: Any, config: Config, since: datetime, until: datetime) -> list[dict[str, Any]]:
+def find_resolved(
+    collector: Any, config: Config, since: datetime, until: datetime
+) -> list[dict[str, Any]]:
     """The qualifying incidents resolved in ``[since, until)``, oldest resolution first."""
     b = config.batch
     services = b.service_ids or (config.pagerduty.service_ids if config.pagerduty else [])
@@ -174,8 +178,11 @@ def find_resolved(collector: Any, config: Config, since: datetime, until: dateti
             if isinstance(inc.get("id"), str):
                 found.setdefault(inc["id"], inc)
         start = end
-    chosen = [i for i in found.values()
-              if (r := _resolved_at(i)) is not None and since <= r < until and qualifies(i, config)]
+    chosen = [
+        i
+        for i in found.values()
+        if (r := _resolved_at(i)) is not None and since <= r < until and qualifies(i, config)
+    ]
     return sorted(chosen, key=lambda i: (_resolved_at(i), i.get("incident_number") or 0))
 
 
@@ -200,8 +207,9 @@ def _aws_client(config: Config, service: str) -> Any:
     import boto3
 
     b = config.batch
-    return boto3.session.Session().client(service, region_name=b.aws_region or None,
-                                          endpoint_url=b.aws_endpoint_url or None)
+    return boto3.session.Session().client(
+        service, region_name=b.aws_region or None, endpoint_url=b.aws_endpoint_url or None
+    )
 
 
 class Batch:
@@ -224,8 +232,10 @@ class Batch:
         after_incident: Callable[[Outcome], None] | None = None,
     ) -> None:
         if config.pagerduty is None:
-            raise InputError("pmdraft batch needs PagerDuty: add a [pagerduty] section to the config "
-                             "(see config.example.toml)")
+            raise InputError(
+                "pmdraft batch needs PagerDuty: add a [pagerduty] section to the config "
+                "(see config.example.toml)"
+            )
         self.config = config
         self.environ = environ
         self.state = state
@@ -251,20 +261,35 @@ class Batch:
             listed = find_resolved(collector, self.config, lower, now)
         finally:
             collector.close()
-        found = [Candidate(i["id"], i.get("incident_number"), str(i.get("title") or ""), _resolved_at(i), "new")
-                 for i in listed]
+        found = [
+            Candidate(
+                i["id"], i.get("incident_number"), str(i.get("title") or ""), _resolved_at(i), "new"
+            )
+            for i in listed
+        ]
         seen = {c.incident_id for c in found}
-        retries = [Candidate(r.incident_id, r.number, r.title, None, "retry")
-                   for r in self.state.retryable(b.max_attempts) if r.incident_id not in seen]
+        retries = [
+            Candidate(r.incident_id, r.number, r.title, None, "retry")
+            for r in self.state.retryable(b.max_attempts)
+            if r.incident_id not in seen
+        ]
         return lower, retries + found
 
-    def run(self, now: datetime, *, since: datetime | None = None, dry_run: bool = False,
-            annotate: bool = False) -> BatchResult:
+    def run(
+        self,
+        now: datetime,
+        *,
+        since: datetime | None = None,
+        dry_run: bool = False,
+        annotate: bool = False,
+    ) -> BatchResult:
         """Draft every candidate not yet drafted; move the high-water mark if the run gets to the end."""
         now = now.replace(microsecond=0)
         if annotate and not self.config.batch.annotate_from:
-            raise InputError("--annotate needs the PagerDuty user the notes are added as: set "
-                             '[batch] annotate_from = "pmdraft-bot@example.com"')
+            raise InputError(
+                "--annotate needs the PagerDuty user the notes are added as: set "
+                '[batch] annotate_from = "pmdraft-bot@example.com"'
+            )
         lower, candidates = self.candidates(now, since)
         result = BatchResult(lower, now, dry_run=dry_run)
         for candidate in candidates:
@@ -280,49 +305,94 @@ class Batch:
             self.state.finish_run(self.runner, now, now if moves else None, result.counts)
         return result
 
-    def _one(self, c: Candidate, now: datetime, *, dry_run: bool, annotate: bool, result: BatchResult) -> Outcome:
+    def _one(
+        self, c: Candidate, now: datetime, *, dry_run: bool, annotate: bool, result: BatchResult
+    ) -> Outcome:
         b = self.config.batch
         rec = self.state.get(c.incident_id)
-        base: dict[str, Any] = {"incident_id": c.incident_id,
-                                "number": c.number if c.number is not None else (rec.number if rec else None),
-                                "title": c.title or (rec.title if rec else "")}
+        base: dict[str, Any] = {
+            "incident_id": c.incident_id,
+            "number": c.number if c.number is not None else (rec.number if rec else None),
+            "title": c.title or (rec.title if rec else ""),
+        }
         if rec is not None and rec.status == COMPLETE:
             annotated = False
             if annotate and not rec.annotated_at and not dry_run:
                 annotated = self._annotate(rec, now, result)
-            return Outcome(**base, status=SKIPPED, reason=ALREADY_DRAFTED, location=rec.location,
-                           attempts=rec.attempts, annotated=annotated)
+            return Outcome(
+                **base,
+                status=SKIPPED,
+                reason=ALREADY_DRAFTED,
+                location=rec.location,
+                attempts=rec.attempts,
+                annotated=annotated,
+            )
         attempts = rec.attempts if rec else 0
         if attempts >= b.max_attempts:
-            return Outcome(**base, status=SKIPPED, reason=f"gave up after {attempts} attempts",
-                           location=rec.location if rec else "", attempts=attempts)
+            return Outcome(
+                **base,
+                status=SKIPPED,
+                reason=f"gave up after {attempts} attempts",
+                location=rec.location if rec else "",
+                attempts=attempts,
+            )
         if dry_run:
             return Outcome(**base, status=WOULD_DRAFT, reason=c.reason, attempts=attempts)
         until = now + timedelta(minutes=b.claim_minutes)
         if not self.state.claim(c.incident_id, self.runner, now, until, b.max_attempts):
-            return Outcome(**base, status=SKIPPED, reason="claimed by another runner", attempts=attempts)
+            return Outcome(
+                **base, status=SKIPPED, reason="claimed by another runner", attempts=attempts
+            )
         try:
             if rec is not None and rec.attempts:
                 c = dataclasses.replace(c, reason="retry")
             return self._draft(c, rec, now, annotate=annotate, result=result)
         except PmdraftError as exc:
-            failed = dataclasses.replace(rec or IncidentRecord(c.incident_id), number=base["number"],
-                                         title=base["title"] or "", status=FAILED, attempts=attempts + 1,
-                                         error=str(exc))
+            failed = dataclasses.replace(
+                rec or IncidentRecord(c.incident_id),
+                number=base["number"],
+                title=base["title"] or "",
+                status=FAILED,
+                attempts=attempts + 1,
+                error=str(exc),
+            )
             self.state.record(failed, self.runner)
             return Outcome(**base, status=FAILED, attempts=attempts + 1, error=str(exc))
 
-    def _draft(self, c: Candidate, rec: IncidentRecord | None, now: datetime, *, annotate: bool,
-               result: BatchResult) -> Outcome:
+    def _draft(
+        self,
+        c: Candidate,
+        rec: IncidentRecord | None,
+        now: datetime,
+        *,
+        annotate: bool,
+        result: BatchResult,
+    ) -> Outcome:
         scoped, window = scope_to_incidents(self.config, self.environ, [c.incident_id], now=now)
         draft = make_draft(scoped, window, self.environ)
         first = draft.incidents[0] if draft.incidents else {}
-        number = c.number if c.number is not None else (rec.number if rec else None) or first.get("number")
+        number = (
+            c.number
+            if c.number is not None
+            else (rec.number if rec else None) or first.get("number")
+        )
         title = c.title or (rec.title if rec else "") or str(first.get("title") or "")
         name = rec.name if rec and rec.name else draft_name(number, title, c.incident_id)
-        if not draft.incidents:  # its log entries are missing: the title still comes from the incident
-            draft.incidents = [{"id": c.incident_id, "number": number, "title": title, "url": None, "priority": None,
-                                "urgency": None, "service": None, "escalation_policy": None}]
+        if (
+            not draft.incidents
+        ):  # its log entries are missing: the title still comes from the incident
+            draft.incidents = [
+                {
+                    "id": c.incident_id,
+                    "number": number,
+                    "title": title,
+                    "url": None,
+                    "priority": None,
+                    "urgency": None,
+                    "service": None,
+                    "escalation_policy": None,
+                }
+            ]
         fresh = self.render(draft)
         existing = self.sink.read(name)
         text, proposal, kept = fresh, "", tuple[str, ...]()
@@ -337,17 +407,34 @@ class Batch:
         status = PARTIAL if draft.gaps else COMPLETE
         attempts = (rec.attempts if rec else 0) + 1
         new = IncidentRecord(
-            incident_id=c.incident_id, number=number if isinstance(number, int) else None, title=title,
-            status=status, location=self.sink.location(name), name=name,
+            incident_id=c.incident_id,
+            number=number if isinstance(number, int) else None,
+            title=title,
+            status=status,
+            location=self.sink.location(name),
+            name=name,
             checksum=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-            sources=json.dumps({r.name: r.status for r in draft.reports}, sort_keys=True), attempts=attempts,
-            error="; ".join(f"{r.name}: {r.error}" for r in draft.gaps), drafted_at=now.isoformat(),
-            annotated_at=rec.annotated_at if rec else "")
+            sources=json.dumps({r.name: r.status for r in draft.reports}, sort_keys=True),
+            attempts=attempts,
+            error="; ".join(f"{r.name}: {r.error}" for r in draft.gaps),
+            drafted_at=now.isoformat(),
+            annotated_at=rec.annotated_at if rec else "",
+        )
         self.state.record(new, self.runner)
         annotated = annotate and not new.annotated_at and self._annotate(new, now, result)
-        return Outcome(new.incident_id, new.number, title, DRAFTED if status == COMPLETE else PARTIAL,
-                       reason=c.reason, location=new.location, attempts=attempts, error=new.error,
-                       proposal=proposal, kept=kept, annotated=annotated)
+        return Outcome(
+            new.incident_id,
+            new.number,
+            title,
+            DRAFTED if status == COMPLETE else PARTIAL,
+            reason=c.reason,
+            location=new.location,
+            attempts=attempts,
+            error=new.error,
+            proposal=proposal,
+            kept=kept,
+            annotated=annotated,
+        )
 
     def _pagerduty(self) -> Any:
         """A PagerDuty collector (its client) for listing incidents and adding notes; close it after use."""
@@ -364,9 +451,14 @@ class Batch:
         link = self.link(rec)
         collector = self._pagerduty()
         try:
-            if not any(link in str(n.get("content") or "") for n in collector.notes(rec.incident_id)):
-                collector.add_note(rec.incident_id, f"Postmortem draft by pmdraft: {link}",
-                                   self.config.batch.annotate_from)
+            if not any(
+                link in str(n.get("content") or "") for n in collector.notes(rec.incident_id)
+            ):
+                collector.add_note(
+                    rec.incident_id,
+                    f"Postmortem draft by pmdraft: {link}",
+                    self.config.batch.annotate_from,
+                )
         except PmdraftError as exc:
             result.annotate_errors.append(f"incident {rec.number or rec.incident_id}: {exc}")
             return False

@@ -105,7 +105,9 @@ def _write_graphs(result: Any, output: str | None, *, embed: bool = False) -> No
         import base64
 
         for link in links:
-            link["data_uri"] = "data:image/png;base64," + base64.b64encode(images[link["path"]]).decode("ascii")
+            link["data_uri"] = "data:image/png;base64," + base64.b64encode(
+                images[link["path"]]
+            ).decode("ascii")
     result.graphs = links
 
 
@@ -127,7 +129,8 @@ def _window(since: datetime, until: datetime) -> Any:
 
     if until <= since:
         raise click.BadParameter(
-            f"--until ({until.isoformat()}) must be after --since ({since.isoformat()})", param_hint="'--until'"
+            f"--until ({until.isoformat()}) must be after --since ({since.isoformat()})",
+            param_hint="'--until'",
         )
     return Window(since, until)
 
@@ -169,7 +172,10 @@ def _update(path: Path, text: str) -> None:
     merged = merge(existing, text)
     if merged.text != existing:
         write_atomic(path, merged.text)
-    click.echo(f"pmdraft: updated {path}" + (f" ({', '.join(merged.updated)})" if merged.updated else ""), err=True)
+    click.echo(
+        f"pmdraft: updated {path}" + (f" ({', '.join(merged.updated)})" if merged.updated else ""),
+        err=True,
+    )
     if merged.conflicts:
         proposal = path.with_name(proposal_name(path.name))
         write_atomic(proposal, text)
@@ -190,14 +196,20 @@ def _store_quiet(ctx: click.Context, param: Any, value: bool) -> None:
 
 
 quiet_option = click.option(
-    "-q", "--quiet", is_flag=True, expose_value=False, callback=_store_quiet,
+    "-q",
+    "--quiet",
+    is_flag=True,
+    expose_value=False,
+    callback=_store_quiet,
     help="No progress display on stderr (it shows only on a terminal, after a second).",
 )
 
 
 def format_progress(sources: list[Any]) -> str:
     """One status line: each source's requests and events so far, ``done`` once finished."""
-    parts = [f"{s.name} {s.requests} req {s.events:,} events{' done' if s.done else ''}" for s in sources]
+    parts = [
+        f"{s.name} {s.requests} req {s.events:,} events{' done' if s.done else ''}" for s in sources
+    ]
     return "pmdraft: " + " | ".join(parts)
 
 
@@ -220,13 +232,33 @@ def _progress() -> Callable[[list[Any]], None] | None:
 
 time_options = [
     quiet_option,
-    click.option("--since", type=TIME, help=f"Window start, ISO 8601 with offset ({EXAMPLE}); with --incident it only widens."),
-    click.option("--until", type=TIME, help="Window end (exclusive), ISO 8601 with offset; with --incident it only widens."),
-    click.option("--incident", "incidents", multiple=True, metavar="ID",
-                 help="Start from this PagerDuty incident (number or id; repeatable): the window comes from it, "
-                      "and its log entries are the PagerDuty scope."),
-    click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (TOML); else $PMDRAFT_CONFIG or ./pmdraft.toml."),
-    click.option("--strict", is_flag=True, help="Fail (exit 1, nothing written) if any source fails."),
+    click.option(
+        "--since",
+        type=TIME,
+        help=f"Window start, ISO 8601 with offset ({EXAMPLE}); with --incident it only widens.",
+    ),
+    click.option(
+        "--until",
+        type=TIME,
+        help="Window end (exclusive), ISO 8601 with offset; with --incident it only widens.",
+    ),
+    click.option(
+        "--incident",
+        "incidents",
+        multiple=True,
+        metavar="ID",
+        help="Start from this PagerDuty incident (number or id; repeatable): the window comes from it, "
+        "and its log entries are the PagerDuty scope.",
+    ),
+    click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        help="Config file (TOML); else $PMDRAFT_CONFIG or ./pmdraft.toml.",
+    ),
+    click.option(
+        "--strict", is_flag=True, help="Fail (exit 1, nothing written) if any source fails."
+    ),
 ]
 
 
@@ -249,30 +281,46 @@ def _load_config(config_path: str | None) -> Any:
     return config
 
 
-def _draft(since: datetime | None, until: datetime | None, config_path: str | None, overrides: dict[str, datetime],
-           incidents: tuple[str, ...] = (), *, graphs: bool = True, config: Any = None) -> Any:
+def _draft(
+    since: datetime | None,
+    until: datetime | None,
+    config_path: str | None,
+    overrides: dict[str, datetime],
+    incidents: tuple[str, ...] = (),
+    *,
+    graphs: bool = True,
+    config: Any = None,
+) -> Any:
     """Collect and build the draft; ``config`` if the command has read it already, else from ``config_path``."""
     from .draft import make_draft
 
     if not incidents and (since is None or until is None):
-        raise click.UsageError("give the window with --since and --until, or start from an incident with --incident ID")
+        raise click.UsageError(
+            "give the window with --since and --until, or start from an incident with --incident ID"
+        )
     window = _window(since, until) if since is not None and until is not None else None
     if config is None:
         config = _load_config(config_path)
     if config.cloudwatch is not None and not graphs:
         import dataclasses
 
-        config = dataclasses.replace(config, cloudwatch=dataclasses.replace(config.cloudwatch, graphs=False))
+        config = dataclasses.replace(
+            config, cloudwatch=dataclasses.replace(config.cloudwatch, graphs=False)
+        )
     environ = dict(os.environ)
     if incidents:
         from .collectors import scope_to_incidents
         from .model import UTC
 
-        config, window = scope_to_incidents(config, environ, incidents, now=datetime.now(UTC), since=since, until=until)
+        config, window = scope_to_incidents(
+            config, environ, incidents, now=datetime.now(UTC), since=since, until=until
+        )
     return make_draft(config, window, environ, overrides=overrides, progress=_progress())
 
 
-def _user_template(fmt: str, option: str | None, config_path: str | None, config: Any = None) -> Any:
+def _user_template(
+    fmt: str, option: str | None, config_path: str | None, config: Any = None
+) -> Any:
     """The user's template for ``fmt``: --template, else ``[render] template`` for Markdown; compiled now,
     so a broken one fails before any source is read. Returns ``(template, config)``; the config is read
     here only when the template may come from it, and handed on so no command reads it twice."""
@@ -286,7 +334,11 @@ def _user_template(fmt: str, option: str | None, config_path: str | None, config
         return None, config
     if config is None:
         config = _load_config(config_path)
-    return (load_user_template(config.resolve(config.render.template), fmt) if config.render.template else None), config
+    return (
+        load_user_template(config.resolve(config.render.template), fmt)
+        if config.render.template
+        else None
+    ), config
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -300,31 +352,73 @@ def cli(verbose: bool) -> None:
       export PAGERDUTY_API_TOKEN=...   # never on the command line
       pmdraft draft --since 2024-01-15T14:00:00Z --until 2024-01-15T15:30:00Z -o postmortem.md
     """
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="pmdraft: %(levelname)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="pmdraft: %(levelname)s: %(message)s",
+    )
     for noisy in ("botocore", "urllib3", "httpx2", "httpcore", "httpcore2", "pagerduty"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @cli.command()
 @_with(time_options)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the draft here (atomically); default stdout.")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "html", "json"]), default="markdown", show_default=True,
-              help="html is one self-contained file; print it to PDF from the browser.")
-@click.option("--tz", type=ZONE, help="Also show the timeline in this IANA zone (Europe/Berlin); JSON stays UTC.")
-@click.option("--template", "template_path", type=click.Path(exists=True, dir_okay=False),
-              help="Your jinja2 template for markdown or html (see `pmdraft template --dump`).")
-@click.option("--impact-start", type=TIME, help="Set impact_started by hand (overrides the alarm-based rule).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write the draft here (atomically); default stdout.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "html", "json"]),
+    default="markdown",
+    show_default=True,
+    help="html is one self-contained file; print it to PDF from the browser.",
+)
+@click.option(
+    "--tz",
+    type=ZONE,
+    help="Also show the timeline in this IANA zone (Europe/Berlin); JSON stays UTC.",
+)
+@click.option(
+    "--template",
+    "template_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Your jinja2 template for markdown or html (see `pmdraft template --dump`).",
+)
+@click.option(
+    "--impact-start", type=TIME, help="Set impact_started by hand (overrides the alarm-based rule)."
+)
 @click.option("--mitigated-at", type=TIME, help="Set mitigated by hand.")
 @click.option("--resolved-at", type=TIME, help="Set resolved by hand.")
-@click.option("--update", is_flag=True,
-              help="Refresh an existing -o draft: only its pmdraft blocks change; a block you edited is kept and "
-                   "the new version goes to NAME.proposed.md. json and html files are replaced whole.")
-@click.option("--no-graphs", is_flag=True,
-              help="Skip the monitoring graphs (PNG files beside the -o draft; they need pmdraft[graphs]).")
-def draft(since: datetime | None, until: datetime | None, config_path: str | None, incidents: tuple[str, ...],
-          strict: bool, output: str | None,
-          fmt: str, tz: tzinfo | None, template_path: str | None, impact_start: datetime | None,
-          mitigated_at: datetime | None, resolved_at: datetime | None, update: bool, no_graphs: bool) -> None:
+@click.option(
+    "--update",
+    is_flag=True,
+    help="Refresh an existing -o draft: only its pmdraft blocks change; a block you edited is kept and "
+    "the new version goes to NAME.proposed.md. json and html files are replaced whole.",
+)
+@click.option(
+    "--no-graphs",
+    is_flag=True,
+    help="Skip the monitoring graphs (PNG files beside the -o draft; they need pmdraft[graphs]).",
+)
+def draft(
+    since: datetime | None,
+    until: datetime | None,
+    config_path: str | None,
+    incidents: tuple[str, ...],
+    strict: bool,
+    output: str | None,
+    fmt: str,
+    tz: tzinfo | None,
+    template_path: str | None,
+    impact_start: datetime | None,
+    mitigated_at: datetime | None,
+    resolved_at: datetime | None,
+    update: bool,
+    no_graphs: bool,
+) -> None:
     """Draft the postmortem for a time window, or for PagerDuty incidents (--incident).
 
     \b
@@ -342,13 +436,23 @@ def draft(since: datetime | None, until: datetime | None, config_path: str | Non
             f"{output} exists; pass --update to refresh the pmdraft blocks in it (your edits outside them are "
             "kept, and an edited block is kept with the new version proposed beside it), or choose another -o path"
         )
-    overrides = {k: v for k, v in (("impact_started", impact_start), ("mitigated", mitigated_at), ("resolved", resolved_at)) if v}
+    overrides = {
+        k: v
+        for k, v in (
+            ("impact_started", impact_start),
+            ("mitigated", mitigated_at),
+            ("resolved", resolved_at),
+        )
+        if v
+    }
 
     def run() -> int:
         from .render import render_html, render_json, render_markdown
 
         user_template, config = _user_template(fmt, template_path, config_path)
-        result = _draft(since, until, config_path, overrides, incidents, graphs=not no_graphs, config=config)
+        result = _draft(
+            since, until, config_path, overrides, incidents, graphs=not no_graphs, config=config
+        )
         _report_sources(result)
         if strict and result.gaps:
             raise click.ClickException("--strict: a source failed, so no draft was written")
@@ -371,10 +475,28 @@ def draft(since: datetime | None, until: datetime | None, config_path: str | Non
 
 @cli.command()
 @_with(time_options)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here (atomically); default stdout.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-def timeline(since: datetime | None, until: datetime | None, config_path: str | None, incidents: tuple[str, ...],
-             strict: bool, output: str | None, fmt: str) -> None:
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write here (atomically); default stdout.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+def timeline(
+    since: datetime | None,
+    until: datetime | None,
+    config_path: str | None,
+    incidents: tuple[str, ...],
+    strict: bool,
+    output: str | None,
+    fmt: str,
+) -> None:
     """Print the merged UTC timeline of every event in a window.
 
     \b
@@ -398,10 +520,22 @@ def timeline(since: datetime | None, until: datetime | None, config_path: str | 
 
 @cli.command()
 @quiet_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default="pmdraft-demo.md", show_default=True,
-              help="Where to write the demo draft; its JSON goes next to it (.json).")
-@click.option("--tz", type=ZONE, help="Also show the timeline in this IANA zone (Europe/Berlin); JSON stays UTC.")
-@click.option("--no-graphs", is_flag=True, help="Skip the monitoring graphs (they need pmdraft[graphs]).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default="pmdraft-demo.md",
+    show_default=True,
+    help="Where to write the demo draft; its JSON goes next to it (.json).",
+)
+@click.option(
+    "--tz",
+    type=ZONE,
+    help="Also show the timeline in this IANA zone (Europe/Berlin); JSON stays UTC.",
+)
+@click.option(
+    "--no-graphs", is_flag=True, help="Skip the monitoring graphs (they need pmdraft[graphs])."
+)
 def demo(output: str, tz: tzinfo | None, no_graphs: bool) -> None:
     """Run the real collectors against local stand-ins seeded with the template's worked example.
 
@@ -415,10 +549,10 @@ def demo(output: str, tz: tzinfo | None, no_graphs: bool) -> None:
 
     def run() -> int:
         _require_demo_extra()
-        from .sandbox import Sandbox
         from .config import load_config
         from .draft import make_draft
         from .render import render_json, render_markdown
+        from .sandbox import Sandbox
         from .sandbox.scenario import WINDOW
 
         # The sandbox's fake AWS identity, so no real credentials are ever sent to it.
@@ -431,7 +565,9 @@ def demo(output: str, tz: tzinfo | None, no_graphs: bool) -> None:
             if no_graphs and config.cloudwatch is not None:
                 import dataclasses
 
-                config = dataclasses.replace(config, cloudwatch=dataclasses.replace(config.cloudwatch, graphs=False))
+                config = dataclasses.replace(
+                    config, cloudwatch=dataclasses.replace(config.cloudwatch, graphs=False)
+                )
             result = make_draft(config, WINDOW, sandbox.environ, progress=_progress())
         _report_sources(result)
         _write_graphs(result, output)
@@ -447,8 +583,19 @@ def demo(output: str, tz: tzinfo | None, no_graphs: bool) -> None:
 
 @cli.command("template")
 @click.option("--dump", is_flag=True, help="Write the built-in template, to start your own from.")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write it here (atomically); default stdout.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "html"]),
+    default="markdown",
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write it here (atomically); default stdout.",
+)
 def template_command(dump: bool, fmt: str, output: str | None) -> None:
     """Write the built-in postmortem template, to start your own from.
 
@@ -463,21 +610,50 @@ def template_command(dump: bool, fmt: str, output: str | None) -> None:
         --template my-template.md.j2 -o postmortem.md
     """
     if not dump:
-        raise click.UsageError("nothing to do: pass --dump to write the built-in template (-o PATH for a file)")
+        raise click.UsageError(
+            "nothing to do: pass --dump to write the built-in template (-o PATH for a file)"
+        )
     from .render import builtin_template
 
     _output(builtin_template(fmt), output)
 
 
 @cli.command()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (TOML); else $PMDRAFT_CONFIG or ./pmdraft.toml.")
-@click.option("--since", type=TIME, help="Backfill: incidents resolved since this time, instead of since the last run.")
-@click.option("-o", "--output", help="A directory or s3://bucket/prefix/ (default: [batch] output).")
-@click.option("--dry-run", is_flag=True, help="List what would be drafted; write nothing, change no state.")
-@click.option("--annotate", is_flag=True, help="Add a note with the draft's location to each PagerDuty incident, once.")
-@click.option("--log-json", is_flag=True, help="One JSON line per incident and one for the summary, on stderr.")
-def batch(config_path: str | None, since: datetime | None, output: str | None, dry_run: bool, annotate: bool,
-          log_json: bool) -> None:
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Config file (TOML); else $PMDRAFT_CONFIG or ./pmdraft.toml.",
+)
+@click.option(
+    "--since",
+    type=TIME,
+    help="Backfill: incidents resolved since this time, instead of since the last run.",
+)
+@click.option(
+    "-o", "--output", help="A directory or s3://bucket/prefix/ (default: [batch] output)."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="List what would be drafted; write nothing, change no state."
+)
+@click.option(
+    "--annotate",
+    is_flag=True,
+    help="Add a note with the draft's location to each PagerDuty incident, once.",
+)
+@click.option(
+    "--log-json",
+    is_flag=True,
+    help="One JSON line per incident and one for the summary, on stderr.",
+)
+def batch(
+    config_path: str | None,
+    since: datetime | None,
+    output: str | None,
+    dry_run: bool,
+    annotate: bool,
+    log_json: bool,
+) -> None:
     """Draft each PagerDuty incident resolved since the last run, once; meant for cron.
 
     Incidents are filtered by [batch] priorities, urgencies, service_ids and team_ids; each is
@@ -504,9 +680,14 @@ def batch(config_path: str | None, since: datetime | None, output: str | None, d
         elif outcome.status in ("drafted", "partial"):
             click.echo(outcome.location)
             if outcome.status == "partial":
-                click.echo(f"pmdraft: {label} drafted with a data gap (retried next run): {outcome.error}", err=True)
+                click.echo(
+                    f"pmdraft: {label} drafted with a data gap (retried next run): {outcome.error}",
+                    err=True,
+                )
         elif outcome.status == "failed":
-            click.echo(f"pmdraft: {label} failed (attempt {outcome.attempts}): {outcome.error}", err=True)
+            click.echo(
+                f"pmdraft: {label} failed (attempt {outcome.attempts}): {outcome.error}", err=True
+            )
         if outcome.proposal:
             _report_kept(outcome.location, outcome.kept, outcome.proposal)
 
@@ -519,9 +700,15 @@ def batch(config_path: str | None, since: datetime | None, output: str | None, d
         template, _ = _user_template("markdown", None, config_path, config)
         state = open_state(config)
         try:
-            job = Batch(config, dict(os.environ), state=state, sink=open_sink(config, output),
-                        render=lambda d: render_markdown(d, template=template),
-                        runner=f"{socket.gethostname()}:{os.getpid()}", on_outcome=say)
+            job = Batch(
+                config,
+                dict(os.environ),
+                state=state,
+                sink=open_sink(config, output),
+                render=lambda d: render_markdown(d, template=template),
+                runner=f"{socket.gethostname()}:{os.getpid()}",
+                on_outcome=say,
+            )
             result = job.run(datetime.now(UTC), since=since, dry_run=dry_run, annotate=annotate)
         finally:
             state.close()
@@ -529,9 +716,19 @@ def batch(config_path: str | None, since: datetime | None, output: str | None, d
             if not log_json:
                 click.echo(f"pmdraft: note not added: {error}", err=True)
         if log_json:
-            click.echo(json.dumps({"event": "summary", "summary": result.summary(), "counts": result.counts,
-                                   "annotate_errors": result.annotate_errors, "exit_code": result.exit_code},
-                                  sort_keys=True), err=True)
+            click.echo(
+                json.dumps(
+                    {
+                        "event": "summary",
+                        "summary": result.summary(),
+                        "counts": result.counts,
+                        "annotate_errors": result.annotate_errors,
+                        "exit_code": result.exit_code,
+                    },
+                    sort_keys=True,
+                ),
+                err=True,
+            )
         else:
             click.echo(result.summary(), err=True)
         return result.exit_code
@@ -543,7 +740,12 @@ SECTION_NAMES = {"cloudwatch": "[cloudwatch]", "pagerduty": "[pagerduty]", "depl
 
 
 @cli.command()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (TOML); else $PMDRAFT_CONFIG or ./pmdraft.toml.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Config file (TOML); else $PMDRAFT_CONFIG or ./pmdraft.toml.",
+)
 def sources(config_path: str | None) -> None:
     """List the sources pmdraft can read and whether the config sets each one up.
 
@@ -562,8 +764,13 @@ def sources(config_path: str | None) -> None:
         for name in registry.names:
             details = config.source_details(name)
             section = SECTION_NAMES.get(name, f"[{name}]")
-            rows.append((name, "yes" if details else "no",
-                         details or f"add a {section} section (see config.example.toml)"))
+            rows.append(
+                (
+                    name,
+                    "yes" if details else "no",
+                    details or f"add a {section} section (see config.example.toml)",
+                )
+            )
         width = [max(len(r[i]) for r in rows) for i in range(2)]
         click.echo(f"Sources in {path}:\n")
         for name, configured, details in rows:
@@ -574,7 +781,12 @@ def sources(config_path: str | None) -> None:
 
 
 @cli.command()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (TOML); else $PMDRAFT_CONFIG or ./pmdraft.toml.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Config file (TOML); else $PMDRAFT_CONFIG or ./pmdraft.toml.",
+)
 def doctor(config_path: str | None) -> None:
     """Check the config and each configured source's access, with one cheap read each.
 
@@ -596,8 +808,10 @@ def doctor(config_path: str | None) -> None:
         click.echo(f"{name:{width[0]}}  {status:{width[1]}}  {detail}")
     failed = sum(c.failed for c in checks)
     if failed:
-        click.echo(f"\n{failed} check{'s' if failed > 1 else ''} failed: fix {'them' if failed > 1 else 'it'} "
-                   "and run pmdraft doctor again.")
+        click.echo(
+            f"\n{failed} check{'s' if failed > 1 else ''} failed: fix {'them' if failed > 1 else 'it'} "
+            "and run pmdraft doctor again."
+        )
         sys.exit(1)
     click.echo("\nEverything configured works.")
 
@@ -621,6 +835,7 @@ def _require_demo_extra() -> None:
             f"pmdraft demo needs the demo extra ({', '.join(missing)} not installed): "
             "pip install 'pmdraft[demo]'"
         )
+
 
 if __name__ == "__main__":
     main()

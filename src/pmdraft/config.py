@@ -76,7 +76,9 @@ class CloudWatchConfig:
     archive_log_group: str = _key("", 'archive_log_group = "/aws/events/cloudwatch-alarms"')
     """A CloudWatch Logs group of archived EventBridge "CloudWatch Alarm State Change" events, read with
     FilterLogEvents and merged with the alarm history (also for windows older than its retention); empty: none."""
-    accounts: tuple[CloudWatchAccountConfig, ...] = _key((), '[[cloudwatch.accounts]] name = "prod"')
+    accounts: tuple[CloudWatchAccountConfig, ...] = _key(
+        (), '[[cloudwatch.accounts]] name = "prod"'
+    )
     """``[[cloudwatch.accounts]]``: each account read, by profile or role; none: boto3's own credentials."""
 
 
@@ -154,7 +156,9 @@ class CloudTrailConfig:
     regions: list[str] = _key(["us-east-1"], 'regions = ["us-east-1"]')
     endpoint_url: str = _key("", 'endpoint_url = "http://127.0.0.1:5000"')
     profile: str = _key("", 'profile = "prod-readonly"')
-    event_names: list[str] = _key([], 'event_names = ["UpdateService", "UpdateFunctionCode20150331v2"]')
+    event_names: list[str] = _key(
+        [], 'event_names = ["UpdateService", "UpdateFunctionCode20150331v2"]'
+    )
     """CloudTrail event names to look up; empty: ECS, Lambda and CodeDeploy deploy calls."""
     requests_per_second: float = _key(2.0, "requests_per_second = 2")
     """LookupEvents allows 2 requests per second per account and region."""
@@ -262,7 +266,9 @@ class Config:
             return "; ".join(parts)
         if name == "pagerduty" and self.pagerduty is not None:
             pd = self.pagerduty
-            services = f"services {', '.join(pd.service_ids)}" if pd.service_ids else "every service"
+            services = (
+                f"services {', '.join(pd.service_ids)}" if pd.service_ids else "every service"
+            )
             return f"{pd.base_url}; {services}; token from ${pd.token_env}"
         if name == "deploys" and self.deploys:
             return "; ".join(_deploy_details(d) for d in self.deploys)
@@ -278,9 +284,12 @@ _SECTIONS: dict[str, type] = {
     "batch": BatchConfig,
 }
 
+
 def _deploy_details(d: DeployConfig) -> str:
     if isinstance(d, CodeDeployConfig):
-        return f"CodeDeploy in {', '.join(d.regions)}" + (f" ({', '.join(d.applications)})" if d.applications else "")
+        return f"CodeDeploy in {', '.join(d.regions)}" + (
+            f" ({', '.join(d.applications)})" if d.applications else ""
+        )
     if isinstance(d, GitHubDeploysConfig):
         return f"GitHub Deployments of {', '.join(d.repos)}; token from ${d.token_env}"
     if isinstance(d, CloudTrailConfig):
@@ -296,7 +305,17 @@ _DEPLOY_CLASSES: dict[str, type] = {
 }
 _DEPLOY_TYPES = tuple(_DEPLOY_CLASSES)
 _TIME_FORMATS = ("iso8601", "epoch_s", "epoch_ms")
-_DEPLOY_FIELDS = ("timestamp", "service", "version", "environment", "status", "actor", "description", "url", "id")
+_DEPLOY_FIELDS = (
+    "timestamp",
+    "service",
+    "version",
+    "environment",
+    "status",
+    "actor",
+    "description",
+    "url",
+    "id",
+)
 _DEPLOY_FORMATS = ("auto", "jsonl", "csv")
 
 
@@ -325,14 +344,18 @@ def _is_credential(key: str, value: Any) -> bool:
     name, as in a misspelt ``token_env``)."""
     if _looks_like_token(value):
         return True
-    return bool(_SECRET_NAME.search(key)) and not (isinstance(value, str) and _ENV_VALUE.fullmatch(value))
+    return bool(_SECRET_NAME.search(key)) and not (
+        isinstance(value, str) and _ENV_VALUE.fullmatch(value)
+    )
 
 
 def _token_advice(table: Any, section: str = "pagerduty") -> str:
     """Where a credential belongs, naming the section's own ``token_env`` when it is a usable name."""
     if section == "cloudwatch":
-        return ("do not put AWS credentials in the config file; boto3 reads them from the environment, "
-                "a named profile (profile = ...) or a role")
+        return (
+            "do not put AWS credentials in the config file; boto3 reads them from the environment, "
+            "a named profile (profile = ...) or a role"
+        )
     env = table.get("token_env") if isinstance(table, dict) else None
     if not isinstance(env, str) or not _ENV_NAME.fullmatch(env) or _looks_like_token(env):
         env = DEFAULT_TOKEN_ENV
@@ -358,8 +381,14 @@ def _check_type(where: str, name: str, value: Any, default: Any, example: str) -
     else:  # pragma: no cover - every key has one of the types above
         ok = True
     if not ok:
-        want = {bool: "true or false", int: "a whole number", float: "a number",
-                str: "a string", list: "a list of strings", dict: "a table of strings"}[type(default)]
+        want = {
+            bool: "true or false",
+            int: "a whole number",
+            float: "a number",
+            str: "a string",
+            list: "a list of strings",
+            dict: "a table of strings",
+        }[type(default)]
         raise ConfigError(
             f"{where}: key '{name}' must be {want}, got "
             f"{'a value shaped like a token (not shown)' if _looks_like_token(value) else repr(value)}; "
@@ -371,14 +400,18 @@ def _check_type(where: str, name: str, value: Any, default: Any, example: str) -
 def _section(origin: str, name: str, table: Any, cls: type) -> Any:
     where = f"{origin}: [{name}]"
     if not isinstance(table, dict):
-        shown = "a value shaped like a token (not shown)" if _looks_like_token(table) else repr(table)
+        shown = (
+            "a value shaped like a token (not shown)" if _looks_like_token(table) else repr(table)
+        )
         raise ConfigError(f"{where} must be a table of keys, got {shown}")
     spec = {f.name: f for f in fields(cls)}
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key not in spec and _is_credential(key, value):
-            raise ConfigError(f"{where}: key '{key}' looks like a credential: {_token_advice(table, name)}; "
-                              f"remove '{key}' from the file")
+            raise ConfigError(
+                f"{where}: key '{key}' looks like a credential: {_token_advice(table, name)}; "
+                f"remove '{key}' from the file"
+            )
         if key not in spec:
             known = sorted(spec)
             raise ConfigError(
@@ -390,7 +423,9 @@ def _section(origin: str, name: str, table: Any, cls: type) -> Any:
         values[key] = _check_type(where, key, value, default, f.metadata["example"])
     for f in spec.values():
         if f.metadata.get("required") and not values.get(f.name):
-            raise ConfigError(f"{where}: key '{f.name}' is required; for example: {f.metadata['example']}")
+            raise ConfigError(
+                f"{where}: key '{f.name}' is required; for example: {f.metadata['example']}"
+            )
     return cls(**values)
 
 
@@ -417,23 +452,31 @@ def _deploy_section(origin: str, table: Any) -> DeployConfig:
                 f"known fields: {', '.join(_DEPLOY_FIELDS)}"
             )
     if isinstance(d, (CodeDeployConfig, CloudTrailConfig)) and not d.regions:
-        raise ConfigError(f"{origin}: [[deploys]] type = \"{d.type}\": regions is empty; for example: regions = [\"us-east-1\"]")
+        raise ConfigError(
+            f'{origin}: [[deploys]] type = "{d.type}": regions is empty; for example: regions = ["us-east-1"]'
+        )
     if isinstance(d, CloudTrailConfig) and not 0 < d.requests_per_second <= 2:
-        raise ConfigError(f"{origin}: [[deploys]] type = \"cloudtrail\": requests_per_second must be above 0 and "
-                          f"at most 2 (LookupEvents' limit), got {d.requests_per_second:g}")
+        raise ConfigError(
+            f'{origin}: [[deploys]] type = "cloudtrail": requests_per_second must be above 0 and '
+            f"at most 2 (LookupEvents' limit), got {d.requests_per_second:g}"
+        )
     if isinstance(d, GitHubDeploysConfig):
         bad = [r for r in d.repos if not re.fullmatch(r"[\w.-]+/[\w.-]+", r)]
         if bad:
-            raise ConfigError(f"{origin}: [[deploys]] type = \"github\": repo {bad[0]!r} is not owner/name; "
-                              'for example: repos = ["octocat/example"]')
+            raise ConfigError(
+                f'{origin}: [[deploys]] type = "github": repo {bad[0]!r} is not owner/name; '
+                'for example: repos = ["octocat/example"]'
+            )
         if not _ENV_NAME.fullmatch(d.token_env) or _looks_like_token(d.token_env):
             raise ConfigError(
                 f"{origin}: [[deploys]] type = \"github\": key 'token_env' must be the name of the environment "
-                "variable that holds the token, like token_env = \"GITHUB_TOKEN\" (its value is not shown)"
+                'variable that holds the token, like token_env = "GITHUB_TOKEN" (its value is not shown)'
             )
         if not d.base_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            raise ConfigError(f"{origin}: [[deploys]] type = \"github\": base_url must start with https://, "
-                              f"got {d.base_url!r}")
+            raise ConfigError(
+                f'{origin}: [[deploys]] type = "github": base_url must start with https://, '
+                f"got {d.base_url!r}"
+            )
     return d  # type: ignore[no-any-return]
 
 
@@ -447,23 +490,37 @@ def _cloudwatch_section(origin: str, table: Any) -> CloudWatchConfig:
     rest = {k: v for k, v in table.items() if k != "accounts"}
     raw = table.get("accounts", [])
     if not isinstance(raw, list) or not all(isinstance(a, dict) for a in raw):
-        raise ConfigError(f"{origin}: [cloudwatch] accounts must be tables: write [[cloudwatch.accounts]] "
-                          'with name = "prod" and role_arn = "..." or profile = "..."')
-    accounts = tuple(_section(origin, "cloudwatch.accounts", a, CloudWatchAccountConfig) for a in raw)
+        raise ConfigError(
+            f"{origin}: [cloudwatch] accounts must be tables: write [[cloudwatch.accounts]] "
+            'with name = "prod" and role_arn = "..." or profile = "..."'
+        )
+    accounts = tuple(
+        _section(origin, "cloudwatch.accounts", a, CloudWatchAccountConfig) for a in raw
+    )
     cw: CloudWatchConfig = _section(origin, "cloudwatch", rest, CloudWatchConfig)
     names = [a.name for a in accounts]
     for a in accounts:
         if names.count(a.name) > 1:
-            raise ConfigError(f"{origin}: [[cloudwatch.accounts]] name {a.name!r} is used twice; give each a name")
-        if a.role_arn and not re.fullmatch(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+", a.role_arn):
-            raise ConfigError(f"{origin}: [[cloudwatch.accounts]] {a.name!r}: role_arn {a.role_arn!r} is not a "
-                              'role ARN; for example: role_arn = "arn:aws:iam::111111111111:role/pmdraft-read"')
+            raise ConfigError(
+                f"{origin}: [[cloudwatch.accounts]] name {a.name!r} is used twice; give each a name"
+            )
+        if a.role_arn and not re.fullmatch(
+            r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+", a.role_arn
+        ):
+            raise ConfigError(
+                f"{origin}: [[cloudwatch.accounts]] {a.name!r}: role_arn {a.role_arn!r} is not a "
+                'role ARN; for example: role_arn = "arn:aws:iam::111111111111:role/pmdraft-read"'
+            )
     if cw.retry_mode not in _RETRY_MODES:
-        raise ConfigError(f"{origin}: [cloudwatch] retry_mode {cw.retry_mode!r} is not known; "
-                          'use "standard" or "adaptive"')
+        raise ConfigError(
+            f"{origin}: [cloudwatch] retry_mode {cw.retry_mode!r} is not known; "
+            'use "standard" or "adaptive"'
+        )
     if cw.max_workers < 1 or cw.history_requests_per_second <= 0:
-        raise ConfigError(f"{origin}: [cloudwatch] max_workers must be at least 1 and "
-                          "history_requests_per_second above 0")
+        raise ConfigError(
+            f"{origin}: [cloudwatch] max_workers must be at least 1 and "
+            "history_requests_per_second above 0"
+        )
     retention = cw.history_retention_days
     if cw.endpoint_url and "history_retention_days" not in rest:
         retention = 0.0
@@ -480,36 +537,60 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
     if unknown:
         name = unknown[0]
         if _is_credential(name, data[name]):
-            raise ConfigError(f"{origin}: key '{name}' looks like a credential: {_token_advice(data.get('pagerduty'))}; "
-                              f"remove '{name}' from the file")
+            raise ConfigError(
+                f"{origin}: key '{name}' looks like a credential: {_token_advice(data.get('pagerduty'))}; "
+                f"remove '{name}' from the file"
+            )
         raise ConfigError(
             f"{origin}: unknown section [{name}]{_did_you_mean(name, list(_SECTIONS))}; "
             f"known sections: [cloudwatch], [pagerduty], [[deploys]], [timeline], [render], [batch]"
         )
     cw = _cloudwatch_section(origin, data["cloudwatch"]) if "cloudwatch" in data else None
-    pd = _section(origin, "pagerduty", data["pagerduty"], PagerDutyConfig) if "pagerduty" in data else None
+    pd = (
+        _section(origin, "pagerduty", data["pagerduty"], PagerDutyConfig)
+        if "pagerduty" in data
+        else None
+    )
     raw_deploys = data.get("deploys", [])
     if not isinstance(raw_deploys, list):
         raise ConfigError(
             f"{origin}: deploys must be an array of tables: write [[deploys]] (two brackets)"
         )
     deploys = tuple(_deploy_section(origin, d) for d in raw_deploys)
-    tl = _section(origin, "timeline", data["timeline"], TimelineConfig) if "timeline" in data else TimelineConfig()
-    rc = _section(origin, "render", data["render"], RenderConfig) if "render" in data else RenderConfig()
+    tl = (
+        _section(origin, "timeline", data["timeline"], TimelineConfig)
+        if "timeline" in data
+        else TimelineConfig()
+    )
+    rc = (
+        _section(origin, "render", data["render"], RenderConfig)
+        if "render" in data
+        else RenderConfig()
+    )
     bc = _section(origin, "batch", data["batch"], BatchConfig) if "batch" in data else BatchConfig()
     if bc.state not in _STATE_KINDS:
-        raise ConfigError(f"{origin}: [batch] state {bc.state!r} is not known; use \"sqlite\" or \"dynamodb\"")
+        raise ConfigError(
+            f'{origin}: [batch] state {bc.state!r} is not known; use "sqlite" or "dynamodb"'
+        )
     if bc.state == "dynamodb" and not bc.table:
-        raise ConfigError(f"{origin}: [batch] state = \"dynamodb\" needs the table's name; for example: "
-                          'table = "pmdraft-state"')
+        raise ConfigError(
+            f'{origin}: [batch] state = "dynamodb" needs the table\'s name; for example: '
+            'table = "pmdraft-state"'
+        )
     for key in ("max_attempts", "claim_minutes"):
         if getattr(bc, key) < 1:
-            raise ConfigError(f"{origin}: [batch] key '{key}' must be at least 1, got {getattr(bc, key)}")
+            raise ConfigError(
+                f"{origin}: [batch] key '{key}' must be at least 1, got {getattr(bc, key)}"
+            )
     if cw is not None and not cw.regions:
-        raise ConfigError(f"{origin}: [cloudwatch] regions is empty; for example: regions = [\"us-east-1\"]")
+        raise ConfigError(
+            f'{origin}: [cloudwatch] regions is empty; for example: regions = ["us-east-1"]'
+        )
     if cw is not None and (cw.max_attempts < 1 or cw.timeout_seconds <= 0):
-        raise ConfigError(f"{origin}: [cloudwatch] max_attempts must be at least 1 and timeout_seconds above 0, "
-                          f"got {cw.max_attempts} and {cw.timeout_seconds:g}; for example: max_attempts = 5")
+        raise ConfigError(
+            f"{origin}: [cloudwatch] max_attempts must be at least 1 and timeout_seconds above 0, "
+            f"got {cw.max_attempts} and {cw.timeout_seconds:g}; for example: max_attempts = 5"
+        )
     if pd is not None and not pd.base_url.startswith("https://"):
         raise ConfigError(
             f"{origin}: [pagerduty] base_url must start with https:// (the PagerDuty client refuses "
@@ -518,19 +599,25 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
     if pd is not None:
         for key in ("max_connections", "requests_per_minute"):
             if getattr(pd, key) < 1:
-                raise ConfigError(f"{origin}: [pagerduty] key '{key}' must be at least 1, got {getattr(pd, key)}")
+                raise ConfigError(
+                    f"{origin}: [pagerduty] key '{key}' must be at least 1, got {getattr(pd, key)}"
+                )
         if not 0 <= pd.related_lookback_days <= 180:
-            raise ConfigError(f"{origin}: [pagerduty] key 'related_lookback_days' must be 0 (off) to 180 days "
-                              f"(PagerDuty lists incidents at most 6 months at a time), got {pd.related_lookback_days}")
+            raise ConfigError(
+                f"{origin}: [pagerduty] key 'related_lookback_days' must be 0 (off) to 180 days "
+                f"(PagerDuty lists incidents at most 6 months at a time), got {pd.related_lookback_days}"
+            )
     if cw is None and pd is None and not deploys:
         raise ConfigError(
             f"{origin}: no source is configured; add at least one of [cloudwatch], [pagerduty] "
             "or [[deploys]] (see config.example.toml)"
         )
-    if pd is not None and (not _ENV_NAME.fullmatch(pd.token_env) or _looks_like_token(pd.token_env)):
+    if pd is not None and (
+        not _ENV_NAME.fullmatch(pd.token_env) or _looks_like_token(pd.token_env)
+    ):
         raise ConfigError(
             f"{origin}: [pagerduty] key 'token_env' must be the name of the environment variable that "
-            f"holds the token, like token_env = \"{DEFAULT_TOKEN_ENV}\"; its value is not such a name "
+            f'holds the token, like token_env = "{DEFAULT_TOKEN_ENV}"; its value is not such a name '
             f"(not shown, in case it is the token): {_token_advice({})}"
         )
     warnings = tuple(
@@ -542,8 +629,16 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
         for key, value in table.items()
         if _looks_like_token(value)
     )
-    return Config(cloudwatch=cw, pagerduty=pd, deploys=deploys, timeline=tl, render=rc, batch=bc, path=path,
-                  warnings=warnings)
+    return Config(
+        cloudwatch=cw,
+        pagerduty=pd,
+        deploys=deploys,
+        timeline=tl,
+        render=rc,
+        batch=bc,
+        path=path,
+        warnings=warnings,
+    )
 
 
 def load_config(path: Path) -> Config:
@@ -551,7 +646,9 @@ def load_config(path: Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise ConfigError(f"config file {path} does not exist; copy config.example.toml to start") from exc
+        raise ConfigError(
+            f"config file {path} does not exist; copy config.example.toml to start"
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} could not be read: {exc}") from exc
     return parse_config(text, origin=str(path), path=path.resolve())

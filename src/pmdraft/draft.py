@@ -79,8 +79,11 @@ def _incidents(events: Sequence[Event]) -> list[dict[str, object]]:
     return list(seen.values())
 
 
-def related_incidents(incidents: Sequence[dict[str, object]], scope: Sequence[dict[str, object]],
-                      candidates: Sequence[dict[str, object]]) -> list[dict[str, object]]:
+def related_incidents(
+    incidents: Sequence[dict[str, object]],
+    scope: Sequence[dict[str, object]],
+    candidates: Sequence[dict[str, object]],
+) -> list[dict[str, object]]:
     """Past incidents like the draft's own (those with events), ranked; see :mod:`pmdraft.timeline.related`."""
     shown = {i["id"] for i in incidents}
     return related([i for i in scope if i.get("id") in shown] or list(scope), candidates)
@@ -97,14 +100,23 @@ def alarms_of_services(events: Sequence[Event]) -> list[Event]:
     an alarm mentions one when its name, dimensions or tags contain it (case, spaces, "-" and
     "_" ignored). Without any such service, every alarm is kept.
     """
-    services = {_squashed(e.service) for e in events
-                if e.service and (e.kind.startswith("deploy.") or (e.source == "pagerduty" and e.kind.startswith("incident.")))}
+    services = {
+        _squashed(e.service)
+        for e in events
+        if e.service
+        and (
+            e.kind.startswith("deploy.")
+            or (e.source == "pagerduty" and e.kind.startswith("incident."))
+        )
+    }
     services.discard("")
     if not services:
         return list(events)
 
     def mentioned(e: Event) -> bool:
-        said = _squashed(" ".join(str(e.attrs.get(k) or "") for k in ("alarm_name", "dimensions", "tags")))
+        said = _squashed(
+            " ".join(str(e.attrs.get(k) or "") for k in ("alarm_name", "dimensions", "tags"))
+        )
         return any(s in said for s in services)
 
     return [e for e in events if e.source != "cloudwatch" or mentioned(e)]
@@ -132,20 +144,36 @@ def build_draft(
         collected = replace(collected, events=alarms_of_services(collected.events))
     cutoff = window.since - suspect_lookback
     history = [e for e in collected.events if e.at < cutoff and e.kind.startswith("deploy.")]
-    current = [e for e in collected.events if not (e.at < cutoff and e.kind.startswith("deploy."))] if history \
+    current = (
+        [e for e in collected.events if not (e.at < cutoff and e.kind.startswith("deploy."))]
+        if history
         else collected.events
+    )
     frame = correlate(build_frame(current))
     failed = [r.name for r in collected.reports if r.status == "failed"]
-    analysis = analyse(frame, suspect_lookback=suspect_lookback, overrides=overrides, failed_sources=failed)
+    analysis = analyse(
+        frame, suspect_lookback=suspect_lookback, overrides=overrides, failed_sources=failed
+    )
     events = frame_events(frame)
-    impact, detected = analysis.milestones.get("impact_started"), analysis.milestones.get("detected")
-    suspects = rank(history + events, impact.at if impact else None, lookback=suspect_lookback,
-                    long_lookback=long_lookback)
+    impact, detected = (
+        analysis.milestones.get("impact_started"),
+        analysis.milestones.get("detected"),
+    )
+    suspects = rank(
+        history + events,
+        impact.at if impact else None,
+        lookback=suspect_lookback,
+        long_lookback=long_lookback,
+    )
     rollback = find_rollback(history + events, detected.at if detected else None)
     marks: Mapping[str, Milestone | None] = analysis.milestones
     if rollback is not None and detected is not None:
-        marks = {**analysis.milestones, "mitigation action": Milestone(
-            rollback.at, "rollback after detection", rollback.ref, rollback.summary, rollback.at)}
+        marks = {
+            **analysis.milestones,
+            "mitigation action": Milestone(
+                rollback.at, "rollback after detection", rollback.ref, rollback.summary, rollback.at
+            ),
+        }
         from .render.text import duration_words
 
         took = (rollback.at - detected.at).total_seconds()

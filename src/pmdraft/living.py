@@ -20,7 +20,8 @@ import re
 from dataclasses import dataclass, field
 
 _BEGIN = re.compile(
-    r"^<!-- pmdraft:begin (?P<name>[a-z][a-z0-9_-]*)(?: sha256=(?P<sha>[0-9a-f]{64}))? -->(?P<nl>\r?\n)", re.MULTILINE
+    r"^<!-- pmdraft:begin (?P<name>[a-z][a-z0-9_-]*)(?: sha256=(?P<sha>[0-9a-f]{64}))? -->(?P<nl>\r?\n)",
+    re.MULTILINE,
 )
 
 
@@ -38,7 +39,7 @@ class Block:
     newline: str
 
     def content(self, text: str) -> str:
-        return text[self.content_start:self.content_end]
+        return text[self.content_start : self.content_end]
 
 
 @dataclass
@@ -69,11 +70,17 @@ def blocks(text: str) -> list[Block]:
     pos = 0
     while (begin := _BEGIN.search(text, pos)) is not None:
         name = begin.group("name")
-        end = re.compile(rf"^<!-- pmdraft:end {re.escape(name)} -->(?:\r?\n|\Z)", re.MULTILINE).search(text, begin.end())
+        end = re.compile(
+            rf"^<!-- pmdraft:end {re.escape(name)} -->(?:\r?\n|\Z)", re.MULTILINE
+        ).search(text, begin.end())
         if end is None:
             pos = begin.end()
             continue
-        found.append(Block(name, begin.group("sha"), begin.start(), begin.end(), end.start(), begin.group("nl")))
+        found.append(
+            Block(
+                name, begin.group("sha"), begin.start(), begin.end(), end.start(), begin.group("nl")
+            )
+        )
         pos = end.end()
     return found
 
@@ -86,7 +93,7 @@ def seal(text: str) -> str:
     """``text`` with each block's begin marker carrying the digest of its content."""
     out, pos = [], 0
     for b in blocks(text):
-        out += [text[pos:b.start], _begin_line(b, b.content(text))]
+        out += [text[pos : b.start], _begin_line(b, b.content(text))]
         pos = b.content_start
     out.append(text[pos:])
     return "".join(out)
@@ -115,7 +122,7 @@ def merge(existing: str, fresh: str) -> Merged:
         content = new[b.name]
         if b.newline == "\r\n":
             content = content.replace("\r\n", "\n").replace("\n", "\r\n")
-        out += [existing[pos:b.start], _begin_line(b, content), content]
+        out += [existing[pos : b.start], _begin_line(b, content), content]
         pos = b.content_end
         merged.updated.append(b.name)
     out.append(existing[pos:])

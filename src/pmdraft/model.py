@@ -120,8 +120,19 @@ class Event:
         object.__setattr__(self, "attrs", MappingProxyType(attrs))
 
     def __hash__(self) -> int:
-        return hash((self.at, self.source, self.kind, self.ref, self.summary, self.service, self.actor,
-                     self.url, tuple(sorted(self.attrs.items()))))
+        return hash(
+            (
+                self.at,
+                self.source,
+                self.kind,
+                self.ref,
+                self.summary,
+                self.service,
+                self.actor,
+                self.url,
+                tuple(sorted(self.attrs.items())),
+            )
+        )
 
     def to_record(self) -> dict[str, Any]:
         """The event as a plain dict with ``at`` as ISO 8601 UTC (the JSON contract's shape)."""

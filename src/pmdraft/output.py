@@ -30,7 +30,7 @@ def slug(title: str, limit: int = SLUG_MAX) -> str:
     if len(words) > limit:
         cut = words[:limit]
         if words[limit] != "-" and "-" in cut:
-            cut = cut[:cut.rfind("-")]
+            cut = cut[: cut.rfind("-")]
         words = cut.strip("-")
     return words or "incident"
 
@@ -51,7 +51,9 @@ def proposal_name(name: str) -> str:
 
 def _check(name: str) -> str:
     if not _SAFE_NAME.fullmatch(name):
-        raise InputError(f"{name!r} is not a safe draft name (lower-case letters, digits, dashes, .md)")
+        raise InputError(
+            f"{name!r} is not a safe draft name (lower-case letters, digits, dashes, .md)"
+        )
     return name
 
 
@@ -78,8 +80,11 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
-        with (os.fdopen(fd, "wb") if isinstance(data, bytes)
-              else os.fdopen(fd, "w", encoding="utf-8", newline="")) as handle:
+        with (
+            os.fdopen(fd, "wb")
+            if isinstance(data, bytes)
+            else os.fdopen(fd, "w", encoding="utf-8", newline="")
+        ) as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -114,8 +119,10 @@ class DirectorySink:
         try:
             write_atomic(self._path(name), text)
         except OSError as exc:
-            raise OutputError(f"draft {self._path(name)} could not be written: {exc}; check that "
-                              f"{self.directory} is writable") from exc
+            raise OutputError(
+                f"draft {self._path(name)} could not be written: {exc}; check that "
+                f"{self.directory} is writable"
+            ) from exc
 
     def location(self, name: str) -> str:
         return str(self._path(name))
@@ -149,11 +156,17 @@ class S3Sink:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self._key(name), Body=text.encode("utf-8"),
-                                   ContentType="text/markdown; charset=utf-8")
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self._key(name),
+                Body=text.encode("utf-8"),
+                ContentType="text/markdown; charset=utf-8",
+            )
         except (ClientError, BotoCoreError) as exc:
-            raise OutputError(f"PutObject {self.location(name)} failed: {exc}; the job needs "
-                              "s3:PutObject and s3:GetObject on the prefix") from exc
+            raise OutputError(
+                f"PutObject {self.location(name)} failed: {exc}; the job needs "
+                "s3:PutObject and s3:GetObject on the prefix"
+            ) from exc
 
     def location(self, name: str) -> str:
         return f"s3://{self.bucket}/{self._key(name)}"

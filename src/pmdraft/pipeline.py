@@ -81,7 +81,9 @@ PROGRESS_EVERY = 0.25
 """Seconds between two progress calls."""
 
 
-def _run(collector: Collector, window: Window, events: list[Event] | None = None) -> tuple[list[Event], SourceReport]:
+def _run(
+    collector: Collector, window: Window, events: list[Event] | None = None
+) -> tuple[list[Event], SourceReport]:
     """Drain one collector into ``events``; a collector with ``close()`` is closed once it is done."""
     events = [] if events is None else events
     try:
@@ -91,23 +93,39 @@ def _run(collector: Collector, window: Window, events: list[Event] | None = None
         raise
     except CollectorError as exc:
         log.warning("%s", exc)
-        return events, SourceReport(collector.name, FAILED, len(events), collector.requests, exc.message,
-                                    getattr(collector, "detail", None))
-    except Exception as exc:  # noqa: BLE001 - a crashed source is a gap, never a lost draft
+        return events, SourceReport(
+            collector.name,
+            FAILED,
+            len(events),
+            collector.requests,
+            exc.message,
+            getattr(collector, "detail", None),
+        )
+    except Exception as exc:
         log.debug("source %s crashed", collector.name, exc_info=True)
         message = f"unexpected {exc.__class__.__name__}: {exc}"
-        return events, SourceReport(collector.name, FAILED, len(events), collector.requests, message)
+        return events, SourceReport(
+            collector.name, FAILED, len(events), collector.requests, message
+        )
     finally:
         close = getattr(collector, "close", None)
         if close is not None:
             close()
-    return events, SourceReport(collector.name, OK, len(events), collector.requests,
-                                detail=getattr(collector, "detail", None))
+    return events, SourceReport(
+        collector.name,
+        OK,
+        len(events),
+        collector.requests,
+        detail=getattr(collector, "detail", None),
+    )
 
 
-def _snapshot(collectors: Sequence[Collector], buffers: list[list[Event]], futures: list[Future[Any]]) -> list[SourceProgress]:
+def _snapshot(
+    collectors: Sequence[Collector], buffers: list[list[Event]], futures: list[Future[Any]]
+) -> list[SourceProgress]:
     return [
-        SourceProgress(c.name, c.requests, len(b), f.done()) for c, b, f in zip(collectors, buffers, futures, strict=True)
+        SourceProgress(c.name, c.requests, len(b), f.done())
+        for c, b, f in zip(collectors, buffers, futures, strict=True)
     ]
 
 
@@ -129,7 +147,9 @@ def collect(
     if collectors:
         buffers: list[list[Event]] = [[] for _ in collectors]
         with ThreadPoolExecutor(max_workers=len(collectors), thread_name_prefix="collect") as pool:
-            futures = [pool.submit(_run, c, window, b) for c, b in zip(collectors, buffers, strict=True)]
+            futures = [
+                pool.submit(_run, c, window, b) for c, b in zip(collectors, buffers, strict=True)
+            ]
             if progress is not None:
                 _, pending = wait(futures, timeout=progress_after)
                 if pending:

@@ -60,7 +60,9 @@ class State(Protocol):
     def retryable(self, max_attempts: int) -> list[IncidentRecord]:
         """Incidents not drafted completely (partial, failed, or claimed by a run that crashed), with attempts left."""
 
-    def claim(self, incident_id: str, runner: str, now: datetime, until: datetime, max_attempts: int) -> bool:
+    def claim(
+        self, incident_id: str, runner: str, now: datetime, until: datetime, max_attempts: int
+    ) -> bool:
         """Claim an incident for ``runner`` until ``until``; ``False`` if it is done, spent or claimed."""
 
     def record(self, rec: IncidentRecord, runner: str) -> None:
@@ -69,7 +71,9 @@ class State(Protocol):
     def mark_annotated(self, incident_id: str, at: datetime) -> None:
         """Remember that the incident's PagerDuty note was added."""
 
-    def finish_run(self, runner: str, started: datetime, mark: datetime | None, counts: dict[str, int]) -> None:
+    def finish_run(
+        self, runner: str, started: datetime, mark: datetime | None, counts: dict[str, int]
+    ) -> None:
         """Log the run and move the high-water mark forward to ``mark`` (never back), in one step."""
 
     def close(self) -> None:
@@ -119,7 +123,9 @@ class SqliteState:
                     if statement.strip():
                         self._db.execute(statement)
         except (sqlite3.Error, OSError) as exc:
-            raise StateError(f"state database {path} could not be opened: {exc}; check [batch] state_path") from exc
+            raise StateError(
+                f"state database {path} could not be opened: {exc}; check [batch] state_path"
+            ) from exc
 
     def _tx(self) -> Any:
         db = self._db
@@ -146,23 +152,28 @@ class SqliteState:
         return _parse(row[0]) if row else None
 
     def get(self, incident_id: str) -> IncidentRecord | None:
-        row = self._db.execute(f"SELECT {', '.join(_FIELDS)} FROM incidents WHERE incident_id = ?",
-                               (incident_id,)).fetchone()
+        row = self._db.execute(
+            f"SELECT {', '.join(_FIELDS)} FROM incidents WHERE incident_id = ?", (incident_id,)
+        ).fetchone()
         return IncidentRecord(*row) if row else None
 
     def retryable(self, max_attempts: int) -> list[IncidentRecord]:
         rows = self._db.execute(
             f"SELECT {', '.join(_FIELDS)} FROM incidents WHERE status != ? AND attempts < ? ORDER BY number",
-            (COMPLETE, max_attempts)).fetchall()
+            (COMPLETE, max_attempts),
+        ).fetchall()
         return [IncidentRecord(*row) for row in rows]
 
-    def claim(self, incident_id: str, runner: str, now: datetime, until: datetime, max_attempts: int) -> bool:
+    def claim(
+        self, incident_id: str, runner: str, now: datetime, until: datetime, max_attempts: int
+    ) -> bool:
         def claim(db: sqlite3.Connection) -> bool:
             db.execute("INSERT OR IGNORE INTO incidents (incident_id) VALUES (?)", (incident_id,))
             cursor = db.execute(
                 "UPDATE incidents SET claimed_by = ?, claimed_until = ? WHERE incident_id = ? "
                 "AND status != ? AND attempts < ? AND (claimed_until IS NULL OR claimed_until < ?)",
-                (runner, until.timestamp(), incident_id, COMPLETE, max_attempts, now.timestamp()))
+                (runner, until.timestamp(), incident_id, COMPLETE, max_attempts, now.timestamp()),
+            )
             return cursor.rowcount == 1
 
         return bool(self._do(f"claiming incident {incident_id}", claim))
@@ -174,29 +185,48 @@ class SqliteState:
             cursor = db.execute(
                 f"UPDATE incidents SET {', '.join(f'{k} = :{k}' for k in _FIELDS[1:])}, claimed_by = NULL, "
                 "claimed_until = NULL WHERE incident_id = :incident_id AND claimed_by = :runner",
-                {**values, "runner": runner})
+                {**values, "runner": runner},
+            )
             if cursor.rowcount != 1:
-                raise StateError(f"incident {rec.incident_id} is no longer claimed by this run (its claim "
-                                 "expired and another run took it); raise [batch] claim_minutes")
+                raise StateError(
+                    f"incident {rec.incident_id} is no longer claimed by this run (its claim "
+                    "expired and another run took it); raise [batch] claim_minutes"
+                )
 
         self._do(f"recording incident {rec.incident_id}", record)
 
     def mark_annotated(self, incident_id: str, at: datetime) -> None:
-        self._do(f"recording the note on incident {incident_id}", lambda db: db.execute(
-            "UPDATE incidents SET annotated_at = ? WHERE incident_id = ?", (iso_z(at), incident_id)))
+        self._do(
+            f"recording the note on incident {incident_id}",
+            lambda db: db.execute(
+                "UPDATE incidents SET annotated_at = ? WHERE incident_id = ?",
+                (iso_z(at), incident_id),
+            ),
+        )
 
-    def finish_run(self, runner: str, started: datetime, mark: datetime | None, counts: dict[str, int]) -> None:
+    def finish_run(
+        self, runner: str, started: datetime, mark: datetime | None, counts: dict[str, int]
+    ) -> None:
         def finish(db: sqlite3.Connection) -> None:
-            db.execute("INSERT INTO runs (runner, started_at, finished_at, high_water_mark, counts) "
-                       "VALUES (?, ?, ?, ?, ?)",
-                       (runner, iso_z(started), iso_z(datetime.now(UTC)), iso_z(mark) if mark else None,
-                        json.dumps(counts, sort_keys=True)))
+            db.execute(
+                "INSERT INTO runs (runner, started_at, finished_at, high_water_mark, counts) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    runner,
+                    iso_z(started),
+                    iso_z(datetime.now(UTC)),
+                    iso_z(mark) if mark else None,
+                    json.dumps(counts, sort_keys=True),
+                ),
+            )
             if mark is not None:
                 row = db.execute("SELECT value FROM meta WHERE key = 'high_water_mark'").fetchone()
                 old = _parse(row[0]) if row else None
                 if old is None or mark > old:
-                    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('high_water_mark', ?)",
-                               (_stamp(mark),))
+                    db.execute(
+                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('high_water_mark', ?)",
+                        (_stamp(mark),),
+                    )
 
         self._do("finishing the run", finish)
 
@@ -233,8 +263,10 @@ class DynamoState:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise
-            raise StateError(f"DynamoDB table {self.table}: {what} failed: {exc}; check [batch] table and "
-                             "that the job may GetItem, PutItem, UpdateItem and Scan on it") from exc
+            raise StateError(
+                f"DynamoDB table {self.table}: {what} failed: {exc}; check [batch] table and "
+                "that the job may GetItem, PutItem, UpdateItem and Scan on it"
+            ) from exc
         except BotoCoreError as exc:
             raise StateError(f"DynamoDB table {self.table}: {what} failed: {exc}") from exc
 
@@ -247,29 +279,44 @@ class DynamoState:
             return int(cell["N"]) if "N" in cell else cell.get("S", "")
 
         values = {name: value(name) for name in _FIELDS}
-        values = {k: (v if v is not None else IncidentRecord.__dataclass_fields__[k].default)
-                  for k, v in values.items()}
+        values = {
+            k: (v if v is not None else IncidentRecord.__dataclass_fields__[k].default)
+            for k, v in values.items()
+        }
         return IncidentRecord(**values)
 
     def high_water_mark(self) -> datetime | None:
-        item = self._call("reading the high-water mark", "get_item", Key={"pk": {"S": _HWM_KEY}},
-                          ConsistentRead=True).get("Item")
+        item = self._call(
+            "reading the high-water mark",
+            "get_item",
+            Key={"pk": {"S": _HWM_KEY}},
+            ConsistentRead=True,
+        ).get("Item")
         return _parse(item["value"]["S"]) if item else None
 
     def get(self, incident_id: str) -> IncidentRecord | None:
-        item = self._call(f"reading incident {incident_id}", "get_item", Key=_incident_key(incident_id),
-                          ConsistentRead=True).get("Item")
+        item = self._call(
+            f"reading incident {incident_id}",
+            "get_item",
+            Key=_incident_key(incident_id),
+            ConsistentRead=True,
+        ).get("Item")
         return self._record(item) if item and "status" in item else None
 
     def retryable(self, max_attempts: int) -> list[IncidentRecord]:
         found, start = [], None
         while True:
             kwargs: dict[str, Any] = {
-                "FilterExpression": ("begins_with(pk, :inc) AND (attribute_not_exists(#s) OR #s <> :done) "
-                                     "AND (attribute_not_exists(attempts) OR attempts < :max)"),
+                "FilterExpression": (
+                    "begins_with(pk, :inc) AND (attribute_not_exists(#s) OR #s <> :done) "
+                    "AND (attribute_not_exists(attempts) OR attempts < :max)"
+                ),
                 "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": {":inc": {"S": "incident#"}, ":done": {"S": COMPLETE},
-                                              ":max": {"N": str(max_attempts)}},
+                "ExpressionAttributeValues": {
+                    ":inc": {"S": "incident#"},
+                    ":done": {"S": COMPLETE},
+                    ":max": {"N": str(max_attempts)},
+                },
                 "ConsistentRead": True,
             }
             if start:
@@ -280,22 +327,31 @@ class DynamoState:
             if not start:
                 return sorted(found, key=lambda r: r.number or 0)
 
-    def claim(self, incident_id: str, runner: str, now: datetime, until: datetime, max_attempts: int) -> bool:
+    def claim(
+        self, incident_id: str, runner: str, now: datetime, until: datetime, max_attempts: int
+    ) -> bool:
         from botocore.exceptions import ClientError
 
         try:
             self._call(
-                f"claiming incident {incident_id}", "update_item", Key=_incident_key(incident_id),
+                f"claiming incident {incident_id}",
+                "update_item",
+                Key=_incident_key(incident_id),
                 UpdateExpression="SET claimed_by = :r, claimed_until = :u, incident_id = :id",
                 ConditionExpression=(
                     "(attribute_not_exists(#s) OR #s <> :done) "
                     "AND (attribute_not_exists(attempts) OR attempts < :max) "
-                    "AND (attribute_not_exists(claimed_until) OR claimed_until < :now)"),
+                    "AND (attribute_not_exists(claimed_until) OR claimed_until < :now)"
+                ),
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
-                    ":r": {"S": runner}, ":u": {"N": str(Decimal(str(until.timestamp())))},
-                    ":id": {"S": incident_id}, ":done": {"S": COMPLETE}, ":max": {"N": str(max_attempts)},
-                    ":now": {"N": str(Decimal(str(now.timestamp())))}},
+                    ":r": {"S": runner},
+                    ":u": {"N": str(Decimal(str(until.timestamp())))},
+                    ":id": {"S": incident_id},
+                    ":done": {"S": COMPLETE},
+                    ":max": {"N": str(max_attempts)},
+                    ":now": {"N": str(Decimal(str(now.timestamp())))},
+                },
             )
         except ClientError:
             return False
@@ -311,27 +367,50 @@ class DynamoState:
             elif value is not None:
                 item[name] = {"S": str(value)}
         try:
-            self._call(f"recording incident {rec.incident_id}", "put_item", Item=item,
-                       ConditionExpression="claimed_by = :r", ExpressionAttributeValues={":r": {"S": runner}})
+            self._call(
+                f"recording incident {rec.incident_id}",
+                "put_item",
+                Item=item,
+                ConditionExpression="claimed_by = :r",
+                ExpressionAttributeValues={":r": {"S": runner}},
+            )
         except ClientError as exc:
-            raise StateError(f"incident {rec.incident_id} is no longer claimed by this run (its claim "
-                             "expired and another run took it); raise [batch] claim_minutes") from exc
+            raise StateError(
+                f"incident {rec.incident_id} is no longer claimed by this run (its claim "
+                "expired and another run took it); raise [batch] claim_minutes"
+            ) from exc
 
     def mark_annotated(self, incident_id: str, at: datetime) -> None:
-        self._call(f"recording the note on incident {incident_id}", "update_item", Key=_incident_key(incident_id),
-                   UpdateExpression="SET annotated_at = :a", ExpressionAttributeValues={":a": {"S": iso_z(at)}})
+        self._call(
+            f"recording the note on incident {incident_id}",
+            "update_item",
+            Key=_incident_key(incident_id),
+            UpdateExpression="SET annotated_at = :a",
+            ExpressionAttributeValues={":a": {"S": iso_z(at)}},
+        )
 
-    def finish_run(self, runner: str, started: datetime, mark: datetime | None, counts: dict[str, int]) -> None:
+    def finish_run(
+        self, runner: str, started: datetime, mark: datetime | None, counts: dict[str, int]
+    ) -> None:
         from botocore.exceptions import ClientError
 
         if mark is None:
             return
         try:
-            self._call("moving the high-water mark", "put_item",
-                       Item={"pk": {"S": _HWM_KEY}, "value": {"S": _stamp(mark)}, "runner": {"S": runner},
-                             "started_at": {"S": iso_z(started)}, "counts": {"S": json.dumps(counts, sort_keys=True)}},
-                       ConditionExpression="attribute_not_exists(#v) OR #v < :v",
-                       ExpressionAttributeNames={"#v": "value"}, ExpressionAttributeValues={":v": {"S": _stamp(mark)}})
+            self._call(
+                "moving the high-water mark",
+                "put_item",
+                Item={
+                    "pk": {"S": _HWM_KEY},
+                    "value": {"S": _stamp(mark)},
+                    "runner": {"S": runner},
+                    "started_at": {"S": iso_z(started)},
+                    "counts": {"S": json.dumps(counts, sort_keys=True)},
+                },
+                ConditionExpression="attribute_not_exists(#v) OR #v < :v",
+                ExpressionAttributeNames={"#v": "value"},
+                ExpressionAttributeValues={":v": {"S": _stamp(mark)}},
+            )
         except ClientError:
             pass  # another runner already moved it further
 

@@ -28,19 +28,44 @@ WINDOW = Window(utc(2024, 1, 15, 14), utc(2024, 1, 15, 15, 30))
 SINCE = WINDOW.since - timedelta(hours=6)
 
 
-def record(event_id: str, name: str, at: datetime, user: str, request: dict, response: dict | None = None,
-           error: str | None = None) -> dict:
-    detail = {"eventVersion": "1.08", "eventTime": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "eventName": name,
-              "awsRegion": "us-east-1", "requestParameters": request, "responseElements": response}
+def record(
+    event_id: str,
+    name: str,
+    at: datetime,
+    user: str,
+    request: dict,
+    response: dict | None = None,
+    error: str | None = None,
+) -> dict:
+    detail = {
+        "eventVersion": "1.08",
+        "eventTime": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventName": name,
+        "awsRegion": "us-east-1",
+        "requestParameters": request,
+        "responseElements": response,
+    }
     if error:
         detail |= {"errorCode": error, "errorMessage": "denied"}
-    return {"EventId": event_id, "EventName": name, "ReadOnly": "false", "EventTime": at, "EventSource": "x.amazonaws.com",
-            "Username": user, "Resources": [], "CloudTrailEvent": json.dumps(detail)}
+    return {
+        "EventId": event_id,
+        "EventName": name,
+        "ReadOnly": "false",
+        "EventTime": at,
+        "EventSource": "x.amazonaws.com",
+        "Username": user,
+        "Resources": [],
+        "CloudTrailEvent": json.dumps(detail),
+    }
 
 
 def expected(name: str, token: str | None = None) -> dict:
-    params = {"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": name}], "StartTime": SINCE,
-              "EndTime": WINDOW.until, "MaxResults": 50}
+    params = {
+        "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": name}],
+        "StartTime": SINCE,
+        "EndTime": WINDOW.until,
+        "MaxResults": 50,
+    }
     return params | ({"NextToken": token} if token else {})
 
 
@@ -67,19 +92,58 @@ def stubbed():
 def test_deploy_calls_become_deploy_events_over_pages_at_two_requests_a_second(stubbed) -> None:
     """ECS and Lambda deploy calls across two pages become deploy events, and no two requests start within 0.5 s."""
     client, stubber = stubbed
-    stubber.add_response("lookup_events", {"Events": [
-        record("e1", "UpdateService", utc(2024, 1, 15, 14, 28), "ci-bot",
-               {"cluster": "arn:aws:ecs:us-east-1:1:cluster/prod", "service": "api",
-                "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/api:42"})],
-        "NextToken": "page-2"}, expected("UpdateService"))
-    stubber.add_response("lookup_events", {"Events": [
-        record("e0", "UpdateService", utc(2024, 1, 15, 13, 5), "ci-bot",
-               {"cluster": "prod", "service": "api", "taskDefinition": "api:41"}, error="AccessDenied")]},
-        expected("UpdateService", "page-2"))
-    stubber.add_response("lookup_events", {"Events": [
-        record("e2", "PublishVersion20150331", utc(2024, 1, 15, 14, 20), "jane",
-               {"functionName": "checkout"}, {"functionName": "checkout", "version": "7"})]},
-        expected("PublishVersion20150331"))
+    stubber.add_response(
+        "lookup_events",
+        {
+            "Events": [
+                record(
+                    "e1",
+                    "UpdateService",
+                    utc(2024, 1, 15, 14, 28),
+                    "ci-bot",
+                    {
+                        "cluster": "arn:aws:ecs:us-east-1:1:cluster/prod",
+                        "service": "api",
+                        "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/api:42",
+                    },
+                )
+            ],
+            "NextToken": "page-2",
+        },
+        expected("UpdateService"),
+    )
+    stubber.add_response(
+        "lookup_events",
+        {
+            "Events": [
+                record(
+                    "e0",
+                    "UpdateService",
+                    utc(2024, 1, 15, 13, 5),
+                    "ci-bot",
+                    {"cluster": "prod", "service": "api", "taskDefinition": "api:41"},
+                    error="AccessDenied",
+                )
+            ]
+        },
+        expected("UpdateService", "page-2"),
+    )
+    stubber.add_response(
+        "lookup_events",
+        {
+            "Events": [
+                record(
+                    "e2",
+                    "PublishVersion20150331",
+                    utc(2024, 1, 15, 14, 20),
+                    "jane",
+                    {"functionName": "checkout"},
+                    {"functionName": "checkout", "version": "7"},
+                )
+            ]
+        },
+        expected("PublishVersion20150331"),
+    )
     fake = FakeClock()
     limiter = RateLimiter(2, clock=fake.clock, sleep=fake.sleep)
     original = limiter.wait
@@ -89,14 +153,31 @@ def test_deploy_calls_become_deploy_events_over_pages_at_two_requests_a_second(s
         fake.starts.append(fake.now)
 
     limiter.wait = wait  # type: ignore[method-assign]
-    collector = CloudTrailCollector({"us-east-1": client}, event_names=["UpdateService", "PublishVersion20150331"],
-                                    limiter=limiter)
+    collector = CloudTrailCollector(
+        {"us-east-1": client},
+        event_names=["UpdateService", "PublishVersion20150331"],
+        limiter=limiter,
+    )
     events = list(collector.collect(WINDOW))
     assert [(e.at, e.kind, e.summary, e.actor) for e in events] == [
-        (utc(2024, 1, 15, 14, 28), "deploy.started", "api:42 deploy to prod started (api): ECS UpdateService", "ci-bot"),
-        (utc(2024, 1, 15, 13, 5), "deploy.failed", "api:41 deploy to prod failed (api): ECS UpdateService (AccessDenied)",
-         "ci-bot"),
-        (utc(2024, 1, 15, 14, 20), "deploy.succeeded", "7 deployed to lambda (checkout): Lambda PublishVersion", "jane"),
+        (
+            utc(2024, 1, 15, 14, 28),
+            "deploy.started",
+            "api:42 deploy to prod started (api): ECS UpdateService",
+            "ci-bot",
+        ),
+        (
+            utc(2024, 1, 15, 13, 5),
+            "deploy.failed",
+            "api:41 deploy to prod failed (api): ECS UpdateService (AccessDenied)",
+            "ci-bot",
+        ),
+        (
+            utc(2024, 1, 15, 14, 20),
+            "deploy.succeeded",
+            "7 deployed to lambda (checkout): Lambda PublishVersion",
+            "jane",
+        ),
     ]
     assert collector.requests == 3
     assert all(b - a >= 0.5 for a, b in zip(fake.starts, fake.starts[1:])), fake.starts
@@ -105,12 +186,21 @@ def test_deploy_calls_become_deploy_events_over_pages_at_two_requests_a_second(s
 def test_an_access_denied_answer_is_a_named_data_gap(stubbed) -> None:
     """When LookupEvents is denied, the draft's Data gaps note names CloudTrail, the region and the permission."""
     client, stubber = stubbed
-    stubber.add_client_error("lookup_events", service_error_code="AccessDeniedException",
-                             service_message="User is not authorized to perform: cloudtrail:LookupEvents",
-                             http_status_code=400, expected_params=expected("UpdateService"))
-    collector = CloudTrailCollector({"us-east-1": client}, event_names=["UpdateService"],
-                                    limiter=RateLimiter(2, sleep=lambda s: None))
+    stubber.add_client_error(
+        "lookup_events",
+        service_error_code="AccessDeniedException",
+        service_message="User is not authorized to perform: cloudtrail:LookupEvents",
+        http_status_code=400,
+        expected_params=expected("UpdateService"),
+    )
+    collector = CloudTrailCollector(
+        {"us-east-1": client},
+        event_names=["UpdateService"],
+        limiter=RateLimiter(2, sleep=lambda s: None),
+    )
     md = render_markdown(build_draft(collect([collector], WINDOW), WINDOW))
-    assert ("> - **CloudTrail deploy calls (us-east-1)**: LookupEvents in us-east-1 failed: AccessDeniedException: "
-            "User is not authorized to perform: cloudtrail:LookupEvents. Check the credentials' cloudtrail:LookupEvents "
-            "permission and the region.") in md
+    assert (
+        "> - **CloudTrail deploy calls (us-east-1)**: LookupEvents in us-east-1 failed: AccessDeniedException: "
+        "User is not authorized to perform: cloudtrail:LookupEvents. Check the credentials' cloudtrail:LookupEvents "
+        "permission and the region."
+    ) in md

@@ -20,20 +20,36 @@ ROLE = "arn:aws:iam::111111111111:role/pmdraft-read"
 
 
 def put_alarm(client, name: str, **extra) -> None:
-    client.put_metric_alarm(AlarmName=name, MetricName="Errors", Namespace="App", Statistic="Sum", Period=60,
-                            EvaluationPeriods=1, Threshold=5.0, ComparisonOperator="GreaterThanThreshold", **extra)
+    client.put_metric_alarm(
+        AlarmName=name,
+        MetricName="Errors",
+        Namespace="App",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=5.0,
+        ComparisonOperator="GreaterThanThreshold",
+        **extra,
+    )
 
 
 def role_client(moto, region: str):
     creds = moto.client("sts").assume_role(RoleArn=ROLE, RoleSessionName="seed")["Credentials"]
-    return boto3.client("cloudwatch", region_name=region, endpoint_url=moto.endpoint_url,
-                        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                        aws_session_token=creds["SessionToken"])
+    return boto3.client(
+        "cloudwatch",
+        region_name=region,
+        endpoint_url=moto.endpoint_url,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
 
 
 def collector(endpoint: str, extra: str = ""):
-    config = parse_config(f'[cloudwatch]\nregions = ["us-east-1", "eu-west-1"]\nendpoint_url = "{endpoint}"\n'
-                          "graphs = false\n" + extra)
+    config = parse_config(
+        f'[cloudwatch]\nregions = ["us-east-1", "eu-west-1"]\nendpoint_url = "{endpoint}"\n'
+        "graphs = false\n" + extra
+    )
     [built] = registry.build("cloudwatch", config, {})
     return built
 
@@ -44,14 +60,28 @@ def test_two_accounts_and_two_regions_are_read_in_one_run(moto) -> None:
         put_alarm(moto.client("cloudwatch", region), f"Own-{region}")
         put_alarm(role_client(moto, region), f"Prod-{region}")
         aws.add_history(region, f"Own-{region}", T0 + timedelta(minutes=1), "OK", "ALARM")
-        aws.add_history(region, f"Prod-{region}", T0 + timedelta(minutes=2), "OK", "ALARM", account="111111111111")
-    source = collector(moto.endpoint_url, f'[[cloudwatch.accounts]]\nname = "shared"\n\n'
-                                          f'[[cloudwatch.accounts]]\nname = "prod"\nrole_arn = "{ROLE}"\n')
+        aws.add_history(
+            region,
+            f"Prod-{region}",
+            T0 + timedelta(minutes=2),
+            "OK",
+            "ALARM",
+            account="111111111111",
+        )
+    source = collector(
+        moto.endpoint_url,
+        f'[[cloudwatch.accounts]]\nname = "shared"\n\n'
+        f'[[cloudwatch.accounts]]\nname = "prod"\nrole_arn = "{ROLE}"\n',
+    )
     events = list(source.collect(WINDOW))
     source.close()
     seen = sorted((e.attrs["account"], e.attrs["region"], e.attrs["alarm_name"]) for e in events)
-    assert seen == [("prod", "eu-west-1", "Prod-eu-west-1"), ("prod", "us-east-1", "Prod-us-east-1"),
-                    ("shared", "eu-west-1", "Own-eu-west-1"), ("shared", "us-east-1", "Own-us-east-1")]
+    assert seen == [
+        ("prod", "eu-west-1", "Prod-eu-west-1"),
+        ("prod", "us-east-1", "Prod-us-east-1"),
+        ("shared", "eu-west-1", "Own-eu-west-1"),
+        ("shared", "us-east-1", "Own-us-east-1"),
+    ]
     prod = next(e for e in events if e.attrs["alarm_name"] == "Prod-eu-west-1")
     assert prod.ref == "arn:aws:cloudwatch:eu-west-1:111111111111:alarm:Prod-eu-west-1"
 
@@ -66,7 +96,9 @@ def test_throttling_is_ridden_out(moto) -> None:
         source.targets = {k: v for k, v in source.targets.items() if k[1] == "us-east-1"}
         events = list(source.collect(WINDOW))
         source.close()
-        history = [(r.fault, r.status) for r in proxy.requests if r.operation == "DescribeAlarmHistory"]
+        history = [
+            (r.fault, r.status) for r in proxy.requests if r.operation == "DescribeAlarmHistory"
+        ]
     assert [e.summary for e in events] == ["HighErrorRate OK -> ALARM"]
     assert history == [("throttle", 400), ("throttle", 400), (None, 200)]
 
@@ -75,11 +107,22 @@ def test_composite_alarm_transitions_appear_with_their_rule(moto) -> None:
     """A composite alarm's transition is read (AlarmTypes asks for it) and carries its rule."""
     client = moto.client()
     put_alarm(client, "HighErrorRate")
-    client.put_composite_alarm(AlarmName="ApiDown", AlarmRule='ALARM("HighErrorRate") OR ALARM("HighLatency")')
-    aws.add_history("us-east-1", "ApiDown", T0 + timedelta(minutes=3), "OK", "ALARM", alarm_type="CompositeAlarm")
+    client.put_composite_alarm(
+        AlarmName="ApiDown", AlarmRule='ALARM("HighErrorRate") OR ALARM("HighLatency")'
+    )
+    aws.add_history(
+        "us-east-1",
+        "ApiDown",
+        T0 + timedelta(minutes=3),
+        "OK",
+        "ALARM",
+        alarm_type="CompositeAlarm",
+    )
     aws.add_history("us-east-1", "HighErrorRate", T0 + timedelta(minutes=2), "OK", "ALARM")
-    assert [i["AlarmName"] for i in client.describe_alarm_history(HistoryItemType="StateUpdate")["AlarmHistoryItems"]] \
-        == ["HighErrorRate"], "like AWS, the sandbox lists metric alarms only unless asked"
+    assert [
+        i["AlarmName"]
+        for i in client.describe_alarm_history(HistoryItemType="StateUpdate")["AlarmHistoryItems"]
+    ] == ["HighErrorRate"], "like AWS, the sandbox lists metric alarms only unless asked"
     source = collector(moto.endpoint_url)
     events = list(source.collect(WINDOW))
     source.close()
@@ -101,7 +144,9 @@ def test_alarm_tags_keep_only_tagged_alarms(moto) -> None:
     events = list(source.collect(WINDOW))
     source.close()
     assert [e.attrs["alarm_name"] for e in events] == ["PaymentsErrors"]
-    assert source.requests == 4, "DescribeAlarms, DescribeAlarmHistory and one ListTagsForResource per alarm"
+    assert source.requests == 4, (
+        "DescribeAlarms, DescribeAlarmHistory and one ListTagsForResource per alarm"
+    )
 
 
 def test_alarm_services_keep_only_alarms_mentioning_a_service_in_scope(moto) -> None:
@@ -123,11 +168,26 @@ def test_alarm_services_keep_only_alarms_mentioning_a_service_in_scope(moto) -> 
     alarms = list(source.collect(WINDOW))
     source.close()
     scope = [
-        Event(at=T0 + timedelta(minutes=9), source="pagerduty", kind="incident.triggered", ref="Q1", summary="paged",
-              service="Payments API"),
-        Event(at=T0, source="deploys", kind="deploy.succeeded", ref="d1", summary="checkout v2", service="checkout"),
+        Event(
+            at=T0 + timedelta(minutes=9),
+            source="pagerduty",
+            kind="incident.triggered",
+            ref="Q1",
+            summary="paged",
+            service="Payments API",
+        ),
+        Event(
+            at=T0,
+            source="deploys",
+            kind="deploy.succeeded",
+            ref="d1",
+            summary="checkout v2",
+            service="checkout",
+        ),
     ]
-    markdown = render_markdown(build_draft(Collected(events=alarms + scope), WINDOW, alarm_services=True))
+    markdown = render_markdown(
+        build_draft(Collected(events=alarms + scope), WINDOW, alarm_services=True)
+    )
     assert "DiskFull" not in markdown
     assert all(name in markdown for name in ("Payments-API-5xx", "HighLatency", "QueueDepth"))
     assert "DiskFull" in render_markdown(build_draft(Collected(events=alarms + scope), WINDOW))
@@ -144,15 +204,35 @@ def test_alarm_services_leave_out_the_graphs_of_alarms_out_of_scope(moto, tmp_pa
     for name in ("checkout-errors", "reporting-errors"):
         put_alarm(client, name)
         aws.add_history("us-east-1", name, T0 + timedelta(minutes=10), "OK", "ALARM")
-    client.put_metric_data(Namespace="App", MetricData=[
-        {"MetricName": "Errors", "Timestamp": T0 + timedelta(minutes=m), "Value": 1.0} for m in range(20)])
+    client.put_metric_data(
+        Namespace="App",
+        MetricData=[
+            {"MetricName": "Errors", "Timestamp": T0 + timedelta(minutes=m), "Value": 1.0}
+            for m in range(20)
+        ],
+    )
     deploys = tmp_path / "deploys.jsonl"
-    deploys.write_text(json.dumps({"timestamp": "2024-01-15T14:05:00Z", "service": "checkout", "id": "d1",
-                                   "status": "succeeded", "version": "v2"}) + "\n", encoding="utf-8")
-    config = parse_config(f'[cloudwatch]\nregions = ["us-east-1"]\nendpoint_url = "{moto.endpoint_url}"\n'
-                          "alarm_services = true\n")
+    deploys.write_text(
+        json.dumps(
+            {
+                "timestamp": "2024-01-15T14:05:00Z",
+                "service": "checkout",
+                "id": "d1",
+                "status": "succeeded",
+                "version": "v2",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    config = parse_config(
+        f'[cloudwatch]\nregions = ["us-east-1"]\nendpoint_url = "{moto.endpoint_url}"\n'
+        "alarm_services = true\n"
+    )
     [source] = registry.build("cloudwatch", config, {})
     draft = make_draft(config, WINDOW, {}, collectors=[source, DeployFileCollector(deploys)])
     source.close()
     assert [s["alarm_name"] for s in draft.metric_series] == ["checkout-errors"]
-    assert {e.attrs["alarm_name"] for e in draft.events if e.source == "cloudwatch"} == {"checkout-errors"}
+    assert {e.attrs["alarm_name"] for e in draft.events if e.source == "cloudwatch"} == {
+        "checkout-errors"
+    }

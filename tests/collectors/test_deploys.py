@@ -49,7 +49,9 @@ def test_csv_with_bom_and_crlf_reads_like_jsonl(tmp_path: Path) -> None:
     )
     [event] = collect(path)
     assert (event.at, event.kind, event.summary) == (
-        utc(2024, 1, 15, 14, 12, 30), "deploy.started", "v2.3.4 deploy to production started (api)"
+        utc(2024, 1, 15, 14, 12, 30),
+        "deploy.started",
+        "v2.3.4 deploy to production started (api)",
     )
 
 
@@ -57,18 +59,25 @@ def test_lookback_keeps_earlier_deploys_and_drops_older_ones(tmp_path: Path) -> 
     """Deploys within the lookback before the window are kept; older ones and later ones are not."""
     path = tmp_path / "d.jsonl"
     lines = [
-        ('2024-01-15T09:00:00Z', "old"), ('2024-01-15T12:00:00Z', "kept"),
-        ('2024-01-15T15:30:00Z', "after"),
+        ("2024-01-15T09:00:00Z", "old"),
+        ("2024-01-15T12:00:00Z", "kept"),
+        ("2024-01-15T15:30:00Z", "after"),
     ]
-    path.write_text("".join(f'{{"timestamp": "{t}", "status": "succeeded", "id": "{i}"}}\n' for t, i in lines), encoding="utf-8")
+    path.write_text(
+        "".join(f'{{"timestamp": "{t}", "status": "succeeded", "id": "{i}"}}\n' for t, i in lines),
+        encoding="utf-8",
+    )
     assert [e.ref for e in collect(path, lookback=timedelta(hours=3))] == ["kept"]
 
 
 def test_timestamp_without_offset_is_skipped_and_named_with_file_and_line(tmp_path: Path) -> None:
     """A naive deploy time is skipped and reported with the file, the line and a correct example; good lines stay."""
     path = tmp_path / "d.jsonl"
-    path.write_text('{"timestamp": "2024-01-15T14:15:00Z", "status": "started"}\n'
-                    '{"timestamp": "2024-01-15T14:15:00", "status": "succeeded"}\n', encoding="utf-8")
+    path.write_text(
+        '{"timestamp": "2024-01-15T14:15:00Z", "status": "started"}\n'
+        '{"timestamp": "2024-01-15T14:15:00", "status": "succeeded"}\n',
+        encoding="utf-8",
+    )
     collector = DeployFileCollector(path)
     events = []
     with pytest.raises(CollectorError) as err:
@@ -84,29 +93,42 @@ def test_timestamp_without_offset_is_skipped_and_named_with_file_and_line(tmp_pa
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ('{"timestamp": "yesterday", "status": "started"}', "line 1: timestamp 'yesterday' is not an ISO 8601 time"),
-        ('{"timestamp": "2024-01-15T14:15:00Z", "status": "done"}', "line 1: status 'done' is not one of started, succeeded, failed, rolled_back"),
+        (
+            '{"timestamp": "yesterday", "status": "started"}',
+            "line 1: timestamp 'yesterday' is not an ISO 8601 time",
+        ),
+        (
+            '{"timestamp": "2024-01-15T14:15:00Z", "status": "done"}',
+            "line 1: status 'done' is not one of started, succeeded, failed, rolled_back",
+        ),
         ('{"status": "started"}', "line 1: the timestamp field is missing"),
-        ('not json', "line 1: not a JSON object"),
-        ('[1, 2]', "line 1: a JSON object is expected, got list"),
+        ("not json", "line 1: not a JSON object"),
+        ("[1, 2]", "line 1: a JSON object is expected, got list"),
     ],
 )
 def test_bad_lines_are_named(tmp_path: Path, line: str, message: str) -> None:
     """Each kind of bad record is reported with its line and what is wrong."""
     path = tmp_path / "d.jsonl"
     path.write_text(line + "\n", encoding="utf-8")
-    with pytest.raises(CollectorError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+    with pytest.raises(
+        CollectorError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+    ):
         collect(path)
 
 
 def test_many_bad_lines_are_counted_and_the_first_five_named(tmp_path: Path) -> None:
     """Seven bad lines give one error that counts all seven and names the first five by line."""
     path = tmp_path / "d.jsonl"
-    path.write_text("".join("oops\n" for _ in range(7)) + '{"timestamp": "2024-01-15T14:15:00Z", "status": "started"}\n',
-                    encoding="utf-8")
+    path.write_text(
+        "".join("oops\n" for _ in range(7))
+        + '{"timestamp": "2024-01-15T14:15:00Z", "status": "started"}\n',
+        encoding="utf-8",
+    )
     with pytest.raises(CollectorError) as err:
         collect(path)
-    assert err.value.message.startswith(f"7 malformed lines skipped: {path}, line 1: not a JSON object")
+    assert err.value.message.startswith(
+        f"7 malformed lines skipped: {path}, line 1: not a JSON object"
+    )
     assert f"{path}, line 5: " in err.value.message and f"{path}, line 6: " not in err.value.message
     assert err.value.message.endswith(" / and 2 more")
 
@@ -114,12 +136,25 @@ def test_many_bad_lines_are_counted_and_the_first_five_named(tmp_path: Path) -> 
 def test_field_mapping_and_epoch_milliseconds_read_a_ci_export(tmp_path: Path) -> None:
     """A CI export with its own field names and epoch milliseconds gives the same events, no converter needed."""
     path = tmp_path / "ci.jsonl"
-    path.write_text('{"ts": 1705328100000, "result": "succeeded", "app": "api", "tag": "v2.3.4", "stage": "production"}\n',
-                    encoding="utf-8")
-    [event] = collect(path, time_format="epoch_ms",
-                      fields={"timestamp": "ts", "status": "result", "service": "app", "version": "tag", "environment": "stage"})
+    path.write_text(
+        '{"ts": 1705328100000, "result": "succeeded", "app": "api", "tag": "v2.3.4", "stage": "production"}\n',
+        encoding="utf-8",
+    )
+    [event] = collect(
+        path,
+        time_format="epoch_ms",
+        fields={
+            "timestamp": "ts",
+            "status": "result",
+            "service": "app",
+            "version": "tag",
+            "environment": "stage",
+        },
+    )
     assert (event.at, event.kind, event.summary) == (
-        utc(2024, 1, 15, 14, 15), "deploy.succeeded", "v2.3.4 deployed to production (api)"
+        utc(2024, 1, 15, 14, 15),
+        "deploy.succeeded",
+        "v2.3.4 deployed to production (api)",
     )
 
 
@@ -127,12 +162,19 @@ def test_epoch_seconds_in_a_csv_with_renamed_columns(tmp_path: Path) -> None:
     """A CSV with epoch seconds and renamed columns reads; a row that is not a number is named by its line."""
     path = tmp_path / "ci.csv"
     path.write_text("when,state,svc\n1705328100,started,api\nsoon,started,api\n", encoding="utf-8")
-    collector = DeployFileCollector(path, time_format="epoch_s", fields={"timestamp": "when", "status": "state", "service": "svc"})
+    collector = DeployFileCollector(
+        path,
+        time_format="epoch_s",
+        fields={"timestamp": "when", "status": "state", "service": "svc"},
+    )
     events = []
     with pytest.raises(CollectorError) as err:
         events.extend(collector.collect(WINDOW))
     assert [(e.at, e.service) for e in events] == [(utc(2024, 1, 15, 14, 15), "api")]
-    assert f"{path}, line 3: when 'soon' is not a number of seconds since 1970-01-01 UTC" in err.value.message
+    assert (
+        f"{path}, line 3: when 'soon' is not a number of seconds since 1970-01-01 UTC"
+        in err.value.message
+    )
 
 
 def test_missing_file_is_a_source_failure(tmp_path: Path) -> None:

@@ -32,51 +32,100 @@ def gh():
 
 def seed(gh: GitHubStandIn) -> None:
     for minute in range(5):
-        gh.add_deployment("acme/web", created_at=utc(2024, 1, 15, 13, minute), sha=f"{minute:x}" * 40,
-                          statuses=[(utc(2024, 1, 15, 13, minute, 10), "in_progress"),
-                                    (utc(2024, 1, 15, 13, minute, 50), "success")])
-    gh.add_deployment("acme/api", created_at=utc(2024, 1, 15, 14, 12), sha=SHA, description="Caching layer",
-                      creator="deploy-bot",
-                      statuses=[(utc(2024, 1, 15, 14, 12, 5), "queued"), (utc(2024, 1, 15, 14, 13), "in_progress"),
-                                (utc(2024, 1, 15, 14, 15), "success")])
-    gh.add_deployment("acme/api", created_at=utc(2024, 1, 14, 1), statuses=[(utc(2024, 1, 14, 1, 5), "success")])
+        gh.add_deployment(
+            "acme/web",
+            created_at=utc(2024, 1, 15, 13, minute),
+            sha=f"{minute:x}" * 40,
+            statuses=[
+                (utc(2024, 1, 15, 13, minute, 10), "in_progress"),
+                (utc(2024, 1, 15, 13, minute, 50), "success"),
+            ],
+        )
+    gh.add_deployment(
+        "acme/api",
+        created_at=utc(2024, 1, 15, 14, 12),
+        sha=SHA,
+        description="Caching layer",
+        creator="deploy-bot",
+        statuses=[
+            (utc(2024, 1, 15, 14, 12, 5), "queued"),
+            (utc(2024, 1, 15, 14, 13), "in_progress"),
+            (utc(2024, 1, 15, 14, 15), "success"),
+        ],
+    )
+    gh.add_deployment(
+        "acme/api", created_at=utc(2024, 1, 14, 1), statuses=[(utc(2024, 1, 14, 1, 5), "success")]
+    )
 
 
 def test_the_stand_in_answers_with_the_documented_shapes(gh: GitHubStandIn) -> None:
     """The stand-in's deployments and statuses have exactly the keys of GitHub's documented examples."""
     import httpx2
 
-    gh.add_deployment("octocat/example", created_at=utc(2024, 1, 15, 14), statuses=[(utc(2024, 1, 15, 14, 1), "success")])
+    gh.add_deployment(
+        "octocat/example",
+        created_at=utc(2024, 1, 15, 14),
+        statuses=[(utc(2024, 1, 15, 14, 1), "success")],
+    )
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    [deployment] = httpx2.get(f"{gh.base_url}/repos/octocat/example/deployments", headers=headers).json()
-    [status] = httpx2.get(f"{gh.base_url}/repos/octocat/example/deployments/{deployment['id']}/statuses", headers=headers).json()
+    [deployment] = httpx2.get(
+        f"{gh.base_url}/repos/octocat/example/deployments", headers=headers
+    ).json()
+    [status] = httpx2.get(
+        f"{gh.base_url}/repos/octocat/example/deployments/{deployment['id']}/statuses",
+        headers=headers,
+    ).json()
     payloads = DATA / "payloads"
     [example] = json.loads((payloads / "github-list-deployments.json").read_text(encoding="utf-8"))
-    [example_status] = json.loads((payloads / "github-list-deployment-statuses.json").read_text(encoding="utf-8"))
+    [example_status] = json.loads(
+        (payloads / "github-list-deployment-statuses.json").read_text(encoding="utf-8")
+    )
     assert set(deployment) == set(example) and set(deployment["creator"]) == set(example["creator"])
     assert set(status) == set(example_status)
 
 
-def test_deployments_and_statuses_become_timeline_rows(gh: GitHubStandIn, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deployments_and_statuses_become_timeline_rows(
+    gh: GitHubStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A [[deploys]] type = "github" config shows each deployment's start and success, read across Link pages."""
     monkeypatch.setattr(github, "PER_PAGE", 2)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     seed(gh)
     config = tmp_path / "pm.toml"
-    config.write_text(f'[[deploys]]\ntype = "github"\nrepos = ["acme/api", "acme/web"]\nbase_url = "{gh.base_url}"\n'
-                      'token_env = "GITHUB_TOKEN"\n[timeline]\nlong_lookback_days = 0\n', encoding="utf-8")
+    config.write_text(
+        f'[[deploys]]\ntype = "github"\nrepos = ["acme/api", "acme/web"]\nbase_url = "{gh.base_url}"\n'
+        'token_env = "GITHUB_TOKEN"\n[timeline]\nlong_lookback_days = 0\n',
+        encoding="utf-8",
+    )
     out = tmp_path / "pm.md"
-    result = CliRunner().invoke(cli, ["draft", "--since", "2024-01-15T14:00:00Z", "--until", "2024-01-15T15:30:00Z",
-                                      "--config", str(config), "-o", str(out)], catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "draft",
+            "--since",
+            "2024-01-15T14:00:00Z",
+            "--until",
+            "2024-01-15T15:30:00Z",
+            "--config",
+            str(config),
+            "-o",
+            str(out),
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     md = out.read_text(encoding="utf-8")
-    assert "| 14:12:00 | Deploy: 0123456789ab deploy to production started (api): Caching layer |" in md
+    assert (
+        "| 14:12:00 | Deploy: 0123456789ab deploy to production started (api): Caching layer |"
+        in md
+    )
     assert "| 14:15:00 | Deploy: 0123456789ab deployed to production (api): Caching layer |" in md
     assert "| 13:04:50 | Deploy: 444444444444 deployed to production (web) |" in md
     assert "| GitHub Deployments (acme/api,acme/web) | ok | 12 |" in md
     assert "2024-01-14" not in md, "a deployment older than the lookback is not read"
-    assert any("page=2" in r for r in gh.requests if r.startswith("/repos/acme/web/deployments?")), "Link pages followed"
+    assert any(
+        "page=2" in r for r in gh.requests if r.startswith("/repos/acme/web/deployments?")
+    ), "Link pages followed"
     assert all(TOKEN not in r for r in gh.requests)
 
 
@@ -101,19 +150,27 @@ def test_a_rate_limit_longer_than_the_wait_is_a_named_data_gap(gh: GitHubStandIn
     """A quota that resets in an hour is not waited for: the Data gaps note names GitHub and the reset time."""
     seed(gh)
     gh.spend_quota(remaining=0, reset_in=3600)
-    collector = GitHubDeploymentsCollector(gh.base_url, TOKEN, ["acme/api"], max_wait=60, sleep=pytest.fail)
+    collector = GitHubDeploymentsCollector(
+        gh.base_url, TOKEN, ["acme/api"], max_wait=60, sleep=pytest.fail
+    )
     md = render_markdown(build_draft(collect([collector], WINDOW), WINDOW))
-    assert ("> - **GitHub Deployments (acme/api)**: GET /repos/acme/api/deployments: the GitHub rate limit is used up "
-            "until ") in md
+    assert (
+        "> - **GitHub Deployments (acme/api)**: GET /repos/acme/api/deployments: the GitHub rate limit is used up "
+        "until "
+    ) in md
     assert "longer than max_rate_limit_wait_seconds (60 s)" in md
 
 
 def test_a_refused_token_is_a_named_data_gap_without_the_token(gh: GitHubStandIn) -> None:
     """A wrong token gives a Data gaps entry with GitHub's 401 message and never the token itself."""
-    collector = GitHubDeploymentsCollector(gh.base_url, "wrong-token-123", ["acme/api"], lookback=timedelta(0))
+    collector = GitHubDeploymentsCollector(
+        gh.base_url, "wrong-token-123", ["acme/api"], lookback=timedelta(0)
+    )
     md = render_markdown(build_draft(collect([collector], WINDOW), WINDOW))
-    assert ("> - **GitHub Deployments (acme/api)**: GET /repos/acme/api/deployments answered 401: Bad credentials; "
-            "the token was refused: check the variable named by token_env") in md
+    assert (
+        "> - **GitHub Deployments (acme/api)**: GET /repos/acme/api/deployments answered 401: Bad credentials; "
+        "the token was refused: check the variable named by token_env"
+    ) in md
     assert "wrong-token-123" not in md
 
 
@@ -128,9 +185,24 @@ def test_server_errors_are_retried(gh: GitHubStandIn) -> None:
 def test_a_missing_token_variable_stops_the_run_naming_it(tmp_path: Path) -> None:
     """A github source whose token variable is unset exits 1 and says which variable to export."""
     config = tmp_path / "pm.toml"
-    config.write_text('[[deploys]]\ntype = "github"\nrepos = ["acme/api"]\ntoken_env = "ACME_GH_TOKEN"\n', encoding="utf-8")
-    result = CliRunner().invoke(cli, ["draft", "--since", "2024-01-15T14:00:00Z", "--until", "2024-01-15T15:30:00Z",
-                                      "--config", str(config)])
+    config.write_text(
+        '[[deploys]]\ntype = "github"\nrepos = ["acme/api"]\ntoken_env = "ACME_GH_TOKEN"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        cli,
+        [
+            "draft",
+            "--since",
+            "2024-01-15T14:00:00Z",
+            "--until",
+            "2024-01-15T15:30:00Z",
+            "--config",
+            str(config),
+        ],
+    )
     assert result.exit_code == 1
-    assert result.stderr.startswith('Error: [[deploys]] type = "github" is configured but the environment variable '
-                                    "ACME_GH_TOKEN is not set; export ACME_GH_TOKEN=")
+    assert result.stderr.startswith(
+        'Error: [[deploys]] type = "github" is configured but the environment variable '
+        "ACME_GH_TOKEN is not set; export ACME_GH_TOKEN="
+    )

@@ -33,19 +33,40 @@ def deploy_config(tmp_path: Path, line: str) -> Path:
 def test_naive_since_is_a_usage_error_with_an_example(tmp_path: Path) -> None:
     """--since without an offset exits 2 and shows how to write it."""
     cfg = deploy_config(tmp_path, "")
-    result, out = draft(tmp_path, "--since", "2024-01-15T14:00:00", "--until", "2024-01-15T15:00:00Z", "--config", str(cfg))
+    result, out = draft(
+        tmp_path,
+        "--since",
+        "2024-01-15T14:00:00",
+        "--until",
+        "2024-01-15T15:00:00Z",
+        "--config",
+        str(cfg),
+    )
     assert result.exit_code == 2
-    assert ("Invalid value for '--since': '2024-01-15T14:00:00' has no UTC offset, so its instant is unknown; "
-            "add Z or an offset, like 2024-01-15T14:32:00Z or 2024-01-15T15:32:00+01:00") in result.stderr
+    assert (
+        "Invalid value for '--since': '2024-01-15T14:00:00' has no UTC offset, so its instant is unknown; "
+        "add Z or an offset, like 2024-01-15T14:32:00Z or 2024-01-15T15:32:00+01:00"
+    ) in result.stderr
     assert_nothing_written(out)
 
 
 def test_until_before_since_is_a_usage_error(tmp_path: Path) -> None:
     """A reversed window exits 2 and names both flags."""
     cfg = deploy_config(tmp_path, "")
-    result, out = draft(tmp_path, "--since", "2024-01-15T15:00:00Z", "--until", "2024-01-15T14:00:00Z", "--config", str(cfg))
+    result, out = draft(
+        tmp_path,
+        "--since",
+        "2024-01-15T15:00:00Z",
+        "--until",
+        "2024-01-15T14:00:00Z",
+        "--config",
+        str(cfg),
+    )
     assert result.exit_code == 2
-    assert "Invalid value for '--until': --until (2024-01-15T14:00:00+00:00) must be after --since (2024-01-15T15:00:00+00:00)" in result.stderr
+    assert (
+        "Invalid value for '--until': --until (2024-01-15T14:00:00+00:00) must be after --since (2024-01-15T15:00:00+00:00)"
+        in result.stderr
+    )
     assert_nothing_written(out)
 
 
@@ -82,8 +103,14 @@ def test_deploy_line_without_offset_is_fatal_with_strict(tmp_path: Path) -> None
     cfg = deploy_config(tmp_path, NAIVE_LINE)
     result, out = draft(tmp_path, *WINDOW, "--config", str(cfg), "--strict")
     assert result.exit_code == 1
-    assert f"{tmp_path / 'deploys.jsonl'}, line 1: timestamp '2024-01-15T14:15:00' has no UTC offset" in result.stderr
-    assert result.stderr.splitlines()[-1] == "Error: --strict: a source failed, so no draft was written"
+    assert (
+        f"{tmp_path / 'deploys.jsonl'}, line 1: timestamp '2024-01-15T14:15:00' has no UTC offset"
+        in result.stderr
+    )
+    assert (
+        result.stderr.splitlines()[-1]
+        == "Error: --strict: a source failed, so no draft was written"
+    )
     assert_nothing_written(out)
 
 
@@ -104,11 +131,16 @@ def test_no_config_anywhere_is_a_usage_error(tmp_path: Path) -> None:
     """Without --config, $PMDRAFT_CONFIG or ./pmdraft.toml the user is told all three."""
     result, out = draft(tmp_path, *WINDOW)
     assert result.exit_code == 2
-    assert "no config file: pass --config FILE, set PMDRAFT_CONFIG, or create ./pmdraft.toml" in result.stderr
+    assert (
+        "no config file: pass --config FILE, set PMDRAFT_CONFIG, or create ./pmdraft.toml"
+        in result.stderr
+    )
     assert_nothing_written(out)
 
 
-def test_config_from_environment_variable_is_used(tmp_path: Path, pd, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_from_environment_variable_is_used(
+    tmp_path: Path, pd, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """PMDRAFT_CONFIG names the config when --config is absent; the token comes from the environment."""
     cfg = write_config(tmp_path / "pm.toml", pd=pd)
     monkeypatch.setenv("PMDRAFT_CONFIG", str(cfg))
@@ -116,4 +148,6 @@ def test_config_from_environment_variable_is_used(tmp_path: Path, pd, monkeypatc
     result, out = draft(tmp_path, *WINDOW)
     assert result.exit_code == 0, result.output
     assert "**Status:** Draft" in out.read_text(encoding="utf-8")
-    assert "Not configured, so not read:** CloudWatch alarm history" in out.read_text(encoding="utf-8")
+    assert "Not configured, so not read:** CloudWatch alarm history" in out.read_text(
+        encoding="utf-8"
+    )

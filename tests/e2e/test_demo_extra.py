@@ -24,10 +24,17 @@ main()
 
 def test_demo_without_the_extra_prints_the_install_hint(tmp_path) -> None:
     """With moto and trustme missing, stderr is one line naming `pip install 'pmdraft[demo]'`."""
-    result = subprocess.run([sys.executable, "-c", BLOCK_TRUSTME], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCK_TRUSTME],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr == ("Error: pmdraft demo needs the demo extra (moto, trustme not installed): "
-                             "pip install 'pmdraft[demo]'\n")
+    assert result.stderr == (
+        "Error: pmdraft demo needs the demo extra (moto, trustme not installed): "
+        "pip install 'pmdraft[demo]'\n"
+    )
     assert list(tmp_path.iterdir()) == []

@@ -21,7 +21,12 @@ def test_demo_markdown_and_json_are_byte_for_byte_the_golden_ones(tmp_path: Path
     out = tmp_path / "pmdraft-demo.md"
     result = CliRunner().invoke(cli, ["demo", "-o", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert out.read_text(encoding="utf-8") == (GOLDEN / "pmdraft-demo.md").read_text(encoding="utf-8")
+    assert out.read_text(encoding="utf-8") == (GOLDEN / "pmdraft-demo.md").read_text(
+        encoding="utf-8"
+    )
     assert out.with_suffix(".json").read_bytes() == (GOLDEN / "pmdraft-demo.json").read_bytes()
     assert sorted(p.name for p in (tmp_path / "pmdraft-demo-graphs").iterdir()) == [
-        "HighErrorRate.png", "HighLatencyP99.png", "overview.png"]
+        "HighErrorRate.png",
+        "HighLatencyP99.png",
+        "overview.png",
+    ]

@@ -23,7 +23,12 @@ def demo_config(moto, pd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
 
 def impatient(config: Path) -> Path:
     """The same config with one retry per request, so a failing source fails fast."""
-    config.write_text(config.read_text(encoding="utf-8").replace("[pagerduty]\n", "[pagerduty]\nmax_retries = 1\n"), encoding="utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "[pagerduty]\n", "[pagerduty]\nmax_retries = 1\n"
+        ),
+        encoding="utf-8",
+    )
     return config
 
 
@@ -33,7 +38,17 @@ def run(*args: str):
 
 def test_json_has_every_milestone_and_duration_of_the_worked_example(demo_config: Path) -> None:
     """The JSON draft gives the worked example's milestones, each with its rule, and exact durations."""
-    result = run("draft", "--since", SINCE, "--until", UNTIL, "--config", str(demo_config), "--format", "json")
+    result = run(
+        "draft",
+        "--since",
+        SINCE,
+        "--until",
+        UNTIL,
+        "--config",
+        str(demo_config),
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["schema"] == "pmdraft/draft-1"
@@ -60,7 +75,9 @@ def test_json_has_every_milestone_and_duration_of_the_worked_example(demo_config
     }
     sources = {s["name"]: s for s in data["sources"]}
     assert {n: s["status"] for n, s in sources.items()} == {
-        "cloudwatch": "ok", "pagerduty": "ok", "deploys:deploys.jsonl": "ok",
+        "cloudwatch": "ok",
+        "pagerduty": "ok",
+        "deploys:deploys.jsonl": "ok",
     }
     assert sources["cloudwatch"]["events"] == 6
     assert sources["pagerduty"]["events"] == 11  # the web incident's two entries are out of scope
@@ -77,7 +94,9 @@ def test_json_has_every_milestone_and_duration_of_the_worked_example(demo_config
 def test_markdown_tells_the_worked_example_story(demo_config: Path, tmp_path: Path) -> None:
     """The Markdown draft shows the deploy, alarm, page, ack, mitigation and resolution lines."""
     out = tmp_path / "pm.md"
-    result = run("draft", "--since", SINCE, "--until", UNTIL, "--config", str(demo_config), "-o", str(out))
+    result = run(
+        "draft", "--since", SINCE, "--until", UNTIL, "--config", str(demo_config), "-o", str(out)
+    )
     assert result.exit_code == 0, result.output
     md = out.read_text(encoding="utf-8")
     assert md.startswith('# Postmortem: ALARM: "HighErrorRate" in US East (N. Virginia)\n')
@@ -86,8 +105,10 @@ def test_markdown_tells_the_worked_example_story(demo_config: Path, tmp_path: Pa
     assert "impact lasted 25 minutes (14:32 - 14:57 UTC)" in md
     assert "- Duration: 25 minutes (14:32 - 14:57 UTC" in md
     assert "| 14:15:00 | Deploy: v2.3.4 deployed to production (api)" in md
-    assert ("| 14:32:25 | CloudWatch alarm HighErrorRate: OK -> ALARM -> paged on-call (PagerDuty #1234, triggered "
-            "14:32:40) (Threshold Crossed: 2 out of the last 3 datapoints") in md
+    assert (
+        "| 14:32:25 | CloudWatch alarm HighErrorRate: OK -> ALARM -> paged on-call (PagerDuty #1234, triggered "
+        "14:32:40) (Threshold Crossed: 2 out of the last 3 datapoints"
+    ) in md
     assert "_[impact_started, detected]_ |" in md
     assert "| 14:32:40 |" not in md, "the page HighErrorRate caused shares the alarm's line"
     assert "| 14:33:05 | PagerDuty #1234: paged Jane Doe (" in md
@@ -96,13 +117,25 @@ def test_markdown_tells_the_worked_example_story(demo_config: Path, tmp_path: Pa
     assert "| 14:57:00 | PagerDuty #1234 resolved by Jane Doe _[resolved]_ |" in md
     assert "Late detection: 17 minutes between deploy v2.3.4 and the first alert" in md
     assert "Lead, not a verdict: **v2.3.4 deployed to production (api)" in md
-    assert "- 2024-01-15 14:38:00 UTC, Jane Doe on PagerDuty #1234: Identified: database connection pool at 100%" in md
+    assert (
+        "- 2024-01-15 14:38:00 UTC, Jane Doe on PagerDuty #1234: Identified: database connection pool at 100%"
+        in md
+    )
     assert "HighErrorRate recovered at 2024-01-15T14:41:00Z but went back to ALARM (not used)" in md
     headings = [line for line in md.splitlines() if line.startswith("## ")]
     assert headings == [
-        "## Summary", "## Impact", "## Timeline (All times UTC)", "## Root Cause", "## Contributing Factors",
-        "## What Went Well", "## What Went Wrong", "## Action Items", "## Lessons Learned",
-        "## Related Incidents", "## Prevention", "## Appendix",
+        "## Summary",
+        "## Impact",
+        "## Timeline (All times UTC)",
+        "## Root Cause",
+        "## Contributing Factors",
+        "## What Went Well",
+        "## What Went Wrong",
+        "## Action Items",
+        "## Lessons Learned",
+        "## Related Incidents",
+        "## Prevention",
+        "## Appendix",
     ]
     timeline = md.split("## Timeline", 1)[1].split("## Root Cause", 1)[0]
     assert timeline.count("| 14:33:0") == 1, "the notification burst is one line"
@@ -123,7 +156,17 @@ def test_demo_command_writes_the_draft_and_prints_its_path(tmp_path: Path) -> No
 
 def test_timeline_command_lists_every_event_as_csv(demo_config: Path) -> None:
     """`pmdraft timeline --format csv` gives one sorted row per event from all three sources."""
-    result = run("timeline", "--since", SINCE, "--until", UNTIL, "--config", str(demo_config), "--format", "csv")
+    result = run(
+        "timeline",
+        "--since",
+        SINCE,
+        "--until",
+        UNTIL,
+        "--config",
+        str(demo_config),
+        "--format",
+        "csv",
+    )
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "at,source,kind,ref,summary,service,actor,url"
@@ -132,24 +175,51 @@ def test_timeline_command_lists_every_event_as_csv(demo_config: Path) -> None:
     assert lines[-1].startswith("2024-01-15T14:57:00Z,pagerduty,incident.resolved,Q1DEMO1234,")
 
 
-def test_a_failing_source_is_a_named_gap_and_exit_code_3(demo_config: Path, pd, tmp_path: Path) -> None:
+def test_a_failing_source_is_a_named_gap_and_exit_code_3(
+    demo_config: Path, pd, tmp_path: Path
+) -> None:
     """When PagerDuty keeps failing, the draft is still written, names the gap, and exits 3."""
     pd.inject("/incidents", 503, times=10)
     out = tmp_path / "pm.md"
-    result = run("draft", "--since", SINCE, "--until", UNTIL, "--config", str(impatient(demo_config)), "-o", str(out))
+    result = run(
+        "draft",
+        "--since",
+        SINCE,
+        "--until",
+        UNTIL,
+        "--config",
+        str(impatient(demo_config)),
+        "-o",
+        str(out),
+    )
     assert result.exit_code == 3, result.output
     md = out.read_text(encoding="utf-8")
     assert "> **Data gaps:**" in md
     assert "> - **PagerDuty incidents and log entries**: GET /incidents failed: 503" in md
-    assert "| 14:32:25 | CloudWatch alarm HighErrorRate: OK -> ALARM" in md, "the other sources still count"
+    assert "| 14:32:25 | CloudWatch alarm HighErrorRate: OK -> ALARM" in md, (
+        "the other sources still count"
+    )
     assert "pmdraft: data gap: pagerduty failed: GET /incidents failed: 503" in result.stderr
 
 
-def test_strict_makes_a_failing_source_fatal_and_writes_nothing(demo_config: Path, pd, tmp_path: Path) -> None:
+def test_strict_makes_a_failing_source_fatal_and_writes_nothing(
+    demo_config: Path, pd, tmp_path: Path
+) -> None:
     """With --strict a failed source exits 1 and leaves no file behind."""
     pd.inject("/incidents", 503, times=10)
     out = tmp_path / "pm.md"
-    result = run("draft", "--since", SINCE, "--until", UNTIL, "--config", str(impatient(demo_config)), "-o", str(out), "--strict")
+    result = run(
+        "draft",
+        "--since",
+        SINCE,
+        "--until",
+        UNTIL,
+        "--config",
+        str(impatient(demo_config)),
+        "-o",
+        str(out),
+        "--strict",
+    )
     assert result.exit_code == 1
     assert "--strict: a source failed, so no draft was written" in result.stderr
     assert not out.exists()
@@ -158,9 +228,24 @@ def test_strict_makes_a_failing_source_fatal_and_writes_nothing(demo_config: Pat
 
 def test_overrides_replace_milestones_and_say_so(demo_config: Path) -> None:
     """--impact-start sets the milestone, names the flag as its rule, and moves the durations."""
-    result = run("draft", "--since", SINCE, "--until", UNTIL, "--config", str(demo_config), "--format", "json",
-                 "--impact-start", "2024-01-15T14:30:00Z")
+    result = run(
+        "draft",
+        "--since",
+        SINCE,
+        "--until",
+        UNTIL,
+        "--config",
+        str(demo_config),
+        "--format",
+        "json",
+        "--impact-start",
+        "2024-01-15T14:30:00Z",
+    )
     data = json.loads(result.stdout)
-    assert data["milestones"]["impact_started"] == {"at": "2024-01-15T14:30:00Z", "rule": "set by --impact-start", "ref": None}
+    assert data["milestones"]["impact_started"] == {
+        "at": "2024-01-15T14:30:00Z",
+        "rule": "set by --impact-start",
+        "ref": None,
+    }
     assert data["durations"]["time_to_resolve"] == 27 * 60
     assert data["durations"]["time_to_detect"] == 2 * 60 + 25

@@ -10,7 +10,14 @@ from click.testing import CliRunner
 from pmdraft.cli import cli
 from tests.conftest import TOKEN, write_config
 
-DEPLOYS = [{"timestamp": "2024-01-15T14:15:00Z", "status": "succeeded", "service": "api", "version": "v2.3.4"}]
+DEPLOYS = [
+    {
+        "timestamp": "2024-01-15T14:15:00Z",
+        "status": "succeeded",
+        "service": "api",
+        "version": "v2.3.4",
+    }
+]
 
 
 def run(*args: str):
@@ -30,7 +37,9 @@ def rows(output: str) -> dict[str, tuple[str, str]]:
     return table
 
 
-def test_doctor_passes_when_every_source_answers(moto, pd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_doctor_passes_when_every_source_answers(
+    moto, pd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With moto, the stand-in and a readable deploy log, every row is ok and the exit code is 0."""
     monkeypatch.setenv("PAGERDUTY_API_TOKEN", TOKEN)
     cfg = write_config(tmp_path / "pm.toml", moto=moto, pd=pd, deploys=DEPLOYS)
@@ -38,15 +47,25 @@ def test_doctor_passes_when_every_source_answers(moto, pd, tmp_path: Path, monke
     assert result.exit_code == 0, result.output
     assert rows(result.stdout) == {
         "config": ("ok", str(cfg)),
-        "cloudwatch us-east-1": ("ok", f"DescribeAlarms answered (no alarms yet) at {moto.endpoint_url}"),
-        "pagerduty": ("ok", f"GET /incidents answered 200 at {pd.base_url}; token from $PAGERDUTY_API_TOKEN"),
+        "cloudwatch us-east-1": (
+            "ok",
+            f"DescribeAlarms answered (no alarms yet) at {moto.endpoint_url}",
+        ),
+        "pagerduty": (
+            "ok",
+            f"GET /incidents answered 200 at {pd.base_url}; token from $PAGERDUTY_API_TOKEN",
+        ),
         "deploys deploys.jsonl": ("ok", f"{tmp_path / 'deploys.jsonl'} is readable"),
     }
     assert result.stdout.endswith("\nEverything configured works.\n")
-    assert [(r.method, r.path, r.query.get("limit")) for r in pd.requests] == [("GET", "/incidents", ["1"])]
+    assert [(r.method, r.path, r.query.get("limit")) for r in pd.requests] == [
+        ("GET", "/incidents", ["1"])
+    ]
 
 
-def test_doctor_names_a_refused_token_and_what_to_do(moto, pd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_doctor_names_a_refused_token_and_what_to_do(
+    moto, pd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A token PagerDuty refuses is one FAIL row explaining 401 (without the token); the rest still pass; exit 1."""
     secret = "u+WrongTokenAbcdefghij"
     monkeypatch.setenv("PAGERDUTY_API_TOKEN", secret)
@@ -54,9 +73,13 @@ def test_doctor_names_a_refused_token_and_what_to_do(moto, pd, tmp_path: Path, m
     result = run("doctor", "--config", str(cfg))
     assert result.exit_code == 1
     table = rows(result.stdout)
-    assert table["pagerduty"] == ("FAIL", (
-        "GET /incidents was refused (401 Unauthorized): the token is invalid or deactivated, or base_url is "
-        "the wrong service region (EU accounts use https://api.eu.pagerduty.com)"))
+    assert table["pagerduty"] == (
+        "FAIL",
+        (
+            "GET /incidents was refused (401 Unauthorized): the token is invalid or deactivated, or base_url is "
+            "the wrong service region (EU accounts use https://api.eu.pagerduty.com)"
+        ),
+    )
     assert table["cloudwatch us-east-1"][0] == "ok" and table["deploys deploys.jsonl"][0] == "ok"
     assert result.stdout.endswith("\n1 check failed: fix it and run pmdraft doctor again.\n")
     assert secret not in result.output
@@ -71,10 +94,20 @@ def test_doctor_reports_a_missing_token_and_a_missing_deploy_log(tmp_path: Path,
     assert rows(result.stdout) == {
         "config": ("ok", str(cfg)),
         "cloudwatch": ("off", "not configured: add a [cloudwatch] section to read alarm history"),
-        "pagerduty": ("FAIL", ("$PAGERDUTY_API_TOKEN is not set; export PAGERDUTY_API_TOKEN=<your REST API token> "
-                               "(a read-only key is enough)")),
-        "deploys deploys.jsonl": ("FAIL", (f"{tmp_path / 'deploys.jsonl'} does not exist; fix `path` in [[deploys]] "
-                                           "(relative paths are taken from the config file's folder)")),
+        "pagerduty": (
+            "FAIL",
+            (
+                "$PAGERDUTY_API_TOKEN is not set; export PAGERDUTY_API_TOKEN=<your REST API token> "
+                "(a read-only key is enough)"
+            ),
+        ),
+        "deploys deploys.jsonl": (
+            "FAIL",
+            (
+                f"{tmp_path / 'deploys.jsonl'} does not exist; fix `path` in [[deploys]] "
+                "(relative paths are taken from the config file's folder)"
+            ),
+        ),
     }
     assert result.stdout.endswith("\n2 checks failed: fix them and run pmdraft doctor again.\n")
     assert pd.requests == []
@@ -87,21 +120,32 @@ def test_doctor_shows_a_broken_config_as_the_first_thing_to_fix(tmp_path: Path) 
     result = run("doctor", "--config", str(cfg))
     assert result.exit_code == 1
     assert rows(result.stdout) == {
-        "config": ("FAIL", (f"{cfg}: [cloudwatch]: unknown key 'regoins' (did you mean 'regions'?); "
-                            "known keys: accounts, alarm_prefixes, alarm_services, alarm_tags, archive_log_group, endpoint_url, graph_margin_minutes, "
-                            "graphs, history_requests_per_second, history_retention_days, max_attempts, max_workers, "
-                            "metric_lookback_minutes, profile, regions, retry_mode, timeout_seconds")),
+        "config": (
+            "FAIL",
+            (
+                f"{cfg}: [cloudwatch]: unknown key 'regoins' (did you mean 'regions'?); "
+                "known keys: accounts, alarm_prefixes, alarm_services, alarm_tags, archive_log_group, endpoint_url, graph_margin_minutes, "
+                "graphs, history_requests_per_second, history_retention_days, max_attempts, max_workers, "
+                "metric_lookback_minutes, profile, regions, retry_mode, timeout_seconds"
+            ),
+        ),
     }
 
 
-def test_doctor_says_an_untrusted_certificate_needs_ca_bundle(pd, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_doctor_says_an_untrusted_certificate_needs_ca_bundle(
+    pd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A TLS failure that outlasts the retries is explained as one (set ca_bundle), not as an unreachable host."""
     monkeypatch.setenv("PAGERDUTY_API_TOKEN", TOKEN)
     cfg = tmp_path / "pm.toml"
     cfg.write_text(f'[pagerduty]\nbase_url = "{pd.base_url}"\nmax_retries = 0\n', encoding="utf-8")
     result = run("doctor", "--config", str(cfg))
     assert result.exit_code == 1
-    assert rows(result.stdout)["pagerduty"] == ("FAIL", (f"the TLS certificate of {pd.base_url} was not trusted; "
-                                                         "behind a TLS-inspecting proxy, set ca_bundle in [pagerduty] "
-                                                         "to its CA (PEM)"))
+    assert rows(result.stdout)["pagerduty"] == (
+        "FAIL",
+        (
+            f"the TLS certificate of {pd.base_url} was not trusted; "
+            "behind a TLS-inspecting proxy, set ca_bundle in [pagerduty] "
+            "to its CA (PEM)"
+        ),
+    )

@@ -22,8 +22,11 @@ def demo_config(moto, pd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
 
 
 def draft(config: Path, out: Path, *extra: str):
-    return CliRunner().invoke(cli, ["draft", *WINDOW, "--config", str(config), "-o", str(out), *extra],
-                              catch_exceptions=False)
+    return CliRunner().invoke(
+        cli,
+        ["draft", *WINDOW, "--config", str(config), "-o", str(out), *extra],
+        catch_exceptions=False,
+    )
 
 
 def test_demo_draft_links_png_graphs_that_exist(demo_config: Path, tmp_path: Path) -> None:
@@ -31,10 +34,14 @@ def test_demo_draft_links_png_graphs_that_exist(demo_config: Path, tmp_path: Pat
     out = tmp_path / "pm.md"
     assert draft(demo_config, out).exit_code == 0
     text = out.read_text(encoding="utf-8")
-    block = text[text.index("<!-- pmdraft:begin graphs"):text.index("<!-- pmdraft:end graphs -->")]
+    block = text[
+        text.index("<!-- pmdraft:begin graphs") : text.index("<!-- pmdraft:end graphs -->")
+    ]
     assert "](pm-graphs/overview.png)" in block
-    assert ("![HighErrorRate: HTTPCode_Target_5XX_Count (Sum per 10 s, UTC), threshold 5 (dashed line); "
-            "ALARM shaded red: 14:32-14:41, 14:42-14:50; peak") in block
+    assert (
+        "![HighErrorRate: HTTPCode_Target_5XX_Count (Sum per 10 s, UTC), threshold 5 (dashed line); "
+        "ALARM shaded red: 14:32-14:41, 14:42-14:50; peak"
+    ) in block
     assert "](pm-graphs/HighLatencyP99.png)" in block
     for name in ("overview.png", "HighErrorRate.png", "HighLatencyP99.png"):
         assert (tmp_path / "pm-graphs" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -45,11 +52,14 @@ def test_no_graphs_renders_the_draft_without_them(demo_config: Path, tmp_path: P
     out = tmp_path / "pm.md"
     assert draft(demo_config, out, "--no-graphs").exit_code == 0
     assert not (tmp_path / "pm-graphs").exists()
-    assert "_To be written: graphs of the alarmed metrics during the incident._" in out.read_text(encoding="utf-8")
+    assert "_To be written: graphs of the alarmed metrics during the incident._" in out.read_text(
+        encoding="utf-8"
+    )
 
 
-def test_without_matplotlib_the_draft_says_how_to_get_graphs(demo_config: Path, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_matplotlib_the_draft_says_how_to_get_graphs(
+    demo_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Without matplotlib the draft is still written (exit 0) and stderr and the draft name pmdraft[graphs]."""
     real_import = builtins.__import__
 
@@ -62,7 +72,9 @@ def test_without_matplotlib_the_draft_says_how_to_get_graphs(demo_config: Path, 
     out = tmp_path / "pm.md"
     result = draft(demo_config, out)
     assert result.exit_code == 0
-    assert ("pmdraft: the monitoring graphs need matplotlib, which is not installed: install pmdraft[graphs] "
-            "(pip install 'pmdraft[graphs]') to draw them, or pass --no-graphs") in result.stderr
+    assert (
+        "pmdraft: the monitoring graphs need matplotlib, which is not installed: install pmdraft[graphs] "
+        "(pip install 'pmdraft[graphs]') to draw them, or pass --no-graphs"
+    ) in result.stderr
     assert "(graphs not drawn: install pmdraft[graphs])" in out.read_text(encoding="utf-8")
     assert not (tmp_path / "pm-graphs").exists()

@@ -31,11 +31,25 @@ def milestones(result) -> dict[str, str | None]:
     return {name: (m["at"] if m else None) for name, m in data["milestones"].items()}
 
 
-def test_draft_from_an_incident_number_gives_the_window_forms_milestones(demo_config: Path, pd) -> None:
+def test_draft_from_an_incident_number_gives_the_window_forms_milestones(
+    demo_config: Path, pd
+) -> None:
     """`draft --incident 1234` finds the same milestones and durations as the explicit window."""
-    by_window = run("draft", "--since", SINCE, "--until", UNTIL, "--config", str(demo_config), "--format", "json")
+    by_window = run(
+        "draft",
+        "--since",
+        SINCE,
+        "--until",
+        UNTIL,
+        "--config",
+        str(demo_config),
+        "--format",
+        "json",
+    )
     pd.reset_requests()
-    by_incident = run("draft", "--incident", "1234", "--config", str(demo_config), "--format", "json")
+    by_incident = run(
+        "draft", "--incident", "1234", "--config", str(demo_config), "--format", "json"
+    )
     assert by_incident.exit_code == 0, by_incident.output
     assert milestones(by_incident) == milestones(by_window)
     assert milestones(by_incident)["resolved"] == "2024-01-15T14:57:00Z"
@@ -46,7 +60,9 @@ def test_draft_from_an_incident_number_gives_the_window_forms_milestones(demo_co
     refs = {e["ref"] for e in data["events"] if e["source"] == "pagerduty"}
     assert refs == {"Q1DEMO1234"}
     assert [r.path for r in pd.requests if r.path.startswith("/incidents")] == [
-        "/incidents/1234", "/incidents/Q1DEMO1234", "/incidents/Q1DEMO1234/log_entries",
+        "/incidents/1234",
+        "/incidents/Q1DEMO1234",
+        "/incidents/Q1DEMO1234/log_entries",
         "/incidents",  # the past incidents, for Related Incidents
     ]
 
@@ -64,10 +80,24 @@ def test_an_incident_outside_the_service_filter_is_still_in_scope(demo_config: P
 
 def test_since_and_until_only_widen_the_incident_window(demo_config: Path) -> None:
     """--since earlier than the derived start moves it; a --until inside the window does not shrink it."""
-    result = run("draft", "--incident", "Q1DEMO1234", "--since", "2024-01-15T13:00:00Z",
-                 "--until", "2024-01-15T14:40:00Z", "--config", str(demo_config), "--format", "json")
+    result = run(
+        "draft",
+        "--incident",
+        "Q1DEMO1234",
+        "--since",
+        "2024-01-15T13:00:00Z",
+        "--until",
+        "2024-01-15T14:40:00Z",
+        "--config",
+        str(demo_config),
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["window"] == {"since": "2024-01-15T13:00:00Z", "until": "2024-01-15T15:27:00Z"}
+    assert json.loads(result.stdout)["window"] == {
+        "since": "2024-01-15T13:00:00Z",
+        "until": "2024-01-15T15:27:00Z",
+    }
 
 
 def test_an_unknown_incident_is_an_error_naming_it(demo_config: Path, tmp_path: Path) -> None:
@@ -83,4 +113,7 @@ def test_without_window_or_incident_is_a_usage_error(demo_config: Path) -> None:
     """Neither --since/--until nor --incident exits 2 and says which to give."""
     result = run("draft", "--since", SINCE, "--config", str(demo_config))
     assert result.exit_code == 2
-    assert "give the window with --since and --until, or start from an incident with --incident ID" in result.stderr
+    assert (
+        "give the window with --since and --until, or start from an incident with --incident ID"
+        in result.stderr
+    )

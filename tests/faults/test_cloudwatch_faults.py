@@ -31,20 +31,41 @@ def proxy(moto: MotoSandbox) -> Iterator[FaultProxy]:
 
 
 @pytest.fixture
-def config(moto: MotoSandbox, pd: PagerDutyStandIn, proxy: FaultProxy, tmp_path: Path,
-           monkeypatch: pytest.MonkeyPatch) -> Path:
+def config(
+    moto: MotoSandbox,
+    pd: PagerDutyStandIn,
+    proxy: FaultProxy,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
     """The worked example read through the proxy, with 2 attempts per call and a 0.5 s timeout."""
     monkeypatch.setenv(SANDBOX_TOKEN_ENV, TOKEN)
     path = scenario.seed(moto, pd, tmp_path, token_env=SANDBOX_TOKEN_ENV)
     text = path.read_text(encoding="utf-8").replace(moto.endpoint_url, proxy.endpoint_url)
-    path.write_text(text.replace("[cloudwatch]\n", "[cloudwatch]\nmax_attempts = 2\ntimeout_seconds = 0.5\n"),
-                    encoding="utf-8")
+    path.write_text(
+        text.replace("[cloudwatch]\n", "[cloudwatch]\nmax_attempts = 2\ntimeout_seconds = 0.5\n"),
+        encoding="utf-8",
+    )
     return path
 
 
 def draft(config: Path, out: Path, fmt: str = "markdown") -> Result:
-    return CliRunner().invoke(cli, ["draft", "--since", SINCE, "--until", UNTIL, "--config", str(config),
-                                    "--format", fmt, "-o", str(out)])
+    return CliRunner().invoke(
+        cli,
+        [
+            "draft",
+            "--since",
+            SINCE,
+            "--until",
+            UNTIL,
+            "--config",
+            str(config),
+            "--format",
+            fmt,
+            "-o",
+            str(out),
+        ],
+    )
 
 
 def assert_clean(result: Result, out: Path) -> None:
@@ -60,7 +81,11 @@ def assert_ridden_out(result: Result, out: Path, proxy: FaultProxy, fault: str) 
     assert_clean(result, out)
     data = json.loads(out.read_text(encoding="utf-8"))
     cloudwatch = next(s for s in data["sources"] if s["name"] == "cloudwatch")
-    assert (cloudwatch["status"], cloudwatch["events"], cloudwatch["error"]) == ("ok", CW_EVENTS, None)
+    assert (cloudwatch["status"], cloudwatch["events"], cloudwatch["error"]) == (
+        "ok",
+        CW_EVENTS,
+        None,
+    )
     assert data["milestones"]["impact_started"]["at"] == "2024-01-15T14:32:00Z"
     assert data["milestones"]["mitigated"]["at"] == "2024-01-15T14:50:00Z"
     history = [(r.fault, r.status) for r in proxy.requests if r.operation == HISTORY]
@@ -77,28 +102,39 @@ def assert_gap(result: Result, out: Path, error: str) -> None:
     assert "> **Data gaps:** this draft is missing events from a source that failed" in md
     assert f"> - **CloudWatch alarm history**: {error}" in md
     assert f"pmdraft: data gap: cloudwatch failed: {error}" in result.stderr
-    assert "| 14:32:25 | CloudWatch alarm HighErrorRate" not in md, "no alarm row survives a failed read"
+    assert "| 14:32:25 | CloudWatch alarm HighErrorRate" not in md, (
+        "no alarm row survives a failed read"
+    )
     assert "| 14:35:10 | PagerDuty #1234 acknowledged by Jane Doe" in md, "PagerDuty still counts"
-    assert "| 14:15:00 | Deploy: v2.3.4 deployed to production (api)" in md, "the deploy log still counts"
+    assert "| 14:15:00 | Deploy: v2.3.4 deployed to production (api)" in md, (
+        "the deploy log still counts"
+    )
 
 
-@pytest.mark.parametrize(("kind", "options"), [
-    ("throttle", {}),
-    ("error", {"status": 500}),
-    ("error", {"status": 503}),
-    ("slow", {"seconds": 1.0}),
-    ("reset", {}),
-    ("truncate", {}),
-], ids=["throttled", "500", "503", "slow", "reset", "truncated"])
-def test_one_fault_is_retried_and_every_transition_arrives(config: Path, proxy: FaultProxy, tmp_path: Path,
-                                                           kind: str, options: dict) -> None:
+@pytest.mark.parametrize(
+    ("kind", "options"),
+    [
+        ("throttle", {}),
+        ("error", {"status": 500}),
+        ("error", {"status": 503}),
+        ("slow", {"seconds": 1.0}),
+        ("reset", {}),
+        ("truncate", {}),
+    ],
+    ids=["throttled", "500", "503", "slow", "reset", "truncated"],
+)
+def test_one_fault_is_retried_and_every_transition_arrives(
+    config: Path, proxy: FaultProxy, tmp_path: Path, kind: str, options: dict
+) -> None:
     """A single throttle, 5xx, timeout, reset or cut-off body on the history call is retried; nothing is lost."""
     proxy.inject(HISTORY, kind, **options)
     out = tmp_path / "pm.json"
     assert_ridden_out(draft(config, out, "json"), out, proxy, kind)
 
 
-def test_a_throttle_asking_to_wait_is_honoured(config: Path, proxy: FaultProxy, tmp_path: Path) -> None:
+def test_a_throttle_asking_to_wait_is_honoured(
+    config: Path, proxy: FaultProxy, tmp_path: Path
+) -> None:
     """A throttle carrying x-amz-retry-after: 0.6 s makes the run wait at least that long, then succeed."""
     proxy.inject(HISTORY, "throttle", retry_after=0.6)
     out = tmp_path / "pm.json"
@@ -106,17 +142,25 @@ def test_a_throttle_asking_to_wait_is_honoured(config: Path, proxy: FaultProxy, 
     assert_ridden_out(result, out, proxy, "throttle")
 
 
-def test_persistent_throttling_is_a_gap_with_advice(config: Path, proxy: FaultProxy, tmp_path: Path) -> None:
+def test_persistent_throttling_is_a_gap_with_advice(
+    config: Path, proxy: FaultProxy, tmp_path: Path
+) -> None:
     """Throttling that outlasts max_attempts is a gap saying so and what to do, not a permissions hint."""
     proxy.inject(HISTORY, "throttle", times=5)
     out = tmp_path / "pm.md"
     result = draft(config, out)
-    assert_gap(result, out, "DescribeAlarmHistory in us-east-1 failed: Throttling: Rate exceeded. CloudWatch still "
-                            "refused after 2 attempts; try again later, or raise max_attempts in [cloudwatch].")
+    assert_gap(
+        result,
+        out,
+        "DescribeAlarmHistory in us-east-1 failed: Throttling: Rate exceeded. CloudWatch still "
+        "refused after 2 attempts; try again later, or raise max_attempts in [cloudwatch].",
+    )
     assert [r.status for r in proxy.requests if r.operation == HISTORY] == [400, 400]
 
 
-def test_a_persistent_503_is_a_gap_in_the_json_sources(config: Path, proxy: FaultProxy, tmp_path: Path) -> None:
+def test_a_persistent_503_is_a_gap_in_the_json_sources(
+    config: Path, proxy: FaultProxy, tmp_path: Path
+) -> None:
     """In JSON the failed CloudWatch source has its error and no events, and the milestones it fed are unknown."""
     proxy.inject(HISTORY, "error", status=503, times=5)
     out = tmp_path / "pm.json"
@@ -126,38 +170,59 @@ def test_a_persistent_503_is_a_gap_in_the_json_sources(config: Path, proxy: Faul
     data = json.loads(out.read_text(encoding="utf-8"))
     sources = {s["name"]: s for s in data["sources"]}
     assert (sources["cloudwatch"]["status"], sources["cloudwatch"]["events"]) == ("failed", 0)
-    assert sources["cloudwatch"]["error"].startswith("DescribeAlarmHistory in us-east-1 failed: ServiceUnavailable: ")
+    assert sources["cloudwatch"]["error"].startswith(
+        "DescribeAlarmHistory in us-east-1 failed: ServiceUnavailable: "
+    )
     assert (sources["pagerduty"]["status"], sources["pagerduty"]["events"]) == ("ok", 11)
     assert not any(e["source"] == "cloudwatch" for e in data["events"])
     assert data["milestones"]["mitigated"] is None, "unknown, not guessed"
 
 
-CLOSED = ("DescribeAlarmHistory in us-east-1 failed: Connection was closed before we received a valid response "
-          'from endpoint URL: "{url}/" (2 attempts).')
+CLOSED = (
+    "DescribeAlarmHistory in us-east-1 failed: Connection was closed before we received a valid response "
+    'from endpoint URL: "{url}/" (2 attempts).'
+)
 """What botocore reports for a connection cut before a whole answer arrived (a reset, or a body cut short)."""
 
 
-@pytest.mark.parametrize(("kind", "options", "error"), [
-    ("slow", {"seconds": 6.0}, 'DescribeAlarmHistory in us-east-1 failed: Read timeout on endpoint URL: "{url}/" (2 attempts).'),
-    ("reset", {}, CLOSED),
-    ("truncate", {}, CLOSED),
-], ids=["slow", "reset", "truncated"])
-def test_a_network_fault_that_persists_is_a_gap(config: Path, proxy: FaultProxy, tmp_path: Path, kind: str,
-                                                options: dict, error: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "options", "error"),
+    [
+        (
+            "slow",
+            {"seconds": 6.0},
+            'DescribeAlarmHistory in us-east-1 failed: Read timeout on endpoint URL: "{url}/" (2 attempts).',
+        ),
+        ("reset", {}, CLOSED),
+        ("truncate", {}, CLOSED),
+    ],
+    ids=["slow", "reset", "truncated"],
+)
+def test_a_network_fault_that_persists_is_a_gap(
+    config: Path, proxy: FaultProxy, tmp_path: Path, kind: str, options: dict, error: str
+) -> None:
     """Timeouts, resets or cut-off bodies on every attempt are a gap naming the call, within bounded time."""
     proxy.inject(HISTORY, kind, times=5, **options)
     out = tmp_path / "pm.md"
     result = draft(config, out)
     assert_gap(result, out, error.format(url=proxy.endpoint_url))
-    assert "Check the network and endpoint_url, or raise timeout_seconds or max_attempts in [cloudwatch]." in (
-        out.read_text(encoding="utf-8"))
+    assert (
+        "Check the network and endpoint_url, or raise timeout_seconds or max_attempts in [cloudwatch]."
+        in (out.read_text(encoding="utf-8"))
+    )
 
 
-def test_a_fault_on_describe_alarms_is_a_gap_too(config: Path, proxy: FaultProxy, tmp_path: Path) -> None:
+def test_a_fault_on_describe_alarms_is_a_gap_too(
+    config: Path, proxy: FaultProxy, tmp_path: Path
+) -> None:
     """The alarm listing read before the history fails the same way: a named gap, the history never half-read."""
     proxy.inject("DescribeAlarms", "error", status=500, times=5)
     out = tmp_path / "pm.md"
     result = draft(config, out)
-    assert_gap(result, out, "DescribeAlarms in us-east-1 failed: InternalFailure: injected 500 from the sandbox "
-                            "fault layer. CloudWatch still refused after 2 attempts")
+    assert_gap(
+        result,
+        out,
+        "DescribeAlarms in us-east-1 failed: InternalFailure: injected 500 from the sandbox "
+        "fault layer. CloudWatch still refused after 2 attempts",
+    )
     assert [r.operation for r in proxy.requests] == ["DescribeAlarms", "DescribeAlarms"]

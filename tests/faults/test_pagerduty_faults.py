@@ -26,14 +26,30 @@ def config(moto, pd: PagerDutyStandIn, tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv(SANDBOX_TOKEN_ENV, TOKEN)
     path = scenario.seed(moto, pd, tmp_path, token_env=SANDBOX_TOKEN_ENV)
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("[pagerduty]\n", "[pagerduty]\nmax_retries = 1\nmax_retry_wait_seconds = 2\n"),
-                    encoding="utf-8")
+    path.write_text(
+        text.replace("[pagerduty]\n", "[pagerduty]\nmax_retries = 1\nmax_retry_wait_seconds = 2\n"),
+        encoding="utf-8",
+    )
     return path
 
 
 def draft(config: Path, out: Path, fmt: str = "markdown") -> Result:
-    return CliRunner().invoke(cli, ["draft", "--since", SINCE, "--until", UNTIL, "--config", str(config),
-                                    "--format", fmt, "-o", str(out)])
+    return CliRunner().invoke(
+        cli,
+        [
+            "draft",
+            "--since",
+            SINCE,
+            "--until",
+            UNTIL,
+            "--config",
+            str(config),
+            "--format",
+            fmt,
+            "-o",
+            str(out),
+        ],
+    )
 
 
 def assert_clean(result: Result, out: Path) -> None:
@@ -43,7 +59,9 @@ def assert_clean(result: Result, out: Path) -> None:
     assert sorted(p.name for p in out.parent.glob(f".{out.name}.*")) == []
 
 
-def assert_ridden_out(result: Result, out: Path, pd: PagerDutyStandIn, path: str, status: int) -> None:
+def assert_ridden_out(
+    result: Result, out: Path, pd: PagerDutyStandIn, path: str, status: int
+) -> None:
     """Exit 0, every PagerDuty event present, and ``path`` answered the fault then a success."""
     assert result.exit_code == 0, result.output
     assert_clean(result, out)
@@ -63,11 +81,17 @@ def assert_gap(result: Result, out: Path, error: str) -> None:
     assert "> **Data gaps:** this draft is missing events from a source that failed" in md
     assert f"> - **PagerDuty incidents and log entries**: {error}" in md
     assert f"pmdraft: data gap: pagerduty failed: {error}" in result.stderr
-    assert "| 14:32:25 | CloudWatch alarm HighErrorRate: OK -> ALARM" in md, "CloudWatch still counts"
-    assert "| 14:15:00 | Deploy: v2.3.4 deployed to production (api)" in md, "the deploy log still counts"
+    assert "| 14:32:25 | CloudWatch alarm HighErrorRate: OK -> ALARM" in md, (
+        "CloudWatch still counts"
+    )
+    assert "| 14:15:00 | Deploy: v2.3.4 deployed to production (api)" in md, (
+        "the deploy log still counts"
+    )
 
 
-def test_429_with_retry_after_is_waited_out(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+def test_429_with_retry_after_is_waited_out(
+    config: Path, pd: PagerDutyStandIn, tmp_path: Path
+) -> None:
     """A 429 asking to wait 1 s is retried after the wait and every event arrives."""
     pd.inject("/incidents", 429, headers={"Retry-After": "1"})
     out = tmp_path / "pm.json"
@@ -75,7 +99,9 @@ def test_429_with_retry_after_is_waited_out(config: Path, pd: PagerDutyStandIn, 
     assert_ridden_out(result, out, pd, "/incidents", 429)
 
 
-def test_429_without_retry_after_backs_off_and_recovers(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+def test_429_without_retry_after_backs_off_and_recovers(
+    config: Path, pd: PagerDutyStandIn, tmp_path: Path
+) -> None:
     """A 429 with neither Retry-After nor ratelimit-reset is retried after a backoff; nothing is lost."""
     pd.inject("/log_entries", 429, headers={"ratelimit-reset": ""})
     out = tmp_path / "pm.json"
@@ -83,12 +109,18 @@ def test_429_without_retry_after_backs_off_and_recovers(config: Path, pd: PagerD
     assert_ridden_out(result, out, pd, "/log_entries", 429)
 
 
-def test_429_asking_for_too_long_a_wait_is_a_gap(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+def test_429_asking_for_too_long_a_wait_is_a_gap(
+    config: Path, pd: PagerDutyStandIn, tmp_path: Path
+) -> None:
     """A Retry-After beyond max_retry_wait_seconds is not slept through: it is a named gap."""
     pd.inject("/incidents", 429, headers={"Retry-After": "120"}, times=5)
     out = tmp_path / "pm.md"
     result = draft(config, out)
-    assert_gap(result, out, "GET /incidents failed: 429 and asked to wait 120 s, more than max_retry_wait_seconds=2")
+    assert_gap(
+        result,
+        out,
+        "GET /incidents failed: 429 and asked to wait 120 s, more than max_retry_wait_seconds=2",
+    )
 
 
 def test_a_single_500_is_retried(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
@@ -98,7 +130,9 @@ def test_a_single_500_is_retried(config: Path, pd: PagerDutyStandIn, tmp_path: P
     assert_ridden_out(draft(config, out, "json"), out, pd, "/incidents", 500)
 
 
-def test_a_persistent_500_is_a_named_gap(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+def test_a_persistent_500_is_a_named_gap(
+    config: Path, pd: PagerDutyStandIn, tmp_path: Path
+) -> None:
     """A 500 that outlasts the retries names the endpoint, the status and PagerDuty's message."""
     pd.inject("/log_entries", 500, headers={"Retry-After": "0"}, times=10)
     out = tmp_path / "pm.md"
@@ -115,7 +149,9 @@ def test_a_single_503_is_retried(config: Path, pd: PagerDutyStandIn, tmp_path: P
     assert_ridden_out(result, out, pd, "/log_entries", 503)
 
 
-def test_a_persistent_503_is_a_gap_in_the_json_sources(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+def test_a_persistent_503_is_a_gap_in_the_json_sources(
+    config: Path, pd: PagerDutyStandIn, tmp_path: Path
+) -> None:
     """In JSON the failed source is listed with its status and error, and the other sources' events stay."""
     pd.inject("/incidents", 503, headers={"Retry-After": "0"}, times=10)
     out = tmp_path / "pm.json"
@@ -131,38 +167,66 @@ def test_a_persistent_503_is_a_gap_in_the_json_sources(config: Path, pd: PagerDu
     assert data["milestones"]["acknowledged"] is None, "unknown, not zero"
 
 
-@pytest.mark.parametrize("body", ['{"incidents": [{"id": "Q1DEMO1234", "title": "ALA', "<html>502 Bad Gateway</html>", ""],
-                         ids=["truncated", "html", "empty"])
-def test_a_200_with_a_broken_body_is_a_gap(config: Path, pd: PagerDutyStandIn, tmp_path: Path, body: str) -> None:
+@pytest.mark.parametrize(
+    "body",
+    ['{"incidents": [{"id": "Q1DEMO1234", "title": "ALA', "<html>502 Bad Gateway</html>", ""],
+    ids=["truncated", "html", "empty"],
+)
+def test_a_200_with_a_broken_body_is_a_gap(
+    config: Path, pd: PagerDutyStandIn, tmp_path: Path, body: str
+) -> None:
     """A 200 whose body is not JSON (cut off, HTML, empty) is a named gap, not a crash."""
     pd.inject("/incidents", 200, body=body)
     out = tmp_path / "pm.md"
     assert_gap(draft(config, out), out, "GET /incidents answered with invalid JSON")
 
 
-def test_a_200_with_json_of_the_wrong_shape_is_a_gap(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+def test_a_200_with_json_of_the_wrong_shape_is_a_gap(
+    config: Path, pd: PagerDutyStandIn, tmp_path: Path
+) -> None:
     """A 200 whose JSON lacks the listing is a gap naming the missing key."""
     pd.inject("/log_entries", 200, body='{"log_entries": null, "more": false}')
     out = tmp_path / "pm.md"
     assert_gap(draft(config, out), out, "GET /log_entries answered without a 'log_entries' list")
 
 
-def test_401_after_the_incidents_were_read_is_a_gap(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+def test_401_after_the_incidents_were_read_is_a_gap(
+    config: Path, pd: PagerDutyStandIn, tmp_path: Path
+) -> None:
     """A token revoked between the incidents and the log entries gives a gap explaining the 401."""
     pd.inject("/log_entries", 401, times=5)
     out = tmp_path / "pm.md"
     result = draft(config, out)
-    assert_gap(result, out, "GET /log_entries was refused (401 Unauthorized): the API token is invalid or deactivated")
+    assert_gap(
+        result,
+        out,
+        "GET /log_entries was refused (401 Unauthorized): the API token is invalid or deactivated",
+    )
     assert [r.status for r in pd.requests if r.path == "/incidents"] == [200]
     assert "| PagerDuty incidents and log entries | failed | 0 |" in out.read_text(encoding="utf-8")
 
 
-def test_strict_turns_a_fault_into_exit_1_and_no_file(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+def test_strict_turns_a_fault_into_exit_1_and_no_file(
+    config: Path, pd: PagerDutyStandIn, tmp_path: Path
+) -> None:
     """With --strict a persistent fault writes nothing at all, not even a temporary file."""
     pd.inject("/incidents", 500, headers={"Retry-After": "0"}, times=10)
     out = tmp_path / "out" / "pm.md"
-    result = CliRunner().invoke(cli, ["draft", "--since", SINCE, "--until", UNTIL, "--config", str(config),
-                                      "-o", str(out), "--strict"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "draft",
+            "--since",
+            SINCE,
+            "--until",
+            UNTIL,
+            "--config",
+            str(config),
+            "-o",
+            str(out),
+            "--strict",
+        ],
+    )
     assert result.exit_code == 1
     assert "Error: --strict: a source failed, so no draft was written" in result.stderr
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
@@ -172,12 +236,15 @@ def test_strict_turns_a_fault_into_exit_1_and_no_file(config: Path, pd: PagerDut
 def fast_config(config: Path) -> Path:
     """The worked example with a 0.5 s client timeout, so a slow answer times out quickly."""
     text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("[pagerduty]\n", "[pagerduty]\ntimeout_seconds = 0.5\n"), encoding="utf-8")
+    config.write_text(
+        text.replace("[pagerduty]\n", "[pagerduty]\ntimeout_seconds = 0.5\n"), encoding="utf-8"
+    )
     return config
 
 
-def test_one_answer_slower_than_the_timeout_is_retried(fast_config: Path, pd: PagerDutyStandIn,
-                                                       tmp_path: Path) -> None:
+def test_one_answer_slower_than_the_timeout_is_retried(
+    fast_config: Path, pd: PagerDutyStandIn, tmp_path: Path
+) -> None:
     """An incidents listing that answers after the client's timeout is asked again and nothing is lost."""
     pd.inject_fault("/incidents", "slow", seconds=6)
     out = tmp_path / "pm.json"
@@ -190,14 +257,19 @@ def test_one_answer_slower_than_the_timeout_is_retried(fast_config: Path, pd: Pa
     assert data["milestones"]["acknowledged"]["at"] == "2024-01-15T14:35:10Z"
 
 
-def test_answers_always_slower_than_the_timeout_are_a_gap(fast_config: Path, pd: PagerDutyStandIn,
-                                                          tmp_path: Path) -> None:
+def test_answers_always_slower_than_the_timeout_are_a_gap(
+    fast_config: Path, pd: PagerDutyStandIn, tmp_path: Path
+) -> None:
     """A log entries listing that never answers in time is a gap naming the timeout, within bounded time."""
     pd.inject_fault("/log_entries", "slow", seconds=6, times=5)
     out = tmp_path / "pm.md"
     result = draft(fast_config, out)
-    assert_gap(result, out, "GET /log_entries failed after 2 attempts: no answer within timeout_seconds=0.5; "
-                            "check the network and base_url, or raise timeout_seconds")
+    assert_gap(
+        result,
+        out,
+        "GET /log_entries failed after 2 attempts: no answer within timeout_seconds=0.5; "
+        "check the network and base_url, or raise timeout_seconds",
+    )
 
 
 def test_a_connection_reset_is_retried(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
@@ -208,7 +280,9 @@ def test_a_connection_reset_is_retried(config: Path, pd: PagerDutyStandIn, tmp_p
     assert_ridden_out(result, out, pd, "/log_entries", 0)
 
 
-def test_connection_resets_that_persist_are_a_gap(config: Path, pd: PagerDutyStandIn, tmp_path: Path) -> None:
+def test_connection_resets_that_persist_are_a_gap(
+    config: Path, pd: PagerDutyStandIn, tmp_path: Path
+) -> None:
     """Connections cut on every attempt are a gap naming the network failure, not a traceback."""
     pd.inject_fault("/incidents", "reset", times=5)
     out = tmp_path / "pm.md"
@@ -226,9 +300,17 @@ BURST = 150
 def paged(pd: PagerDutyStandIn) -> list[str]:
     """150 more notifications on incident 1234 (14:44-14:46:30), so /log_entries has a second page; their ids."""
     main = pd._store.incidents["Q1DEMO1234"]
-    burst = [log_entry(id=f"RBURST{n:03d}", type="notify_log_entry", created_at=scenario.at(14, 44) + timedelta(seconds=n),
-                       incident=main, agent=("service_reference", "PSVC001", "api"), user=scenario.JOHN)
-             for n in range(BURST)]
+    burst = [
+        log_entry(
+            id=f"RBURST{n:03d}",
+            type="notify_log_entry",
+            created_at=scenario.at(14, 44) + timedelta(seconds=n),
+            incident=main,
+            agent=("service_reference", "PSVC001", "api"),
+            user=scenario.JOHN,
+        )
+        for n in range(BURST)
+    ]
     pd.add_log_entries(burst)
     return [e["id"] for e in burst]
 
@@ -238,13 +320,21 @@ def pagerduty_entry_ids(out: Path) -> list[str]:
     return [e["attrs"]["log_entry_id"] for e in data["events"] if e["source"] == "pagerduty"]
 
 
-REREAD = ("GET /log_entries changed while it was read (its total moved, or its pages repeated or skipped records), "
-          "so it was read again")
+REREAD = (
+    "GET /log_entries changed while it was read (its total moved, or its pages repeated or skipped records), "
+    "so it was read again"
+)
 
 
 @pytest.mark.parametrize(("shift", "detail"), [(1, None), (-1, REREAD)], ids=["repeats", "skips"])
-def test_a_page_that_repeats_or_skips_items_loses_nothing(config: Path, pd: PagerDutyStandIn, paged: list[str],
-                                                          tmp_path: Path, shift: int, detail: str | None) -> None:
+def test_a_page_that_repeats_or_skips_items_loses_nothing(
+    config: Path,
+    pd: PagerDutyStandIn,
+    paged: list[str],
+    tmp_path: Path,
+    shift: int,
+    detail: str | None,
+) -> None:
     """A second page whose offsets moved (total unchanged): a repeated entry is kept once, a skipped one re-read."""
     pd.inject_fault("/log_entries", "shift", shift=shift)
     out = tmp_path / "pm.json"
@@ -254,16 +344,27 @@ def test_a_page_that_repeats_or_skips_items_loses_nothing(config: Path, pd: Page
     ids = pagerduty_entry_ids(out)
     assert len(ids) == PD_EVENTS + BURST
     assert set(ids) == {f"RLOG{n:02d}" for n in range(1, 12)} | set(paged)
-    report = next(s for s in json.loads(out.read_text(encoding="utf-8"))["sources"] if s["name"] == "pagerduty")
+    report = next(
+        s
+        for s in json.loads(out.read_text(encoding="utf-8"))["sources"]
+        if s["name"] == "pagerduty"
+    )
     assert report["detail"] == detail
 
 
-def test_an_entry_written_between_pages_is_kept_once(config: Path, pd: PagerDutyStandIn, paged: list[str],
-                                                     tmp_path: Path) -> None:
+def test_an_entry_written_between_pages_is_kept_once(
+    config: Path, pd: PagerDutyStandIn, paged: list[str], tmp_path: Path
+) -> None:
     """A note added newest-first between page 1 and page 2 shifts the offsets; the duplicate is dropped, the note kept."""
     main = pd._store.incidents["Q1DEMO1234"]
-    late = log_entry(id="RLATE01", type="annotate_log_entry", created_at=scenario.at(14, 58), incident=main,
-                     agent=("user_reference", *scenario.JANE), note="Follow-up: postmortem scheduled")
+    late = log_entry(
+        id="RLATE01",
+        type="annotate_log_entry",
+        created_at=scenario.at(14, 58),
+        incident=main,
+        agent=("user_reference", *scenario.JANE),
+        note="Follow-up: postmortem scheduled",
+    )
     pd.inject_fault("/log_entries", "insert", entries=[late])
     out = tmp_path / "pm.json"
     result = draft(config, out, "json")
@@ -273,11 +374,16 @@ def test_an_entry_written_between_pages_is_kept_once(config: Path, pd: PagerDuty
     assert ids.count("RLATE01") == 1 and len(set(ids)) == len(ids)
 
 
-def test_a_listing_that_never_settles_is_a_gap(config: Path, pd: PagerDutyStandIn, paged: list[str],
-                                               tmp_path: Path) -> None:
+def test_a_listing_that_never_settles_is_a_gap(
+    config: Path, pd: PagerDutyStandIn, paged: list[str], tmp_path: Path
+) -> None:
     """Pages that keep moving on every re-read end in a named gap, never a silently shorter timeline."""
     pd.inject_fault("/log_entries", "shift", shift=-1, times=10)
     out = tmp_path / "pm.md"
     result = draft(config, out)
-    assert_gap(result, out, "GET /log_entries kept changing while it was read (its total moved, or its pages "
-                            "repeated or skipped records) even after 3 re-reads")
+    assert_gap(
+        result,
+        out,
+        "GET /log_entries kept changing while it was read (its total moved, or its pages "
+        "repeated or skipped records) even after 3 re-reads",
+    )

@@ -81,16 +81,39 @@ def demo_config(moto, pd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
 def test_demo_html_lists_the_timeline_rows_in_order(demo_config: Path, tmp_path: Path) -> None:
     """`draft --format html -o` writes one page whose timeline rows tell the worked example in order."""
     out = tmp_path / "pm.html"
-    result = CliRunner().invoke(cli, ["draft", "--since", SINCE, "--until", UNTIL, "--config", str(demo_config),
-                                      "--format", "html", "-o", str(out)], catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "draft",
+            "--since",
+            SINCE,
+            "--until",
+            UNTIL,
+            "--config",
+            str(demo_config),
+            "--format",
+            "html",
+            "-o",
+            str(out),
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     page = Page(out.read_text(encoding="utf-8"))
     assert page.title == 'Postmortem: ALARM: "HighErrorRate" in US East (N. Virginia)'
     times = [row[0] for row in page.rows]
-    assert times == sorted(times) and len(times) == 19  # HighErrorRate's ALARM and its page are one row
+    assert (
+        times == sorted(times) and len(times) == 19
+    )  # HighErrorRate's ALARM and its page are one row
     by_time = {row[0]: row[1] for row in page.rows}
-    assert by_time["14:15:00"] == "Deploy: v2.3.4 deployed to production (api): Caching layer for the user profile endpoint [suspect_change]"
-    assert by_time["14:33:05"] == "PagerDuty #1234: paged Jane Doe (sms, push_notification, email) [paged]"
+    assert (
+        by_time["14:15:00"]
+        == "Deploy: v2.3.4 deployed to production (api): Caching layer for the user profile endpoint [suspect_change]"
+    )
+    assert (
+        by_time["14:33:05"]
+        == "PagerDuty #1234: paged Jane Doe (sms, push_notification, email) [paged]"
+    )
     assert by_time["14:35:10"] == "PagerDuty #1234 acknowledged by Jane Doe [acknowledged]"
     assert by_time["14:50:00"] == "CloudWatch alarm HighErrorRate: ALARM -> OK [mitigated]"
     assert page.rows[-1] == ["14:57:00", "PagerDuty #1234 resolved by Jane Doe [resolved]"]
@@ -101,40 +124,84 @@ def test_html_has_the_markdown_drafts_headings_and_facts(demo_config: Path) -> N
     args = ["draft", "--since", SINCE, "--until", UNTIL, "--config", str(demo_config)]
     html = CliRunner().invoke(cli, [*args, "--format", "html"], catch_exceptions=False).stdout
     md = CliRunner().invoke(cli, args, catch_exceptions=False).stdout
-    md_headings = [(f"h{line.index(' ')}", line.split(" ", 1)[1]) for line in md.splitlines()
-                   if re.match(r"#{1,3} ", line)]
+    md_headings = [
+        (f"h{line.index(' ')}", line.split(" ", 1)[1])
+        for line in md.splitlines()
+        if re.match(r"#{1,3} ", line)
+    ]
     assert Page(html).headings == md_headings
-    for fact in ("impact lasted 25 minutes (14:32 - 14:57 UTC)",
-                 "Late detection: 17 minutes between deploy v2.3.4 and the first alert (change_to_detect = 1045 s)",
-                 "2024-01-15 14:38:00 UTC, Jane Doe on PagerDuty #1234: Identified: database connection pool at 100%",
-                 "To be written: the technical explanation of what failed and why."):
+    for fact in (
+        "impact lasted 25 minutes (14:32 - 14:57 UTC)",
+        "Late detection: 17 minutes between deploy v2.3.4 and the first alert (change_to_detect = 1045 s)",
+        "2024-01-15 14:38:00 UTC, Jane Doe on PagerDuty #1234: Identified: database connection pool at 100%",
+        "To be written: the technical explanation of what failed and why.",
+    ):
         assert fact in md and fact in html
 
 
 def test_html_is_self_contained_with_a_print_stylesheet(demo_config: Path) -> None:
     """No external resource is loaded; the inline CSS keeps table rows whole on printed pages."""
-    html = CliRunner().invoke(cli, ["draft", "--since", SINCE, "--until", UNTIL, "--config", str(demo_config),
-                                    "--format", "html"], catch_exceptions=False).stdout
+    html = (
+        CliRunner()
+        .invoke(
+            cli,
+            [
+                "draft",
+                "--since",
+                SINCE,
+                "--until",
+                UNTIL,
+                "--config",
+                str(demo_config),
+                "--format",
+                "html",
+            ],
+            catch_exceptions=False,
+        )
+        .stdout
+    )
     assert html.startswith("<!DOCTYPE html>")
     assert Page(html).resources == []
     assert "@import" not in html and "url(" not in html
     assert "@media print" in html
-    assert re.search(r"@media print \{.*tr, [^{]*\{ break-inside: avoid; page-break-inside: avoid; \}", html, re.DOTALL)
+    assert re.search(
+        r"@media print \{.*tr, [^{]*\{ break-inside: avoid; page-break-inside: avoid; \}",
+        html,
+        re.DOTALL,
+    )
 
 
 def test_markup_in_the_data_is_escaped() -> None:
     """A `<script>` in an incident title or note is shown as text, never run."""
     events = [
-        Event(at=utc(2024, 1, 15, 14, 0) + timedelta(minutes=m), source="pagerduty", kind=kind, ref="QX",
-              summary=kind, service="api", actor="<b>Eve</b>",
-              attrs={"incident_number": 9, "incident_title": "<script>alert(1)</script> & co", **extra})
-        for m, kind, extra in ((0, "incident.triggered", {}),
-                               (5, "incident.annotated", {"note": '<img src=x onerror="alert(2)">'}))
+        Event(
+            at=utc(2024, 1, 15, 14, 0) + timedelta(minutes=m),
+            source="pagerduty",
+            kind=kind,
+            ref="QX",
+            summary=kind,
+            service="api",
+            actor="<b>Eve</b>",
+            attrs={
+                "incident_number": 9,
+                "incident_title": "<script>alert(1)</script> & co",
+                **extra,
+            },
+        )
+        for m, kind, extra in (
+            (0, "incident.triggered", {}),
+            (5, "incident.annotated", {"note": '<img src=x onerror="alert(2)">'}),
+        )
     ]
     window = Window(utc(2024, 1, 15, 13, 0), utc(2024, 1, 15, 15, 0))
-    html = render_html(build_draft(Collected(events, [SourceReport("pagerduty", "ok", 2, 1)]), window))
+    html = render_html(
+        build_draft(Collected(events, [SourceReport("pagerduty", "ok", 2, 1)]), window)
+    )
     assert "<script>" not in html and "<img" not in html and "<b>Eve" not in html
     assert "<h1>Postmortem: &lt;script&gt;alert(1)&lt;/script&gt; &amp; co</h1>" in html
     page = Page(html)
     assert page.resources == []
-    assert page.rows[1] == ["14:05:00", 'PagerDuty #9 note by <b>Eve</b>: <img src=x onerror="alert(2)">']
+    assert page.rows[1] == [
+        "14:05:00",
+        'PagerDuty #9 note by <b>Eve</b>: <img src=x onerror="alert(2)">',
+    ]

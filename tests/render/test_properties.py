@@ -26,24 +26,65 @@ TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)
 def events(title: str, note: str, actor: str, reason: str, description: str) -> list[Event]:
     incident = {"incident_number": 7, "incident_title": title, "priority": "P1", "urgency": "high"}
     return [
-        Event(at=T0, source="deploys", kind="deploy.succeeded", ref="d1", summary=f"v1 deployed: {description}",
-              service="api", attrs={"version": "v1", "description": description}),
-        Event(at=T0 + timedelta(minutes=5), source="cloudwatch", kind="alarm.alarm", ref="arn:a",
-              summary="A OK -> ALARM", attrs={"alarm_name": "A", "old_state": "OK", "new_state": "ALARM", "reason": reason}),
-        Event(at=T0 + timedelta(minutes=6), source="pagerduty", kind="incident.triggered", ref="Q1", summary="t",
-              service="api", actor=actor, attrs=incident),
-        Event(at=T0 + timedelta(minutes=9), source="pagerduty", kind="incident.annotated", ref="Q1", summary="n",
-              service="api", actor=actor, attrs=incident | {"note": note}),
-        Event(at=T0 + timedelta(minutes=20), source="pagerduty", kind="incident.resolved", ref="Q1", summary="r",
-              service="api", actor=actor, attrs=incident),
+        Event(
+            at=T0,
+            source="deploys",
+            kind="deploy.succeeded",
+            ref="d1",
+            summary=f"v1 deployed: {description}",
+            service="api",
+            attrs={"version": "v1", "description": description},
+        ),
+        Event(
+            at=T0 + timedelta(minutes=5),
+            source="cloudwatch",
+            kind="alarm.alarm",
+            ref="arn:a",
+            summary="A OK -> ALARM",
+            attrs={"alarm_name": "A", "old_state": "OK", "new_state": "ALARM", "reason": reason},
+        ),
+        Event(
+            at=T0 + timedelta(minutes=6),
+            source="pagerduty",
+            kind="incident.triggered",
+            ref="Q1",
+            summary="t",
+            service="api",
+            actor=actor,
+            attrs=incident,
+        ),
+        Event(
+            at=T0 + timedelta(minutes=9),
+            source="pagerduty",
+            kind="incident.annotated",
+            ref="Q1",
+            summary="n",
+            service="api",
+            actor=actor,
+            attrs=incident | {"note": note},
+        ),
+        Event(
+            at=T0 + timedelta(minutes=20),
+            source="pagerduty",
+            kind="incident.resolved",
+            ref="Q1",
+            summary="r",
+            service="api",
+            actor=actor,
+            attrs=incident,
+        ),
     ]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(TEXT, TEXT, TEXT, TEXT, TEXT)
-def test_renderers_never_raise_and_keep_text_literally(title: str, note: str, actor: str, reason: str, description: str) -> None:
+def test_renderers_never_raise_and_keep_text_literally(
+    title: str, note: str, actor: str, reason: str, description: str
+) -> None:
     """Any title, note, actor, alarm reason or deploy description renders in Markdown, HTML and JSON, kept as given."""
-    collected = Collected(events(title, note, actor, reason, description), [SourceReport("pagerduty", "ok", 3, 2)])
+    collected = Collected(
+        events(title, note, actor, reason, description), [SourceReport("pagerduty", "ok", 3, 2)]
+    )
     draft = build_draft(collected, WINDOW)
     md = render_markdown(draft)
     html = render_html(draft)
@@ -53,7 +94,9 @@ def test_renderers_never_raise_and_keep_text_literally(title: str, note: str, ac
     headings = [line for line in md.splitlines() if line.startswith("## ")]
     assert headings[:3] == ["## Summary", "## Impact", "## Timeline (All times UTC)"]
     assert headings[-1] == "## Appendix" and len(headings) == 12
-    table = md[md.index("## Timeline"):md.index("## Root Cause")]
+    table = md[md.index("## Timeline") : md.index("## Root Cause")]
     rows = [line for line in table.splitlines() if line.startswith("| ")]
-    assert all(len(UNESCAPED_PIPE.findall(line)) == 3 for line in rows), "a cell broke out of its table row"
+    assert all(len(UNESCAPED_PIPE.findall(line)) == 3 for line in rows), (
+        "a cell broke out of its table row"
+    )
     assert "<script" not in html.lower(), "text from the sources is escaped, never markup"

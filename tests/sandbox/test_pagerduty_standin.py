@@ -30,9 +30,15 @@ JANE = ("user_reference", "PUSER01", "Jane Doe")
 def make_incidents(count: int, *, start: datetime = T0) -> list[dict]:
     """``count`` resolved incidents one minute apart from ``start``, numbered from 1."""
     return [
-        incident(id=f"PI{n:05d}", number=n, title=f"Checkout errors {n}",
-                 created_at=start + timedelta(minutes=n - 1), service_id="PSVC001",
-                 service_name="Checkout", resolved_at=start + timedelta(minutes=n + 9))
+        incident(
+            id=f"PI{n:05d}",
+            number=n,
+            title=f"Checkout errors {n}",
+            created_at=start + timedelta(minutes=n - 1),
+            service_id="PSVC001",
+            service_name="Checkout",
+            resolved_at=start + timedelta(minutes=n + 9),
+        )
         for n in range(1, count + 1)
     ]
 
@@ -41,22 +47,32 @@ def make_timeline(inc: dict) -> list[dict]:
     """One log entry of each type the stand-in builds, a minute apart, on ``inc``."""
     at = datetime.fromisoformat(inc["created_at"])
     specs = [
-        dict(type="trigger_log_entry",
-             agent=("generic_events_api_inbound_integration_reference", "PINT001", "Events API")),
-        dict(type="notify_log_entry", agent=("service_reference", "PSVC001", "Checkout"),
-             user=("PUSER01", "Jane Doe"), channel={"type": "sms"}),
+        dict(
+            type="trigger_log_entry",
+            agent=("generic_events_api_inbound_integration_reference", "PINT001", "Events API"),
+        ),
+        dict(
+            type="notify_log_entry",
+            agent=("service_reference", "PSVC001", "Checkout"),
+            user=("PUSER01", "Jane Doe"),
+            channel={"type": "sms"},
+        ),
         dict(type="acknowledge_log_entry", agent=JANE),
         dict(type="annotate_log_entry", agent=JANE, note="Rolled back deploy 42"),
         dict(type="escalate_log_entry", assignees=[("PUSER02", "Sam Roe")]),
         dict(type="assign_log_entry", agent=JANE, assignees=[("PUSER02", "Sam Roe")]),
-        dict(type="annotate_log_entry", agent=("service_reference", "PSVC001", "Checkout"),
-             note="Error rate back under 1%"),
+        dict(
+            type="annotate_log_entry",
+            agent=("service_reference", "PSVC001", "Checkout"),
+            note="Error rate back under 1%",
+        ),
         dict(type="resolve_log_entry", agent=JANE),
         dict(type="trigger_log_entry", agent=JANE),
     ]
     return [
-        log_entry(id=f"Q{inc['id']}{i:02d}", created_at=at + timedelta(minutes=i), incident=inc,
-                  **spec)
+        log_entry(
+            id=f"Q{inc['id']}{i:02d}", created_at=at + timedelta(minutes=i), incident=inc, **spec
+        )
         for i, spec in enumerate(specs)
     ]
 
@@ -71,8 +87,8 @@ def standin() -> Iterator[PagerDutyStandIn]:
 def make_client(standin: PagerDutyStandIn, token: str = TOKEN) -> pagerduty.RestApiV2Client:
     """The official client, trusting the stand-in's CA, retrying 429 without long sleeps."""
     client = pagerduty.RestApiV2Client(
-        token, base_url=standin.base_url,
-        verify=ssl.create_default_context(cafile=standin.ca_path))
+        token, base_url=standin.base_url, verify=ssl.create_default_context(cafile=standin.ca_path)
+    )
     client.sleep_timer = 0.01
     return client
 
@@ -88,7 +104,8 @@ def client(standin: PagerDutyStandIn) -> Iterator[pagerduty.RestApiV2Client]:
 def raw(standin: PagerDutyStandIn) -> Iterator[httpx2.Client]:
     """A bare HTTP client that sends the token but neither retries nor raises."""
     with httpx2.Client(
-        base_url=standin.base_url, headers={"Authorization": f"Token token={TOKEN}"},
+        base_url=standin.base_url,
+        headers={"Authorization": f"Token token={TOKEN}"},
         verify=ssl.create_default_context(cafile=standin.ca_path),
     ) as session:
         yield session
@@ -97,8 +114,16 @@ def raw(standin: PagerDutyStandIn) -> Iterator[httpx2.Client]:
 def test_client_pages_through_incidents_over_https(standin, client):
     """The official client lists 250 incidents in three pages of 100, each id once, newest first."""
     standin.add_incidents(make_incidents(250))
-    got = list(client.iter_all("incidents", params={
-        "since": "2024-01-15T00:00:00Z", "until": "2024-01-16T00:00:00Z", "time_zone": "UTC"}))
+    got = list(
+        client.iter_all(
+            "incidents",
+            params={
+                "since": "2024-01-15T00:00:00Z",
+                "until": "2024-01-16T00:00:00Z",
+                "time_zone": "UTC",
+            },
+        )
+    )
     assert [item["id"] for item in got] == [f"PI{n:05d}" for n in range(250, 0, -1)]
     assert [(r.path, r.query["offset"], r.query["limit"], r.status) for r in standin.requests] == [
         ("/incidents", ["0"], ["100"], 200),
@@ -110,8 +135,10 @@ def test_client_pages_through_incidents_over_https(standin, client):
 def test_wrong_token_is_refused_with_401(standin):
     """A wrong token makes the client raise HttpError carrying PagerDuty's 401 error body."""
     standin.add_incidents(make_incidents(1))
-    with make_client(standin, token="not-the-token") as wrong, pytest.raises(
-            pagerduty.HttpError) as caught:
+    with (
+        make_client(standin, token="not-the-token") as wrong,
+        pytest.raises(pagerduty.HttpError) as caught,
+    ):
         wrong.rget("incidents/PI00001")
     assert caught.value.response.status_code == 401
     assert caught.value.response.json() == {"error": {"message": "Unauthorized", "code": 2006}}
@@ -196,8 +223,11 @@ def test_times_render_in_account_zone_unless_time_zone_is_given(standin, raw):
     assert local["created_at"] == "2024-01-15T09:32:00-05:00"
     assert utc["created_at"] == "2024-01-15T14:32:00Z"
     assert entry["created_at"] == "2024-01-15T20:02:00+05:30"
-    assert datetime.fromisoformat(local["created_at"]) == datetime.fromisoformat(
-        utc["created_at"]) == T0
+    assert (
+        datetime.fromisoformat(local["created_at"])
+        == datetime.fromisoformat(utc["created_at"])
+        == T0
+    )
     assert local["resolved_at"] == "2024-01-15T09:42:00-05:00"
 
 
@@ -213,16 +243,24 @@ def test_since_until_select_a_half_open_window(standin, raw):
     inc = make_incidents(1)[0]
     standin.add_incidents([inc])
     standin.add_log_entries(make_timeline(inc))
-    window = {"since": "2024-01-15T09:33:00-05:00", "until": "2024-01-15T14:36:00Z",
-              "time_zone": "UTC"}
+    window = {
+        "since": "2024-01-15T09:33:00-05:00",
+        "until": "2024-01-15T14:36:00Z",
+        "time_zone": "UTC",
+    }
     entries = raw.get("/log_entries", params=window).json()["log_entries"]
     one = raw.get("/incidents/PI00001/log_entries", params=window).json()["log_entries"]
-    at_since = raw.get("/incidents", params={"since": "2024-01-15T14:32:00Z",
-                                             "until": "2024-01-15T14:33:00Z"}).json()
-    at_until = raw.get("/incidents", params={"since": "2024-01-15T14:00:00Z",
-                                             "until": "2024-01-15T14:32:00Z"}).json()
+    at_since = raw.get(
+        "/incidents", params={"since": "2024-01-15T14:32:00Z", "until": "2024-01-15T14:33:00Z"}
+    ).json()
+    at_until = raw.get(
+        "/incidents", params={"since": "2024-01-15T14:00:00Z", "until": "2024-01-15T14:32:00Z"}
+    ).json()
     assert [e["created_at"] for e in entries] == [
-        "2024-01-15T14:35:00Z", "2024-01-15T14:34:00Z", "2024-01-15T14:33:00Z"]
+        "2024-01-15T14:35:00Z",
+        "2024-01-15T14:34:00Z",
+        "2024-01-15T14:33:00Z",
+    ]
     assert one == entries
     assert [i["id"] for i in at_since["incidents"]] == ["PI00001"]
     assert at_until["incidents"] == []
@@ -238,17 +276,30 @@ def test_malformed_since_is_refused(raw):
 
 def test_incident_window_over_six_months_is_refused(raw):
     """A since..until span longer than six months is refused, as PagerDuty does for incidents."""
-    response = raw.get("/incidents", params={"since": "2024-01-01T00:00:00Z",
-                                             "until": "2024-08-01T00:00:00Z"})
+    response = raw.get(
+        "/incidents", params={"since": "2024-01-01T00:00:00Z", "until": "2024-08-01T00:00:00Z"}
+    )
     assert response.status_code == 400
 
 
 def test_incident_filters_by_status_service_and_urgency(standin, client):
     """statuses[], service_ids[] and urgencies[] narrow the list, with the client's list params."""
-    standin.add_incidents([*make_incidents(3), incident(
-        id="PTRIG01", number=10, title="Queue backlog", created_at=T0, service_id="PSVC002",
-        service_name="Queue", status="triggered", urgency="low",
-        assignees=[("PUSER01", "Jane Doe")])])
+    standin.add_incidents(
+        [
+            *make_incidents(3),
+            incident(
+                id="PTRIG01",
+                number=10,
+                title="Queue backlog",
+                created_at=T0,
+                service_id="PSVC002",
+                service_name="Queue",
+                status="triggered",
+                urgency="low",
+                assignees=[("PUSER01", "Jane Doe")],
+            ),
+        ]
+    )
     params = {"date_range": "all"}
     by_status = client.list_all("incidents", params={**params, "statuses": ["triggered"]})
     by_service = client.list_all("incidents", params={**params, "service_ids": ["PSVC001"]})
@@ -274,8 +325,9 @@ def test_notes_come_from_annotate_entries(standin, client):
     standin.add_incidents([inc])
     standin.add_log_entries(make_timeline(inc))
     notes = client.rget("incidents/PI00001/notes", params={"time_zone": "UTC"})
-    assert [(n["content"], n["user"]["type"], n["user"]["summary"], n["created_at"])
-            for n in notes] == [
+    assert [
+        (n["content"], n["user"]["type"], n["user"]["summary"], n["created_at"]) for n in notes
+    ] == [
         ("Error rate back under 1%", "bot_user_reference", "Checkout", "2024-01-15T14:38:00Z"),
         ("Rolled back deploy 42", "user_reference", "Jane Doe", "2024-01-15T14:35:00Z"),
     ]
@@ -287,8 +339,9 @@ def test_overview_leaves_out_notifications(standin, raw):
     standin.add_incidents([inc])
     standin.add_log_entries(make_timeline(inc))
     full = raw.get("/incidents/PI00001/log_entries").json()["log_entries"]
-    overview = raw.get("/incidents/PI00001/log_entries",
-                       params={"is_overview": "true"}).json()["log_entries"]
+    overview = raw.get("/incidents/PI00001/log_entries", params={"is_overview": "true"}).json()[
+        "log_entries"
+    ]
     assert len(full) == 9
     assert [e["id"] for e in overview] == [e["id"] for e in full if e["type"] != "notify_log_entry"]
     assert len(overview) == 8
@@ -307,8 +360,9 @@ def test_verify_accepts_a_path_string_with_a_deprecation_warning(standin):
     """verify=<CA path> works, but httpx2 warns that the string form is deprecated."""
     standin.add_incidents(make_incidents(1))
     with pytest.warns(DeprecationWarning, match="verify=<str>"):
-        session = pagerduty.RestApiV2Client(TOKEN, base_url=standin.base_url,
-                                            verify=standin.ca_path)
+        session = pagerduty.RestApiV2Client(
+            TOKEN, base_url=standin.base_url, verify=standin.ca_path
+        )
     with session:
         assert session.rget("incidents/PI00001")["id"] == "PI00001"
 
@@ -316,9 +370,14 @@ def test_verify_accepts_a_path_string_with_a_deprecation_warning(standin):
 def test_requests_log_records_queries_and_can_be_reset(standin, raw):
     """Each request is logged with its decoded query and status; reset_requests empties the log."""
     raw.get("/incidents", params={"date_range": "all", "statuses[]": ["resolved", "triggered"]})
-    assert standin.requests == [RequestRecord(
-        "GET", "/incidents", {"date_range": ["all"], "statuses[]": ["resolved", "triggered"]},
-        200)]
+    assert standin.requests == [
+        RequestRecord(
+            "GET",
+            "/incidents",
+            {"date_range": ["all"], "statuses[]": ["resolved", "triggered"]},
+            200,
+        )
+    ]
     standin.reset_requests()
     assert standin.requests == []
 
@@ -347,8 +406,14 @@ def test_stop_cuts_kept_alive_connections(standin, raw):
 def test_builders_refuse_naive_datetimes():
     """A naive datetime is refused with a message naming the field and showing an aware one."""
     with pytest.raises(ValueError, match=r"incident PX created_at .* is naive.*tzinfo=UTC"):
-        incident(id="PX", number=1, title="t", created_at=datetime(2024, 1, 15, 14, 32),
-                 service_id="PSVC001", service_name="Checkout")
+        incident(
+            id="PX",
+            number=1,
+            title="t",
+            created_at=datetime(2024, 1, 15, 14, 32),
+            service_id="PSVC001",
+            service_name="Checkout",
+        )
 
 
 def test_large_data_sets_page_correctly(standin, raw):
@@ -358,8 +423,18 @@ def test_large_data_sets_page_correctly(standin, raw):
     incs = make_incidents(3000)
     standin.add_incidents(incs)
     standin.add_log_entries([e for inc in incs for e in make_timeline(inc)[:10]])
-    pages = [raw.get("/log_entries", params={"limit": 100, "offset": 100 * k, "total": "true",
-                                             "since": "2024-01-15T00:00:00Z"}) for k in range(20)]
+    pages = [
+        raw.get(
+            "/log_entries",
+            params={
+                "limit": 100,
+                "offset": 100 * k,
+                "total": "true",
+                "since": "2024-01-15T00:00:00Z",
+            },
+        )
+        for k in range(20)
+    ]
     assert pages[0].json()["total"] == 27000
     assert len({e["id"] for p in pages for e in p.json()["log_entries"]}) == 2000
 
@@ -385,7 +460,8 @@ def test_builders_shape_records_like_the_documented_examples():
     documented = example("listIncidents")["incidents"][0]
     assert set(built) <= set(documented)
     assert {k: type(v) for k, v in built.items() if k != "priority"} == {
-        k: type(documented[k]) for k in built if k != "priority"}
+        k: type(documented[k]) for k in built if k != "priority"
+    }
     trigger = make_timeline(built)[0]
     assert set(example("listLogEntries")["log_entries"][0]) <= set(trigger)
     assert trigger["summary"] == "Triggered through the API"
@@ -438,11 +514,17 @@ def openapi(document: dict) -> OpenAPI:
 
 def check(api: OpenAPI, pattern: str, response: httpx2.Response) -> None:
     """Validate ``response`` as the answer to GET ``pattern`` on api.pagerduty.com."""
-    request = MockRequest("https://api.pagerduty.com", "get", response.url.path,
-                          path_pattern=pattern)
-    api.validate_response(request, MockResponse(
-        response.content, status_code=response.status_code,
-        content_type=response.headers["Content-Type"]))
+    request = MockRequest(
+        "https://api.pagerduty.com", "get", response.url.path, path_pattern=pattern
+    )
+    api.validate_response(
+        request,
+        MockResponse(
+            response.content,
+            status_code=response.status_code,
+            content_type=response.headers["Content-Type"],
+        ),
+    )
 
 
 @pytest.fixture
@@ -450,13 +532,27 @@ def loaded(standin: PagerDutyStandIn) -> PagerDutyStandIn:
     """The stand-in holding a resolved, prioritised incident with a full timeline and an open,
     unprioritised one."""
     resolved = incident(
-        id="PRES001", number=1, title="Checkout errors", created_at=T0, service_id="PSVC001",
-        service_name="Checkout", priority="P1", resolved_at=T0 + timedelta(minutes=20),
-        incident_key="checkout-5xx")
+        id="PRES001",
+        number=1,
+        title="Checkout errors",
+        created_at=T0,
+        service_id="PSVC001",
+        service_name="Checkout",
+        priority="P1",
+        resolved_at=T0 + timedelta(minutes=20),
+        incident_key="checkout-5xx",
+    )
     open_one = incident(
-        id="PTRIG01", number=2, title="Queue backlog", created_at=T0 + timedelta(hours=1),
-        service_id="PSVC002", service_name="Queue", status="acknowledged", urgency="low",
-        assignees=[("PUSER01", "Jane Doe")])
+        id="PTRIG01",
+        number=2,
+        title="Queue backlog",
+        created_at=T0 + timedelta(hours=1),
+        service_id="PSVC002",
+        service_name="Queue",
+        status="acknowledged",
+        urgency="low",
+        assignees=[("PUSER01", "Jane Doe")],
+    )
     standin.add_incidents([resolved, open_one])
     standin.add_log_entries(make_timeline(resolved))
     return standin
@@ -479,9 +575,15 @@ def test_responses_match_the_official_openapi(loaded, raw, openapi):
         check(openapi, pattern, response)
     assert [r.status_code for _, r in answers] == [200] * 6 + [404, 401, 400]
     types = {e["type"] for e in answers[3][1].json()["log_entries"]}
-    assert types == {"trigger_log_entry", "notify_log_entry", "acknowledge_log_entry",
-                     "annotate_log_entry", "escalate_log_entry", "assign_log_entry",
-                     "resolve_log_entry"}
+    assert types == {
+        "trigger_log_entry",
+        "notify_log_entry",
+        "acknowledge_log_entry",
+        "annotate_log_entry",
+        "escalate_log_entry",
+        "assign_log_entry",
+        "resolve_log_entry",
+    }
     assert len(answers[5][1].json()["notes"]) == 2
 
 
@@ -490,41 +592,67 @@ def test_openapi_check_rejects_a_wrong_shape(loaded, raw, openapi):
     good = raw.get("/incidents/PRES001")
     broken = json.loads(good.content)
     broken["incident"]["status"] = "closed"
-    request = MockRequest("https://api.pagerduty.com", "get", "/incidents/PRES001",
-                          path_pattern="/incidents/{id}")
+    request = MockRequest(
+        "https://api.pagerduty.com", "get", "/incidents/PRES001", path_pattern="/incidents/{id}"
+    )
     with pytest.raises(InvalidData):
-        openapi.validate_response(request, MockResponse(
-            json.dumps(broken).encode(), status_code=200, content_type="application/json"))
+        openapi.validate_response(
+            request,
+            MockResponse(
+                json.dumps(broken).encode(), status_code=200, content_type="application/json"
+            ),
+        )
 
 
 @pytest.mark.parametrize("kept", RELAXATIONS)
 def test_each_relaxation_is_needed(loaded, raw, document, kept):
     """Leaving any one defect unrelaxed makes the document reject a real-shaped response."""
     partly = OpenAPI.from_dict(relax(document, keep=kept), config=Config(spec_validator_cls=None))
-    answers = [("/log_entries", raw.get("/log_entries")),
-               ("/incidents/{id}", raw.get("/incidents/PTRIG01"))]
+    answers = [
+        ("/log_entries", raw.get("/log_entries")),
+        ("/incidents/{id}", raw.get("/incidents/PTRIG01")),
+    ]
     rejected = []
     for pattern, response in answers:
         try:
             check(partly, pattern, response)
         except InvalidData:
             rejected.append(pattern)
-    assert rejected == [{"channel": "/log_entries", "acknowledge": "/log_entries",
-                         "agent_type": "/log_entries", "resolved_at": "/incidents/{id}",
-                         "priority": "/incidents/{id}"}[kept]]
+    assert rejected == [
+        {
+            "channel": "/log_entries",
+            "acknowledge": "/log_entries",
+            "agent_type": "/log_entries",
+            "resolved_at": "/incidents/{id}",
+            "priority": "/incidents/{id}",
+        }[kept]
+    ]
 
 
-def test_change_events_are_listed_by_timestamp_and_match_the_official_openapi(standin, raw, openapi):
+def test_change_events_are_listed_by_timestamp_and_match_the_official_openapi(
+    standin, raw, openapi
+):
     """GET /change_events pages newest first over [since, until) on timestamp, shaped as the document says."""
     from pmdraft.sandbox.pagerduty import change_event
 
-    standin.add_change_events([
-        change_event(id=f"PCHG{n}", summary=f"Deploy {n}", timestamp=T0 + timedelta(minutes=n),
-                     service=("PSVC001", "Checkout"), custom_details={"version": f"v{n}"}, link="https://ci.example.com/1")
-        for n in range(3)
-    ])
+    standin.add_change_events(
+        [
+            change_event(
+                id=f"PCHG{n}",
+                summary=f"Deploy {n}",
+                timestamp=T0 + timedelta(minutes=n),
+                service=("PSVC001", "Checkout"),
+                custom_details={"version": f"v{n}"},
+                link="https://ci.example.com/1",
+            )
+            for n in range(3)
+        ]
+    )
     response = raw.get("/change_events", params={"since": "2024-01-15T14:33:00Z", "total": "true"})
     check(openapi, "/change_events", response)
     body = response.json()
     assert [c["id"] for c in body["change_events"]] == ["PCHG2", "PCHG1"]
-    assert (body["total"], body["change_events"][0]["timestamp"]) == (2, "2024-01-15T09:34:00-05:00")
+    assert (body["total"], body["change_events"][0]["timestamp"]) == (
+        2,
+        "2024-01-15T09:34:00-05:00",
+    )

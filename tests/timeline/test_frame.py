@@ -15,15 +15,34 @@ from ..conftest import utc
 T0 = utc(2024, 1, 15, 14)
 
 
-def ev(minute: int, source: str = "deploys", kind: str = "deploy.started", ref: str = "r", **attrs) -> Event:
-    return Event(at=T0 + timedelta(minutes=minute), source=source, kind=kind, ref=ref, summary=f"{ref}@{minute}", attrs=attrs)
+def ev(
+    minute: int, source: str = "deploys", kind: str = "deploy.started", ref: str = "r", **attrs
+) -> Event:
+    return Event(
+        at=T0 + timedelta(minutes=minute),
+        source=source,
+        kind=kind,
+        ref=ref,
+        summary=f"{ref}@{minute}",
+        attrs=attrs,
+    )
 
 
 def test_frame_dtypes_are_pinned() -> None:
     """The time column is microsecond UTC whatever the input."""
     frame = build_frame([ev(1), ev(0)])
     assert str(frame["at"].dtype) == "datetime64[us, UTC]"
-    assert list(frame.columns) == ["at", "source", "kind", "ref", "summary", "service", "actor", "url", "attrs"]
+    assert list(frame.columns) == [
+        "at",
+        "source",
+        "kind",
+        "ref",
+        "summary",
+        "service",
+        "actor",
+        "url",
+        "attrs",
+    ]
 
 
 def test_exact_duplicates_are_dropped_but_near_duplicates_kept() -> None:

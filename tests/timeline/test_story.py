@@ -25,23 +25,46 @@ def transitions(count: int, step: timedelta = timedelta(milliseconds=100)) -> li
     for i in range(count):
         name = f"Alarm{i // 2:04d}"
         old, new, kind = STATES[i % 2]
-        out.append(Event(at=T0 + i * step, source="cloudwatch", kind=kind, ref=f"arn:{name}",
-                         summary=f"{name} {old} -> {new}", attrs={"alarm_name": name, "old_state": old, "new_state": new}))
+        out.append(
+            Event(
+                at=T0 + i * step,
+                source="cloudwatch",
+                kind=kind,
+                ref=f"arn:{name}",
+                summary=f"{name} {old} -> {new}",
+                attrs={"alarm_name": name, "old_state": old, "new_state": new},
+            )
+        )
     return out
 
 
 def deploy(minutes: float) -> Event:
-    return Event(at=T0 + timedelta(minutes=minutes), source="deploys", kind="deploy.succeeded", ref="api:v2",
-                 summary="api v2 deployed to prod", service="api")
+    return Event(
+        at=T0 + timedelta(minutes=minutes),
+        source="deploys",
+        kind="deploy.succeeded",
+        ref="api:v2",
+        summary="api v2 deployed to prod",
+        service="api",
+    )
 
 
 def ack(minutes: float) -> Event:
-    return Event(at=T0 + timedelta(minutes=minutes), source="pagerduty", kind="incident.acknowledged", ref="Q1",
-                 summary="ack", actor="Ana", attrs={"incident_number": 7})
+    return Event(
+        at=T0 + timedelta(minutes=minutes),
+        source="pagerduty",
+        kind="incident.acknowledged",
+        ref="Q1",
+        summary="ack",
+        actor="Ana",
+        attrs={"incident_number": 7},
+    )
 
 
 def draft(events: list[Event]):
-    return build_draft(Collected(events, [SourceReport("cloudwatch", "ok", len(events), 1)]), WINDOW)
+    return build_draft(
+        Collected(events, [SourceReport("cloudwatch", "ok", len(events), 1)]), WINDOW
+    )
 
 
 def test_a_5000_transition_burst_is_one_line_and_the_json_keeps_every_event() -> None:
@@ -55,7 +78,10 @@ def test_a_5000_transition_burst_is_one_line_and_the_json_keeps_every_event() ->
     assert "detected" in d.rows[0].milestones and d.rows[0].at == T0
     assert "mitigated" in d.rows[2].milestones
     assert d.rows[1] is burst[0] and burst[0].at == T0 + timedelta(milliseconds=100)
-    assert burst[0].text == "CloudWatch: 4,998 alarm transitions of 2,500 alarms between 14:32 and 14:40 (see JSON)"
+    assert (
+        burst[0].text
+        == "CloudWatch: 4,998 alarm transitions of 2,500 alarms between 14:32 and 14:40 (see JSON)"
+    )
     assert len(json.loads(render_json(d))["events"]) == 5000
     md = render_markdown(d)
     assert md.count("alarm transitions of 2,500 alarms") == 1
@@ -78,15 +104,30 @@ def test_a_run_at_the_threshold_is_not_collapsed_but_a_longer_one_is() -> None:
     assert len(d.rows) == COLLAPSE_OVER + 2
     assert not any("alarm transitions" in r.text for r in d.rows)
     d = draft(transitions(COLLAPSE_OVER + 4, step=timedelta(seconds=10)))
-    assert [r.text.split(":")[0] for r in d.rows] == ["CloudWatch alarm Alarm0000", "CloudWatch", "CloudWatch alarm Alarm0011"]
-    assert d.rows[1].text.startswith(f"CloudWatch: {COLLAPSE_OVER + 2} alarm transitions of 12 alarms")
+    assert [r.text.split(":")[0] for r in d.rows] == [
+        "CloudWatch alarm Alarm0000",
+        "CloudWatch",
+        "CloudWatch alarm Alarm0011",
+    ]
+    assert d.rows[1].text.startswith(
+        f"CloudWatch: {COLLAPSE_OVER + 2} alarm transitions of 12 alarms"
+    )
 
 
 def test_runs_split_where_the_gap_is_longer_than_the_collapse_gap() -> None:
     """Two bursts an hour apart are two lines, each with its own span."""
     first = transitions(100)
-    second = [Event(at=e.at + timedelta(minutes=40), source=e.source, kind=e.kind, ref=e.ref, summary=e.summary,
-                    attrs=e.attrs) for e in first]
+    second = [
+        Event(
+            at=e.at + timedelta(minutes=40),
+            source=e.source,
+            kind=e.kind,
+            ref=e.ref,
+            summary=e.summary,
+            attrs=e.attrs,
+        )
+        for e in first
+    ]
     d = draft(first + second)
     lines = [r.text for r in d.rows if "alarm transitions" in r.text]
     assert len(lines) == 2

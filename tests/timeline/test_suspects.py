@@ -16,17 +16,42 @@ WINDOW = Window(utc(2024, 1, 15, 14), utc(2024, 1, 15, 15, 30))
 IMPACT = utc(2024, 1, 15, 14, 30)
 
 
-def deploy(at: datetime, ref: str, service: str, version: str, environment: str = "production",
-           kind: str = "deploy.succeeded") -> Event:
+def deploy(
+    at: datetime,
+    ref: str,
+    service: str,
+    version: str,
+    environment: str = "production",
+    kind: str = "deploy.succeeded",
+) -> Event:
     status = kind.split(".")[1]
-    verb = {"succeeded": "deployed to", "started": "deploy to", "rolled_back": "rolled back in", "failed": "failed in"}[status]
-    return Event(at=at, source="deploys", kind=kind, ref=ref, summary=f"{version} {verb} {environment} ({service})",
-                 service=service, attrs={"version": version, "environment": environment, "status": status})
+    verb = {
+        "succeeded": "deployed to",
+        "started": "deploy to",
+        "rolled_back": "rolled back in",
+        "failed": "failed in",
+    }[status]
+    return Event(
+        at=at,
+        source="deploys",
+        kind=kind,
+        ref=ref,
+        summary=f"{version} {verb} {environment} ({service})",
+        service=service,
+        attrs={"version": version, "environment": environment, "status": status},
+    )
 
 
 def alarm(at: datetime, new: str = "ALARM") -> Event:
-    return Event(at=at, source="cloudwatch", kind="alarm.alarm" if new == "ALARM" else "alarm.ok", ref="arn:Err",
-                 summary="Err", service="api", attrs={"alarm_name": "Err", "old_state": "OK", "new_state": new})
+    return Event(
+        at=at,
+        source="cloudwatch",
+        kind="alarm.alarm" if new == "ALARM" else "alarm.ok",
+        ref="arn:Err",
+        summary="Err",
+        service="api",
+        attrs={"alarm_name": "Err", "old_state": "OK", "new_state": new},
+    )
 
 
 def draft(events: list[Event], *, long_lookback: timedelta = timedelta(days=30)):
@@ -36,17 +61,20 @@ def draft(events: list[Event], *, long_lookback: timedelta = timedelta(days=30))
 
 def test_a_staged_rollout_outranks_an_unrelated_later_deploy() -> None:
     """The third stage of api v5, two minutes before impact, is lead 1 over web's deploy a minute before impact."""
-    d = draft([
-        deploy(utc(2024, 1, 15, 12, 0), "r5-canary", "api", "v5", "canary"),
-        deploy(utc(2024, 1, 15, 13, 0), "r5-eu", "api", "v5", "eu"),
-        deploy(utc(2024, 1, 15, 14, 28), "r5-us", "api", "v5", "us"),
-        deploy(utc(2024, 1, 15, 14, 29), "web-9", "web", "v9"),
-        alarm(IMPACT),
-    ])
+    d = draft(
+        [
+            deploy(utc(2024, 1, 15, 12, 0), "r5-canary", "api", "v5", "canary"),
+            deploy(utc(2024, 1, 15, 13, 0), "r5-eu", "api", "v5", "eu"),
+            deploy(utc(2024, 1, 15, 14, 28), "r5-us", "api", "v5", "us"),
+            deploy(utc(2024, 1, 15, 14, 29), "web-9", "web", "v9"),
+            alarm(IMPACT),
+        ]
+    )
     leads = d.suspects.leads
     assert [lead.ref for lead in leads] == ["r5-us", "web-9"]
     assert leads[0].reasons == (
-        "same service (api)", "2 minutes before impact start",
+        "same service (api)",
+        "2 minutes before impact start",
         "stage 3 of a staged rollout (canary, eu, us) lines up with impact; earlier stages went out 2 hours 30 minutes before it",
     )
     assert d.analysis.milestones["suspect_change"].ref == "r5-us"
@@ -55,9 +83,15 @@ def test_a_staged_rollout_outranks_an_unrelated_later_deploy() -> None:
     assert "same service (api), 2 minutes before impact start, stage 3 of a staged rollout" in md
     assert "Other suspect changes, ranked (leads for the writer, not verdicts):" in md
     assert "1. **v5" not in md, "the top lead is not listed twice"
-    assert "2. **v9 deployed to production (web)** at 2024-01-15 14:29:00 UTC (deploys web-9): no deploy of an affected service" in md
+    assert (
+        "2. **v9 deployed to production (web)** at 2024-01-15 14:29:00 UTC (deploys web-9): no deploy of an affected service"
+        in md
+    )
     html = render_html(d)
-    assert '<ol class="leads" start="2">' in html and "<strong>v9 deployed to production (web)</strong>" in html
+    assert (
+        '<ol class="leads" start="2">' in html
+        and "<strong>v9 deployed to production (web)</strong>" in html
+    )
     data = json.loads(render_json(d))
     assert [lead["ref"] for lead in data["suspects"]["leads"]] == ["r5-us", "web-9"]
     assert data["schema"] == "pmdraft/draft-1" and "milestones" in data
@@ -65,8 +99,13 @@ def test_a_staged_rollout_outranks_an_unrelated_later_deploy() -> None:
 
 def test_a_failed_deploy_of_the_service_is_flagged() -> None:
     """A deploy of the affected service that later rolled back says so among its reasons."""
-    d = draft([deploy(utc(2024, 1, 15, 14, 10), "a1", "api", "v2"),
-               deploy(utc(2024, 1, 15, 14, 40), "a1", "api", "v2", kind="deploy.rolled_back"), alarm(IMPACT)])
+    d = draft(
+        [
+            deploy(utc(2024, 1, 15, 14, 10), "a1", "api", "v2"),
+            deploy(utc(2024, 1, 15, 14, 40), "a1", "api", "v2", kind="deploy.rolled_back"),
+            alarm(IMPACT),
+        ]
+    )
     assert "rolled back at 14:40:00 (after impact start)" in d.suspects.leads[0].reasons
 
 
@@ -78,9 +117,11 @@ def test_a_culprit_27_days_back_is_listed_under_the_long_lookback() -> None:
     assert [lead.ref for lead in d.suspects.latent] == ["api-latent"]
     assert all(e.ref != "api-latent" for e in d.events), "old deploys stay out of the timeline"
     md = render_markdown(d)
-    assert ("Long lookback (30 days; a latent bug can ship weeks before it bites), the last deploys of api:\n\n"
-            "- 2023-12-19 14:30:00 UTC: v4.0.0 deployed to production (api) (deploys api-latent)") in md
-    assert "<ul class=\"latent\">" in render_html(d)
+    assert (
+        "Long lookback (30 days; a latent bug can ship weeks before it bites), the last deploys of api:\n\n"
+        "- 2023-12-19 14:30:00 UTC: v4.0.0 deployed to production (api) (deploys api-latent)"
+    ) in md
+    assert '<ul class="latent">' in render_html(d)
     data = json.loads(render_json(d))
     assert data["suspects"]["long_lookback"]["deploys"][0]["ref"] == "api-latent"
     assert draft([culprit, alarm(IMPACT)], long_lookback=timedelta(0)).suspects.latent == []
@@ -88,16 +129,23 @@ def test_a_culprit_27_days_back_is_listed_under_the_long_lookback() -> None:
 
 def test_a_rollback_after_detection_is_the_mitigation_action() -> None:
     """A rollback after the first alert is marked in the timeline and What Went Well says how long it took."""
-    d = draft([
-        deploy(utc(2024, 1, 15, 14, 15), "d1", "api", "v2.3.4"),
-        alarm(IMPACT),
-        deploy(utc(2024, 1, 15, 14, 41), "d2", "api", "v2.3.3", kind="deploy.started"),
-        deploy(utc(2024, 1, 15, 14, 44), "d2", "api", "v2.3.3"),
-        alarm(utc(2024, 1, 15, 14, 50), "OK"),
-    ])
+    d = draft(
+        [
+            deploy(utc(2024, 1, 15, 14, 15), "d1", "api", "v2.3.4"),
+            alarm(IMPACT),
+            deploy(utc(2024, 1, 15, 14, 41), "d2", "api", "v2.3.3", kind="deploy.started"),
+            deploy(utc(2024, 1, 15, 14, 44), "d2", "api", "v2.3.3"),
+            alarm(utc(2024, 1, 15, 14, 50), "OK"),
+        ]
+    )
     assert d.rollback is not None and d.rollback.at == utc(2024, 1, 15, 14, 44)
     md = render_markdown(d)
     assert "| 14:44:00 | Deploy: v2.3.3 deployed to production (api) _[mitigation action]_ |" in md
-    assert ("Rollback as mitigation: v2.3.3 deployed to production (api) at 14:44:00 UTC; "
-            "the rollback took 14 minutes from the first alert") in md
-    assert "mitigation action: rollback (v2.3.3 deployed to production (api)) at 2024-01-15T14:44:00Z" in md
+    assert (
+        "Rollback as mitigation: v2.3.3 deployed to production (api) at 14:44:00 UTC; "
+        "the rollback took 14 minutes from the first alert"
+    ) in md
+    assert (
+        "mitigation action: rollback (v2.3.3 deployed to production (api)) at 2024-01-15T14:44:00Z"
+        in md
+    )

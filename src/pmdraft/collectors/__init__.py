@@ -26,16 +26,25 @@ def _cloudwatch(config: Config, environ: Mapping[str, str]) -> list[Collector]:
     from .cloudwatch import CloudWatchCollector, aws_targets
 
     targets = aws_targets(cfg)
-    return [CloudWatchCollector(
-        targets, cfg.alarm_prefixes, alarm_tags=cfg.alarm_tags, max_workers=cfg.max_workers,
-        history_requests_per_second=cfg.history_requests_per_second,
-        retention=timedelta(days=cfg.history_retention_days) if cfg.history_retention_days > 0 else None,
-        graph_margin=timedelta(minutes=cfg.graph_margin_minutes) if cfg.graphs else None,
-        metric_lookback=timedelta(minutes=cfg.metric_lookback_minutes) if cfg.metric_lookback_minutes > 0 else None,
-        keep_tags=cfg.alarm_services,
-        archive_log_group=cfg.archive_log_group,
-        archive_clients=aws_targets(cfg, "logs") if cfg.archive_log_group else None,
-    )]
+    return [
+        CloudWatchCollector(
+            targets,
+            cfg.alarm_prefixes,
+            alarm_tags=cfg.alarm_tags,
+            max_workers=cfg.max_workers,
+            history_requests_per_second=cfg.history_requests_per_second,
+            retention=timedelta(days=cfg.history_retention_days)
+            if cfg.history_retention_days > 0
+            else None,
+            graph_margin=timedelta(minutes=cfg.graph_margin_minutes) if cfg.graphs else None,
+            metric_lookback=timedelta(minutes=cfg.metric_lookback_minutes)
+            if cfg.metric_lookback_minutes > 0
+            else None,
+            keep_tags=cfg.alarm_services,
+            archive_log_group=cfg.archive_log_group,
+            archive_clients=aws_targets(cfg, "logs") if cfg.archive_log_group else None,
+        )
+    ]
 
 
 def _pagerduty(config: Config, environ: Mapping[str, str]) -> list[Collector]:
@@ -82,8 +91,10 @@ def _pagerduty(config: Config, environ: Mapping[str, str]) -> list[Collector]:
 
 def deploy_lookback(config: Config) -> timedelta:
     """How long before the window deploys are read: the suspect lookback or the long one, if longer."""
-    return max(timedelta(hours=config.timeline.suspect_lookback_hours),
-               timedelta(days=config.timeline.long_lookback_days))
+    return max(
+        timedelta(hours=config.timeline.suspect_lookback_hours),
+        timedelta(days=config.timeline.long_lookback_days),
+    )
 
 
 def _deploys(config: Config, environ: Mapping[str, str]) -> list[Collector]:
@@ -95,43 +106,71 @@ def _deploys(config: Config, environ: Mapping[str, str]) -> list[Collector]:
         if isinstance(d, CodeDeployConfig):
             from .codedeploy import CodeDeployCollector
 
-            collectors.append(CodeDeployCollector(_aws_clients("codedeploy", d.regions, d.endpoint_url, d.profile),
-                                                  applications=d.applications, lookback=lookback))
+            collectors.append(
+                CodeDeployCollector(
+                    _aws_clients("codedeploy", d.regions, d.endpoint_url, d.profile),
+                    applications=d.applications,
+                    lookback=lookback,
+                )
+            )
         elif isinstance(d, CloudTrailConfig):
             from .cloudtrail import DEPLOY_EVENT_NAMES, CloudTrailCollector
 
-            collectors.append(CloudTrailCollector(_aws_clients("cloudtrail", d.regions, d.endpoint_url, d.profile),
-                                                  event_names=d.event_names or DEPLOY_EVENT_NAMES, lookback=lookback,
-                                                  requests_per_second=d.requests_per_second))
+            collectors.append(
+                CloudTrailCollector(
+                    _aws_clients("cloudtrail", d.regions, d.endpoint_url, d.profile),
+                    event_names=d.event_names or DEPLOY_EVENT_NAMES,
+                    lookback=lookback,
+                    requests_per_second=d.requests_per_second,
+                )
+            )
         elif isinstance(d, GitHubDeploysConfig):
             from .github import GitHubDeploymentsCollector
 
             token = environ.get(d.token_env, "").strip()
             if not token:
                 raise InputError(
-                    f"[[deploys]] type = \"github\" is configured but the environment variable {d.token_env} is not "
+                    f'[[deploys]] type = "github" is configured but the environment variable {d.token_env} is not '
                     f"set; export {d.token_env}=<a token that can read deployments>, or remove that [[deploys]] table"
                 )
-            collectors.append(GitHubDeploymentsCollector(
-                d.base_url, token, d.repos, environments=d.environments, lookback=lookback,
-                timeout=d.timeout_seconds, max_wait=d.max_rate_limit_wait_seconds,
-            ))
+            collectors.append(
+                GitHubDeploymentsCollector(
+                    d.base_url,
+                    token,
+                    d.repos,
+                    environments=d.environments,
+                    lookback=lookback,
+                    timeout=d.timeout_seconds,
+                    max_wait=d.max_rate_limit_wait_seconds,
+                )
+            )
         else:
             from .deploys import DeployFileCollector
 
-            collectors.append(DeployFileCollector(config.resolve(d.path), fmt=d.format, lookback=lookback,
-                                                  time_format=d.time_format, fields=d.fields))
+            collectors.append(
+                DeployFileCollector(
+                    config.resolve(d.path),
+                    fmt=d.format,
+                    lookback=lookback,
+                    time_format=d.time_format,
+                    fields=d.fields,
+                )
+            )
     return collectors
 
 
-def _aws_clients(service: str, regions: Sequence[str], endpoint_url: str, profile: str) -> dict[str, object]:
+def _aws_clients(
+    service: str, regions: Sequence[str], endpoint_url: str, profile: str
+) -> dict[str, object]:
     import boto3
     from botocore.config import Config as BotoConfig
 
     session = boto3.session.Session(profile_name=profile or None)
     boto_config = BotoConfig(retries={"mode": "standard", "max_attempts": 5})
     return {
-        region: session.client(service, region_name=region, endpoint_url=endpoint_url or None, config=boto_config)
+        region: session.client(
+            service, region_name=region, endpoint_url=endpoint_url or None, config=boto_config
+        )
         for region in regions
     }
 
@@ -158,7 +197,9 @@ def scope_to_incidents(
     """
     cfg = config.pagerduty
     if cfg is None:
-        raise InputError("--incident needs PagerDuty: add a [pagerduty] section to the config (see config.example.toml)")
+        raise InputError(
+            "--incident needs PagerDuty: add a [pagerduty] section to the config (see config.example.toml)"
+        )
     from .pagerduty import incident_window
 
     [collector] = registry.build("pagerduty", config, environ)
@@ -172,11 +213,15 @@ def scope_to_incidents(
         after=timedelta(minutes=cfg.incident_after_minutes),
         now=now,
     )
-    window = Window(min(window.since, since or window.since), max(window.until, until or window.until))
+    window = Window(
+        min(window.since, since or window.since), max(window.until, until or window.until)
+    )
     return dataclasses.replace(config, incidents=tuple(i["id"] for i in incidents)), window
 
 
-def build_collectors(config: Config, environ: Mapping[str, str]) -> tuple[list[Collector], list[str]]:
+def build_collectors(
+    config: Config, environ: Mapping[str, str]
+) -> tuple[list[Collector], list[str]]:
     """The configured collectors, and the names of the sources that are not configured."""
     collectors: list[Collector] = []
     missing: list[str] = []
@@ -188,5 +233,12 @@ def build_collectors(config: Config, environ: Mapping[str, str]) -> tuple[list[C
     return collectors, missing
 
 
-__all__ = ["Collector", "Registry", "RequestCounter", "build_collectors", "deploy_lookback", "registry",
-           "scope_to_incidents"]
+__all__ = [
+    "Collector",
+    "Registry",
+    "RequestCounter",
+    "build_collectors",
+    "deploy_lookback",
+    "registry",
+    "scope_to_incidents",
+]

@@ -42,8 +42,13 @@ DEPLOY_EVENT_NAMES = [
 class RateLimiter:
     """At most ``per_second`` calls a second: each call starts at least ``1 / per_second`` after the last."""
 
-    def __init__(self, per_second: float, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        per_second: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.interval = 1.0 / per_second
         self._clock, self._sleep = clock, sleep
         self._next = 0.0
@@ -67,21 +72,41 @@ def _details(name: str, detail: Mapping[str, Any]) -> dict[str, str]:
     req = detail.get("requestParameters") or {}
     resp = detail.get("responseElements") or {}
     if name == "UpdateService":
-        return {"service": _last(req.get("service"), "/"), "environment": _last(req.get("cluster"), "/"),
-                "version": _last(req.get("taskDefinition"), "/"), "description": "ECS UpdateService"}
+        return {
+            "service": _last(req.get("service"), "/"),
+            "environment": _last(req.get("cluster"), "/"),
+            "version": _last(req.get("taskDefinition"), "/"),
+            "description": "ECS UpdateService",
+        }
     if name.startswith("CreateDeployment"):
-        return {"service": str(req.get("applicationName") or ""), "environment": str(req.get("deploymentGroupName") or ""),
-                "version": str((resp or {}).get("deploymentId") or ""), "description": "CodeDeploy CreateDeployment"}
+        return {
+            "service": str(req.get("applicationName") or ""),
+            "environment": str(req.get("deploymentGroupName") or ""),
+            "version": str((resp or {}).get("deploymentId") or ""),
+            "description": "CodeDeploy CreateDeployment",
+        }
     function = _last(req.get("functionName") or resp.get("functionName"), ":")
     if name.startswith("UpdateAlias"):
-        return {"service": function, "environment": str(req.get("name") or ""),
-                "version": str(req.get("functionVersion") or ""), "description": "Lambda UpdateAlias"}
+        return {
+            "service": function,
+            "environment": str(req.get("name") or ""),
+            "version": str(req.get("functionVersion") or ""),
+            "description": "Lambda UpdateAlias",
+        }
     if name.startswith("PublishVersion"):
-        return {"service": function, "environment": "lambda", "version": str(resp.get("version") or ""),
-                "description": "Lambda PublishVersion"}
+        return {
+            "service": function,
+            "environment": "lambda",
+            "version": str(resp.get("version") or ""),
+            "description": "Lambda PublishVersion",
+        }
     sha = str(resp.get("codeSha256") or "")
-    return {"service": function, "environment": "lambda", "version": sha[:12],
-            "description": f"Lambda {name.removesuffix('20150331v2').removesuffix('20150331')}"}
+    return {
+        "service": function,
+        "environment": "lambda",
+        "version": sha[:12],
+        "description": f"Lambda {name.removesuffix('20150331v2').removesuffix('20150331')}",
+    }
 
 
 class CloudTrailCollector:
@@ -122,7 +147,8 @@ class CloudTrailCollector:
             ) from exc
         except BotoCoreError as exc:
             raise CollectorError(
-                self.name, f"LookupEvents in {region} failed: {exc}. Check the region, endpoint_url and credentials."
+                self.name,
+                f"LookupEvents in {region} failed: {exc}. Check the region, endpoint_url and credentials.",
             ) from exc
 
     def collect(self, window: Window) -> Iterator[Event]:
@@ -131,7 +157,9 @@ class CloudTrailCollector:
             for name in self.event_names:
                 params: dict[str, Any] = {
                     "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": name}],
-                    "StartTime": since, "EndTime": window.until, "MaxResults": PAGE_SIZE,
+                    "StartTime": since,
+                    "EndTime": window.until,
+                    "MaxResults": PAGE_SIZE,
                 }
                 while True:
                     page = self._lookup(region, client, params)
@@ -165,9 +193,20 @@ class CloudTrailCollector:
             status, kind = "succeeded", DEPLOY_SUCCEEDED
         ref = str(record.get("EventId") or f"{name}@{at.isoformat()}")
         return Event(
-            at=at, source="cloudtrail", kind=kind, ref=ref, summary=describe({**info, "status": status}),
-            service=info["service"] or None, actor=record.get("Username") or None,
+            at=at,
+            source="cloudtrail",
+            kind=kind,
+            ref=ref,
+            summary=describe({**info, "status": status}),
+            service=info["service"] or None,
+            actor=record.get("Username") or None,
             url=f"https://{region}.console.aws.amazon.com/cloudtrailv2/home?region={region}#/events/{ref}",
-            attrs={"version": info["version"] or None, "environment": info["environment"] or None, "status": status,
-                   "event_name": name, "region": region, "description": info["description"]},
+            attrs={
+                "version": info["version"] or None,
+                "environment": info["environment"] or None,
+                "status": status,
+                "event_name": name,
+                "region": region,
+                "description": info["description"],
+            },
         )

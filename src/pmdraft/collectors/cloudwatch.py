@@ -53,10 +53,16 @@ METRIC_QUERIES_PER_CALL = 500
 ALARM_TYPES = ["MetricAlarm", "CompositeAlarm"]
 """Both kinds: DescribeAlarms and DescribeAlarmHistory leave composite alarms out unless asked."""
 
-_THROTTLING = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"})
+_THROTTLING = frozenset(
+    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
+)
 """Error codes that mean "slow down", not "not allowed"."""
 
-_KIND_BY_STATE = {"ALARM": ALARM_ALARM, "OK": ALARM_OK, "INSUFFICIENT_DATA": ALARM_INSUFFICIENT_DATA}
+_KIND_BY_STATE = {
+    "ALARM": ALARM_ALARM,
+    "OK": ALARM_OK,
+    "INSUFFICIENT_DATA": ALARM_INSUFFICIENT_DATA,
+}
 
 _BREACHES: dict[str, Callable[[float, float], bool]] = {
     "GreaterThanThreshold": operator.gt,
@@ -68,7 +74,9 @@ _BREACHES: dict[str, Callable[[float, float], bool]] = {
 RULE_DATAPOINT = "earliest evaluated datapoint breaching the threshold"
 RULE_START_DATE = "stateReasonData.startDate (no breaching datapoint listed)"
 RULE_TRANSITION = "transition time (the alarm history gave no datapoints)"
-RULE_LOOKBACK = "metric_lookback (first breaching datapoint of the run, read back with GetMetricData)"
+RULE_LOOKBACK = (
+    "metric_lookback (first breaching datapoint of the run, read back with GetMetricData)"
+)
 
 
 @dataclass(frozen=True)
@@ -97,14 +105,20 @@ def breach_start(
     The earliest evaluated datapoint that breaches the threshold under the alarm's comparison
     operator; else ``stateReasonData.startDate``; else the transition itself.
     """
-    threshold = alarm.threshold if alarm and alarm.threshold is not None else reason_data.get("threshold")
+    threshold = (
+        alarm.threshold if alarm and alarm.threshold is not None else reason_data.get("threshold")
+    )
     breaches = _BREACHES.get(alarm.comparison if alarm and alarm.comparison else "")
     if breaches is not None and isinstance(threshold, (int, float)):
         times = []
         for point in reason_data.get("evaluatedDatapoints") or []:
             value = point.get("value") if isinstance(point, dict) else None
             stamp = point.get("timestamp") if isinstance(point, dict) else None
-            if isinstance(value, (int, float)) and isinstance(stamp, str) and breaches(value, threshold):
+            if (
+                isinstance(value, (int, float))
+                and isinstance(stamp, str)
+                and breaches(value, threshold)
+            ):
                 try:
                     times.append(parse_time(stamp))
                 except ValueError:
@@ -121,7 +135,11 @@ def breach_start(
 
 
 def earlier_breach(
-    times: Sequence[datetime], values: Sequence[float], alarm: AlarmInfo, start: datetime, lookback: timedelta
+    times: Sequence[datetime],
+    values: Sequence[float],
+    alarm: AlarmInfo,
+    start: datetime,
+    lookback: timedelta,
 ) -> datetime | None:
     """The first datapoint of the breaching run that ends just before ``start``, if it is earlier.
 
@@ -133,8 +151,15 @@ def earlier_breach(
         return None
     period = timedelta(seconds=alarm.period)
     found, expected = None, start
-    for at, value in sorted(((t, v) for t, v in zip(times, values, strict=True) if t < start), reverse=True):
-        if at < start - lookback or expected - at > period or math.isnan(value) or not breaches(value, alarm.threshold):
+    for at, value in sorted(
+        ((t, v) for t, v in zip(times, values, strict=True) if t < start), reverse=True
+    ):
+        if (
+            at < start - lookback
+            or expected - at > period
+            or math.isnan(value)
+            or not breaches(value, alarm.threshold)
+        ):
             break
         found = expected = at
     return found
@@ -156,7 +181,10 @@ def archived_item(message: str, region: str) -> dict[str, Any] | None:
         at = parse_time(state["timestamp"])
     except (ValueError, KeyError, TypeError):
         return None
-    if event.get("detail-type") != "CloudWatch Alarm State Change" or event.get("region", region) != region:
+    if (
+        event.get("detail-type") != "CloudWatch Alarm State Change"
+        or event.get("region", region) != region
+    ):
         return None
     try:
         reason_data = json.loads(state.get("reasonData") or "{}")
@@ -166,9 +194,15 @@ def archived_item(message: str, region: str) -> dict[str, Any] | None:
     if isinstance(reason_data, dict) and reason_data:
         new["stateReasonData"] = reason_data
     item: dict[str, Any] = {
-        "AlarmName": name, "Timestamp": at, "HistoryItemType": "StateUpdate",
-        "HistoryData": json.dumps({"oldState": {"stateValue": (detail.get("previousState") or {}).get("value")},
-                                   "newState": new}),
+        "AlarmName": name,
+        "Timestamp": at,
+        "HistoryItemType": "StateUpdate",
+        "HistoryData": json.dumps(
+            {
+                "oldState": {"stateValue": (detail.get("previousState") or {}).get("value")},
+                "newState": new,
+            }
+        ),
     }
     if "alarmRule" in (detail.get("configuration") or {}):
         item["AlarmType"] = "CompositeAlarm"
@@ -182,8 +216,12 @@ def _transition(item: Mapping[str, Any]) -> tuple[str, datetime, str | None, str
     except ValueError:
         data = {}
     at = item["Timestamp"].astimezone(UTC)
-    return (item["AlarmName"], at.replace(microsecond=at.microsecond // 1000 * 1000),
-            (data.get("oldState") or {}).get("stateValue"), (data.get("newState") or {}).get("stateValue"))
+    return (
+        item["AlarmName"],
+        at.replace(microsecond=at.microsecond // 1000 * 1000),
+        (data.get("oldState") or {}).get("stateValue"),
+        (data.get("newState") or {}).get("stateValue"),
+    )
 
 
 def where(target: Target) -> str:
@@ -243,12 +281,15 @@ class CloudWatchCollector:
         self.archive_log_group = archive_log_group
         """A CloudWatch Logs group of archived EventBridge alarm state changes; empty: none."""
         self._archives: dict[Target, Any] = {
-            (key if isinstance(key, tuple) else ("", key)): value for key, value in (archive_clients or {}).items()
+            (key if isinstance(key, tuple) else ("", key)): value
+            for key, value in (archive_clients or {}).items()
         }
         """How far before a breach start the graphs' metric query also reads (no extra call); None: off."""
         self._now = now
         self._counter = RequestCounter()
-        self._limiters = {account: RateLimiter(history_requests_per_second) for account, _ in self.targets}
+        self._limiters = {
+            account: RateLimiter(history_requests_per_second) for account, _ in self.targets
+        }
         self._made: list[Any] = []
         self._lock = threading.Lock()
         self.series: list[dict[str, Any]] = []
@@ -269,7 +310,9 @@ class CloudWatchCollector:
     def _instrument(self, account: str, client: Any) -> None:
         limiter = self._limiters[account]
         client.meta.events.register("before-send.cloudwatch", self._counter.add)
-        client.meta.events.register("before-send.cloudwatch.DescribeAlarmHistory", lambda **_: limiter.wait())
+        client.meta.events.register(
+            "before-send.cloudwatch.DescribeAlarmHistory", lambda **_: limiter.wait()
+        )
 
     def close(self) -> None:
         """Close every client."""
@@ -284,8 +327,10 @@ class CloudWatchCollector:
         gaps: list[str] = []
         workers = max(1, min(self.max_workers, len(self.targets)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cloudwatch") as pool:
-            futures = [pool.submit(self._collect_pair, target, source, window)
-                       for target, source in self.targets.items()]
+            futures = [
+                pool.submit(self._collect_pair, target, source, window)
+                for target, source in self.targets.items()
+            ]
             for future in futures:
                 try:
                     events = future.result()
@@ -327,14 +372,16 @@ class CloudWatchCollector:
         except ClientError as exc:
             err = exc.response.get("Error", {})
             raise CollectorError(
-                self.name, f"reaching account {target[0] or 'default'} for {target[1]} failed: "
+                self.name,
+                f"reaching account {target[0] or 'default'} for {target[1]} failed: "
                 f"{err.get('Code', '?')}: {err.get('Message', '')}. Check role_arn (its trust policy must allow "
-                "the caller's sts:AssumeRole) or the profile in [[cloudwatch.accounts]]."
+                "the caller's sts:AssumeRole) or the profile in [[cloudwatch.accounts]].",
             ) from exc
         except BotoCoreError as exc:
             raise CollectorError(
-                self.name, f"reaching account {target[0] or 'default'} for {target[1]} failed: {exc}. "
-                "Check the profile, role_arn and endpoint_url."
+                self.name,
+                f"reaching account {target[0] or 'default'} for {target[1]} failed: {exc}. "
+                "Check the profile, role_arn and endpoint_url.",
             ) from exc
         with self._lock:
             self._made.append(client)
@@ -355,7 +402,8 @@ class CloudWatchCollector:
             item
             for page in self._call(target, client, "DescribeAlarmHistory", iter(pages))
             for item in page.get("AlarmHistoryItems", [])
-            if item.get("HistoryItemType") == "StateUpdate" and self._wanted(item.get("AlarmName", ""))
+            if item.get("HistoryItemType") == "StateUpdate"
+            and self._wanted(item.get("AlarmName", ""))
         ]
         if self.archive_log_group:
             seen = {_transition(i) for i in items}
@@ -368,13 +416,18 @@ class CloudWatchCollector:
         if self.alarm_tags or self.keep_tags:
             tags = self._tags(target, client, {i["AlarmName"] for i in items}, alarms)
         if self.alarm_tags:
-            items = [i for i in items if all(tags.get(i["AlarmName"], {}).get(k) == v
-                                             for k, v in self.alarm_tags.items())]
+            items = [
+                i
+                for i in items
+                if all(tags.get(i["AlarmName"], {}).get(k) == v for k, v in self.alarm_tags.items())
+            ]
         events = []
         for item in items:
             event = self._event(target, item, alarms.get(item["AlarmName"]))
             if event is not None and self.keep_tags:
-                shown = ", ".join(f"{k}={v}" for k, v in sorted(tags.get(item["AlarmName"], {}).items()))
+                shown = ", ".join(
+                    f"{k}={v}" for k, v in sorted(tags.get(item["AlarmName"], {}).items())
+                )
                 event = dataclasses.replace(event, attrs={**event.attrs, "tags": shown})
             if event is not None and event.at in window:
                 events.append(event)
@@ -383,17 +436,28 @@ class CloudWatchCollector:
             names = sorted({str(e.attrs["alarm_name"]) for e in fired})
             starts = [parse_time(str(e.attrs["breach_start"])) for e in fired]
             lookback = self.metric_lookback if self.metric_lookback and starts else None
-            since = min([window.since - self.graph_margin, *(s - lookback for s in starts)]) if lookback \
+            since = (
+                min([window.since - self.graph_margin, *(s - lookback for s in starts)])
+                if lookback
                 else window.since - self.graph_margin
-            points = self._metrics(target, client, [alarms[n] for n in names if n in alarms], window, since)
+            )
+            points = self._metrics(
+                target, client, [alarms[n] for n in names if n in alarms], window, since
+            )
             if lookback is not None:
-                events = [self._looked_back(e, alarms, points, lookback) if e.kind == ALARM_ALARM else e
-                          for e in events]
+                events = [
+                    self._looked_back(e, alarms, points, lookback) if e.kind == ALARM_ALARM else e
+                    for e in events
+                ]
         return events
 
     @staticmethod
-    def _looked_back(event: Event, alarms: Mapping[str, AlarmInfo],
-                     points: Mapping[str, tuple[list[datetime], list[float]]], lookback: timedelta) -> Event:
+    def _looked_back(
+        event: Event,
+        alarms: Mapping[str, AlarmInfo],
+        points: Mapping[str, tuple[list[datetime], list[float]]],
+        lookback: timedelta,
+    ) -> Event:
         """``event`` with its breach start moved to the start of the metric's breaching run, if earlier."""
         name = str(event.attrs["alarm_name"])
         if name not in alarms or name not in points:
@@ -402,10 +466,15 @@ class CloudWatchCollector:
         earlier = earlier_breach(*points[name], alarms[name], start, lookback)
         if earlier is None:
             return event
-        return dataclasses.replace(event, attrs={
-            **event.attrs, "breach_start": iso_z(earlier), "breach_start_rule": RULE_LOOKBACK,
-            "evaluated_breach_start": iso_z(start),
-        })
+        return dataclasses.replace(
+            event,
+            attrs={
+                **event.attrs,
+                "breach_start": iso_z(earlier),
+                "breach_start_rule": RULE_LOOKBACK,
+                "evaluated_breach_start": iso_z(start),
+            },
+        )
 
     def _archived(self, target: Target, window: Window) -> Iterator[dict[str, Any]]:
         """The archive log group's alarm state changes in the window, as history items."""
@@ -421,22 +490,29 @@ class CloudWatchCollector:
             startTime=int((window.since - epoch).total_seconds() * 1000),
             endTime=int((window.until - epoch).total_seconds() * 1000),
         )
-        for page in self._call(target, source, f"FilterLogEvents on {self.archive_log_group}", iter(pages)):
+        for page in self._call(
+            target, source, f"FilterLogEvents on {self.archive_log_group}", iter(pages)
+        ):
             for record in page.get("events", []):
                 item = archived_item(record.get("message", ""), target[1])
                 if item is not None:
                     yield item
 
-    def _tags(self, target: Target, client: Any, names: set[str],
-              alarms: Mapping[str, AlarmInfo]) -> dict[str, dict[str, str]]:
+    def _tags(
+        self, target: Target, client: Any, names: set[str], alarms: Mapping[str, AlarmInfo]
+    ) -> dict[str, dict[str, str]]:
         """The tags of each alarm among ``names`` that DescribeAlarms listed."""
         found: dict[str, dict[str, str]] = {}
         for name in sorted(names):
             arn = alarms[name].arn if name in alarms else None
             if arn is None:
                 continue
-            [answer] = self._call(target, client, "ListTagsForResource",
-                                  _once(client.list_tags_for_resource, ResourceARN=arn))
+            [answer] = self._call(
+                target,
+                client,
+                "ListTagsForResource",
+                _once(client.list_tags_for_resource, ResourceARN=arn),
+            )
             found[name] = {t["Key"]: t["Value"] for t in answer.get("Tags", [])}
         return found
 
@@ -450,10 +526,19 @@ class CloudWatchCollector:
         assert self.graph_margin is not None
         usable = [a for a in alarms if a.metric and a.namespace and a.statistic and a.period]
         queries: list[dict[str, Any]] = [
-            {"Id": f"m{i}", "ReturnData": True, "MetricStat": {
-                "Metric": {"Namespace": a.namespace, "MetricName": a.metric,
-                           "Dimensions": [{"Name": k, "Value": v} for k, v in a.dimensions]},
-                "Period": a.period, "Stat": a.statistic}}
+            {
+                "Id": f"m{i}",
+                "ReturnData": True,
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": a.namespace,
+                        "MetricName": a.metric,
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in a.dimensions],
+                    },
+                    "Period": a.period,
+                    "Stat": a.statistic,
+                },
+            }
             for i, a in enumerate(usable)
         ]
         points: dict[str, tuple[list[datetime], list[float]]] = {q["Id"]: ([], []) for q in queries}
@@ -469,15 +554,18 @@ class CloudWatchCollector:
             for batch in range(0, len(queries), METRIC_QUERIES_PER_CALL):
                 pages = client.get_paginator("get_metric_data").paginate(
                     MetricDataQueries=queries[batch : batch + METRIC_QUERIES_PER_CALL],
-                    StartTime=first, EndTime=end,
+                    StartTime=first,
+                    EndTime=end,
                     ScanBy="TimestampAscending",
                 )
                 for page in self._call(target, client, "GetMetricData", iter(pages)):
                     for result in page.get("MetricDataResults", []):
                         times, values = points[result["Id"]]
                         times.extend(t.astimezone(UTC) for t in result.get("Timestamps", []))
-                        values.extend(v if isinstance(v, (int, float)) else float("nan")
-                                      for v in result.get("Values", []))
+                        values.extend(
+                            v if isinstance(v, (int, float)) else float("nan")
+                            for v in result.get("Values", [])
+                        )
         except CollectorError as exc:
             with self._lock:
                 self._notes.append(f"no graphs for {where(target)}: {exc.message}")
@@ -486,16 +574,30 @@ class CloudWatchCollector:
         with self._lock:
             for q, a in zip(queries, usable, strict=True):
                 times, values = points[q["Id"]]
-                order = sorted((i for i in range(len(times)) if times[i] >= shown), key=times.__getitem__)
-                self.series.append({
-                    "alarm_name": a.name, "ref": a.arn or f"{region}:{a.name}", "account": account or _account_of(a.arn),
-                    "region": region, "metric": a.metric, "namespace": a.namespace, "statistic": a.statistic,
-                    "period": a.period, "threshold": a.threshold, "comparison_operator": a.comparison,
-                    "times": [iso_z(times[i]) for i in order], "values": [values[i] for i in order],
-                })
+                order = sorted(
+                    (i for i in range(len(times)) if times[i] >= shown), key=times.__getitem__
+                )
+                self.series.append(
+                    {
+                        "alarm_name": a.name,
+                        "ref": a.arn or f"{region}:{a.name}",
+                        "account": account or _account_of(a.arn),
+                        "region": region,
+                        "metric": a.metric,
+                        "namespace": a.namespace,
+                        "statistic": a.statistic,
+                        "period": a.period,
+                        "threshold": a.threshold,
+                        "comparison_operator": a.comparison,
+                        "times": [iso_z(times[i]) for i in order],
+                        "values": [values[i] for i in order],
+                    }
+                )
         return {a.name: points[q["Id"]] for q, a in zip(queries, usable, strict=True)}
 
-    def _call(self, target: Target, client: Any, what: str, pages: Iterator[dict]) -> Iterator[dict]:
+    def _call(
+        self, target: Target, client: Any, what: str, pages: Iterator[dict]
+    ) -> Iterator[dict]:
         place = where(target)
         try:
             yield from pages
@@ -513,7 +615,8 @@ class CloudWatchCollector:
                 "permissions and the region."
             )
             raise CollectorError(
-                self.name, f"{what} in {place} failed: {err.get('Code', '?')}: {err.get('Message', '')}. {advice}"
+                self.name,
+                f"{what} in {place} failed: {err.get('Code', '?')}: {err.get('Message', '')}. {advice}",
             ) from exc
         except (HTTPClientError, BotoConnectionError) as exc:
             retries = getattr(getattr(client, "meta", None), "config", None)
@@ -526,12 +629,14 @@ class CloudWatchCollector:
             ) from exc
         except BotoCoreError as exc:
             raise CollectorError(
-                self.name, f"{what} in {place} failed: {exc}. Check the region, endpoint_url and credentials."
+                self.name,
+                f"{what} in {place} failed: {exc}. Check the region, endpoint_url and credentials.",
             ) from exc
 
     def _alarms(self, target: Target, client: Any) -> dict[str, AlarmInfo]:
         pages = client.get_paginator("describe_alarms").paginate(
-            AlarmTypes=ALARM_TYPES, PaginationConfig={"PageSize": PAGE_SIZE})
+            AlarmTypes=ALARM_TYPES, PaginationConfig={"PageSize": PAGE_SIZE}
+        )
         alarms: dict[str, AlarmInfo] = {}
         for page in self._call(target, client, "DescribeAlarms", iter(pages)):
             for a in page.get("MetricAlarms", []):
@@ -548,12 +653,20 @@ class CloudWatchCollector:
                 )
             for a in page.get("CompositeAlarms", []):
                 alarms[a["AlarmName"]] = AlarmInfo(
-                    name=a["AlarmName"], arn=a.get("AlarmArn"), metric=None, namespace=None, threshold=None,
-                    comparison=None, alarm_type="CompositeAlarm", rule=a.get("AlarmRule"),
+                    name=a["AlarmName"],
+                    arn=a.get("AlarmArn"),
+                    metric=None,
+                    namespace=None,
+                    threshold=None,
+                    comparison=None,
+                    alarm_type="CompositeAlarm",
+                    rule=a.get("AlarmRule"),
                 )
         return alarms
 
-    def _event(self, target: Target, item: Mapping[str, Any], alarm: AlarmInfo | None) -> Event | None:
+    def _event(
+        self, target: Target, item: Mapping[str, Any], alarm: AlarmInfo | None
+    ) -> Event | None:
         try:
             data = json.loads(item.get("HistoryData") or "{}")
         except ValueError:
@@ -590,7 +703,9 @@ class CloudWatchCollector:
                 attrs["alarm_rule"] = alarm.rule
         if kind == ALARM_ALARM:
             reason_data = new.get("stateReasonData")
-            start, rule = breach_start(reason_data if isinstance(reason_data, dict) else {}, alarm, at)
+            start, rule = breach_start(
+                reason_data if isinstance(reason_data, dict) else {}, alarm, at
+            )
             attrs["breach_start"] = iso_z(start)
             attrs["breach_start_rule"] = rule
         ref = alarm.arn if alarm is not None and alarm.arn else f"{where(target)}:{name}"
@@ -605,7 +720,9 @@ class CloudWatchCollector:
         )
 
 
-def aws_targets(cfg: CloudWatchConfig, service: str = "cloudwatch") -> dict[Target, Callable[[], Any]]:
+def aws_targets(
+    cfg: CloudWatchConfig, service: str = "cloudwatch"
+) -> dict[Target, Callable[[], Any]]:
     """Each configured (account, region) pair and a function that makes its boto3 client of ``service``.
 
     An account with ``role_arn`` assumes the role once (STS ``AssumeRole``), when its first
@@ -631,13 +748,18 @@ def aws_targets(cfg: CloudWatchConfig, service: str = "cloudwatch") -> dict[Targ
             if account.name not in sessions:
                 base = boto3.session.Session(profile_name=account.profile or cfg.profile or None)
                 if account.role_arn:
-                    sts = base.client("sts", region_name=region, endpoint_url=endpoint, config=boto_config)
+                    sts = base.client(
+                        "sts", region_name=region, endpoint_url=endpoint, config=boto_config
+                    )
                     try:
-                        creds = sts.assume_role(RoleArn=account.role_arn, RoleSessionName="pmdraft")["Credentials"]
+                        creds = sts.assume_role(
+                            RoleArn=account.role_arn, RoleSessionName="pmdraft"
+                        )["Credentials"]
                     finally:
                         sts.close()
                     base = boto3.session.Session(
-                        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                        aws_access_key_id=creds["AccessKeyId"],
+                        aws_secret_access_key=creds["SecretAccessKey"],
                         aws_session_token=creds["SessionToken"],
                     )
                 sessions[account.name] = base
@@ -647,8 +769,15 @@ def aws_targets(cfg: CloudWatchConfig, service: str = "cloudwatch") -> dict[Targ
         def make() -> Any:
             session = session_for(account, region)
             with lock:
-                return session.client(service, region_name=region, endpoint_url=endpoint, config=boto_config)
+                return session.client(
+                    service, region_name=region, endpoint_url=endpoint, config=boto_config
+                )
+
         return make
 
     accounts = cfg.accounts or (CloudWatchAccountConfig(name="", profile=cfg.profile),)
-    return {(a.name, region): maker(a, region) for a in accounts for region in (a.regions or cfg.regions)}
+    return {
+        (a.name, region): maker(a, region)
+        for a in accounts
+        for region in (a.regions or cfg.regions)
+    }

@@ -33,8 +33,11 @@ from .deploys import describe
 BATCH_SIZE = 25
 """Deployments per BatchGetDeployments call: the API's maximum."""
 
-_DONE = {"Succeeded": ("succeeded", DEPLOY_SUCCEEDED), "Failed": ("failed", DEPLOY_FAILED),
-         "Stopped": ("failed", DEPLOY_FAILED)}
+_DONE = {
+    "Succeeded": ("succeeded", DEPLOY_SUCCEEDED),
+    "Failed": ("failed", DEPLOY_FAILED),
+    "Stopped": ("failed", DEPLOY_FAILED),
+}
 
 
 def _version(revision: Mapping[str, Any]) -> str | None:
@@ -101,13 +104,16 @@ class CodeDeployCollector:
             ) from exc
         except BotoCoreError as exc:
             raise CollectorError(
-                self.name, f"{what} in {region} failed: {exc}. Check the region, endpoint_url and credentials."
+                self.name,
+                f"{what} in {region} failed: {exc}. Check the region, endpoint_url and credentials.",
             ) from exc
 
     def _pages(self, region: str, what: str, func: Any, key: str, **params: Any) -> Iterator[str]:
         token = None
         while True:
-            page = self._call(region, what, func, **params, **({"nextToken": token} if token else {}))
+            page = self._call(
+                region, what, func, **params, **({"nextToken": token} if token else {})
+            )
             yield from page.get(key, [])
             token = page.get("nextToken")
             if not token:
@@ -122,8 +128,13 @@ class CodeDeployCollector:
             if group:
                 targets.append({"applicationName": app, "deploymentGroupName": group})
                 continue
-            for name in self._pages(region, f"ListDeploymentGroups for {app}", client.list_deployment_groups,
-                                    "deploymentGroups", applicationName=app):
+            for name in self._pages(
+                region,
+                f"ListDeploymentGroups for {app}",
+                client.list_deployment_groups,
+                "deploymentGroups",
+                applicationName=app,
+            ):
                 targets.append({"applicationName": app, "deploymentGroupName": name})
         return targets
 
@@ -132,12 +143,24 @@ class CodeDeployCollector:
         for region, client in self.clients.items():
             ids: list[str] = []
             for target in self._targets(region, client):
-                ids.extend(self._pages(region, "ListDeployments", client.list_deployments, "deployments",
-                                       createTimeRange={"start": since, "end": window.until}, **target))
+                ids.extend(
+                    self._pages(
+                        region,
+                        "ListDeployments",
+                        client.list_deployments,
+                        "deployments",
+                        createTimeRange={"start": since, "end": window.until},
+                        **target,
+                    )
+                )
             ids = list(dict.fromkeys(ids))
             for start in range(0, len(ids), BATCH_SIZE):
-                batch = self._call(region, "BatchGetDeployments", client.batch_get_deployments,
-                                   deploymentIds=ids[start:start + BATCH_SIZE])
+                batch = self._call(
+                    region,
+                    "BatchGetDeployments",
+                    client.batch_get_deployments,
+                    deploymentIds=ids[start : start + BATCH_SIZE],
+                )
                 for info in batch.get("deploymentsInfo", []):
                     for event in self._events(region, info):
                         if since <= event.at < window.until:
@@ -148,8 +171,9 @@ class CodeDeployCollector:
         rollback = info.get("rollbackInfo") or {}
         description = info.get("description") or ""
         if rollback.get("rollbackTriggeringDeploymentId"):
-            description = (description + "; " if description else "") + \
-                f"rollback of {rollback['rollbackTriggeringDeploymentId']}"
+            description = (
+                description + "; " if description else ""
+            ) + f"rollback of {rollback['rollbackTriggeringDeploymentId']}"
         record = {
             "service": info.get("applicationName") or "",
             "environment": info.get("deploymentGroupName") or "",
@@ -157,13 +181,26 @@ class CodeDeployCollector:
             "description": description,
         }
         url = f"https://{region}.console.aws.amazon.com/codesuite/codedeploy/deployments/{ref}?region={region}"
-        attrs = {"version": record["version"] or None, "environment": record["environment"] or None,
-                 "codedeploy_status": info.get("status"), "region": region, "description": description or None}
+        attrs = {
+            "version": record["version"] or None,
+            "environment": record["environment"] or None,
+            "codedeploy_status": info.get("status"),
+            "region": region,
+            "description": description or None,
+        }
 
         def event(at: datetime, status: str, kind: str) -> Event:
-            return Event(at=at, source="codedeploy", kind=kind, ref=ref, summary=describe({**record, "status": status}),
-                         service=record["service"] or None, actor=info.get("creator"), url=url,
-                         attrs=attrs | {"status": status})
+            return Event(
+                at=at,
+                source="codedeploy",
+                kind=kind,
+                ref=ref,
+                summary=describe({**record, "status": status}),
+                service=record["service"] or None,
+                actor=info.get("creator"),
+                url=url,
+                attrs=attrs | {"status": status},
+            )
 
         created = _aware(info.get("createTime"))
         if created is not None:

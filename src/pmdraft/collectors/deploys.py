@@ -41,7 +41,17 @@ KIND_BY_STATUS = {
     "failed": DEPLOY_FAILED,
     "rolled_back": DEPLOY_ROLLED_BACK,
 }
-FIELDS = ("timestamp", "service", "version", "environment", "status", "actor", "description", "url", "id")
+FIELDS = (
+    "timestamp",
+    "service",
+    "version",
+    "environment",
+    "status",
+    "actor",
+    "description",
+    "url",
+    "id",
+)
 TIME_FORMATS = ("iso8601", "epoch_s", "epoch_ms")
 
 SHOWN_BAD_LINES = 5
@@ -50,6 +60,7 @@ SHOWN_BAD_LINES = 5
 
 class BadLine(ValueError):
     """One record that cannot be read; its message names the file and line."""
+
 
 _VERB = {
     "started": "deploy to {env} started",
@@ -84,11 +95,15 @@ class DeployFileCollector:
         fields: Mapping[str, str] | None = None,
     ) -> None:
         self.path = path
-        self.format = fmt if fmt != "auto" else ("csv" if path.suffix.lower() == ".csv" else "jsonl")
+        self.format = (
+            fmt if fmt != "auto" else ("csv" if path.suffix.lower() == ".csv" else "jsonl")
+        )
         self.lookback = lookback
         """Deploys this long before the window are kept: the suspect change often precedes it."""
         if time_format not in TIME_FORMATS:
-            raise ValueError(f"time_format must be one of {', '.join(TIME_FORMATS)}, got {time_format!r}")
+            raise ValueError(
+                f"time_format must be one of {', '.join(TIME_FORMATS)}, got {time_format!r}"
+            )
         self.time_format = time_format
         self.fields = {name: (fields or {}).get(name, name) for name in FIELDS}
         """pmdraft field -> the name the file uses for it."""
@@ -102,7 +117,11 @@ class DeployFileCollector:
         if self.format == "csv":
             reader = csv.DictReader(io.StringIO(text))
             header = [name.strip() for name in reader.fieldnames or [] if name]
-            missing = [self.fields[n] for n in ("timestamp", "status") if header and self.fields[n] not in header]
+            missing = [
+                self.fields[n]
+                for n in ("timestamp", "status")
+                if header and self.fields[n] not in header
+            ]
             if missing:
                 raise CollectorError(
                     self.name,
@@ -122,24 +141,40 @@ class DeployFileCollector:
             try:
                 record = json.loads(line)
             except ValueError as exc:
-                yield number, BadLine(
-                    f"{self.path}, line {number}: not a JSON object ({exc.msg}); each line must be one "
-                    f'object such as {{"timestamp": "{EXAMPLE_TIME}", "status": "succeeded", "version": "v2.3.4"}}'
+                yield (
+                    number,
+                    BadLine(
+                        f"{self.path}, line {number}: not a JSON object ({exc.msg}); each line must be one "
+                        f'object such as {{"timestamp": "{EXAMPLE_TIME}", "status": "succeeded", "version": "v2.3.4"}}'
+                    ),
                 )
                 continue
             if not isinstance(record, dict):
-                yield number, BadLine(f"{self.path}, line {number}: a JSON object is expected, got {type(record).__name__}")
+                yield (
+                    number,
+                    BadLine(
+                        f"{self.path}, line {number}: a JSON object is expected, got {type(record).__name__}"
+                    ),
+                )
                 continue
             yield number, record
 
     def _record(self, number: int, raw: Mapping[str, Any]) -> dict[str, str]:
         where = f"{self.path}, line {number}"
-        record = {k: str(raw[name]) for k, name in self.fields.items() if raw.get(name) not in (None, "")}
+        record = {
+            k: str(raw[name]) for k, name in self.fields.items() if raw.get(name) not in (None, "")
+        }
         stamp = record.get("timestamp")
         if not stamp:
             name = self.fields["timestamp"]
-            example = {"iso8601": f'"{EXAMPLE_TIME}"', "epoch_s": "1705329120", "epoch_ms": "1705329120000"}
-            raise BadLine(f"{where}: the {name} field is missing; for example \"{name}\": {example[self.time_format]}")
+            example = {
+                "iso8601": f'"{EXAMPLE_TIME}"',
+                "epoch_s": "1705329120",
+                "epoch_ms": "1705329120000",
+            }
+            raise BadLine(
+                f'{where}: the {name} field is missing; for example "{name}": {example[self.time_format]}'
+            )
         status = record.get("status", "")
         if status not in KIND_BY_STATUS:
             raise BadLine(
@@ -157,13 +192,16 @@ class DeployFileCollector:
             except (ValueError, OverflowError, OSError) as exc:
                 raise BadLine(
                     f"{where} is not a number of {'milliseconds' if unit > 1 else 'seconds'} since 1970-01-01 UTC "
-                    f"(time_format = \"{self.time_format}\"); write it like {1705329120 * unit}"
+                    f'(time_format = "{self.time_format}"); write it like {1705329120 * unit}'
                 ) from exc
         try:
             at = datetime.fromisoformat(stamp.strip().replace("Z", "+00:00"))
         except ValueError as exc:
-            hint = (" (epoch seconds or milliseconds? set time_format = \"epoch_s\" or \"epoch_ms\")"
-                    if stamp.strip().isdigit() else "")
+            hint = (
+                ' (epoch seconds or milliseconds? set time_format = "epoch_s" or "epoch_ms")'
+                if stamp.strip().isdigit()
+                else ""
+            )
             raise BadLine(
                 f"{where} is not an ISO 8601 time; write it like {EXAMPLE_TIME} or 2024-01-15T15:32:00+01:00{hint}"
             ) from exc
@@ -198,7 +236,9 @@ class DeployFileCollector:
         except FileNotFoundError as exc:
             raise CollectorError(self.name, f"deploy log {self.path} does not exist") from exc
         except OSError as exc:
-            raise CollectorError(self.name, f"deploy log {self.path} could not be read: {exc}") from exc
+            raise CollectorError(
+                self.name, f"deploy log {self.path} could not be read: {exc}"
+            ) from exc
         bad: list[str] = []
         self.skipped, self.detail = 0, None
         text = self._text(data, bad)
@@ -227,7 +267,9 @@ class DeployFileCollector:
                 service=record.get("service"),
                 actor=record.get("actor"),
                 url=record.get("url"),
-                attrs={k: record.get(k) for k in ("version", "environment", "status", "description")}
+                attrs={
+                    k: record.get(k) for k in ("version", "environment", "status", "description")
+                }
                 | {"file": self.path.name, "line": number},
             )
         if bad:

@@ -35,8 +35,11 @@ PER_PAGE = 100
 MAX_RETRIES = 3
 """Retries of a request that met a 5xx or a network error, with 1, 2, 4 s between them."""
 
-_KIND_BY_STATE = {"success": ("succeeded", DEPLOY_SUCCEEDED), "failure": ("failed", DEPLOY_FAILED),
-                  "error": ("failed", DEPLOY_FAILED)}
+_KIND_BY_STATE = {
+    "success": ("succeeded", DEPLOY_SUCCEEDED),
+    "failure": ("failed", DEPLOY_FAILED),
+    "error": ("failed", DEPLOY_FAILED),
+}
 
 
 class GitHubDeploymentsCollector:
@@ -72,8 +75,12 @@ class GitHubDeploymentsCollector:
         self._waited = 0.0
         self._client = httpx2.Client(
             base_url=self.base_url,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
-                     "X-GitHub-Api-Version": "2022-11-28", "User-Agent": "pmdraft"},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28",
+                "User-Agent": "pmdraft",
+            },
             timeout=timeout,
             transport=transport,
             follow_redirects=True,
@@ -110,27 +117,40 @@ class GitHubDeploymentsCollector:
                 response = self._client.get(url, params=params)
             except httpx2.TransportError as exc:
                 if attempt < MAX_RETRIES:
-                    self._sleep(2.0 ** attempt)
+                    self._sleep(2.0**attempt)
                     attempt += 1
                     continue
-                raise CollectorError(self.name, f"{what} failed: {exc.__class__.__name__}: {exc}; check base_url "
-                                                f"({self.base_url}) and the network") from exc
+                raise CollectorError(
+                    self.name,
+                    f"{what} failed: {exc.__class__.__name__}: {exc}; check base_url "
+                    f"({self.base_url}) and the network",
+                ) from exc
             headers = response.headers
-            remaining, reset = headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-reset")
+            remaining, reset = (
+                headers.get("x-ratelimit-remaining"),
+                headers.get("x-ratelimit-reset"),
+            )
             if remaining == "0" and reset and reset.isdigit():
                 self._resume_at = float(reset)
             elif remaining and remaining.isdigit():
                 self._resume_at = 0.0
-            if response.status_code in (403, 429) and (remaining == "0" or "retry-after" in headers) \
-                    and limited < MAX_RETRIES:
+            if (
+                response.status_code in (403, 429)
+                and (remaining == "0" or "retry-after" in headers)
+                and limited < MAX_RETRIES
+            ):
                 limited += 1
                 retry_after = headers.get("retry-after", "")
-                self._resume_at = self._clock() + float(retry_after) if retry_after.isdigit() else self._resume_at
+                self._resume_at = (
+                    self._clock() + float(retry_after) if retry_after.isdigit() else self._resume_at
+                )
                 if self._resume_at <= self._clock():
-                    self._resume_at = self._clock() + 60  # GitHub's advice without a reset time: a minute
+                    self._resume_at = (
+                        self._clock() + 60
+                    )  # GitHub's advice without a reset time: a minute
                 continue
             if response.status_code >= 500 and attempt < MAX_RETRIES:
-                self._sleep(2.0 ** attempt)
+                self._sleep(2.0**attempt)
                 attempt += 1
                 continue
             if response.is_success:
@@ -178,7 +198,9 @@ class GitHubDeploymentsCollector:
             if self._waited:
                 self.detail = f"waited {self._waited:.0f} s for GitHub's rate limit"
 
-    def _repo(self, repo: str, params: dict[str, Any], since: datetime, until: datetime) -> Iterator[Event]:
+    def _repo(
+        self, repo: str, params: dict[str, Any], since: datetime, until: datetime
+    ) -> Iterator[Event]:
         path = f"/repos/{repo}/deployments"
         for page in self._pages(path, params):
             older = False
@@ -197,20 +219,38 @@ class GitHubDeploymentsCollector:
             if older:
                 return
 
-    def _deployment(self, repo: str, d: dict[str, Any], created: datetime, since: datetime,
-                    until: datetime) -> Iterator[Event]:
+    def _deployment(
+        self, repo: str, d: dict[str, Any], created: datetime, since: datetime, until: datetime
+    ) -> Iterator[Event]:
         sha = str(d.get("sha") or "")
-        record = {"service": repo.rsplit("/", 1)[-1], "environment": str(d.get("environment") or ""),
-                  "version": sha[:12] or str(d.get("ref") or ""), "description": str(d.get("description") or "")}
+        record = {
+            "service": repo.rsplit("/", 1)[-1],
+            "environment": str(d.get("environment") or ""),
+            "version": sha[:12] or str(d.get("ref") or ""),
+            "description": str(d.get("description") or ""),
+        }
         ref = f"{repo}#{d.get('id')}"
         actor = (d.get("creator") or {}).get("login")
-        attrs = {"version": record["version"] or None, "environment": record["environment"] or None,
-                 "git_ref": d.get("ref"), "repo": repo, "description": record["description"] or None}
+        attrs = {
+            "version": record["version"] or None,
+            "environment": record["environment"] or None,
+            "git_ref": d.get("ref"),
+            "repo": repo,
+            "description": record["description"] or None,
+        }
 
         def event(at: datetime, status: str, kind: str, who: Any, url: Any) -> Event:
-            return Event(at=at, source="github", kind=kind, ref=ref, summary=describe({**record, "status": status}),
-                         service=record["service"], actor=who if isinstance(who, str) else None,
-                         url=url if isinstance(url, str) and url else None, attrs=attrs | {"status": status})
+            return Event(
+                at=at,
+                source="github",
+                kind=kind,
+                ref=ref,
+                summary=describe({**record, "status": status}),
+                service=record["service"],
+                actor=who if isinstance(who, str) else None,
+                url=url if isinstance(url, str) and url else None,
+                attrs=attrs | {"status": status},
+            )
 
         yield event(created, "started", DEPLOY_STARTED, actor, None)
         statuses_path = f"/repos/{repo}/deployments/{d.get('id')}/statuses"
@@ -224,5 +264,10 @@ class GitHubDeploymentsCollector:
                 except (KeyError, ValueError):
                     continue
                 if since <= at < until:
-                    yield event(at, state[0], state[1], (s.get("creator") or {}).get("login"),
-                                s.get("log_url") or s.get("target_url"))
+                    yield event(
+                        at,
+                        state[0],
+                        state[1],
+                        (s.get("creator") or {}).get("login"),
+                        s.get("log_url") or s.get("target_url"),
+                    )

@@ -108,7 +108,9 @@ class NetworkFailure(Exception):
         self.attempts = attempts
         self.error = error
         self.timed_out = isinstance(error, httpx2.TimeoutException)
-        self.reason = f"{error.__class__.__name__}: {error}" if str(error) else error.__class__.__name__
+        self.reason = (
+            f"{error.__class__.__name__}: {error}" if str(error) else error.__class__.__name__
+        )
         super().__init__(f"{url}: {self.reason} ({attempts} attempts)")
 
 
@@ -149,7 +151,9 @@ class RequestBudget:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if limit < 1 or period <= 0:
-            raise ValueError(f"RequestBudget needs limit >= 1 and period > 0, got {limit} and {period}")
+            raise ValueError(
+                f"RequestBudget needs limit >= 1 and period > 0, got {limit} and {period}"
+            )
         self.limit = limit
         """Requests allowed in any ``period`` seconds."""
         self.period = period
@@ -214,7 +218,9 @@ class RetryingTransport(httpx2.BaseTransport):
                 response = self.inner.handle_request(request)
             except httpx2.TransportError as exc:
                 if attempt >= self.max_retries:
-                    raise NetworkFailure(str(request.url.copy_with(query=None)), attempt + 1, exc) from exc
+                    raise NetworkFailure(
+                        str(request.url.copy_with(query=None)), attempt + 1, exc
+                    ) from exc
                 self.sleep(min(self.max_wait, 0.5 * 2**attempt))
                 attempt += 1
                 continue
@@ -231,7 +237,9 @@ class RetryingTransport(httpx2.BaseTransport):
                     if attempt >= self.max_retries
                     else f"and asked to wait {wait:.0f} s, more than max_retry_wait_seconds={self.max_wait:g}"
                 )
-                raise RetriesExhausted(str(request.url.copy_with(query=None)), status, f"{why}: {detail}")
+                raise RetriesExhausted(
+                    str(request.url.copy_with(query=None)), status, f"{why}: {detail}"
+                )
             response.close()
             self.sleep(wait)
             attempt += 1
@@ -276,7 +284,9 @@ def incident_window(
     for inc in incidents:
         created = _record_time(inc, "created_at")
         if created is None:
-            raise CollectorError("pagerduty", f"incident {inc.get('id')!r} has no readable created_at time")
+            raise CollectorError(
+                "pagerduty", f"incident {inc.get('id')!r} has no readable created_at time"
+            )
         starts.append(created)
         end = None
         if inc.get("status") == "resolved":
@@ -358,19 +368,27 @@ class PagerDutyCollector:
         cut = next((n for n in range(len(token) - 1, 3, -1) if text.endswith(token[:n])), 0)
         return text[: len(text) - cut] + "[token]" if cut else text
 
-    def _get(self, path: str, params: Mapping[str, Any], *, not_found: str | None = None) -> dict[str, Any]:
+    def _get(
+        self, path: str, params: Mapping[str, Any], *, not_found: str | None = None
+    ) -> dict[str, Any]:
         import pagerduty
 
         try:
             response = self.client.get(path, params=dict(params))
         except RetriesExhausted as exc:
-            raise CollectorError(self.name, f"GET {path} failed: {exc.status} {self._scrub(exc.detail)}") from exc
+            raise CollectorError(
+                self.name, f"GET {path} failed: {exc.status} {self._scrub(exc.detail)}"
+            ) from exc
         except NetworkFailure as exc:
             timeout = getattr(self.client, "timeout", None)
-            why = (f"no answer within timeout_seconds={timeout:g}" if exc.timed_out and isinstance(timeout, (int, float))
-                   else self._scrub(exc.reason))
+            why = (
+                f"no answer within timeout_seconds={timeout:g}"
+                if exc.timed_out and isinstance(timeout, (int, float))
+                else self._scrub(exc.reason)
+            )
             raise CollectorError(
-                self.name, f"GET {path} failed after {exc.attempts} attempts: {why}; check the network and base_url"
+                self.name,
+                f"GET {path} failed after {exc.attempts} attempts: {why}; check the network and base_url"
                 + (", or raise timeout_seconds" if exc.timed_out else ""),
             ) from exc
         except pagerduty.Error as exc:
@@ -382,21 +400,28 @@ class PagerDutyCollector:
                     "deactivated, or base_url points at the wrong service region "
                     "(EU accounts use https://api.eu.pagerduty.com)",
                 ) from exc
-            raise CollectorError(self.name, f"GET {path} failed: {exc.__class__.__name__}: {self._scrub(str(exc))}") from exc
+            raise CollectorError(
+                self.name, f"GET {path} failed: {exc.__class__.__name__}: {self._scrub(str(exc))}"
+            ) from exc
         except httpx2.HTTPError as exc:
-            raise CollectorError(self.name, f"GET {path} failed: {exc.__class__.__name__}: {exc}") from exc
+            raise CollectorError(
+                self.name, f"GET {path} failed: {exc.__class__.__name__}: {exc}"
+            ) from exc
         if response.status_code == 404 and not_found:
             raise InputError(not_found)
         if not response.is_success:
             raise CollectorError(
-                self.name, f"GET {path} answered HTTP {response.status_code}: {self._scrub(response.text)[:200].strip()}"
+                self.name,
+                f"GET {path} answered HTTP {response.status_code}: {self._scrub(response.text)[:200].strip()}",
             )
         try:
             body = response.json()
         except ValueError as exc:
             raise CollectorError(self.name, f"GET {path} answered with invalid JSON") from exc
         if not isinstance(body, dict):
-            raise CollectorError(self.name, f"GET {path} answered with {type(body).__name__}, not an object")
+            raise CollectorError(
+                self.name, f"GET {path} answered with {type(body).__name__}, not an object"
+            )
         return body
 
     def _map(self, fn: Callable[[_T], _R], items: Iterable[_T]) -> Iterator[_R]:
@@ -411,7 +436,9 @@ class PagerDutyCollector:
         return self._pooled(fn, todo)
 
     def _pooled(self, fn: Callable[[_T], _R], todo: list[_T]) -> Iterator[_R]:
-        pool = ThreadPoolExecutor(min(self.max_connections, len(todo)), thread_name_prefix="pagerduty")
+        pool = ThreadPoolExecutor(
+            min(self.max_connections, len(todo)), thread_name_prefix="pagerduty"
+        )
         try:
             futures: list[Future[_R]] = [pool.submit(fn, item) for item in todo]
             for future in futures:
@@ -425,8 +452,14 @@ class PagerDutyCollector:
         """One page of ``window``: its records, the listing's ``total`` then, and ``more``."""
         body = self._get(
             path,
-            {**params, "since": iso_z(window.since), "until": iso_z(window.until),
-             "limit": PAGE_SIZE, "offset": offset, "total": "true"},
+            {
+                **params,
+                "since": iso_z(window.since),
+                "until": iso_z(window.until),
+                "limit": PAGE_SIZE,
+                "offset": offset,
+                "total": "true",
+            },
         )
         items = body.get(key)
         if not isinstance(items, list):
@@ -451,7 +484,9 @@ class PagerDutyCollector:
         edges = [window.since, *cuts, window.until]
         return [Window(a, b) for a, b in itertools.pairwise(edges)]
 
-    def _plan(self, path: str, key: str, params: Mapping[str, Any], windows: list[Window]) -> list[_Slice]:
+    def _plan(
+        self, path: str, key: str, params: Mapping[str, Any], windows: list[Window]
+    ) -> list[_Slice]:
         """Probe ``windows`` (the first page, with ``total``), splitting any over the cap; newest first."""
         leaves: list[_Slice] = []
         while windows:
@@ -461,7 +496,8 @@ class PagerDutyCollector:
                 if total is None:
                     if more:
                         raise CollectorError(
-                            self.name, f"GET {path} did not report a total with total=true, so it cannot "
+                            self.name,
+                            f"GET {path} did not report a total with total=true, so it cannot "
                             "be read completely past its first page",
                         )
                     total = len(items)
@@ -481,7 +517,9 @@ class PagerDutyCollector:
         records than ``total``: offsets that moved between pages repeat some records and skip
         others, even when the total stays the same.
         """
-        jobs = [(s.window, offset) for s in slices for offset in range(PAGE_SIZE, s.total, PAGE_SIZE)]
+        jobs = [
+            (s.window, offset) for s in slices for offset in range(PAGE_SIZE, s.total, PAGE_SIZE)
+        ]
         pages = self._map(lambda job: self._page(path, key, params, *job), jobs)
         for s in slices:
             items, changed = list(s.first), False
@@ -490,10 +528,14 @@ class PagerDutyCollector:
                 items.extend(page)
                 changed = changed or (total is not None and total != s.total)
             ids = [i.get("id") for i in items]
-            distinct = len({i for i in ids if isinstance(i, str)}) + sum(not isinstance(i, str) for i in ids)
+            distinct = len({i for i in ids if isinstance(i, str)}) + sum(
+                not isinstance(i, str) for i in ids
+            )
             yield s, items, changed or distinct < s.total
 
-    def _listing(self, path: str, key: str, params: Mapping[str, Any], window: Window) -> Iterator[dict[str, Any]]:
+    def _listing(
+        self, path: str, key: str, params: Mapping[str, Any], window: Window
+    ) -> Iterator[dict[str, Any]]:
         """Every record of a paginated listing in ``window``, each once (by id)."""
         seen: set[str] = set()
         todo = [window]
@@ -518,8 +560,10 @@ class PagerDutyCollector:
             if not todo:
                 return
             if round_ == 0:
-                self._notes.append(f"GET {path} changed while it was read (its total moved, or its pages repeated "
-                                   "or skipped records), so it was read again")
+                self._notes.append(
+                    f"GET {path} changed while it was read (its total moved, or its pages repeated "
+                    "or skipped records), so it was read again"
+                )
         raise CollectorError(
             self.name,
             f"GET {path} kept changing while it was read (its total moved, or its pages repeated or skipped "
@@ -536,7 +580,9 @@ class PagerDutyCollector:
 
     def list_incidents(self, window: Window, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Every incident created in ``window`` matching ``params`` (``statuses[]``, ``team_ids[]``...), read completely."""
-        return list(self._listing("/incidents", "incidents", {"time_zone": "UTC", **params}, window))
+        return list(
+            self._listing("/incidents", "incidents", {"time_zone": "UTC", **params}, window)
+        )
 
     def notes(self, incident_id: str) -> list[dict[str, Any]]:
         """The notes on one incident (``GET /incidents/{id}/notes``)."""
@@ -549,14 +595,22 @@ class PagerDutyCollector:
 
         path = f"/incidents/{incident_id}/notes"
         try:
-            response = self.client.post(path, json={"note": {"content": content}}, headers={"From": from_email})
+            response = self.client.post(
+                path, json={"note": {"content": content}}, headers={"From": from_email}
+            )
         except (RetriesExhausted, NetworkFailure, httpx2.HTTPError, pagerduty.Error) as exc:
             raise CollectorError(self.name, f"POST {path} failed: {self._scrub(str(exc))}") from exc
         if not response.is_success:
-            hint = " (the token needs write access, and annotate_from a PagerDuty user's email)" \
-                if response.status_code in (400, 401, 403) else ""
-            raise CollectorError(self.name, f"POST {path} answered HTTP {response.status_code}{hint}: "
-                                 f"{self._scrub(response.text)[:200].strip()}")
+            hint = (
+                " (the token needs write access, and annotate_from a PagerDuty user's email)"
+                if response.status_code in (400, 401, 403)
+                else ""
+            )
+            raise CollectorError(
+                self.name,
+                f"POST {path} answered HTTP {response.status_code}{hint}: "
+                f"{self._scrub(response.text)[:200].strip()}",
+            )
 
     def resolve(self, refs: Sequence[str]) -> list[dict[str, Any]]:
         """The incidents named by number or id, each once, from ``GET /incidents/{ref}``."""
@@ -576,7 +630,9 @@ class PagerDutyCollector:
             )
             inc = body.get("incident")
             if not isinstance(inc, dict) or not isinstance(inc.get("id"), str):
-                raise CollectorError(self.name, f"GET /incidents/{ref} answered without an incident")
+                raise CollectorError(
+                    self.name, f"GET /incidents/{ref} answered without an incident"
+                )
             found.setdefault(inc["id"], inc)
         return list(found.values())
 
@@ -607,8 +663,12 @@ class PagerDutyCollector:
         a failure is kept as ``error`` so the draft can say why the list is missing.
         """
         created = [t for t in (_record_time(i, "created_at") for i in scope) if t is not None]
-        record: dict[str, Any] = {"lookback_days": self.related_lookback.total_seconds() / 86400,
-                                  "scope": [_incident_record(i) for i in scope], "candidates": [], "error": None}
+        record: dict[str, Any] = {
+            "lookback_days": self.related_lookback.total_seconds() / 86400,
+            "scope": [_incident_record(i) for i in scope],
+            "candidates": [],
+            "error": None,
+        }
         if not created:
             return record
         earliest = min(created)
@@ -617,7 +677,12 @@ class PagerDutyCollector:
             params["service_ids[]"] = self.service_ids
         ids = {i.get("id") for i in scope}
         try:
-            past = self._listing("/incidents", "incidents", params, Window(earliest - self.related_lookback, earliest))
+            past = self._listing(
+                "/incidents",
+                "incidents",
+                params,
+                Window(earliest - self.related_lookback, earliest),
+            )
             record["candidates"] = [_incident_record(i) for i in past if i.get("id") not in ids]
         except CollectorError as exc:
             record["error"] = exc.message
@@ -644,7 +709,9 @@ class PagerDutyCollector:
                 scope.append(inc)
                 since = min(padded.since, _record_time(inc, "created_at") or padded.since)
                 span = Window(since, self._entries_until(padded.until, [inc]))
-                for entry in self._listing(f"/incidents/{inc['id']}/log_entries", "log_entries", params, span):
+                for entry in self._listing(
+                    f"/incidents/{inc['id']}/log_entries", "log_entries", params, span
+                ):
                     event = self._event(entry, inc)
                     if event is not None:
                         yield event
@@ -702,7 +769,9 @@ class PagerDutyCollector:
             names = [_ref_name(a) for a in entry.get("assignees") or []]
             attrs["assignees"] = ", ".join(n for n in names if n)
         label = f"PagerDuty #{number}" if number is not None else "PagerDuty"
-        summary = str(entry.get("summary") or entry_type.replace("_log_entry", "").replace("_", " "))
+        summary = str(
+            entry.get("summary") or entry_type.replace("_log_entry", "").replace("_", " ")
+        )
         return Event(
             at=at,
             source=self.name,
@@ -717,10 +786,17 @@ class PagerDutyCollector:
 
 
 CHANGE_KINDS = {
-    "started": DEPLOY_STARTED, "in_progress": DEPLOY_STARTED, "running": DEPLOY_STARTED,
-    "succeeded": DEPLOY_SUCCEEDED, "success": DEPLOY_SUCCEEDED, "passed": DEPLOY_SUCCEEDED,
-    "failed": DEPLOY_FAILED, "failure": DEPLOY_FAILED, "error": DEPLOY_FAILED,
-    "rolled_back": DEPLOY_ROLLED_BACK, "rollback": DEPLOY_ROLLED_BACK,
+    "started": DEPLOY_STARTED,
+    "in_progress": DEPLOY_STARTED,
+    "running": DEPLOY_STARTED,
+    "succeeded": DEPLOY_SUCCEEDED,
+    "success": DEPLOY_SUCCEEDED,
+    "passed": DEPLOY_SUCCEEDED,
+    "failed": DEPLOY_FAILED,
+    "failure": DEPLOY_FAILED,
+    "error": DEPLOY_FAILED,
+    "rolled_back": DEPLOY_ROLLED_BACK,
+    "rollback": DEPLOY_ROLLED_BACK,
 }
 """A change event's ``custom_details`` ``status`` (or ``build_state``) -> deploy kind; a change
 event without one is a finished change (``deploy.succeeded``): that is what teams send."""
@@ -732,10 +808,15 @@ def _incident_record(inc: Mapping[str, Any]) -> dict[str, Any]:
     service: dict[str, Any] = raw if isinstance(raw, dict) else {}
     number = inc.get("incident_number")
     return {
-        "id": inc.get("id"), "number": number if isinstance(number, int) else None,
-        "title": str(inc.get("title") or ""), "url": inc.get("html_url"),
-        "service_id": service.get("id"), "service": _ref_name(service),
-        "created_at": inc.get("created_at"), "resolved_at": inc.get("resolved_at"), "status": inc.get("status"),
+        "id": inc.get("id"),
+        "number": number if isinstance(number, int) else None,
+        "title": str(inc.get("title") or ""),
+        "url": inc.get("html_url"),
+        "service_id": service.get("id"),
+        "service": _ref_name(service),
+        "created_at": inc.get("created_at"),
+        "resolved_at": inc.get("resolved_at"),
+        "status": inc.get("status"),
     }
 
 
@@ -748,9 +829,15 @@ def _change_event(item: Mapping[str, Any], services: Sequence[Mapping[str, Any]]
     details: dict[str, Any] = raw if isinstance(raw, dict) else {}
     status = str(details.get("status") or details.get("build_state") or "").lower()
     kind = CHANGE_KINDS.get(status, DEPLOY_SUCCEEDED)
-    service = next((name for name in map(_ref_name, services) if name), None) or details.get("service")
+    service = next((name for name in map(_ref_name, services) if name), None) or details.get(
+        "service"
+    )
     service = service if isinstance(service, str) else None
-    links = [link for link in item.get("links") or [] if isinstance(link, dict) and isinstance(link.get("href"), str)]
+    links = [
+        link
+        for link in item.get("links") or []
+        if isinstance(link, dict) and isinstance(link.get("href"), str)
+    ]
     text = str(item.get("summary") or "change event")
     if service and service not in text:
         text += f" ({service})"
@@ -766,8 +853,12 @@ def _change_event(item: Mapping[str, Any], services: Sequence[Mapping[str, Any]]
         url=links[0]["href"] if links else None,
         attrs={
             "change_event": True,
-            "version": details.get("version") if isinstance(details.get("version"), scalar) else None,
-            "environment": details.get("environment") if isinstance(details.get("environment"), str) else None,
+            "version": details.get("version")
+            if isinstance(details.get("version"), scalar)
+            else None,
+            "environment": details.get("environment")
+            if isinstance(details.get("environment"), str)
+            else None,
             "status": status or None,
             "description": str(item.get("summary") or ""),
             "change_source": item.get("source") if isinstance(item.get("source"), str) else None,
@@ -799,8 +890,12 @@ def build_client(
     import pagerduty
 
     if inner is None:
-        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
-        limits = httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
+        )
+        limits = httpx2.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
         inner = httpx2.HTTPTransport(verify=verify, limits=limits)
     transport = RetryingTransport(
         inner, counter, max_retries=max_retries, max_wait=max_wait, sleep=sleep, budget=budget

@@ -23,13 +23,20 @@ from ..model import ALARM_ALARM, UTC
 if TYPE_CHECKING:
     from ..draft import Draft
 
-INSTALL_HINT = "install pmdraft[graphs] (pip install 'pmdraft[graphs]') to draw them, or pass --no-graphs"
+INSTALL_HINT = (
+    "install pmdraft[graphs] (pip install 'pmdraft[graphs]') to draw them, or pass --no-graphs"
+)
 
 OVERVIEW = "overview.png"
 """The combined figure's file name inside the graphs folder."""
 
-_MILESTONE_COLOURS = {"impact_started": "#d62728", "detected": "#ff7f0e", "acknowledged": "#2ca02c",
-                      "mitigated": "#1f77b4", "resolved": "#9467bd"}
+_MILESTONE_COLOURS = {
+    "impact_started": "#d62728",
+    "detected": "#ff7f0e",
+    "acknowledged": "#2ca02c",
+    "mitigated": "#1f77b4",
+    "resolved": "#9467bd",
+}
 
 
 class GraphsUnavailable(PmdraftError):
@@ -60,7 +67,9 @@ def _alarm_periods(draft: Draft, ref: str) -> list[tuple[datetime, datetime]]:
     """Each stretch the alarm spent in ALARM within the window, from its transitions."""
     periods: list[tuple[datetime, datetime]] = []
     start: datetime | None = None
-    for e in sorted((e for e in draft.events if e.source == "cloudwatch" and e.ref == ref), key=lambda e: e.at):
+    for e in sorted(
+        (e for e in draft.events if e.source == "cloudwatch" and e.ref == ref), key=lambda e: e.at
+    ):
         if e.kind == ALARM_ALARM and start is None:
             start = e.at
         elif e.kind != ALARM_ALARM and start is not None:
@@ -75,7 +84,11 @@ def _plans(draft: Draft) -> list[_Plan]:
     plans: list[_Plan] = []
     used: set[str] = set()
     for s in getattr(draft, "metric_series", []):
-        pairs = [(_parse(t), float(v)) for t, v in zip(s["times"], s["values"], strict=True) if v is not None and not math.isnan(v)]
+        pairs = [
+            (_parse(t), float(v))
+            for t, v in zip(s["times"], s["values"], strict=True)
+            if v is not None and not math.isnan(v)
+        ]
         if not pairs:
             continue
         name = _slug(s["alarm_name"])
@@ -86,9 +99,13 @@ def _plans(draft: Draft) -> list[_Plan]:
         periods = _alarm_periods(draft, s["ref"])
         peak = max(range(len(values)), key=values.__getitem__)
         fired = ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in periods) or "none"
-        threshold = "" if s.get("threshold") is None else f", threshold {s['threshold']:g} (dashed line)"
-        alt = (f"{s['alarm_name']}: {s['metric']} ({s['statistic']} per {s['period']} s, UTC){threshold}; "
-               f"ALARM shaded red: {fired}; peak {values[peak]:g} at {times[peak]:%H:%M}")
+        threshold = (
+            "" if s.get("threshold") is None else f", threshold {s['threshold']:g} (dashed line)"
+        )
+        alt = (
+            f"{s['alarm_name']}: {s['metric']} ({s['statistic']} per {s['period']} s, UTC){threshold}; "
+            f"ALARM shaded red: {fired}; peak {values[peak]:g} at {times[peak]:%H:%M}"
+        )
         plans.append(_Plan(f"{name}.png", s, times, values, periods, alt))
     return plans
 
@@ -99,10 +116,18 @@ def graph_links(draft: Draft, folder: str) -> list[dict[str, str]]:
     if not plans:
         return []
     names = ", ".join(p.series["alarm_name"] for p in plans)
-    links = [{"path": f"{folder}/{OVERVIEW}", "title": "Overview",
-              "alt": f"Overview of the alarmed metrics ({names}) with their thresholds, ALARM periods shaded red, "
-                     "and the deploys and milestones marked"}]
-    links += [{"path": f"{folder}/{p.filename}", "title": p.series["alarm_name"], "alt": p.alt} for p in plans]
+    links = [
+        {
+            "path": f"{folder}/{OVERVIEW}",
+            "title": "Overview",
+            "alt": f"Overview of the alarmed metrics ({names}) with their thresholds, ALARM periods shaded red, "
+            "and the deploys and milestones marked",
+        }
+    ]
+    links += [
+        {"path": f"{folder}/{p.filename}", "title": p.series["alarm_name"], "alt": p.alt}
+        for p in plans
+    ]
     return links
 
 
@@ -110,7 +135,9 @@ def _pyplot() -> Any:
     try:
         import matplotlib
     except ImportError as exc:
-        raise GraphsUnavailable(f"the monitoring graphs need matplotlib, which is not installed: {INSTALL_HINT}") from exc
+        raise GraphsUnavailable(
+            f"the monitoring graphs need matplotlib, which is not installed: {INSTALL_HINT}"
+        ) from exc
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -123,23 +150,47 @@ def _markers(ax: Any, draft: Draft, *, labels: bool) -> None:
     for e in deploys:
         ax.axvline(e.at, color="#555555", linestyle=":", linewidth=1)
         if labels:
-            ax.text(e.at, low + (high - low) * 0.5, f"deploy {e.attrs.get('version') or ''}".rstrip(), rotation=90,
-                    va="center", ha="right", fontsize=6, color="#555555")
+            ax.text(
+                e.at,
+                low + (high - low) * 0.5,
+                f"deploy {e.attrs.get('version') or ''}".rstrip(),
+                rotation=90,
+                va="center",
+                ha="right",
+                fontsize=6,
+                color="#555555",
+            )
     for name, m in draft.analysis.milestones.items():
         if m is None or name not in _MILESTONE_COLOURS:
             continue
-        ax.axvline(m.at, color=_MILESTONE_COLOURS[name], linestyle="-.", linewidth=1.2,
-                   label=name if labels else None)
+        ax.axvline(
+            m.at,
+            color=_MILESTONE_COLOURS[name],
+            linestyle="-.",
+            linewidth=1.2,
+            label=name if labels else None,
+        )
 
 
 def _draw(ax: Any, draft: Draft, plan: _Plan, *, labels: bool) -> None:
     import matplotlib.dates as mdates
 
     s = plan.series
-    ax.plot(plan.times, plan.values, color="#1f4e9c", linewidth=1.4, label=f"{s['metric']} ({s['statistic']})")
+    ax.plot(
+        plan.times,
+        plan.values,
+        color="#1f4e9c",
+        linewidth=1.4,
+        label=f"{s['metric']} ({s['statistic']})",
+    )
     if s.get("threshold") is not None:
-        ax.axhline(s["threshold"], color="#d62728", linestyle="--", linewidth=1.2,
-                   label=f"threshold {s['threshold']:g}")
+        ax.axhline(
+            s["threshold"],
+            color="#d62728",
+            linestyle="--",
+            linewidth=1.2,
+            label=f"threshold {s['threshold']:g}",
+        )
     for i, (a, b) in enumerate(plan.alarm_periods):
         ax.axvspan(a, b, color="#d62728", alpha=0.15, label="ALARM" if i == 0 else None)
     ax.set_xlim(plan.times[0], plan.times[-1])
@@ -172,7 +223,9 @@ def render_graphs(draft: Draft, folder: str) -> dict[str, bytes]:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
         out[f"{folder}/{plan.filename}"] = _png(fig)
         plt.close(fig)
-    fig, axes = plt.subplots(len(plans), 1, figsize=(9, 2.4 * len(plans) + 0.6), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(
+        len(plans), 1, figsize=(9, 2.4 * len(plans) + 0.6), sharex=True, squeeze=False
+    )
     for i, (ax, plan) in enumerate(zip(axes[:, 0], plans, strict=True)):
         _draw(ax, draft, plan, labels=i == 0)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)

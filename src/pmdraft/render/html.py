@@ -32,6 +32,8 @@ def load_html_template(path: Path) -> jinja2.Template:
     return load_template(path, _environment())
 
 
-def render_html(draft: Draft, *, tz: tzinfo | None = None, template: jinja2.Template | None = None) -> str:
+def render_html(
+    draft: Draft, *, tz: tzinfo | None = None, template: jinja2.Template | None = None
+) -> str:
     """The draft as one HTML document with inline CSS (screen and print), autoescaped."""
     return fill(template or _environment().get_template("postmortem.html.j2"), context(draft, tz))

@@ -30,7 +30,10 @@ FAST_ACK = 5 * 60
 LATE_CHANGE = 10 * 60
 """Seconds: more than this between the suspect change and the first alert is late detection."""
 
-SOURCE_TITLES = {"cloudwatch": "CloudWatch alarm history", "pagerduty": "PagerDuty incidents and log entries"}
+SOURCE_TITLES = {
+    "cloudwatch": "CloudWatch alarm history",
+    "pagerduty": "PagerDuty incidents and log entries",
+}
 
 
 TEMPLATE_HELP = "docs/templates.md lists the variables a template can use"
@@ -53,17 +56,27 @@ def sandboxed_environment(
 
 
 def _environment(loader: jinja2.BaseLoader | None = None) -> SandboxedEnvironment:
-    return sandboxed_environment(autoescape=False, filters={"cell": cell, "inline": markdown_text}, loader=loader)
+    return sandboxed_environment(
+        autoescape=False, filters={"cell": cell, "inline": markdown_text}, loader=loader
+    )
 
 
-DEPLOY_SOURCE_TITLES = {"deploys": "deploy log", "codedeploy": "AWS CodeDeploy", "github": "GitHub Deployments",
-                        "cloudtrail": "CloudTrail deploy calls"}
+DEPLOY_SOURCE_TITLES = {
+    "deploys": "deploy log",
+    "codedeploy": "AWS CodeDeploy",
+    "github": "GitHub Deployments",
+    "cloudtrail": "CloudTrail deploy calls",
+}
 
 
 def _source_title(name: str) -> str:
     kind, _, what = name.partition(":")
     if what and kind in DEPLOY_SOURCE_TITLES:
-        return f"{DEPLOY_SOURCE_TITLES[kind]} {what}" if kind == "deploys" else f"{DEPLOY_SOURCE_TITLES[kind]} ({what})"
+        return (
+            f"{DEPLOY_SOURCE_TITLES[kind]} {what}"
+            if kind == "deploys"
+            else f"{DEPLOY_SOURCE_TITLES[kind]} ({what})"
+        )
     return SOURCE_TITLES.get(name, name)
 
 
@@ -74,22 +87,30 @@ def _facts(draft: Draft) -> tuple[list[str], list[str]]:
     ttd = d.get("time_to_detect")
     if ttd is not None:
         text = f"the first alert fired {duration_words(ttd)} after impact began (time_to_detect = {ttd} s)"
-        (well if ttd <= FAST_DETECT else wrong).append(("Fast detection: " if ttd <= FAST_DETECT else "Slow detection: ") + text)
+        (well if ttd <= FAST_DETECT else wrong).append(
+            ("Fast detection: " if ttd <= FAST_DETECT else "Slow detection: ") + text
+        )
     tta = d.get("time_to_acknowledge")
     if tta is not None:
         text = f"acknowledged {duration_words(tta)} after the page (time_to_acknowledge = {tta} s)"
-        (well if tta <= FAST_ACK else wrong).append(("Quick response: " if tta <= FAST_ACK else "Slow response: ") + text)
+        (well if tta <= FAST_ACK else wrong).append(
+            ("Quick response: " if tta <= FAST_ACK else "Slow response: ") + text
+        )
     ctd = d.get("change_to_detect")
     change = m.get("suspect_change")
     if ctd is not None and change is not None:
         version = _change_name(draft)
         text = f"{duration_words(ctd)} between deploy {version} and the first alert (change_to_detect = {ctd} s)"
-        (wrong if ctd > LATE_CHANGE else well).append(("Late detection: " if ctd > LATE_CHANGE else "Early signal: ") + text)
+        (wrong if ctd > LATE_CHANGE else well).append(
+            ("Late detection: " if ctd > LATE_CHANGE else "Early signal: ") + text
+        )
     detected, rollback = m.get("detected"), getattr(draft, "rollback", None)
     if rollback is not None and detected is not None:
         took = (rollback.at - detected.at).total_seconds()
-        well.append(f"Rollback as mitigation: {markdown_text(rollback.summary)} at {hhmmss(rollback.at)} UTC; "
-                    f"the rollback took {duration_words(took)} from the first alert")
+        well.append(
+            f"Rollback as mitigation: {markdown_text(rollback.summary)} at {hhmmss(rollback.at)} UTC; "
+            f"the rollback took {duration_words(took)} from the first alert"
+        )
     return well, wrong
 
 
@@ -131,7 +152,9 @@ def _timeline(draft: Draft, tz: tzinfo | None = None) -> list[dict[str, Any]]:
     """
     rows = []
     local = [r.at.astimezone(tz) for r in draft.rows] if tz else [None] * len(draft.rows)
-    multi_day = len({r.at.date() for r in draft.rows}) > 1 or len({t.date() for t in local if t}) > 1
+    multi_day = (
+        len({r.at.date() for r in draft.rows}) > 1 or len({t.date() for t in local if t}) > 1
+    )
     previous, previous_local = None, None
     for r, lt in zip(draft.rows, local):
         show_date = multi_day and r.at.date() != previous
@@ -141,10 +164,19 @@ def _timeline(draft: Draft, tz: tzinfo | None = None) -> list[dict[str, Any]]:
         if lt is not None:
             show_local_date = multi_day and lt.date() != previous_local
             previous_local = lt.date()
-            local_time = (lt.strftime("%Y-%m-%d ") if show_local_date else "") + f"{hhmmss(lt)} {lt.tzname()}"
+            local_time = (
+                lt.strftime("%Y-%m-%d ") if show_local_date else ""
+            ) + f"{hhmmss(lt)} {lt.tzname()}"
         marks = ", ".join(r.milestones)
-        rows.append({"time": time, "local": local_time, "event": r.text, "marks": list(r.milestones),
-                     "text": r.text + (f" _[{marks}]_" if marks else "")})
+        rows.append(
+            {
+                "time": time,
+                "local": local_time,
+                "event": r.text,
+                "marks": list(r.milestones),
+                "text": r.text + (f" _[{marks}]_" if marks else ""),
+            }
+        )
     return rows
 
 
@@ -159,7 +191,8 @@ def _metrics(draft: Draft) -> list[dict[str, str]]:
                 "value": "unknown" if value is None else f"{duration_words(value)} ({value} s)",
                 "definition": f"{end} - {start}: {meaning}",
                 "from": "; ".join(
-                    f"{n}: " + (f"{iso_z(m[n].at)} {m[n].summary or ''}".strip() if m[n] else "no evidence")
+                    f"{n}: "
+                    + (f"{iso_z(m[n].at)} {m[n].summary or ''}".strip() if m[n] else "no evidence")
                     for n in (start, end)
                 ),
             }
@@ -169,25 +202,41 @@ def _metrics(draft: Draft) -> list[dict[str, str]]:
 
 def _lead(lead: Any) -> dict[str, Any]:
     """A suspect deploy as plain values: when (with the date), what, why."""
-    return {"at": lead.at.strftime("%Y-%m-%d %H:%M:%S"), "summary": lead.summary, "source": lead.source,
-            "ref": lead.ref, "url": lead.url or "", "reasons": "; ".join(lead.reasons)}
+    return {
+        "at": lead.at.strftime("%Y-%m-%d %H:%M:%S"),
+        "summary": lead.summary,
+        "source": lead.source,
+        "ref": lead.ref,
+        "url": lead.url or "",
+        "reasons": "; ".join(lead.reasons),
+    }
 
 
 def _responder(r: Any) -> dict[str, Any]:
     """One responder of one incident as plain values: who, first paged, acknowledged, time to ack."""
     tta = r.time_to_ack
-    return {"incident": f"#{r.incident_number}" if r.incident_number is not None else r.incident_id, "who": r.name,
-            "paged": hhmmss(r.paged) if r.paged else None,
-            "acknowledged": hhmmss(r.acknowledged) if r.acknowledged else None,
-            "time_to_ack": None if tta is None else f"{duration_words(tta)} ({tta:g} s)", "time_to_ack_seconds": tta}
+    return {
+        "incident": f"#{r.incident_number}" if r.incident_number is not None else r.incident_id,
+        "who": r.name,
+        "paged": hhmmss(r.paged) if r.paged else None,
+        "acknowledged": hhmmss(r.acknowledged) if r.acknowledged else None,
+        "time_to_ack": None if tta is None else f"{duration_words(tta)} ({tta:g} s)",
+        "time_to_ack_seconds": tta,
+    }
 
 
 def _related(r: Any) -> dict[str, Any]:
     """A past incident as plain values: date, number, title, link, duration and why it is listed."""
     seconds = r.get("duration_seconds")
-    return {"date": str(r.get("created_at") or "")[:10], "number": r.get("number"), "title": r.get("title") or "",
-            "url": r.get("url") or "", "service": r.get("service") or "",
-            "duration": "still open" if seconds is None else duration_words(seconds), "reasons": r.get("reasons") or ""}
+    return {
+        "date": str(r.get("created_at") or "")[:10],
+        "number": r.get("number"),
+        "title": r.get("title") or "",
+        "url": r.get("url") or "",
+        "service": r.get("service") or "",
+        "duration": "still open" if seconds is None else duration_words(seconds),
+        "reasons": r.get("reasons") or "",
+    }
 
 
 def _milestone_rows(draft: Draft) -> list[dict[str, str]]:
@@ -199,7 +248,8 @@ def _milestone_rows(draft: Draft) -> list[dict[str, str]]:
             {
                 "name": name,
                 "at": iso_z(ms.at) if ms else "unknown",
-                "rule": (ms.rule if ms else "no evidence") + ("; " + "; ".join(notes) if notes else ""),
+                "rule": (ms.rule if ms else "no evidence")
+                + ("; " + "; ".join(notes) if notes else ""),
                 "event": (ms.summary or "") if ms else "",
             }
         )
@@ -216,8 +266,13 @@ def context(draft: Draft, tz: tzinfo | None = None) -> dict[str, Any]:
     well, wrong = _facts(draft)
     change = m.get("suspect_change")
     comms = [
-        {"time": hhmmss(e.at), "date": e.at.strftime("%Y-%m-%d"), "who": e.actor or "someone",
-         "incident": f"#{e.attrs.get('incident_number')}", "text": str(e.attrs.get("note") or "")}
+        {
+            "time": hhmmss(e.at),
+            "date": e.at.strftime("%Y-%m-%d"),
+            "who": e.actor or "someone",
+            "incident": f"#{e.attrs.get('incident_number')}",
+            "text": str(e.attrs.get("note") or ""),
+        }
         for e in draft.events
         if e.kind == "incident.annotated"
     ]
@@ -229,17 +284,23 @@ def context(draft: Draft, tz: tzinfo | None = None) -> dict[str, Any]:
         "window": {"since": iso_z(draft.window.since), "until": iso_z(draft.window.until)},
         "start": hhmm(start.at) if start else None,
         "end": hhmm(end.at) if end else None,
-        "duration": duration_words(d["time_to_resolve"]) if d.get("time_to_resolve") is not None else None,
+        "duration": duration_words(d["time_to_resolve"])
+        if d.get("time_to_resolve") is not None
+        else None,
         "duration_seconds": d.get("time_to_resolve"),
         "start_rule": start.rule if start else None,
         "end_rule": end.rule if end else None,
         "tz": str(tz) if tz else None,
         "timeline": _timeline(draft, tz),
-        "suspect": None if change is None else {
+        "suspect": None
+        if change is None
+        else {
             "version": _change_name(draft),
             "summary": change.summary or "",
             "at": hhmmss(change.at),
-            "before_alert": duration_words(d["change_to_detect"]) if d.get("change_to_detect") is not None else None,
+            "before_alert": duration_words(d["change_to_detect"])
+            if d.get("change_to_detect") is not None
+            else None,
             "rule": change.rule,
         },
         "leads": [_lead(lead) for lead in draft.suspects.leads],
@@ -251,17 +312,28 @@ def context(draft: Draft, tz: tzinfo | None = None) -> dict[str, Any]:
         "metrics": _metrics(draft),
         "milestones": _milestone_rows(draft),
         "sources": [
-            {"name": r.name, "title": _source_title(r.name), "status": r.status.replace("_", " "),
-             "events": r.events, "requests": r.requests, "error": r.error or ""}
+            {
+                "name": r.name,
+                "title": _source_title(r.name),
+                "status": r.status.replace("_", " "),
+                "events": r.events,
+                "requests": r.requests,
+                "error": r.error or "",
+            }
             for r in draft.reports
         ],
-        "gaps": [{"title": _source_title(r.name), "error": r.error or "failed"} for r in draft.gaps],
-        "not_configured": [_source_title(r.name) for r in draft.reports if r.status == "not_configured"],
+        "gaps": [
+            {"title": _source_title(r.name), "error": r.error or "failed"} for r in draft.gaps
+        ],
+        "not_configured": [
+            _source_title(r.name) for r in draft.reports if r.status == "not_configured"
+        ],
         "comms": comms,
         "incidents": [{"assignees": [], "acknowledged_by": [], **inc} for inc in draft.incidents],
         "responders": [_responder(r) for r in getattr(draft, "responders", [])],
         "related": [_related(r) for r in getattr(draft, "related", [])],
-        "related_days": None if getattr(draft, "related_lookback_days", None) is None
+        "related_days": None
+        if getattr(draft, "related_lookback_days", None) is None
         else f"{draft.related_lookback_days:g}",
         "related_error": getattr(draft, "related_error", None),
         "source_labels": SOURCE_LABEL,
@@ -293,7 +365,9 @@ def load_template(path: Path, environment: SandboxedEnvironment) -> jinja2.Templ
     except jinja2.TemplateNotFound as exc:
         raise RenderError(f"template {path} does not exist (or is not readable)") from exc
     except jinja2.TemplateSyntaxError as exc:
-        raise RenderError(f"template {exc.filename or path}, line {exc.lineno}: {exc.message}") from exc
+        raise RenderError(
+            f"template {exc.filename or path}, line {exc.lineno}: {exc.message}"
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise RenderError(f"template {path} could not be read: {exc}") from exc
 
@@ -309,15 +383,21 @@ def fill(template: jinja2.Template, values: dict[str, Any]) -> str:
         return template.render(**values)
     except jinja2.UndefinedError as exc:
         line = _template_line(exc, template.filename)
-        where = f"template {template.filename or template.name}" + (f", line {line}" if line else "")
+        where = f"template {template.filename or template.name}" + (
+            f", line {line}" if line else ""
+        )
         raise RenderError(f"{where}: {exc.message}; {TEMPLATE_HELP}") from exc
     except jinja2.TemplateError as exc:
         line = _template_line(exc, template.filename)
-        where = f"template {template.filename or template.name}" + (f", line {line}" if line else "")
+        where = f"template {template.filename or template.name}" + (
+            f", line {line}" if line else ""
+        )
         raise RenderError(f"{where} could not be filled: {exc}") from exc
 
 
-def render_markdown(draft: Draft, *, tz: tzinfo | None = None, template: jinja2.Template | None = None) -> str:
+def render_markdown(
+    draft: Draft, *, tz: tzinfo | None = None, template: jinja2.Template | None = None
+) -> str:
     """The draft as GitHub-flavoured Markdown in the template's section order.
 
     ``tz`` adds a local-time column to the timeline; ``template`` (from
@@ -326,4 +406,6 @@ def render_markdown(draft: Draft, *, tz: tzinfo | None = None, template: jinja2.
     """
     from ..living import seal
 
-    return seal(fill(template or _environment().get_template("postmortem.md.j2"), context(draft, tz)))
+    return seal(
+        fill(template or _environment().get_template("postmortem.md.j2"), context(draft, tz))
+    )

@@ -25,7 +25,8 @@ def draft_record(draft: Draft) -> dict[str, Any]:
         "sources": [r.to_record() for r in draft.reports],
         "events": [e.to_record() for e in draft.events],
         "milestones": {
-            name: (m.to_record() if (m := draft.analysis.milestones.get(name)) else None) for name in MILESTONES
+            name: (m.to_record() if (m := draft.analysis.milestones.get(name)) else None)
+            for name in MILESTONES
         },
         "durations": dict(draft.analysis.durations),
         "notes": {k: list(v) for k, v in draft.analysis.notes.items()},
@@ -42,22 +43,36 @@ def render_timeline(draft: Draft, fmt: str) -> str:
     """Every event, one per line: ``table`` for people, ``csv`` and ``json`` for tools."""
     records = [e.to_record() for e in draft.events]
     if fmt == "json":
-        return json.dumps(
-            {"window": draft_record(draft)["window"], "sources": [r.to_record() for r in draft.reports], "events": records},
-            indent=2,
-            ensure_ascii=False,
-        ) + "\n"
+        return (
+            json.dumps(
+                {
+                    "window": draft_record(draft)["window"],
+                    "sources": [r.to_record() for r in draft.reports],
+                    "events": records,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["at", "source", "kind", "ref", "summary", "service", "actor", "url"])
         for r in records:
-            writer.writerow([r[k] if r[k] is not None else "" for k in ("at", "source", "kind", "ref", "summary", "service", "actor", "url")])
+            writer.writerow(
+                [
+                    r[k] if r[k] is not None else ""
+                    for k in ("at", "source", "kind", "ref", "summary", "service", "actor", "url")
+                ]
+            )
         return out.getvalue()
     lines = [f"{'TIME (UTC)':20}  {'SOURCE':10}  {'KIND':24}  SUMMARY"]
     for r in records:
         lines.append(f"{r['at']:20}  {r['source']:10}  {r['kind']:24}  {inline(r['summary'])}")
     for report in draft.reports:
         if report.status != "ok":
-            lines.append(f"# {report.name}: {report.status}{': ' + report.error if report.error else ''}")
+            lines.append(
+                f"# {report.name}: {report.status}{': ' + report.error if report.error else ''}"
+            )
     return "\n".join(lines) + "\n"

@@ -52,11 +52,16 @@ def markdown_text(text: object) -> str:
     runs = list(_BACKTICKS.finditer(line))
     pieces, done, i = [], 0, 0
     while i < len(runs):
-        closer = next((j for j in range(i + 1, len(runs)) if runs[j].group() == runs[i].group()), None)
+        closer = next(
+            (j for j in range(i + 1, len(runs)) if runs[j].group() == runs[i].group()), None
+        )
         if closer is None:
             i += 1
             continue
-        pieces += [_no_html(line[done:runs[i].start()]), line[runs[i].start():runs[closer].end()]]
+        pieces += [
+            _no_html(line[done : runs[i].start()]),
+            line[runs[i].start() : runs[closer].end()],
+        ]
         done, i = runs[closer].end(), closer + 1
     return "".join(pieces) + _no_html(line[done:])
 

@@ -56,24 +56,39 @@ def add_history(
         "HistoryItemType": "StateUpdate",
         "HistorySummary": f"Alarm updated from {old_state} to {new_state}",
         "HistoryData": json.dumps(
-            {"version": "1.0", "oldState": {"stateValue": old_state}, "newState": new}, separators=(",", ":")
+            {"version": "1.0", "oldState": {"stateValue": old_state}, "newState": new},
+            separators=(",", ":"),
         ),
     }
     with _lock:
         _sequence += 1
-        bisect.insort(_history.setdefault((account, region), []), (at, _sequence, item), key=lambda t: (t[0], t[1]))
+        bisect.insort(
+            _history.setdefault((account, region), []),
+            (at, _sequence, item),
+            key=lambda t: (t[0], t[1]),
+        )
 
 
 def add_archived(
-    region: str, group: str, stream: str, events: list[dict[str, Any]], *, account: str = DEFAULT_ACCOUNT
+    region: str,
+    group: str,
+    stream: str,
+    events: list[dict[str, Any]],
+    *,
+    account: str = DEFAULT_ACCOUNT,
 ) -> None:
     """Store EventBridge events in an existing log group and stream at their own ``time``, as an archive
     written when they happened would hold them (PutLogEvents, on moto as on AWS, refuses events over 14 days old).
     """
     from moto.logs.models import logs_backends
 
-    stamped = sorted(((int(datetime.fromisoformat(e["time"].replace("Z", "+00:00")).timestamp() * 1000), e)
-                      for e in events), key=lambda pair: pair[0])
+    stamped = sorted(
+        (
+            (int(datetime.fromisoformat(e["time"].replace("Z", "+00:00")).timestamp() * 1000), e)
+            for e in events
+        ),
+        key=lambda pair: pair[0],
+    )
     records = [{"timestamp": ms, "message": json.dumps(e)} for ms, e in stamped]
     logs_backends[account][region].groups[group].put_log_events(stream, records)
 
@@ -163,7 +178,12 @@ def _teach_percentiles() -> None:
 
     def get_statistics_for_type(self: Any, stat: str) -> Any:
         value = original(self, stat)
-        if value is None and len(stat) > 1 and stat[0] == "p" and stat[1:].replace(".", "", 1).isdigit():
+        if (
+            value is None
+            and len(stat) > 1
+            and stat[0] == "p"
+            and stat[1:].replace(".", "", 1).isdigit()
+        ):
             values = sorted(self.metric_single_values_list)
             if values:
                 rank = max(0, min(len(values) - 1, -(-len(values) * float(stat[1:]) // 100) - 1))

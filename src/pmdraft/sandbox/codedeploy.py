@@ -36,7 +36,7 @@ def _list_deployments(self: Any) -> Any:
     deployments = self.codedeploy_backend.deployments
     ids.sort(key=lambda i: deployments[i].create_time)
     offset = int(self._get_param("nextToken") or 0)
-    result: dict[str, Any] = {"deployments": ids[offset:offset + PAGE_SIZE]}
+    result: dict[str, Any] = {"deployments": ids[offset : offset + PAGE_SIZE]}
     if offset + PAGE_SIZE < len(ids):
         result["nextToken"] = str(offset + PAGE_SIZE)
     return ActionResult(result)
@@ -66,7 +66,9 @@ def _naive(at: datetime) -> datetime:
     return require_aware(at, "deployment time").astimezone(UTC).replace(tzinfo=None)
 
 
-def seed(client: Any, deployments: Iterable[Mapping[str, Any]], *, account: str = DEFAULT_ACCOUNT) -> list[str]:
+def seed(
+    client: Any, deployments: Iterable[Mapping[str, Any]], *, account: str = DEFAULT_ACCOUNT
+) -> list[str]:
     """Create each deployment and set it as given; return their ids in order.
 
     Keys: ``application``, ``group``, ``created`` (aware datetime), optional ``completed``,
@@ -85,13 +87,24 @@ def seed(client: Any, deployments: Iterable[Mapping[str, Any]], *, account: str 
         if app not in backend.applications:
             client.create_application(applicationName=app, computePlatform="Server")
         if group not in backend.deployment_groups.get(app, {}):
-            client.create_deployment_group(applicationName=app, deploymentGroupName=group,
-                                           serviceRoleArn=f"arn:aws:iam::{account}:role/CodeDeploy")
-        revision = {"revisionType": "S3", "s3Location": {"bucket": "releases", "key": f"{app}.zip", "bundleType": "zip",
-                                                           "version": d.get("version", "v1")}}
+            client.create_deployment_group(
+                applicationName=app,
+                deploymentGroupName=group,
+                serviceRoleArn=f"arn:aws:iam::{account}:role/CodeDeploy",
+            )
+        revision = {
+            "revisionType": "S3",
+            "s3Location": {
+                "bucket": "releases",
+                "key": f"{app}.zip",
+                "bundleType": "zip",
+                "version": d.get("version", "v1"),
+            },
+        }
         kwargs = {"description": d["description"]} if d.get("description") else {}
-        deployment_id = client.create_deployment(applicationName=app, deploymentGroupName=group, revision=revision,
-                                                 **kwargs)["deploymentId"]
+        deployment_id = client.create_deployment(
+            applicationName=app, deploymentGroupName=group, revision=revision, **kwargs
+        )["deploymentId"]
         info = backend.deployments[deployment_id]
         info.create_time = _naive(d["created"])
         info.start_time = info.create_time

@@ -43,9 +43,16 @@ __all__ = ["FAULT_KINDS", "FaultProxy", "ProxiedRequest", "error_answer", "opera
 FAULT_KINDS = ("throttle", "error", "slow", "reset", "truncate")
 """The faults :meth:`FaultProxy.inject` accepts."""
 
-_ERROR_CODES = {429: "TooManyRequestsException", 500: "InternalFailure", 502: "BadGateway",
-                503: "ServiceUnavailable", 504: "GatewayTimeout"}
-_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"})
+_ERROR_CODES = {
+    429: "TooManyRequestsException",
+    500: "InternalFailure",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
+)
 
 
 @dataclass(frozen=True)
@@ -87,33 +94,50 @@ def operation_of(path: str, headers: Any, body: bytes) -> str:
 def _cbor_text(text: str) -> bytes:
     raw = text.encode("utf-8")
     n = len(raw)
-    head = (bytes([0x60 | n]) if n < 24 else bytes([0x78, n]) if n < 256
-            else bytes([0x79]) + struct.pack(">H", n))
+    head = (
+        bytes([0x60 | n])
+        if n < 24
+        else bytes([0x78, n])
+        if n < 256
+        else bytes([0x79]) + struct.pack(">H", n)
+    )
     return head + raw
 
 
 def _cbor_map(fields: dict[str, str]) -> bytes:
     """A CBOR map of text to text (all the error body needs), written out by hand."""
-    return bytes([0xA0 | len(fields)]) + b"".join(_cbor_text(k) + _cbor_text(v) for k, v in fields.items())
+    return bytes([0xA0 | len(fields)]) + b"".join(
+        _cbor_text(k) + _cbor_text(v) for k, v in fields.items()
+    )
 
 
-def error_answer(request_headers: Any, status: int, code: str, message: str,
-                 sender: bool) -> tuple[dict[str, str], bytes]:
+def error_answer(
+    request_headers: Any, status: int, code: str, message: str, sender: bool
+) -> tuple[dict[str, str], bytes]:
     """Headers and body of an AWS error in the protocol the request used."""
     kind = "Sender" if sender else "Receiver"
     content_type = request_headers.get("Content-Type") or ""
     request_id = "00000000-0000-4000-8000-00000000fa17"
     headers = {"x-amzn-RequestId": request_id}
     if "cbor" in content_type or "rpc-v2-cbor" in (request_headers.get("smithy-protocol") or ""):
-        headers |= {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor",
-                    "x-amzn-query-error": f"{code};{kind}"}
-        return headers, _cbor_map({"__type": f"com.amazonaws.cloudwatch#{code}", "message": message})
+        headers |= {
+            "Content-Type": "application/cbor",
+            "smithy-protocol": "rpc-v2-cbor",
+            "x-amzn-query-error": f"{code};{kind}",
+        }
+        return headers, _cbor_map(
+            {"__type": f"com.amazonaws.cloudwatch#{code}", "message": message}
+        )
     if "amz-json" in content_type:
         headers |= {"Content-Type": content_type, "x-amzn-query-error": f"{code};{kind}"}
-        return headers, json.dumps({"__type": f"com.amazonaws.cloudwatch#{code}", "message": message}).encode()
+        return headers, json.dumps(
+            {"__type": f"com.amazonaws.cloudwatch#{code}", "message": message}
+        ).encode()
     headers["Content-Type"] = "text/xml"
-    xml = (f"<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message>"
-           f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>")
+    xml = (
+        f"<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message>"
+        f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
     return headers, xml.encode()
 
 
@@ -146,8 +170,10 @@ class FaultProxy:
         """Forward to ``upstream``, an ``http://host:port`` URL such as ``MotoSandbox.endpoint_url``."""
         parts = urlsplit(upstream)
         if parts.scheme != "http" or not parts.hostname or not parts.port:
-            raise ValueError(f"FaultProxy upstream {upstream!r} must be http://host:port, "
-                             "e.g. MotoSandbox().endpoint_url")
+            raise ValueError(
+                f"FaultProxy upstream {upstream!r} must be http://host:port, "
+                "e.g. MotoSandbox().endpoint_url"
+            )
         self.upstream = (parts.hostname, parts.port)
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
@@ -169,8 +195,9 @@ class FaultProxy:
         server = _Server(("127.0.0.1", 0), _Handler)
         server.proxy = self
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="aws-fault-proxy",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name="aws-fault-proxy", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -189,8 +216,16 @@ class FaultProxy:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def inject(self, operation: str, kind: str, *, times: int = 1, status: int = 500, seconds: float = 0.0,
-               retry_after: float | None = None) -> None:
+    def inject(
+        self,
+        operation: str,
+        kind: str,
+        *,
+        times: int = 1,
+        status: int = 500,
+        seconds: float = 0.0,
+        retry_after: float | None = None,
+    ) -> None:
         """Apply fault ``kind`` (see the module docstring) to the next ``times`` calls of ``operation``.
 
         ``operation`` is an API name such as ``"DescribeAlarmHistory"``, or ``"*"`` for any;
@@ -199,10 +234,14 @@ class FaultProxy:
         Faults are used first come, first served.
         """
         if kind not in FAULT_KINDS or times < 1 or (kind == "slow") != (seconds > 0):
-            raise ValueError(f"inject({operation!r}, {kind!r}): kind must be one of {', '.join(FAULT_KINDS)}, "
-                             "times at least 1, and seconds > 0 given for slow (only)")
+            raise ValueError(
+                f"inject({operation!r}, {kind!r}): kind must be one of {', '.join(FAULT_KINDS)}, "
+                "times at least 1, and seconds > 0 given for slow (only)"
+            )
         if kind == "error" and status not in _ERROR_CODES:
-            raise ValueError(f"inject error status {status} must be one of {', '.join(map(str, _ERROR_CODES))}")
+            raise ValueError(
+                f"inject error status {status} must be one of {', '.join(map(str, _ERROR_CODES))}"
+            )
         with self._lock:
             self._faults.append(_Fault(operation, kind, times, status, seconds, retry_after))
 
@@ -237,15 +276,23 @@ class FaultProxy:
         if fault is not None and kind in ("throttle", "error"):
             status = 400 if kind == "throttle" else fault.status
             code = "Throttling" if kind == "throttle" else _ERROR_CODES[status]
-            message = "Rate exceeded" if kind == "throttle" else f"injected {status} from the sandbox fault layer"
-            headers, payload = error_answer(handler.headers, status, code, message, sender=kind == "throttle")
+            message = (
+                "Rate exceeded"
+                if kind == "throttle"
+                else f"injected {status} from the sandbox fault layer"
+            )
+            headers, payload = error_answer(
+                handler.headers, status, code, message, sender=kind == "throttle"
+            )
             if kind == "throttle" and fault.retry_after is not None:
                 headers["x-amz-retry-after"] = str(int(fault.retry_after * 1000))
             self._record(operation, kind, status)
             self._send(handler, status, headers, payload)
             return
         status, headers, payload = self._forward(handler, body)
-        self._record(operation, kind, status)  # before a slow answer is sent, so the log keeps arrival order
+        self._record(
+            operation, kind, status
+        )  # before a slow answer is sent, so the log keeps arrival order
         if fault is not None and kind == "slow":
             time.sleep(fault.seconds)
         if kind == "truncate":
@@ -285,5 +332,7 @@ class FaultProxy:
         """Close the client's connection with a TCP reset (SO_LINGER 0), not an orderly close."""
         handler.close_connection = True
         with contextlib.suppress(OSError):
-            handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            handler.connection.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )
             handler.connection.close()

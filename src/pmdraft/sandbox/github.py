@@ -31,13 +31,24 @@ DOCS = "https://docs.github.com/rest"
 def _user(login: str) -> dict[str, Any]:
     base = f"https://api.github.com/users/{login}"
     return {
-        "login": login, "id": abs(hash(login)) % 10**6, "node_id": "MDQ6VXNlcjE=",
-        "avatar_url": "https://github.com/images/error/octocat_happy.gif", "gravatar_id": "",
-        "url": base, "html_url": f"https://github.com/{login}", "followers_url": f"{base}/followers",
-        "following_url": f"{base}/following{{/other_user}}", "gists_url": f"{base}/gists{{/gist_id}}",
-        "starred_url": f"{base}/starred{{/owner}}{{/repo}}", "subscriptions_url": f"{base}/subscriptions",
-        "organizations_url": f"{base}/orgs", "repos_url": f"{base}/repos", "events_url": f"{base}/events{{/privacy}}",
-        "received_events_url": f"{base}/received_events", "type": "User", "site_admin": False,
+        "login": login,
+        "id": abs(hash(login)) % 10**6,
+        "node_id": "MDQ6VXNlcjE=",
+        "avatar_url": "https://github.com/images/error/octocat_happy.gif",
+        "gravatar_id": "",
+        "url": base,
+        "html_url": f"https://github.com/{login}",
+        "followers_url": f"{base}/followers",
+        "following_url": f"{base}/following{{/other_user}}",
+        "gists_url": f"{base}/gists{{/gist_id}}",
+        "starred_url": f"{base}/starred{{/owner}}{{/repo}}",
+        "subscriptions_url": f"{base}/subscriptions",
+        "organizations_url": f"{base}/orgs",
+        "repos_url": f"{base}/repos",
+        "events_url": f"{base}/events{{/privacy}}",
+        "received_events_url": f"{base}/received_events",
+        "type": "User",
+        "site_admin": False,
     }
 
 
@@ -85,28 +96,52 @@ class GitHubStandIn:
         api = f"https://api.github.com/repos/{repo}"
         stamp = iso_z(require_aware(created_at, "created_at"))
         record = {
-            "url": f"{api}/deployments/{number}", "id": number, "node_id": "MDEwOkRlcGxveW1lbnQx", "sha": sha,
-            "ref": ref, "task": "deploy", "payload": {}, "original_environment": environment,
-            "environment": environment, "description": description, "creator": _user(creator),
-            "created_at": stamp, "updated_at": stamp, "statuses_url": f"{api}/deployments/{number}/statuses",
-            "repository_url": api, "transient_environment": False, "production_environment": environment == "production",
+            "url": f"{api}/deployments/{number}",
+            "id": number,
+            "node_id": "MDEwOkRlcGxveW1lbnQx",
+            "sha": sha,
+            "ref": ref,
+            "task": "deploy",
+            "payload": {},
+            "original_environment": environment,
+            "environment": environment,
+            "description": description,
+            "creator": _user(creator),
+            "created_at": stamp,
+            "updated_at": stamp,
+            "statuses_url": f"{api}/deployments/{number}/statuses",
+            "repository_url": api,
+            "transient_environment": False,
+            "production_environment": environment == "production",
         }
         entries = []
         for i, (at, state) in enumerate(statuses, start=1):
             when = iso_z(require_aware(at, "status time"))
-            entries.append({
-                "url": f"{api}/deployments/{number}/statuses/{i}", "id": number * 1000 + i,
-                "node_id": "MDE2OkRlcGxveW1lbnRTdGF0dXMx", "state": state, "creator": _user(creator),
-                "description": f"Deployment {state}.", "environment": environment,
-                "target_url": f"https://ci.example.com/deployment/{number}/output", "created_at": when,
-                "updated_at": when, "deployment_url": f"{api}/deployments/{number}", "repository_url": api,
-                "environment_url": "", "log_url": f"https://ci.example.com/deployment/{number}/output",
-            })
+            entries.append(
+                {
+                    "url": f"{api}/deployments/{number}/statuses/{i}",
+                    "id": number * 1000 + i,
+                    "node_id": "MDE2OkRlcGxveW1lbnRTdGF0dXMx",
+                    "state": state,
+                    "creator": _user(creator),
+                    "description": f"Deployment {state}.",
+                    "environment": environment,
+                    "target_url": f"https://ci.example.com/deployment/{number}/output",
+                    "created_at": when,
+                    "updated_at": when,
+                    "deployment_url": f"{api}/deployments/{number}",
+                    "repository_url": api,
+                    "environment_url": "",
+                    "log_url": f"https://ci.example.com/deployment/{number}/output",
+                }
+            )
         with self._lock:
             r = self._repos.setdefault(repo, _Repo())
             r.deployments.append(record)
             r.deployments.sort(key=lambda d: (d["created_at"], d["id"]), reverse=True)
-            r.statuses[number] = sorted(entries, key=lambda s: (s["created_at"], s["id"]), reverse=True)
+            r.statuses[number] = sorted(
+                entries, key=lambda s: (s["created_at"], s["id"]), reverse=True
+            )
         return number
 
     def inject(self, path_prefix: str, status: int, times: int = 1) -> None:
@@ -126,31 +161,71 @@ class GitHubStandIn:
 
     # -- serving -----------------------------------------------------------------------------
 
-    def _answer(self, path: str, query: dict[str, list[str]], auth: str) -> tuple[int, dict[str, str], Any]:
+    def _answer(
+        self, path: str, query: dict[str, list[str]], auth: str
+    ) -> tuple[int, dict[str, str], Any]:
         with self._lock:
-            self.requests.append(path + ("?" + urlencode({k: v[0] for k, v in query.items()}) if query else ""))
-            limits = {"x-ratelimit-limit": str(self.rate_limit), "x-ratelimit-reset": str(self.reset_at),
-                      "x-ratelimit-resource": "core"}
+            self.requests.append(
+                path + ("?" + urlencode({k: v[0] for k, v in query.items()}) if query else "")
+            )
+            limits = {
+                "x-ratelimit-limit": str(self.rate_limit),
+                "x-ratelimit-reset": str(self.reset_at),
+                "x-ratelimit-resource": "core",
+            }
             if auth not in (f"Bearer {self.token}", f"token {self.token}"):
-                return 401, {}, {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}
+                return (
+                    401,
+                    {},
+                    {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"},
+                )
             if self.remaining <= 0:
                 limits |= {"x-ratelimit-remaining": "0", "x-ratelimit-used": str(self.rate_limit)}
-                return 403, limits, {"message": "API rate limit exceeded for user ID 1.", "documentation_url": DOCS,
-                                     "status": "403"}
+                return (
+                    403,
+                    limits,
+                    {
+                        "message": "API rate limit exceeded for user ID 1.",
+                        "documentation_url": DOCS,
+                        "status": "403",
+                    },
+                )
             self.remaining -= 1
-            limits |= {"x-ratelimit-remaining": str(self.remaining),
-                       "x-ratelimit-used": str(self.rate_limit - self.remaining)}
+            limits |= {
+                "x-ratelimit-remaining": str(self.remaining),
+                "x-ratelimit-used": str(self.rate_limit - self.remaining),
+            }
             for fault in self._faults:
                 if path.startswith(fault[0]) and fault[2] > 0:
                     fault[2] -= 1
-                    return fault[1], limits, {"message": "Server Error", "documentation_url": DOCS,
-                                              "status": str(fault[1])}
+                    return (
+                        fault[1],
+                        limits,
+                        {
+                            "message": "Server Error",
+                            "documentation_url": DOCS,
+                            "status": str(fault[1]),
+                        },
+                    )
             parts = path.strip("/").split("/")
-            if len(parts) < 4 or parts[0] != "repos" or parts[3] != "deployments" or len(parts) not in (4, 6):
-                return 404, limits, {"message": "Not Found", "documentation_url": DOCS, "status": "404"}
+            if (
+                len(parts) < 4
+                or parts[0] != "repos"
+                or parts[3] != "deployments"
+                or len(parts) not in (4, 6)
+            ):
+                return (
+                    404,
+                    limits,
+                    {"message": "Not Found", "documentation_url": DOCS, "status": "404"},
+                )
             repo = self._repos.get(f"{parts[1]}/{parts[2]}")
             if repo is None:
-                return 404, limits, {"message": "Not Found", "documentation_url": DOCS, "status": "404"}
+                return (
+                    404,
+                    limits,
+                    {"message": "Not Found", "documentation_url": DOCS, "status": "404"},
+                )
             if len(parts) == 4:
                 items = repo.deployments
                 if "environment" in query:
@@ -158,15 +233,26 @@ class GitHubStandIn:
             elif parts[5] == "statuses" and parts[4].isdigit() and int(parts[4]) in repo.statuses:
                 items = repo.statuses[int(parts[4])]
             else:
-                return 404, limits, {"message": "Not Found", "documentation_url": DOCS, "status": "404"}
+                return (
+                    404,
+                    limits,
+                    {"message": "Not Found", "documentation_url": DOCS, "status": "404"},
+                )
         per_page = min(int(query.get("per_page", [DEFAULT_PER_PAGE])[0]), MAX_PER_PAGE)
         page = max(int(query.get("page", ["1"])[0]), 1)
         last = max((len(items) + per_page - 1) // per_page, 1)
         headers = dict(limits)
         links = []
         for rel, number in (("prev", page - 1), ("next", page + 1), ("last", last), ("first", 1)):
-            if (rel == "prev" and page > 1) or (rel == "next" and page < last) or (rel in ("last", "first") and last > 1):
-                args = {k: v[0] for k, v in query.items()} | {"per_page": str(per_page), "page": str(number)}
+            if (
+                (rel == "prev" and page > 1)
+                or (rel == "next" and page < last)
+                or (rel in ("last", "first") and last > 1)
+            ):
+                args = {k: v[0] for k, v in query.items()} | {
+                    "per_page": str(per_page),
+                    "page": str(number),
+                }
                 links.append(f'<{self.base_url}{path}?{urlencode(args)}>; rel="{rel}"')
         if links:
             headers["link"] = ", ".join(links)
@@ -178,7 +264,9 @@ class GitHubStandIn:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
-                status, headers, body = standin._answer(url.path, parse_qs(url.query), self.headers.get("Authorization", ""))
+                status, headers, body = standin._answer(
+                    url.path, parse_qs(url.query), self.headers.get("Authorization", "")
+                )
                 data = json.dumps(body).encode("utf-8")
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -195,8 +283,12 @@ class GitHubStandIn:
         self._server.daemon_threads = True
         port = self._server.server_address[1]
         self.base_url = f"http://127.0.0.1:{port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="github-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="github-standin",
+            daemon=True,
+        )
         self._thread.start()
         return self
 

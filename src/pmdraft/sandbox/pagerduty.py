@@ -55,17 +55,30 @@ MAX_INCIDENT_WINDOW = timedelta(days=184)
 """Longest ``since``..``until`` span ``GET /incidents`` accepts: six months."""
 
 _API, _WEB = "https://api.pagerduty.com", "https://sandbox.pagerduty.com"
-_TIME_KEYS = frozenset({"created_at", "updated_at", "last_status_change_at", "resolved_at", "at",
-                        "started_at", "ended_at", "requested_at", "timestamp"})
+_TIME_KEYS = frozenset(
+    {
+        "created_at",
+        "updated_at",
+        "last_status_change_at",
+        "resolved_at",
+        "at",
+        "started_at",
+        "ended_at",
+        "requested_at",
+        "timestamp",
+    }
+)
 _DETAIL_ONLY_TYPES = frozenset({"notify_log_entry"})  # what is_overview=true leaves out
 _STATUSES = ("triggered", "acknowledged", "resolved")
 _ERROR_CODES = {400: 2001, 401: 2006, 403: 2010, 404: 2100, 429: 2020}
 _UTC_KEYS = frozenset({"UTC", "Etc/UTC", "Etc/Zulu", "Zulu", "Universal", "Etc/Universal"})
 _COLLECTIONS = {  # reference type -> (API collection, web app collection)
-    "user_reference": ("users", "users"), "bot_user_reference": ("users", None),
+    "user_reference": ("users", "users"),
+    "bot_user_reference": ("users", None),
     "service_reference": ("services", "service-directory"),
     "escalation_policy_reference": ("escalation_policies", "escalation_policies"),
-    "priority_reference": ("priorities", None), "team_reference": ("teams", "teams"),
+    "priority_reference": ("priorities", None),
+    "team_reference": ("teams", "teams"),
 }
 _INVALID = "Invalid Input Provided"
 
@@ -84,8 +97,10 @@ def _aware_utc(value: datetime, name: str) -> datetime:
     if not isinstance(value, datetime):
         raise TypeError(f"{name} must be a datetime, not {type(value).__name__}")
     if value.utcoffset() is None:
-        raise ValueError(f"{name} {value.isoformat()} is naive: pass an aware datetime, "
-                         "e.g. datetime(2024, 1, 15, 14, 32, tzinfo=UTC)")
+        raise ValueError(
+            f"{name} {value.isoformat()} is naive: pass an aware datetime, "
+            "e.g. datetime(2024, 1, 15, 14, 32, tzinfo=UTC)"
+        )
     return value.astimezone(UTC)
 
 
@@ -107,10 +122,19 @@ def _reference(kind: str, id_: str, summary: str, service_id: str = "") -> _Obj:
 
 
 def incident(
-    *, id: str, number: int, title: str, created_at: datetime, service_id: str,
-    service_name: str, status: str = "resolved", urgency: str = "high",
-    priority: str | None = None, resolved_at: datetime | None = None,
-    incident_key: str | None = None, escalation_policy: tuple[str, str] = ("PESC001", "Default"),
+    *,
+    id: str,
+    number: int,
+    title: str,
+    created_at: datetime,
+    service_id: str,
+    service_name: str,
+    status: str = "resolved",
+    urgency: str = "high",
+    priority: str | None = None,
+    resolved_at: datetime | None = None,
+    incident_key: str | None = None,
+    escalation_policy: tuple[str, str] = ("PESC001", "Default"),
     assignees: list[tuple[str, str]] = (),  # type: ignore[assignment]
     teams: list[tuple[str, str]] = (),  # type: ignore[assignment]
 ) -> _Obj:
@@ -121,38 +145,57 @@ def incident(
     ``priority`` is the priority's name, e.g. ``"P1"``; without one it is null, as in PagerDuty.
     """
     if status not in _STATUSES or urgency not in ("high", "low"):
-        raise ValueError(f"incident {id}: status {status!r} must be one of {', '.join(_STATUSES)}"
-                         f" and urgency {urgency!r} 'high' or 'low'")
+        raise ValueError(
+            f"incident {id}: status {status!r} must be one of {', '.join(_STATUSES)}"
+            f" and urgency {urgency!r} 'high' or 'low'"
+        )
     created = _aware_utc(created_at, f"incident {id} created_at")
     resolved = _aware_utc(resolved_at, f"incident {id} resolved_at") if resolved_at else None
     changed, done = resolved or created, status == "resolved"
     priority_id = "P" + hashlib.sha1(str(priority).encode()).hexdigest()[:6].upper()
     return {
-        "id": id, "type": "incident", "summary": f"[#{number}] {title}",
-        "self": f"{_API}/incidents/{id}", "html_url": f"{_WEB}/incidents/{id}",
-        "incident_number": number, "title": title,
-        "created_at": _z(created), "updated_at": _z(changed), "status": status,
+        "id": id,
+        "type": "incident",
+        "summary": f"[#{number}] {title}",
+        "self": f"{_API}/incidents/{id}",
+        "html_url": f"{_WEB}/incidents/{id}",
+        "incident_number": number,
+        "title": title,
+        "created_at": _z(created),
+        "updated_at": _z(changed),
+        "status": status,
         "incident_key": incident_key or hashlib.sha1(id.encode()).hexdigest(),
         "service": _reference("service_reference", service_id, service_name),
-        "assignments": [] if done else [
-            {"at": _z(created), "assignee": _reference("user_reference", *who)}
-            for who in assignees],
-        "assigned_via": "escalation_policy", "last_status_change_at": _z(changed),
+        "assignments": []
+        if done
+        else [
+            {"at": _z(created), "assignee": _reference("user_reference", *who)} for who in assignees
+        ],
+        "assigned_via": "escalation_policy",
+        "last_status_change_at": _z(changed),
         "resolved_at": _z(resolved) if resolved else None,
         "alert_counts": {"all": 1, "triggered": int(not done), "resolved": int(done)},
-        "is_mergeable": True, "incident_type": {"name": "incident_default"},
+        "is_mergeable": True,
+        "incident_type": {"name": "incident_default"},
         "escalation_policy": _reference("escalation_policy_reference", *escalation_policy),
         "teams": [_reference("team_reference", *team) for team in teams],
-        "pending_actions": [], "acknowledgements": [],
+        "pending_actions": [],
+        "acknowledgements": [],
         "priority": _reference("priority_reference", priority_id, priority) if priority else None,
         "urgency": urgency,
     }
 
 
 def log_entry(
-    *, id: str, type: str, created_at: datetime, incident: _Obj,
-    agent: tuple[str, str, str] | None = None, channel: _Obj | None = None,
-    user: tuple[str, str] | None = None, note: str | None = None,
+    *,
+    id: str,
+    type: str,
+    created_at: datetime,
+    incident: _Obj,
+    agent: tuple[str, str, str] | None = None,
+    channel: _Obj | None = None,
+    user: tuple[str, str] | None = None,
+    note: str | None = None,
     assignees: list[tuple[str, str]] = (),  # type: ignore[assignment]
     event_details: _Obj | None = None,
 ) -> _Obj:
@@ -165,39 +208,58 @@ def log_entry(
     for a notification, ``timeout`` for an escalation without agent, else ``website``.
     """
     if not type.endswith("_log_entry") or (type == "annotate_log_entry" and not note):
-        raise ValueError(f"log entry {id}: type {type!r} must end in '_log_entry', and an "
-                         "annotate_log_entry needs note= text")
+        raise ValueError(
+            f"log entry {id}: type {type!r} must end in '_log_entry', and an "
+            "annotate_log_entry needs note= text"
+        )
     created = _aware_utc(created_at, f"log entry {id} created_at")
     inc_id, title, service = incident["id"], incident["title"], incident["service"]
     if channel is None:
         by_user = agent is not None and agent[0] == "user_reference"
         channel = {
             "trigger_log_entry": {"type": "web_trigger", "summary": title, "subject": title}
-            if by_user else {"type": "api"},
+            if by_user
+            else {"type": "api"},
             "annotate_log_entry": {"type": "note", "summary": note},
             "notify_log_entry": {"type": "sms"},
-        }.get(type, {"type": "timeout" if type == "escalate_log_entry" and not agent
-                     else "website"})
+        }.get(
+            type, {"type": "timeout" if type == "escalate_log_entry" and not agent else "website"}
+        )
     who, names = agent[2] if agent else "PagerDuty", ", ".join(name for _, name in assignees)
     medium = str(channel["type"])
     via = {"web_trigger": "website", "api": "API"}.get(medium, medium)
     summary = {
-        "trigger_log_entry": f"Triggered through the {via}", "annotate_log_entry": "Note added",
+        "trigger_log_entry": f"Triggered through the {via}",
+        "annotate_log_entry": "Note added",
         "acknowledge_log_entry": f"Acknowledged by {who}",
         "resolve_log_entry": f"Resolved by {who}",
-        "assign_log_entry": f"Assigned to {names}", "escalate_log_entry": f"Escalated to {names}",
+        "assign_log_entry": f"Assigned to {names}",
+        "escalate_log_entry": f"Escalated to {names}",
         "notify_log_entry": f"Notified {user[1] if user else 'a responder'} by {medium}",
     }.get(type, type.removesuffix("_log_entry").replace("_", " ").capitalize())
     entry: dict[str, Any] = {
-        "id": id, "type": type, "summary": summary,
+        "id": id,
+        "type": type,
+        "summary": summary,
         "self": f"{_API}/log_entries/{id}?incident_id={inc_id}",
-        "html_url": f"{_WEB}/incidents/{inc_id}/log_entries/{id}", "created_at": _z(created),
+        "html_url": f"{_WEB}/incidents/{inc_id}/log_entries/{id}",
+        "created_at": _z(created),
     }
     if agent:
         entry["agent"] = _reference(*agent, service_id=service["id"])
-    entry.update(channel=channel, service=service, teams=[], contexts=[], incident={
-        "id": inc_id, "type": "incident_reference", "summary": incident["summary"],
-        "self": incident["self"], "html_url": incident["html_url"]})
+    entry.update(
+        channel=channel,
+        service=service,
+        teams=[],
+        contexts=[],
+        incident={
+            "id": inc_id,
+            "type": "incident_reference",
+            "summary": incident["summary"],
+            "self": incident["self"],
+            "html_url": incident["html_url"],
+        },
+    )
     if note is not None:
         entry["note"] = note
     if user:
@@ -210,8 +272,14 @@ def log_entry(
 
 
 def change_event(
-    *, id: str, summary: str, timestamp: datetime, service: tuple[str, str] | None = None,
-    source: str = "deploy-pipeline", custom_details: _Obj | None = None, link: str | None = None,
+    *,
+    id: str,
+    summary: str,
+    timestamp: datetime,
+    service: tuple[str, str] | None = None,
+    source: str = "deploy-pipeline",
+    custom_details: _Obj | None = None,
+    link: str | None = None,
 ) -> _Obj:
     """Build a PagerDuty ``ChangeEvent`` as ``GET /change_events`` returns it.
 
@@ -221,11 +289,21 @@ def change_event(
     when = _aware_utc(timestamp, f"change event {id} timestamp")
     services = [_reference("service_reference", *service)] if service else []
     return {
-        "id": id, "type": "change_event", "summary": summary, "timestamp": _z(when), "source": source,
+        "id": id,
+        "type": "change_event",
+        "summary": summary,
+        "timestamp": _z(when),
+        "source": source,
         "services": services,
-        "integration": {"id": "PINT001", "type": "inbound_integration_reference", "summary": "Change events"},
-        "routing_key": hashlib.sha1(id.encode()).hexdigest()[:32], "custom_details": custom_details or {},
-        "links": [{"href": link, "text": "View the deploy"}] if link else [], "images": [],
+        "integration": {
+            "id": "PINT001",
+            "type": "inbound_integration_reference",
+            "summary": "Change events",
+        },
+        "routing_key": hashlib.sha1(id.encode()).hexdigest()[:32],
+        "custom_details": custom_details or {},
+        "links": [{"href": link, "text": "View the deploy"}] if link else [],
+        "images": [],
     }
 
 
@@ -266,7 +344,7 @@ class _Index:
 
     def newest_first(self, lo: int, hi: int, offset: int, limit: int) -> list[_Obj]:
         top = hi - offset
-        return self.items[max(lo, top - limit):top][::-1] if top > lo else []
+        return self.items[max(lo, top - limit) : top][::-1] if top > lo else []
 
 
 _NO_ENTRIES = (_Index([]), _Index([]))
@@ -281,7 +359,9 @@ class _Store:
     entry_index: tuple[_Index, _Index]  # every entry, and the is_overview subset
     by_incident: dict[str, tuple[_Index, _Index]]
     notes: dict[str, list[_Obj]]
-    numbers: dict[str, str]  # incident number -> id: /incidents/{id} takes either, as PagerDuty does
+    numbers: dict[
+        str, str
+    ]  # incident number -> id: /incidents/{id} takes either, as PagerDuty does
     changes: _Index  # change events, on their timestamp
 
 
@@ -315,8 +395,12 @@ def _page(query: dict[str, list[str]]) -> tuple[int, int, bool]:
         numbers.append(value)
     limit, offset = min(numbers[0], MAX_LIMIT), numbers[1]
     if offset + limit > MAX_OFFSET_PLUS_LIMIT:
-        raise _ApiError(400, _INVALID, f"offset + limit ({offset} + {limit}) must not exceed "
-                       f"{MAX_OFFSET_PLUS_LIMIT}: narrow since/until instead of paging deeper")
+        raise _ApiError(
+            400,
+            _INVALID,
+            f"offset + limit ({offset} + {limit}) must not exceed "
+            f"{MAX_OFFSET_PLUS_LIMIT}: narrow since/until instead of paging deeper",
+        )
     return limit, offset, _one(query, "total") == "true"
 
 
@@ -327,8 +411,9 @@ def _instant(query: dict[str, list[str]], name: str, zone: ZoneInfo) -> float | 
     try:
         when = datetime.fromisoformat(raw)
     except ValueError:
-        raise _ApiError(400, _INVALID, f"{name} {raw!r} is not an ISO 8601 time such as "
-                       "2024-01-15T14:32:00Z") from None
+        raise _ApiError(
+            400, _INVALID, f"{name} {raw!r} is not an ISO 8601 time such as 2024-01-15T14:32:00Z"
+        ) from None
     return (when if when.tzinfo else when.replace(tzinfo=zone)).timestamp()
 
 
@@ -377,15 +462,21 @@ class PagerDutyStandIn:
         try:
             self.account_zone = ZoneInfo(account_time_zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"account_time_zone {account_time_zone!r} is not an IANA zone such "
-                             "as 'America/New_York' or 'UTC'") from exc
+            raise ValueError(
+                f"account_time_zone {account_time_zone!r} is not an IANA zone such "
+                "as 'America/New_York' or 'UTC'"
+            ) from exc
         self.token, self.latency = token, latency
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
         self._injections: list[list[Any]] = []
         self._faults: list[list[Any]] = []  # [path, kind, times, seconds, shift, entries]
         self._posted_notes: dict[str, list[_Obj]] = {}
-        self._rows: dict[str, list[tuple[float, int, _Obj]]] = {"incidents": [], "entries": [], "changes": []}
+        self._rows: dict[str, list[tuple[float, int, _Obj]]] = {
+            "incidents": [],
+            "entries": [],
+            "changes": [],
+        }
         self._store = self._build()
         self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
@@ -418,11 +509,13 @@ class PagerDutyStandIn:
         ca.cert_pem.write_to_path(str(self._tmp / "ca.pem"))
         server = _Server(("127.0.0.1", 0), _Handler)
         server.standin = self
-        server.socket = context.wrap_socket(server.socket, server_side=True,
-                                            do_handshake_on_connect=False)
+        server.socket = context.wrap_socket(
+            server.socket, server_side=True, do_handshake_on_connect=False
+        )
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,),
-                                        name="pagerduty-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name="pagerduty-standin", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -471,7 +564,12 @@ class PagerDutyStandIn:
             self._store = self._build()
 
     def inject(
-        self, path: str, status: int, *, times: int = 1, headers: dict[str, str] | None = None,
+        self,
+        path: str,
+        status: int,
+        *,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
         body: str | None = None,
     ) -> None:
         """Answer the next ``times`` requests whose path starts with ``path`` with ``status``.
@@ -480,8 +578,10 @@ class PagerDutyStandIn:
         PagerDuty's error body; a 429 carries ``ratelimit-*`` headers unless ``headers`` set them.
         """
         if not path.startswith("/") or times < 1:
-            raise ValueError(f"inject({path!r}, times={times}): path must start with '/', "
-                             "times must be at least 1")
+            raise ValueError(
+                f"inject({path!r}, times={times}): path must start with '/', "
+                "times must be at least 1"
+            )
         sent = {"Content-Type": "application/json"}
         if status == 429:
             sent |= {"ratelimit-limit": "960", "ratelimit-remaining": "0", "ratelimit-reset": "1"}
@@ -493,7 +593,13 @@ class PagerDutyStandIn:
             self._injections.append([path, status, sent, text.encode(), times])
 
     def inject_fault(
-        self, path: str, kind: str, *, times: int = 1, seconds: float = 0.0, shift: int = 0,
+        self,
+        path: str,
+        kind: str,
+        *,
+        times: int = 1,
+        seconds: float = 0.0,
+        shift: int = 0,
         entries: list[_Obj] | None = None,
     ) -> None:
         """Misbehave on the next ``times`` requests whose path starts with ``path``.
@@ -506,24 +612,42 @@ class PagerDutyStandIn:
         entries, are added just before a page past the first is answered, as if written
         meanwhile). ``shift`` and ``insert`` count only requests with an offset above 0.
         """
-        if kind not in ("slow", "reset", "shift", "insert") or not path.startswith("/") or times < 1:
-            raise ValueError(f"inject_fault({path!r}, {kind!r}, times={times}): kind must be slow, "
-                             "reset, shift or insert, path start with '/', times be at least 1")
-        if (kind == "slow") != (seconds > 0) or (kind == "shift") != (shift != 0) or (
-                kind == "insert") != bool(entries):
-            raise ValueError(f"inject_fault kind {kind!r}: seconds= goes with slow, shift= with shift and "
-                             "entries= with insert, each needed there and refused elsewhere")
+        if (
+            kind not in ("slow", "reset", "shift", "insert")
+            or not path.startswith("/")
+            or times < 1
+        ):
+            raise ValueError(
+                f"inject_fault({path!r}, {kind!r}, times={times}): kind must be slow, "
+                "reset, shift or insert, path start with '/', times be at least 1"
+            )
+        if (
+            (kind == "slow") != (seconds > 0)
+            or (kind == "shift") != (shift != 0)
+            or (kind == "insert") != bool(entries)
+        ):
+            raise ValueError(
+                f"inject_fault kind {kind!r}: seconds= goes with slow, shift= with shift and "
+                "entries= with insert, each needed there and refused elsewhere"
+            )
         with self._lock:
             self._faults.append([path, kind, times, seconds, shift, list(entries or [])])
 
-    def _apply_fault(self, handler: _Handler, method: str, path: str,
-                     query: dict[str, list[str]]) -> dict[str, list[str]] | None:
+    def _apply_fault(
+        self, handler: _Handler, method: str, path: str, query: dict[str, list[str]]
+    ) -> dict[str, list[str]] | None:
         """Act out the first fault matching this request; ``None`` when the connection was cut."""
         raw = _one(query, "offset") or "0"
         paged = raw.isdigit() and int(raw) > 0
         with self._lock:
-            fault = next((f for f in self._faults if path.startswith(f[0])
-                          and (paged or f[1] in ("slow", "reset"))), None)
+            fault = next(
+                (
+                    f
+                    for f in self._faults
+                    if path.startswith(f[0]) and (paged or f[1] in ("slow", "reset"))
+                ),
+                None,
+            )
             if fault is not None:
                 fault[2] -= 1
                 if fault[2] == 0:
@@ -568,13 +692,22 @@ class PagerDutyStandIn:
             if entry["type"] != "annotate_log_entry":
                 continue
             agent = entry.get("agent") or {"id": "PBOT000", "type": "", "summary": "PagerDuty"}
-            user = agent if agent["type"] == "user_reference" else _reference(
-                "bot_user_reference", agent["id"], agent.get("summary") or "")
-            notes.setdefault(entry["incident"]["id"], []).insert(0, {
-                "id": entry["id"], "user": user,
-                "channel": {"summary": "The PagerDuty website or APIs"},
-                "content": entry.get("note") or entry["channel"].get("summary", ""),
-                "created_at": entry["created_at"], "updated_at": entry["created_at"]})
+            user = (
+                agent
+                if agent["type"] == "user_reference"
+                else _reference("bot_user_reference", agent["id"], agent.get("summary") or "")
+            )
+            notes.setdefault(entry["incident"]["id"], []).insert(
+                0,
+                {
+                    "id": entry["id"],
+                    "user": user,
+                    "channel": {"summary": "The PagerDuty website or APIs"},
+                    "content": entry.get("note") or entry["channel"].get("summary", ""),
+                    "created_at": entry["created_at"],
+                    "updated_at": entry["created_at"],
+                },
+            )
 
         def pair(rows: list[tuple[float, int, _Obj]]) -> tuple[_Index, _Index]:
             overview = [row for row in rows if row[2]["type"] not in _DETAIL_ONLY_TYPES]
@@ -587,7 +720,8 @@ class PagerDutyStandIn:
             by_incident={inc_id: pair(rows) for inc_id, rows in per_incident.items()},
             notes=notes,
             numbers={str(row[2]["incident_number"]): row[2]["id"] for row in incident_rows},
-            changes=_Index(sorted(self._rows["changes"], key=lambda row: row[:2])))
+            changes=_Index(sorted(self._rows["changes"], key=lambda row: row[:2])),
+        )
 
     def _serve(self, handler: _Handler, method: str = "GET") -> None:
         url = urlsplit(handler.path)
@@ -612,8 +746,10 @@ class PagerDutyStandIn:
                 if method == "POST":
                     status, answer = 200, self._post(handler.headers, url.path, body)
                 else:
-                    status, answer = 200, self._answer(handler.headers.get("Authorization"),
-                                                       url.path, query, zone)
+                    status, answer = (
+                        200,
+                        self._answer(handler.headers.get("Authorization"), url.path, query, zone),
+                    )
             except _ApiError as refusal:
                 status = refusal.status
                 answer = _error_body(status, refusal.message, refusal.errors)
@@ -636,11 +772,15 @@ class PagerDutyStandIn:
         try:
             return ZoneInfo(name) if name else self.account_zone
         except (ZoneInfoNotFoundError, ValueError):
-            raise _ApiError(400, _INVALID, f"time_zone {name!r} is not an IANA zone such as UTC "
-                           "or America/New_York") from None
+            raise _ApiError(
+                400,
+                _INVALID,
+                f"time_zone {name!r} is not an IANA zone such as UTC or America/New_York",
+            ) from None
 
-    def _answer(self, authorization: str | None, path: str, query: dict[str, list[str]],
-                zone: ZoneInfo) -> _Obj:
+    def _answer(
+        self, authorization: str | None, path: str, query: dict[str, list[str]], zone: ZoneInfo
+    ) -> _Obj:
         if authorization != f"Token token={self.token}":
             raise _ApiError(401, "Unauthorized")
         store, parts = self._store, path.strip("/").split("/")
@@ -654,8 +794,11 @@ class PagerDutyStandIn:
             return self._list_changes(store.changes, query, zone)
         if len(parts) == 2 and parts[0] == "incidents" and parts[1] in store.incidents:
             return {"incident": store.incidents[parts[1]]}
-        known = len(parts) == 3 and parts[0] == "incidents" and (
-            parts[1] in store.incidents or parts[1] in store.by_incident)
+        known = (
+            len(parts) == 3
+            and parts[0] == "incidents"
+            and (parts[1] in store.incidents or parts[1] in store.by_incident)
+        )
         if known and parts[2] == "log_entries":
             return self._list_entries(store.by_incident.get(parts[1], _NO_ENTRIES), query, zone)
         if known and parts[2] == "notes":
@@ -677,8 +820,12 @@ class PagerDutyStandIn:
             raise _ApiError(404, "Not Found", f"incident {parts[1]} does not exist")
         sender = headers.get("From") or ""
         if "@" not in sender:
-            raise _ApiError(400, _INVALID, "You must specify a user's email address in the "
-                           "\"From\" header to perform this action")
+            raise _ApiError(
+                400,
+                _INVALID,
+                "You must specify a user's email address in the "
+                '"From" header to perform this action',
+            )
         try:
             content = json.loads(body)["note"]["content"]
         except (ValueError, KeyError, TypeError):
@@ -689,18 +836,24 @@ class PagerDutyStandIn:
         user_id = "PU" + hashlib.sha1(sender.encode()).hexdigest()[:5].upper()
         with self._lock:
             notes = self._posted_notes.setdefault(parts[1], [])
-            note = {"id": f"PN{len(self._posted_notes)}{len(notes) + 1:04d}",
-                    "user": _reference("user_reference", user_id, sender),
-                    "channel": {"summary": "The PagerDuty website or APIs"},
-                    "content": content, "created_at": now, "updated_at": now}
+            note = {
+                "id": f"PN{len(self._posted_notes)}{len(notes) + 1:04d}",
+                "user": _reference("user_reference", user_id, sender),
+                "channel": {"summary": "The PagerDuty website or APIs"},
+                "content": content,
+                "created_at": now,
+                "updated_at": now,
+            }
             notes.append(note)
         return {"note": note}
 
     def posted_notes(self, incident_id: str) -> list[_Obj]:
         """The notes added with ``POST /incidents/{id}/notes`` to one incident, oldest first."""
         with self._lock:
-            return [{**n, "created_at": n["created_at"].render(ZoneInfo("UTC"))}
-                    for n in self._posted_notes.get(incident_id, [])]
+            return [
+                {**n, "created_at": n["created_at"].render(ZoneInfo("UTC"))}
+                for n in self._posted_notes.get(incident_id, [])
+            ]
 
     @staticmethod
     def _list_incidents(index: _Index, query: dict[str, list[str]], zone: ZoneInfo) -> _Obj:
@@ -712,42 +865,62 @@ class PagerDutyStandIn:
             until = time.time() if until is None else until
             since = until - DEFAULT_INCIDENT_WINDOW.total_seconds() if since is None else since
             if not 0 <= until - since <= MAX_INCIDENT_WINDOW.total_seconds():
-                raise _ApiError(400, _INVALID, "since must not be after until, "
-                               "nor more than 6 months before it")
+                raise _ApiError(
+                    400, _INVALID, "since must not be after until, nor more than 6 months before it"
+                )
             lo, hi = index.window(since, until)
         statuses = query.get("statuses[]")
         if statuses and not set(statuses) <= set(_STATUSES):
-            raise _ApiError(400, _INVALID,
-                           "Status must be a list of triggered, acknowledged, or resolved.")
+            raise _ApiError(
+                400, _INVALID, "Status must be a list of triggered, acknowledged, or resolved."
+            )
         services, urgencies = query.get("service_ids[]"), query.get("urgencies[]")
         teams = query.get("team_ids[]")
         if statuses or services or urgencies or teams:
             matched = [
-                item for item in reversed(index.items[lo:hi])
+                item
+                for item in reversed(index.items[lo:hi])
                 if (not statuses or item["status"] in statuses)
                 and (not services or item["service"]["id"] in services)
                 and (not urgencies or item["urgency"] in urgencies)
-                and (not teams or any(t["id"] in teams for t in item["teams"]))]
-            total, page = len(matched), matched[offset:offset + limit]
+                and (not teams or any(t["id"] in teams for t in item["teams"]))
+            ]
+            total, page = len(matched), matched[offset : offset + limit]
         else:
             total, page = hi - lo, index.newest_first(lo, hi, offset, limit)
-        return {"incidents": page, "limit": limit, "offset": offset,
-                "more": offset + len(page) < total, "total": total if want_total else None}
+        return {
+            "incidents": page,
+            "limit": limit,
+            "offset": offset,
+            "more": offset + len(page) < total,
+            "total": total if want_total else None,
+        }
 
     @staticmethod
     def _list_changes(index: _Index, query: dict[str, list[str]], zone: ZoneInfo) -> _Obj:
         limit, offset, want_total = _page(query)
         lo, hi = index.window(_instant(query, "since", zone), _instant(query, "until", zone))
         page = index.newest_first(lo, hi, offset, limit)
-        return {"change_events": page, "limit": limit, "offset": offset,
-                "more": offset + len(page) < hi - lo, "total": hi - lo if want_total else None}
+        return {
+            "change_events": page,
+            "limit": limit,
+            "offset": offset,
+            "more": offset + len(page) < hi - lo,
+            "total": hi - lo if want_total else None,
+        }
 
     @staticmethod
-    def _list_entries(indexes: tuple[_Index, _Index], query: dict[str, list[str]],
-                      zone: ZoneInfo) -> _Obj:
+    def _list_entries(
+        indexes: tuple[_Index, _Index], query: dict[str, list[str]], zone: ZoneInfo
+    ) -> _Obj:
         limit, offset, want_total = _page(query)
         index = indexes[1] if _one(query, "is_overview") == "true" else indexes[0]
         lo, hi = index.window(_instant(query, "since", zone), _instant(query, "until", zone))
         page = index.newest_first(lo, hi, offset, limit)
-        return {"log_entries": page, "limit": limit, "offset": offset,
-                "more": offset + len(page) < hi - lo, "total": hi - lo if want_total else None}
+        return {
+            "log_entries": page,
+            "limit": limit,
+            "offset": offset,
+            "more": offset + len(page) < hi - lo,
+            "total": hi - lo if want_total else None,
+        }

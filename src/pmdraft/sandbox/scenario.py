@@ -37,37 +37,99 @@ def _stamp(t: datetime) -> str:
 
 
 DEPLOYS: list[dict[str, Any]] = [
-    {"timestamp": "2024-01-14T16:20:00Z", "service": "api", "version": "v2.3.3", "environment": "production",
-     "status": "succeeded", "actor": "deploy-bot", "id": "dep-0998", "description": "Routine release"},
-    {"timestamp": "2024-01-15T14:12:30Z", "service": "api", "version": "v2.3.4", "environment": "production",
-     "status": "started", "actor": "deploy-bot", "id": "dep-1001",
-     "description": "Caching layer for the user profile endpoint"},
-    {"timestamp": "2024-01-15T14:15:00Z", "service": "api", "version": "v2.3.4", "environment": "production",
-     "status": "succeeded", "actor": "deploy-bot", "id": "dep-1001",
-     "description": "Caching layer for the user profile endpoint", "url": "https://ci.example.com/deploys/1001"},
-    {"timestamp": "2024-01-15T15:20:00+01:00", "service": "web", "version": "v8.1.0", "environment": "production",
-     "status": "succeeded", "actor": "deploy-bot", "id": "dep-1002", "description": "Marketing page copy"},
-    {"timestamp": "2024-01-15T14:45:00Z", "service": "api", "version": "v2.3.3", "environment": "production",
-     "status": "started", "actor": "Jane Doe", "id": "dep-1003", "description": "Rollback to v2.3.3"},
-    {"timestamp": "2024-01-15T14:47:00Z", "service": "api", "version": "v2.3.4", "environment": "production",
-     "status": "rolled_back", "actor": "Jane Doe", "id": "dep-1001", "description": "Rollback complete"},
+    {
+        "timestamp": "2024-01-14T16:20:00Z",
+        "service": "api",
+        "version": "v2.3.3",
+        "environment": "production",
+        "status": "succeeded",
+        "actor": "deploy-bot",
+        "id": "dep-0998",
+        "description": "Routine release",
+    },
+    {
+        "timestamp": "2024-01-15T14:12:30Z",
+        "service": "api",
+        "version": "v2.3.4",
+        "environment": "production",
+        "status": "started",
+        "actor": "deploy-bot",
+        "id": "dep-1001",
+        "description": "Caching layer for the user profile endpoint",
+    },
+    {
+        "timestamp": "2024-01-15T14:15:00Z",
+        "service": "api",
+        "version": "v2.3.4",
+        "environment": "production",
+        "status": "succeeded",
+        "actor": "deploy-bot",
+        "id": "dep-1001",
+        "description": "Caching layer for the user profile endpoint",
+        "url": "https://ci.example.com/deploys/1001",
+    },
+    {
+        "timestamp": "2024-01-15T15:20:00+01:00",
+        "service": "web",
+        "version": "v8.1.0",
+        "environment": "production",
+        "status": "succeeded",
+        "actor": "deploy-bot",
+        "id": "dep-1002",
+        "description": "Marketing page copy",
+    },
+    {
+        "timestamp": "2024-01-15T14:45:00Z",
+        "service": "api",
+        "version": "v2.3.3",
+        "environment": "production",
+        "status": "started",
+        "actor": "Jane Doe",
+        "id": "dep-1003",
+        "description": "Rollback to v2.3.3",
+    },
+    {
+        "timestamp": "2024-01-15T14:47:00Z",
+        "service": "api",
+        "version": "v2.3.4",
+        "environment": "production",
+        "status": "rolled_back",
+        "actor": "Jane Doe",
+        "id": "dep-1001",
+        "description": "Rollback complete",
+    },
 ]
 
 
 def _alarms(cw: Any) -> None:
     cw.put_metric_alarm(
-        AlarmName="HighErrorRate", MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
-        Statistic="Sum", Period=10, EvaluationPeriods=3, DatapointsToAlarm=2, Threshold=5.0,
-        ComparisonOperator="GreaterThanThreshold", AlarmDescription="API 5xx errors above 5 per 10 s",
+        AlarmName="HighErrorRate",
+        MetricName="HTTPCode_Target_5XX_Count",
+        Namespace="AWS/ApplicationELB",
+        Statistic="Sum",
+        Period=10,
+        EvaluationPeriods=3,
+        DatapointsToAlarm=2,
+        Threshold=5.0,
+        ComparisonOperator="GreaterThanThreshold",
+        AlarmDescription="API 5xx errors above 5 per 10 s",
     )
     cw.put_metric_alarm(
-        AlarmName="HighLatencyP99", MetricName="TargetResponseTime", Namespace="AWS/ApplicationELB",
-        ExtendedStatistic="p99", Period=60, EvaluationPeriods=1, Threshold=1.5,
-        ComparisonOperator="GreaterThanThreshold", AlarmDescription="API p99 latency above 1.5 s",
+        AlarmName="HighLatencyP99",
+        MetricName="TargetResponseTime",
+        Namespace="AWS/ApplicationELB",
+        ExtendedStatistic="p99",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.5,
+        ComparisonOperator="GreaterThanThreshold",
+        AlarmDescription="API p99 latency above 1.5 s",
     )
 
 
-def _level(t: datetime, spans: list[tuple[datetime, datetime, float]], base: float, wobble: float) -> float:
+def _level(
+    t: datetime, spans: list[tuple[datetime, datetime, float]], base: float, wobble: float
+) -> float:
     """A deterministic metric value at ``t``: ``base`` plus a small wobble, or a span's level."""
     seconds = int((t - DAY).total_seconds())
     jitter = ((seconds * 7919) % 13) / 12 * wobble
@@ -85,39 +147,84 @@ def _metrics(cw: Any) -> None:
     errors = [start + timedelta(seconds=10 * i) for i in range(150 * 6)]
     latency = [start + timedelta(minutes=i) for i in range(150)]
     for first in range(0, len(errors), 500):
-        cw.put_metric_data(Namespace="AWS/ApplicationELB", MetricData=[
-            {"MetricName": "HTTPCode_Target_5XX_Count", "Timestamp": t, "Value": _level(t, errors_high, 0.5, 2.0)}
-            for t in errors[first : first + 500]])
-    cw.put_metric_data(Namespace="AWS/ApplicationELB", MetricData=[
-        {"MetricName": "TargetResponseTime", "Timestamp": t, "Value": _level(t, latency_high, 0.35, 0.2)}
-        for t in latency])
+        cw.put_metric_data(
+            Namespace="AWS/ApplicationELB",
+            MetricData=[
+                {
+                    "MetricName": "HTTPCode_Target_5XX_Count",
+                    "Timestamp": t,
+                    "Value": _level(t, errors_high, 0.5, 2.0),
+                }
+                for t in errors[first : first + 500]
+            ],
+        )
+    cw.put_metric_data(
+        Namespace="AWS/ApplicationELB",
+        MetricData=[
+            {
+                "MetricName": "TargetResponseTime",
+                "Timestamp": t,
+                "Value": _level(t, latency_high, 0.35, 0.2),
+            }
+            for t in latency
+        ],
+    )
 
 
 def _history() -> None:
-    def fire(name: str, when: datetime, points: list[tuple[datetime, float]], threshold: float, period: int) -> None:
+    def fire(
+        name: str,
+        when: datetime,
+        points: list[tuple[datetime, float]],
+        threshold: float,
+        period: int,
+    ) -> None:
         above = [(t, v) for t, v in points if v > threshold]
         shown = ", ".join(f"{v} ({t.strftime('%d/%m/%y %H:%M:%S')})" for t, v in above)
         aws.add_history(
-            REGION, name, when, "OK", "ALARM",
+            REGION,
+            name,
+            when,
+            "OK",
+            "ALARM",
             reason=f"Threshold Crossed: {len(above)} out of the last {len(points)} datapoints [{shown}] "
             f"were greater than the threshold ({threshold}).",
             reason_data={
                 "startDate": _stamp(min(t for t, _ in points)),
-                "statistic": "Sum", "period": period, "threshold": threshold,
+                "statistic": "Sum",
+                "period": period,
+                "threshold": threshold,
                 "recentDatapoints": [v for _, v in points],
-                "evaluatedDatapoints": [{"timestamp": _stamp(t), "sampleCount": 10.0, "value": v} for t, v in points],
+                "evaluatedDatapoints": [
+                    {"timestamp": _stamp(t), "sampleCount": 10.0, "value": v} for t, v in points
+                ],
             },
         )
 
     def recover(name: str, when: datetime, threshold: float) -> None:
         aws.add_history(
-            REGION, name, when, "ALARM", "OK",
+            REGION,
+            name,
+            when,
+            "ALARM",
+            "OK",
             reason=f"Threshold Crossed: datapoints were not greater than the threshold ({threshold}).",
-            reason_data={"threshold": threshold, "period": 60, "statistic": "Sum", "recentDatapoints": [1.0]},
+            reason_data={
+                "threshold": threshold,
+                "period": 60,
+                "statistic": "Sum",
+                "recentDatapoints": [1.0],
+            },
         )
 
     # 14:31:50 is evaluated but below the threshold: the breach starts at 14:32:00.
-    fire("HighErrorRate", at(14, 32, 25), [(at(14, 32, 10), 41.0), (at(14, 32, 0), 35.0), (at(14, 31, 50), 1.0)], 5.0, 10)
+    fire(
+        "HighErrorRate",
+        at(14, 32, 25),
+        [(at(14, 32, 10), 41.0), (at(14, 32, 0), 35.0), (at(14, 31, 50), 1.0)],
+        5.0,
+        10,
+    )
     fire("HighLatencyP99", at(14, 34, 10), [(at(14, 33, 0), 2.8)], 1.5, 60)
     recover("HighErrorRate", at(14, 41, 0), 5.0)
     fire("HighErrorRate", at(14, 42, 30), [(at(14, 42, 10), 22.0), (at(14, 42, 0), 18.0)], 5.0, 10)
@@ -127,63 +234,184 @@ def _history() -> None:
 
 def _pagerduty(pd: PagerDutyStandIn) -> None:
     main = incident(
-        id="Q1DEMO1234", number=1234, title='ALARM: "HighErrorRate" in US East (N. Virginia)',
-        created_at=at(14, 32, 40), service_id=API_SERVICE[0], service_name=API_SERVICE[1],
-        status="resolved", urgency="high", priority="P1", resolved_at=at(14, 57),
+        id="Q1DEMO1234",
+        number=1234,
+        title='ALARM: "HighErrorRate" in US East (N. Virginia)',
+        created_at=at(14, 32, 40),
+        service_id=API_SERVICE[0],
+        service_name=API_SERVICE[1],
+        status="resolved",
+        urgency="high",
+        priority="P1",
+        resolved_at=at(14, 57),
         incident_key="arn:aws:cloudwatch:us-east-1:123456789012:alarm:HighErrorRate",
         escalation_policy=("PESC001", "API on-call"),
     )
     other = incident(
-        id="Q1DEMO1235", number=1235, title="Marketing page slow to render",
-        created_at=at(14, 52), service_id=WEB_SERVICE[0], service_name=WEB_SERVICE[1],
-        status="resolved", urgency="low", resolved_at=at(15, 5),
+        id="Q1DEMO1235",
+        number=1235,
+        title="Marketing page slow to render",
+        created_at=at(14, 52),
+        service_id=WEB_SERVICE[0],
+        service_name=WEB_SERVICE[1],
+        status="resolved",
+        urgency="low",
+        resolved_at=at(15, 5),
     )
     # Past incidents: two of the api service, listed under Related Incidents; one of the web
     # service, with nothing in common, which is not (and which the demo's service filter hides).
     past = [
-        incident(id="Q1DEMO1180", number=1180, title='ALARM: "HighErrorRate" in US East (N. Virginia)',
-                 created_at=DAY.replace(month=1, day=2, hour=9, minute=10), service_id=API_SERVICE[0],
-                 service_name=API_SERVICE[1], urgency="high", priority="P2",
-                 resolved_at=DAY.replace(month=1, day=2, hour=9, minute=50),
-                 incident_key="arn:aws:cloudwatch:us-east-1:123456789012:alarm:HighErrorRate"),
-        incident(id="Q1DEMO1102", number=1102, title="API database connection pool exhausted",
-                 created_at=datetime(2023, 11, 20, 22, 5, tzinfo=UTC), service_id=API_SERVICE[0],
-                 service_name=API_SERVICE[1], urgency="high", resolved_at=datetime(2023, 11, 20, 23, 10, tzinfo=UTC)),
-        incident(id="Q1DEMO1150", number=1150, title="Marketing page images missing",
-                 created_at=datetime(2023, 12, 12, 10, tzinfo=UTC), service_id=WEB_SERVICE[0],
-                 service_name=WEB_SERVICE[1], urgency="low", resolved_at=datetime(2023, 12, 12, 10, 30, tzinfo=UTC)),
+        incident(
+            id="Q1DEMO1180",
+            number=1180,
+            title='ALARM: "HighErrorRate" in US East (N. Virginia)',
+            created_at=DAY.replace(month=1, day=2, hour=9, minute=10),
+            service_id=API_SERVICE[0],
+            service_name=API_SERVICE[1],
+            urgency="high",
+            priority="P2",
+            resolved_at=DAY.replace(month=1, day=2, hour=9, minute=50),
+            incident_key="arn:aws:cloudwatch:us-east-1:123456789012:alarm:HighErrorRate",
+        ),
+        incident(
+            id="Q1DEMO1102",
+            number=1102,
+            title="API database connection pool exhausted",
+            created_at=datetime(2023, 11, 20, 22, 5, tzinfo=UTC),
+            service_id=API_SERVICE[0],
+            service_name=API_SERVICE[1],
+            urgency="high",
+            resolved_at=datetime(2023, 11, 20, 23, 10, tzinfo=UTC),
+        ),
+        incident(
+            id="Q1DEMO1150",
+            number=1150,
+            title="Marketing page images missing",
+            created_at=datetime(2023, 12, 12, 10, tzinfo=UTC),
+            service_id=WEB_SERVICE[0],
+            service_name=WEB_SERVICE[1],
+            urgency="low",
+            resolved_at=datetime(2023, 12, 12, 10, 30, tzinfo=UTC),
+        ),
     ]
     pd.add_incidents([main, other, *past])
     cloudwatch = ("service_reference", API_SERVICE[0], "api")
     jane = ("user_reference", *JANE)
     john = ("user_reference", *JOHN)
     entries = [
-        log_entry(id="RLOG01", type="trigger_log_entry", created_at=at(14, 32, 40), incident=main, agent=cloudwatch,
-                  channel={"type": "api"}, event_details={"description": 'ALARM: "HighErrorRate" in US East (N. Virginia)'}),
-        log_entry(id="RLOG02", type="notify_log_entry", created_at=at(14, 33, 5), incident=main, agent=cloudwatch,
-                  channel={"type": "push_notification"}, user=JANE),
-        log_entry(id="RLOG03", type="notify_log_entry", created_at=at(14, 33, 5), incident=main, agent=cloudwatch,
-                  channel={"type": "sms"}, user=JANE),
-        log_entry(id="RLOG04", type="notify_log_entry", created_at=at(14, 33, 6), incident=main, agent=cloudwatch,
-                  channel={"type": "email"}, user=JANE),
-        log_entry(id="RLOG05", type="acknowledge_log_entry", created_at=at(14, 35, 10), incident=main, agent=jane,
-                  channel={"type": "mobile"}),
-        log_entry(id="RLOG06", type="escalate_log_entry", created_at=at(14, 36, 30), incident=main, agent=jane,
-                  channel={"type": "web_ui"}, assignees=[JOHN]),
-        log_entry(id="RLOG07", type="notify_log_entry", created_at=at(14, 36, 32), incident=main, agent=jane,
-                  channel={"type": "phone"}, user=JOHN),
-        log_entry(id="RLOG08", type="annotate_log_entry", created_at=at(14, 38), incident=main, agent=jane,
-                  channel={"type": "web_ui"}, note="Identified: database connection pool at 100%"),
-        log_entry(id="RLOG09", type="annotate_log_entry", created_at=at(14, 40), incident=main, agent=john,
-                  channel={"type": "web_ui"}, note="Attempted: killed long-running queries (no effect)"),
-        log_entry(id="RLOG10", type="annotate_log_entry", created_at=at(14, 43), incident=main, agent=jane,
-                  channel={"type": "web_ui"}, note="Decision: roll back to v2.3.3"),
-        log_entry(id="RLOG11", type="resolve_log_entry", created_at=at(14, 57), incident=main, agent=jane,
-                  channel={"type": "web_ui"}),
-        log_entry(id="RLOG21", type="trigger_log_entry", created_at=at(14, 52), incident=other,
-                  agent=("service_reference", WEB_SERVICE[0], "web"), channel={"type": "api"}),
-        log_entry(id="RLOG22", type="resolve_log_entry", created_at=at(15, 5), incident=other,
-                  agent=("service_reference", WEB_SERVICE[0], "web"), channel={"type": "timeout"}),
+        log_entry(
+            id="RLOG01",
+            type="trigger_log_entry",
+            created_at=at(14, 32, 40),
+            incident=main,
+            agent=cloudwatch,
+            channel={"type": "api"},
+            event_details={"description": 'ALARM: "HighErrorRate" in US East (N. Virginia)'},
+        ),
+        log_entry(
+            id="RLOG02",
+            type="notify_log_entry",
+            created_at=at(14, 33, 5),
+            incident=main,
+            agent=cloudwatch,
+            channel={"type": "push_notification"},
+            user=JANE,
+        ),
+        log_entry(
+            id="RLOG03",
+            type="notify_log_entry",
+            created_at=at(14, 33, 5),
+            incident=main,
+            agent=cloudwatch,
+            channel={"type": "sms"},
+            user=JANE,
+        ),
+        log_entry(
+            id="RLOG04",
+            type="notify_log_entry",
+            created_at=at(14, 33, 6),
+            incident=main,
+            agent=cloudwatch,
+            channel={"type": "email"},
+            user=JANE,
+        ),
+        log_entry(
+            id="RLOG05",
+            type="acknowledge_log_entry",
+            created_at=at(14, 35, 10),
+            incident=main,
+            agent=jane,
+            channel={"type": "mobile"},
+        ),
+        log_entry(
+            id="RLOG06",
+            type="escalate_log_entry",
+            created_at=at(14, 36, 30),
+            incident=main,
+            agent=jane,
+            channel={"type": "web_ui"},
+            assignees=[JOHN],
+        ),
+        log_entry(
+            id="RLOG07",
+            type="notify_log_entry",
+            created_at=at(14, 36, 32),
+            incident=main,
+            agent=jane,
+            channel={"type": "phone"},
+            user=JOHN,
+        ),
+        log_entry(
+            id="RLOG08",
+            type="annotate_log_entry",
+            created_at=at(14, 38),
+            incident=main,
+            agent=jane,
+            channel={"type": "web_ui"},
+            note="Identified: database connection pool at 100%",
+        ),
+        log_entry(
+            id="RLOG09",
+            type="annotate_log_entry",
+            created_at=at(14, 40),
+            incident=main,
+            agent=john,
+            channel={"type": "web_ui"},
+            note="Attempted: killed long-running queries (no effect)",
+        ),
+        log_entry(
+            id="RLOG10",
+            type="annotate_log_entry",
+            created_at=at(14, 43),
+            incident=main,
+            agent=jane,
+            channel={"type": "web_ui"},
+            note="Decision: roll back to v2.3.3",
+        ),
+        log_entry(
+            id="RLOG11",
+            type="resolve_log_entry",
+            created_at=at(14, 57),
+            incident=main,
+            agent=jane,
+            channel={"type": "web_ui"},
+        ),
+        log_entry(
+            id="RLOG21",
+            type="trigger_log_entry",
+            created_at=at(14, 52),
+            incident=other,
+            agent=("service_reference", WEB_SERVICE[0], "web"),
+            channel={"type": "api"},
+        ),
+        log_entry(
+            id="RLOG22",
+            type="resolve_log_entry",
+            created_at=at(15, 5),
+            incident=other,
+            agent=("service_reference", WEB_SERVICE[0], "web"),
+            channel={"type": "timeout"},
+        ),
     ]
     pd.add_log_entries(entries)
 

@@ -49,7 +49,10 @@ def _named(attrs: Mapping[str, Any]) -> list[tuple[str, str]]:
         found = _ARN_ALARM.match(key)
         if found:
             names += [(key, "incident key"), (found["name"], "incident key")]
-    for text, rule in ((attrs.get("event_description"), "alert body"), (attrs.get("incident_title"), "title")):
+    for text, rule in (
+        (attrs.get("event_description"), "alert body"),
+        (attrs.get("incident_title"), "title"),
+    ):
         if isinstance(text, str):
             names += [(quoted, rule) for quoted in _QUOTED.findall(text)]
     return names
@@ -57,7 +60,10 @@ def _named(attrs: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _in_title(name: str, attrs: Mapping[str, Any]) -> bool:
     title = attrs.get("incident_title")
-    return isinstance(title, str) and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", title) is not None
+    return (
+        isinstance(title, str)
+        and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", title) is not None
+    )
 
 
 def correlate(frame: pd.DataFrame) -> pd.DataFrame:
@@ -69,7 +75,9 @@ def correlate(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         return frame
     kind = frame["kind"].to_numpy()
-    triggers = np.flatnonzero((kind == INCIDENT_TRIGGERED) & (frame["source"].to_numpy() == "pagerduty"))
+    triggers = np.flatnonzero(
+        (kind == INCIDENT_TRIGGERED) & (frame["source"].to_numpy() == "pagerduty")
+    )
     alarms = np.flatnonzero((kind == ALARM_ALARM) & (frame["source"].to_numpy() == "cloudwatch"))
     if not len(triggers) or not len(alarms):
         return frame
@@ -85,9 +93,17 @@ def correlate(frame: pd.DataFrame) -> pd.DataFrame:
     links: list[tuple[int, int, str]] = []
     for t in triggers.tolist():
         named = _named(attrs[t])
-        named += [(name, "title") for name in by_name if not name.startswith("arn:") and _in_title(name, attrs[t])]
+        named += [
+            (name, "title")
+            for name in by_name
+            if not name.startswith("arn:") and _in_title(name, attrs[t])
+        ]
         for name, rule in named:
-            near = [p for p in by_name.get(name, []) if p not in used and -before <= at[p] - at[t] <= after]
+            near = [
+                p
+                for p in by_name.get(name, [])
+                if p not in used and -before <= at[p] - at[t] <= after
+            ]
             if near:
                 best = min(near, key=lambda p: (at[p] > at[t], abs(at[p] - at[t])))
                 used.add(best)

@@ -59,7 +59,10 @@ def find_flaps(
         start = 0
         while start < len(positions):
             end = start
-            while end + 1 < len(positions) and micros[positions[end + 1]] - micros[positions[start]] <= width:
+            while (
+                end + 1 < len(positions)
+                and micros[positions[end + 1]] - micros[positions[start]] <= width
+            ):
                 end += 1
             piece = positions[start : end + 1]
             start = end + 1
@@ -71,7 +74,9 @@ def find_flaps(
             folded[hidden] = True
             first, last = (_EPOCH + int(micros[p]) * _MICROSECOND for p in (piece[0], piece[-1]))
             name = (attrs[piece[0]] or {}).get("alarm_name", ref[piece[0]])
-            text = (f"CloudWatch alarm {name} flapped {len(piece)} times between {_clock(first, last)} "
-                    f"and {_clock(last, first)} (see JSON)")
+            text = (
+                f"CloudWatch alarm {name} flapped {len(piece)} times between {_clock(first, last)} "
+                f"and {_clock(last, first)} (see JSON)"
+            )
             heads[hidden[0]] = (first, text)
     return folded, heads

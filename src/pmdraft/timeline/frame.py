@@ -87,7 +87,9 @@ def _columns(events: Iterable[Event]) -> list[list[Any]]:
 
 def _tie_codes(values: list[Any], rows: list[int]) -> np.ndarray:
     """Codes of ``values[rows]`` that sort as the strings do."""
-    codes: np.ndarray = pd.factorize(np.array([values[r] for r in rows], dtype=object), sort=True)[0]
+    codes: np.ndarray = pd.factorize(np.array([values[r] for r in rows], dtype=object), sort=True)[
+        0
+    ]
     return codes
 
 
@@ -109,7 +111,10 @@ def _keep(at: np.ndarray, columns: list[list[Any]]) -> np.ndarray:
     slots = np.flatnonzero(tied)
     rows = order[slots]
     listed = rows.tolist()
-    keys = [times[slots], *(_tie_codes(columns[COLUMNS.index(name)], listed) for name in SORT_KEY[1:])]
+    keys = [
+        times[slots],
+        *(_tie_codes(columns[COLUMNS.index(name)], listed) for name in SORT_KEY[1:]),
+    ]
     ranked = np.lexsort((rows, *reversed(keys)))
     rows = rows[ranked]
     order[slots] = rows
@@ -121,8 +126,12 @@ def _keep(at: np.ndarray, columns: list[list[Any]]) -> np.ndarray:
         return order
     rest = [columns[COLUMNS.index(name)] for name in COLUMNS[4:]]
     in_group = np.concatenate(([False], equal)) | np.concatenate((equal, [False]))
-    kept: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}  # plain columns -> attrs keys of the rows kept
-    pending: dict[tuple[Any, ...], Any] = {}  # plain columns -> attrs of a kept row not yet serialised
+    kept: dict[
+        tuple[Any, ...], list[tuple[Any, ...]]
+    ] = {}  # plain columns -> attrs keys of the rows kept
+    pending: dict[
+        tuple[Any, ...], Any
+    ] = {}  # plain columns -> attrs of a kept row not yet serialised
     duplicates: list[int] = []
     group = 0
     for slot in np.flatnonzero(in_group).tolist():
@@ -169,13 +178,26 @@ def _checked(frame: pd.DataFrame) -> bool:
     """Whether every row still holds what :class:`Event` accepts (cheap, column-wide checks)."""
     if frame["at"].isna().any() or not frame["kind"].isin(KINDS).all():
         return False
-    if not all(isinstance(value, str) for name in ("source", "ref", "summary") for value in frame[name].tolist()):
+    if not all(
+        isinstance(value, str)
+        for name in ("source", "ref", "summary")
+        for value in frame[name].tolist()
+    ):
         return False
     return all(type(attrs) is MappingProxyType for attrs in frame["attrs"].tolist())
 
 
-def _event(at: datetime, source: str, kind: str, ref: str, summary: str, service: str | None,
-           actor: str | None, url: str | None, attrs: Any) -> Event:
+def _event(
+    at: datetime,
+    source: str,
+    kind: str,
+    ref: str,
+    summary: str,
+    service: str | None,
+    actor: str | None,
+    url: str | None,
+    attrs: Any,
+) -> Event:
     """An :class:`Event` from values an ``Event`` already accepted, without checking them again."""
     event = _new(Event)
     _set(event, "at", at)

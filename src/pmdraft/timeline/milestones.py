@@ -27,7 +27,15 @@ from ..model import (
 )
 from .frame import to_datetime
 
-MILESTONES = ("impact_started", "detected", "paged", "acknowledged", "mitigated", "resolved", "suspect_change")
+MILESTONES = (
+    "impact_started",
+    "detected",
+    "paged",
+    "acknowledged",
+    "mitigated",
+    "resolved",
+    "suspect_change",
+)
 
 FLAG_BY_MILESTONE = {
     "impact_started": "--impact-start",
@@ -36,11 +44,31 @@ FLAG_BY_MILESTONE = {
 }
 
 DURATIONS: dict[str, tuple[str, str, str]] = {
-    "time_to_detect": ("detected", "impact_started", "from impact start to the first automated signal"),
-    "time_to_acknowledge": ("acknowledged", "paged", "from the first page to the first explicit acknowledgement"),
-    "time_to_mitigate": ("mitigated", "impact_started", "from impact start until every alarm stayed OK"),
-    "time_to_resolve": ("resolved", "impact_started", "from impact start to the last incident's resolution"),
-    "change_to_detect": ("detected", "suspect_change", "from the suspect change to the first automated signal"),
+    "time_to_detect": (
+        "detected",
+        "impact_started",
+        "from impact start to the first automated signal",
+    ),
+    "time_to_acknowledge": (
+        "acknowledged",
+        "paged",
+        "from the first page to the first explicit acknowledgement",
+    ),
+    "time_to_mitigate": (
+        "mitigated",
+        "impact_started",
+        "from impact start until every alarm stayed OK",
+    ),
+    "time_to_resolve": (
+        "resolved",
+        "impact_started",
+        "from impact start to the last incident's resolution",
+    ),
+    "change_to_detect": (
+        "detected",
+        "suspect_change",
+        "from the suspect change to the first automated signal",
+    ),
 }
 """name -> (end milestone, start milestone, what it measures); the duration is end - start."""
 
@@ -71,10 +99,14 @@ class Analysis:
 
 def _row_milestone(row: pd.Series, rule: str, at: datetime | None = None) -> Milestone:
     event_at = to_datetime(row["at"])
-    return Milestone(at=at or event_at, rule=rule, ref=row["ref"], summary=row["summary"], event_at=event_at)
+    return Milestone(
+        at=at or event_at, rule=rule, ref=row["ref"], summary=row["summary"], event_at=event_at
+    )
 
 
-def _at_position(frame: pd.DataFrame, position: int, rule: str, at: datetime | None = None) -> Milestone:
+def _at_position(
+    frame: pd.DataFrame, position: int, rule: str, at: datetime | None = None
+) -> Milestone:
     """The milestone set by the frame's row at ``position`` (an ``iloc`` position)."""
     return _row_milestone(frame.iloc[position], rule, at)
 
@@ -110,14 +142,19 @@ def _impact_started(frame: pd.DataFrame) -> Milestone | None:
         for position, item, when in zip(alarms.tolist(), attrs, event_at):
             breach = item.get("breach_start")
             if isinstance(breach, str):
-                start, rule = parse_time(breach), str(item.get("breach_start_rule") or "transition time")
+                start, rule = (
+                    parse_time(breach),
+                    str(item.get("breach_start_rule") or "transition time"),
+                )
             else:
                 start, rule = when.replace(tzinfo=UTC), "transition time"
             if best is None or start < best[0]:
                 best = (start, position, rule)
         assert best is not None
         start, position, rule = best
-        return _at_position(frame, position, f"earliest breach start of an alarm that went to ALARM: {rule}", start)
+        return _at_position(
+            frame, position, f"earliest breach start of an alarm that went to ALARM: {rule}", start
+        )
     row = _first(frame, (INCIDENT_TRIGGERED,))
     if row is not None:
         return _row_milestone(row, "first PagerDuty trigger (no alarm went to ALARM)")
@@ -138,7 +175,9 @@ def _mitigated(frame: pd.DataFrame, notes: list[str]) -> Milestone | None:
     refs = frame["ref"].to_numpy()[alarm_positions]
     fired = pd.unique(refs[kinds == ALARM_ALARM])
     if len(fired) == 0:
-        notes.append("no alarm went to ALARM, so there is no alarm recovery to date mitigation from")
+        notes.append(
+            "no alarm went to ALARM, so there is no alarm recovery to date mitigation from"
+        )
         return None
     attrs = frame["attrs"].to_numpy()[alarm_positions]
     at_values = _times(frame)[alarm_positions]
@@ -149,31 +188,48 @@ def _mitigated(frame: pd.DataFrame, notes: list[str]) -> Milestone | None:
         last = rows[-1]
         name = attrs[last].get("alarm_name") or ref
         flaps = rows[:-1][kinds[rows[:-1]] == ALARM_OK]
-        notes.extend(f"{name} recovered at {when} but went back to ALARM (not used)" for when in _iso_z_many(at_values[flaps]))
+        notes.extend(
+            f"{name} recovered at {when} but went back to ALARM (not used)"
+            for when in _iso_z_many(at_values[flaps])
+        )
         if kinds[last] != ALARM_OK:
-            notes.append(f"{name} ends the window in {attrs[last].get('new_state')}, so mitigation is unknown")
+            notes.append(
+                f"{name} ends the window in {attrs[last].get('new_state')}, so mitigation is unknown"
+            )
             return None
         recoveries.append(last)
     final = recoveries[int(np.argmax(at_values[recoveries]))]
     return _at_position(
-        frame, int(alarm_positions[final]), "the last recovery after which every alarm that went to ALARM stayed OK"
+        frame,
+        int(alarm_positions[final]),
+        "the last recovery after which every alarm that went to ALARM stayed OK",
     )
 
 
-def _resolved(frame: pd.DataFrame, mitigated: Milestone | None, notes: list[str]) -> Milestone | None:
-    incident_positions = _positions(frame, (frame["source"] == "pagerduty") & frame["kind"].str.startswith("incident."))
+def _resolved(
+    frame: pd.DataFrame, mitigated: Milestone | None, notes: list[str]
+) -> Milestone | None:
+    incident_positions = _positions(
+        frame, (frame["source"] == "pagerduty") & frame["kind"].str.startswith("incident.")
+    )
     refs = frame["ref"].to_numpy()[incident_positions]
     if len(refs) == 0:
         if mitigated is None:
             return None
         return Milestone(
-            mitigated.at, "no PagerDuty incident: taken from mitigated", mitigated.ref, mitigated.summary, mitigated.event_at
+            mitigated.at,
+            "no PagerDuty incident: taken from mitigated",
+            mitigated.ref,
+            mitigated.summary,
+            mitigated.event_at,
         )
     kinds = frame["kind"].to_numpy()[incident_positions]
     codes, uniques = pd.factorize(refs)
     resolved = kinds == INCIDENT_RESOLVED
     last_resolution = np.full(len(uniques), -1)
-    resolution_rows = np.flatnonzero(resolved)[::-1]  # latest first, so np.unique finds each ref's last
+    resolution_rows = np.flatnonzero(resolved)[
+        ::-1
+    ]  # latest first, so np.unique finds each ref's last
     found, first_seen = np.unique(codes[resolution_rows], return_index=True)
     last_resolution[found] = resolution_rows[first_seen]
     missing = np.flatnonzero(last_resolution < 0)
@@ -181,11 +237,15 @@ def _resolved(frame: pd.DataFrame, mitigated: Milestone | None, notes: list[str]
         ref = uniques[missing[0]]
         first = int(np.argmax(codes == missing[0]))
         number = frame["attrs"].iloc[incident_positions[first]].get("incident_number")
-        notes.append(f"PagerDuty incident #{number or ref} has no resolution in the data, so resolution is unknown")
+        notes.append(
+            f"PagerDuty incident #{number or ref} has no resolution in the data, so resolution is unknown"
+        )
         return None
     at_values = _times(frame)[incident_positions]
     final = last_resolution[int(np.argmax(at_values[last_resolution]))]
-    return _at_position(frame, int(incident_positions[final]), "when the last in-scope PagerDuty incident resolved")
+    return _at_position(
+        frame, int(incident_positions[final]), "when the last in-scope PagerDuty incident resolved"
+    )
 
 
 def _seconds(end: Milestone | None, start: Milestone | None) -> float | None:
@@ -220,28 +280,45 @@ def analyse(
     m: dict[str, Milestone | None] = {}
     m["impact_started"] = given("impact_started") or _impact_started(frame)
     stand_in_start = (
-        alarms_missing and "impact_started" not in overrides and m["impact_started"] is not None
+        alarms_missing
+        and "impact_started" not in overrides
+        and m["impact_started"] is not None
         and not m["impact_started"].rule.startswith("earliest breach start")
     )
     if stand_in_start:
         start = m["impact_started"]
         m["impact_started"] = Milestone(
-            start.at, "at the latest the first PagerDuty trigger: CloudWatch could not be read, so when the "
-            "metrics began to breach is unknown", start.ref, start.summary, start.event_at,
+            start.at,
+            "at the latest the first PagerDuty trigger: CloudWatch could not be read, so when the "
+            "metrics began to breach is unknown",
+            start.ref,
+            start.summary,
+            start.event_at,
         )
         notes["impact_started"].append("CloudWatch could not be read; time_to_detect is unknown")
     detected = _first(frame, (ALARM_ALARM, INCIDENT_TRIGGERED))
-    m["detected"] = None if detected is None else _row_milestone(
-        detected, "first automated signal: earliest alarm transition to ALARM or PagerDuty trigger"
+    m["detected"] = (
+        None
+        if detected is None
+        else _row_milestone(
+            detected,
+            "first automated signal: earliest alarm transition to ALARM or PagerDuty trigger",
+        )
     )
     paged = _first(frame, (INCIDENT_NOTIFIED,))
     if paged is not None:
         m["paged"] = _row_milestone(paged, "first PagerDuty notification")
     else:
         trigger = _first(frame, (INCIDENT_TRIGGERED,))
-        m["paged"] = None if trigger is None else _row_milestone(trigger, "first PagerDuty trigger (no notification listed)")
+        m["paged"] = (
+            None
+            if trigger is None
+            else _row_milestone(trigger, "first PagerDuty trigger (no notification listed)")
+        )
     ack = _first(frame, (INCIDENT_ACKNOWLEDGED,))
-    m["acknowledged"] = None if ack is None else _row_milestone(ack, "first explicit PagerDuty acknowledgement")
+    m["acknowledged"] = (
+        None if ack is None else _row_milestone(ack, "first explicit PagerDuty acknowledgement")
+    )
     m["mitigated"] = given("mitigated") or _mitigated(frame, notes["mitigated"])
     m["resolved"] = given("resolved") or _resolved(frame, m["mitigated"], notes["resolved"])
     from .suspects import top_lead_milestone  # the ranking lives there (issue 5)
@@ -252,6 +329,10 @@ def analyse(
     if stand_in_start:
         durations["time_to_detect"] = None
     if alarms_missing and "mitigated" not in overrides:
-        notes["mitigated"] = ["CloudWatch could not be read, so alarm recoveries are missing" if n.startswith("no alarm")
-                              else n for n in notes["mitigated"]]
+        notes["mitigated"] = [
+            "CloudWatch could not be read, so alarm recoveries are missing"
+            if n.startswith("no alarm")
+            else n
+            for n in notes["mitigated"]
+        ]
     return Analysis(m, durations, {k: v for k, v in notes.items() if v})

@@ -28,10 +28,31 @@ SIMILAR_TITLE = 0.3
 SAME_SERVICE_BONUS = 0.5
 """Added to the title likeness of an incident on the same service as an in-scope one."""
 
-STOPWORDS = frozenset({
-    "a", "an", "and", "are", "at", "by", "for", "from", "in", "is", "of", "on", "or", "the", "to", "with",
-    "alarm", "alert", "ok", "triggered", "incident",
-})
+STOPWORDS = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "at",
+        "by",
+        "for",
+        "from",
+        "in",
+        "is",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "with",
+        "alarm",
+        "alert",
+        "ok",
+        "triggered",
+        "incident",
+    }
+)
 """Words that say nothing about what broke (CloudWatch's ``ALARM:`` prefix among them)."""
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -57,14 +78,19 @@ def _time(value: Any) -> datetime | None:
 
 
 def related(
-    scope: Sequence[Mapping[str, Any]], candidates: Iterable[Mapping[str, Any]], *, limit: int = MAX_RELATED
+    scope: Sequence[Mapping[str, Any]],
+    candidates: Iterable[Mapping[str, Any]],
+    *,
+    limit: int = MAX_RELATED,
 ) -> list[dict[str, Any]]:
     """The past incidents most like the ``scope`` incidents, best first, each with why it was picked.
 
     Both are records as the PagerDuty collector gives them (``id``, ``number``, ``title``,
     ``url``, ``service_id``, ``service``, ``created_at``, ``resolved_at``).
     """
-    ours = [(tokens(str(i.get("title") or "")), i.get("service_id"), i.get("service")) for i in scope]
+    ours = [
+        (tokens(str(i.get("title") or "")), i.get("service_id"), i.get("service")) for i in scope
+    ]
     ids = {i.get("id") for i in scope}
     picked: list[tuple[float, datetime, dict[str, Any]]] = []
     for c in candidates:
@@ -73,19 +99,36 @@ def related(
             continue
         theirs = tokens(str(c.get("title") or ""))
         alike = max((likeness(t, theirs) for t, _, _ in ours), default=0.0)
-        same = any((sid and sid == c.get("service_id")) or (not sid and name and name == c.get("service"))
-                   for _, sid, name in ours)
+        same = any(
+            (sid and sid == c.get("service_id")) or (not sid and name and name == c.get("service"))
+            for _, sid, name in ours
+        )
         if not same and alike < SIMILAR_TITLE:
             continue
         reasons = ([f"same service ({c.get('service')})"] if same else []) + (
-            [f"title {alike:.0%} alike"] if alike > 0 else [])
+            [f"title {alike:.0%} alike"] if alike > 0 else []
+        )
         resolved = _time(c.get("resolved_at"))
-        picked.append((alike + (SAME_SERVICE_BONUS if same else 0.0), created, {
-            "id": c.get("id"), "number": c.get("number"), "title": c.get("title"), "url": c.get("url"),
-            "service": c.get("service"), "created_at": iso_z(created),
-            "resolved_at": iso_z(resolved) if resolved else None,
-            "duration_seconds": (resolved - created).total_seconds() if resolved and resolved >= created else None,
-            "similarity": round(alike, 2), "same_service": bool(same), "reasons": "; ".join(reasons),
-        }))
+        picked.append(
+            (
+                alike + (SAME_SERVICE_BONUS if same else 0.0),
+                created,
+                {
+                    "id": c.get("id"),
+                    "number": c.get("number"),
+                    "title": c.get("title"),
+                    "url": c.get("url"),
+                    "service": c.get("service"),
+                    "created_at": iso_z(created),
+                    "resolved_at": iso_z(resolved) if resolved else None,
+                    "duration_seconds": (resolved - created).total_seconds()
+                    if resolved and resolved >= created
+                    else None,
+                    "similarity": round(alike, 2),
+                    "same_service": bool(same),
+                    "reasons": "; ".join(reasons),
+                },
+            )
+        )
     picked.sort(key=lambda p: (-p[0], -p[1].timestamp()))
     return [record for _, _, record in picked[:limit]]

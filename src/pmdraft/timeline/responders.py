@@ -51,7 +51,9 @@ def responders(events: Iterable[Event]) -> list[Responder]:
         if not isinstance(name, str) or not name:
             continue
         number = e.attrs.get("incident_number")
-        who = found.setdefault((e.ref, name), Responder(e.ref, number if isinstance(number, int) else None, name))
+        who = found.setdefault(
+            (e.ref, name), Responder(e.ref, number if isinstance(number, int) else None, name)
+        )
         if e.kind == INCIDENT_NOTIFIED and who.paged is None:
             who.paged = e.at
         if e.kind == INCIDENT_ACKNOWLEDGED and who.acknowledged is None:
@@ -67,11 +69,15 @@ def people(events: Iterable[Event]) -> dict[str, dict[str, list[str]]]:
             continue
         entry = out.setdefault(e.ref, {"assignees": [], "acknowledged_by": []})
         names: list[str] = []
-        if e.kind in (INCIDENT_ASSIGNED, INCIDENT_ESCALATED) and isinstance(e.attrs.get("assignees"), str):
+        if e.kind in (INCIDENT_ASSIGNED, INCIDENT_ESCALATED) and isinstance(
+            e.attrs.get("assignees"), str
+        ):
             names = [n.strip() for n in str(e.attrs["assignees"]).split(", ") if n.strip()]
         elif e.kind == INCIDENT_NOTIFIED and isinstance(e.attrs.get("notified_user"), str):
             names = [str(e.attrs["notified_user"])]
-        elif e.kind == INCIDENT_ACKNOWLEDGED and e.actor and e.actor not in entry["acknowledged_by"]:
+        elif (
+            e.kind == INCIDENT_ACKNOWLEDGED and e.actor and e.actor not in entry["acknowledged_by"]
+        ):
             entry["acknowledged_by"].append(e.actor)
         entry["assignees"] += [n for n in names if n not in entry["assignees"]]
     return out

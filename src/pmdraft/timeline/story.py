@@ -35,8 +35,8 @@ from ..model import (
     INCIDENT_UNACKNOWLEDGED,
     INCIDENT_URGENCY_CHANGED,
 )
-from .frame import gc_paused
 from .flapping import FLAP_SPAN, FLAP_TRANSITIONS, find_flaps
+from .frame import gc_paused
 from .milestones import Milestone
 
 BURST_GAP = timedelta(minutes=2)
@@ -94,11 +94,25 @@ def _incident_label(attrs: Mapping[str, object]) -> str:
 
 def describe(row: Mapping[str, Any]) -> str:
     """The timeline text of one event (a frame row, or any mapping with the frame's columns)."""
-    return _describe(row["source"], row["kind"], row["ref"], row["summary"], row["service"], row["actor"], row["attrs"])
+    return _describe(
+        row["source"],
+        row["kind"],
+        row["ref"],
+        row["summary"],
+        row["service"],
+        row["actor"],
+        row["attrs"],
+    )
 
 
 def _describe(
-    source: str, kind: str, ref: str, summary: str, service: Any, actor: Any, attrs: Mapping[str, Any]
+    source: str,
+    kind: str,
+    ref: str,
+    summary: str,
+    service: Any,
+    actor: Any,
+    attrs: Mapping[str, Any],
 ) -> str:
     if source == "cloudwatch":
         name = attrs.get("alarm_name", ref)
@@ -134,15 +148,27 @@ def _linked(kind: np.ndarray, attributes: np.ndarray) -> dict[int, int]:
     return {min(ps): max(ps) for ps in found.values() if len(ps) == 2}
 
 
-def _linked_text(alarm: Mapping[str, Any], trigger: Mapping[str, Any], alarm_ref: str,
-                 naive_times: list[datetime], shown: np.ndarray, trigger_position: int) -> str:
+def _linked_text(
+    alarm: Mapping[str, Any],
+    trigger: Mapping[str, Any],
+    alarm_ref: str,
+    naive_times: list[datetime],
+    shown: np.ndarray,
+    trigger_position: int,
+) -> str:
     """One line for an alarm and the page it caused, naming both sources."""
     name = alarm.get("alarm_name", alarm_ref)
     index = int(np.searchsorted(shown, trigger_position))
-    paged_at = naive_times[index].strftime("%H:%M:%S") if index < len(shown) and shown[index] == trigger_position else None
+    paged_at = (
+        naive_times[index].strftime("%H:%M:%S")
+        if index < len(shown) and shown[index] == trigger_position
+        else None
+    )
     when = f", triggered {paged_at}" if paged_at else ""
-    text = (f"CloudWatch alarm {name}: {alarm.get('old_state')} -> {alarm.get('new_state')} -> paged on-call "
-            f"({_incident_label(trigger)}{when})")
+    text = (
+        f"CloudWatch alarm {name}: {alarm.get('old_state')} -> {alarm.get('new_state')} -> paged on-call "
+        f"({_incident_label(trigger)}{when})"
+    )
     if alarm.get("reason"):
         text += f" ({alarm['reason']})"
     return text
@@ -201,18 +227,27 @@ def _collapse(
         piece = (times - times[np.flatnonzero(np.diff(run, prepend=-1))][run]) // span
         starts = np.flatnonzero((np.diff(run, prepend=-1) != 0) | (np.diff(piece, prepend=-1) != 0))
         sizes = np.diff(np.append(starts, len(members)))
-        for start, size in zip(starts[sizes > COLLAPSE_OVER].tolist(), sizes[sizes > COLLAPSE_OVER].tolist()):
+        for start, size in zip(
+            starts[sizes > COLLAPSE_OVER].tolist(), sizes[sizes > COLLAPSE_OVER].tolist()
+        ):
             piece_rows = members[start : start + size]
             folded[piece_rows] = True
-            first, last = (_EPOCH + int(micros[p]) * _MICROSECOND for p in (piece_rows[0], piece_rows[-1]))
+            first, last = (
+                _EPOCH + int(micros[p]) * _MICROSECOND for p in (piece_rows[0], piece_rows[-1])
+            )
             heads[int(piece_rows[0])] = _run_row(
                 str(source[piece_rows[0]]), str(kind[piece_rows[0]]), ref[piece_rows], first, last
             )
     return folded, heads
 
 
-def build_rows(frame: pd.DataFrame, milestones: Mapping[str, Milestone | None], *,
-               flap_transitions: int = FLAP_TRANSITIONS, flap_span: timedelta = FLAP_SPAN) -> list[Row]:
+def build_rows(
+    frame: pd.DataFrame,
+    milestones: Mapping[str, Milestone | None],
+    *,
+    flap_transitions: int = FLAP_TRANSITIONS,
+    flap_span: timedelta = FLAP_SPAN,
+) -> list[Row]:
     """Timeline rows in time order: bursts collapsed, flapping alarms folded, milestones marked.
 
     Notifications of one incident within :data:`BURST_GAP` of each other share a line; more than
@@ -234,18 +269,42 @@ def build_rows(frame: pd.DataFrame, milestones: Mapping[str, Milestone | None], 
     marked[list(names_at)] = True
     pairs = _linked(kind, frame["attrs"].to_numpy())
     marked[[p for pair in pairs.items() for p in pair]] = True
-    flapped, flaps = find_flaps(micros, source, kind, ref, frame["attrs"].to_numpy(), marked,
-                                transitions=flap_transitions, span=flap_span)
+    flapped, flaps = find_flaps(
+        micros,
+        source,
+        kind,
+        ref,
+        frame["attrs"].to_numpy(),
+        marked,
+        transitions=flap_transitions,
+        span=flap_span,
+    )
     folded, heads = _collapse(micros, source, kind, ref, marked | flapped)
     folded |= flapped
-    heads.update({p: Row(at, text, ["cloudwatch"], [str(ref[p])]) for p, (at, text) in flaps.items()})
+    heads.update(
+        {p: Row(at, text, ["cloudwatch"], [str(ref[p])]) for p, (at, text) in flaps.items()}
+    )
     shown = np.flatnonzero(~folded)
     shown = np.union1d(shown, np.fromiter(heads, dtype=np.int64, count=len(heads)))
-    summary, service, actor, attributes = (frame[name].to_numpy() for name in ("summary", "service", "actor", "attrs"))
+    summary, service, actor, attributes = (
+        frame[name].to_numpy() for name in ("summary", "service", "actor", "attrs")
+    )
 
     with gc_paused():
-        return _rows(shown, times[shown].tolist(), heads, names_at, source, kind, ref, summary, service, actor, attributes,
-                     pairs=pairs)
+        return _rows(
+            shown,
+            times[shown].tolist(),
+            heads,
+            names_at,
+            source,
+            kind,
+            ref,
+            summary,
+            service,
+            actor,
+            attributes,
+            pairs=pairs,
+        )
 
 
 def _rows(
@@ -277,9 +336,18 @@ def _rows(
             continue
         if position in pairs:
             other = pairs[position]
-            alarm, trigger = (position, other) if kind[position] == ALARM_ALARM else (other, position)
-            row = Row(at, _linked_text(attributes[alarm], attributes[trigger], ref[alarm], naive_times, shown, trigger),
-                      [source[alarm], source[trigger]], [ref[alarm], ref[trigger]], list(names))
+            alarm, trigger = (
+                (position, other) if kind[position] == ALARM_ALARM else (other, position)
+            )
+            row = Row(
+                at,
+                _linked_text(
+                    attributes[alarm], attributes[trigger], ref[alarm], naive_times, shown, trigger
+                ),
+                [source[alarm], source[trigger]],
+                [ref[alarm], ref[trigger]],
+                list(names),
+            )
             rows.append(row)
             merged[position] = row
             continue
@@ -301,7 +369,14 @@ def _rows(
             rows.append(row)
             open_burst[event_ref] = (row, people, at)
             continue
-        text = _describe(source[position], kind[position], event_ref, summary[position], service[position],
-                         actor[position], attrs)
+        text = _describe(
+            source[position],
+            kind[position],
+            event_ref,
+            summary[position],
+            service[position],
+            actor[position],
+            attrs,
+        )
         rows.append(Row(at, text, [source[position]], [event_ref], list(names)))
     return rows

@@ -89,10 +89,18 @@ class Lead:
 
     def to_record(self) -> dict[str, Any]:
         return {
-            "at": iso_z(self.at), "ref": self.ref, "source": self.source, "kind": self.kind,
-            "summary": self.summary, "service": self.service, "version": self.version,
-            "environment": self.environment, "url": self.url, "score": round(self.score, 3),
-            "reasons": list(self.reasons), "before_impact": self.before_impact,
+            "at": iso_z(self.at),
+            "ref": self.ref,
+            "source": self.source,
+            "kind": self.kind,
+            "summary": self.summary,
+            "service": self.service,
+            "version": self.version,
+            "environment": self.environment,
+            "url": self.url,
+            "score": round(self.score, 3),
+            "reasons": list(self.reasons),
+            "before_impact": self.before_impact,
         }
 
 
@@ -148,9 +156,17 @@ def _version(e: Event) -> str | None:
 def _lead(e: Event, score: float, reasons: list[str], impact: datetime | None) -> Lead:
     environment = e.attrs.get("environment")
     return Lead(
-        at=e.at, ref=e.ref, source=e.source, kind=e.kind, summary=e.summary, service=e.service,
-        version=_version(e), environment=str(environment) if environment not in (None, "") else None,
-        url=e.url, score=score, reasons=tuple(reasons),
+        at=e.at,
+        ref=e.ref,
+        source=e.source,
+        kind=e.kind,
+        summary=e.summary,
+        service=e.service,
+        version=_version(e),
+        environment=str(environment) if environment not in (None, "") else None,
+        url=e.url,
+        score=score,
+        reasons=tuple(reasons),
         before_impact=None if impact is None else (impact - e.at).total_seconds(),
     )
 
@@ -170,7 +186,9 @@ def rank(
     name the affected services, unless ``services`` (lower-cased -> as written) is given.
     """
     services = affected_services(events) if services is None else services
-    result = Suspects(lookback=lookback, long_lookback=long_lookback, services=list(services.values()))
+    result = Suspects(
+        lookback=lookback, long_lookback=long_lookback, services=list(services.values())
+    )
     if impact is None:
         return result
     deploys = [e for e in events if e.kind in DEPLOY_KINDS]
@@ -184,7 +202,11 @@ def rank(
     groups: dict[tuple[str | None, ...], list[Event]] = {}
     for e in sorted(window, key=lambda e: (e.at, e.source, e.kind, e.ref)):
         version = _version(e)
-        key = ("rollout", (e.service or "").lower(), version) if version and e.service else ("ref", e.source, e.ref)
+        key = (
+            ("rollout", (e.service or "").lower(), version)
+            if version and e.service
+            else ("ref", e.source, e.ref)
+        )
         groups.setdefault(key, []).append(e)
 
     leads: list[Lead] = []
@@ -197,7 +219,11 @@ def rank(
             score += SAME_SERVICE
             reasons.append(f"same service ({last.service})")
         else:
-            reasons.append("no deploy of an affected service" if services else "no alarm or incident names a service")
+            reasons.append(
+                "no deploy of an affected service"
+                if services
+                else "no alarm or incident names a service"
+            )
         gap = (impact - last.at).total_seconds()
         score += NEARNESS * max(0.0, 1.0 - gap / seconds)
         reasons.append(f"{_words(gap)} before impact start" if gap else "at impact start")
@@ -223,8 +249,14 @@ def rank(
         latent: list[Lead] = []
         oldest = impact - long_lookback
         for name in services.values():
-            older = [e for e in deploys if isinstance(e.service, str) and e.service.lower() == name.lower()
-                     and oldest <= e.at < since and e.kind in (DEPLOY_SUCCEEDED, DEPLOY_STARTED, DEPLOY_FAILED)]
+            older = [
+                e
+                for e in deploys
+                if isinstance(e.service, str)
+                and e.service.lower() == name.lower()
+                and oldest <= e.at < since
+                and e.kind in (DEPLOY_SUCCEEDED, DEPLOY_STARTED, DEPLOY_FAILED)
+            ]
             seen: set[str] = set()
             picked: list[Event] = []
             for e in sorted(older, key=lambda e: e.at, reverse=True):
@@ -237,13 +269,17 @@ def rank(
             for e in picked:
                 gap = (impact - e.at).total_seconds()
                 days = f"{long_lookback.total_seconds() / 86400:g}"
-                reason = f"last deploys of {name} within {days} days: {_words(gap)} before impact start"
+                reason = (
+                    f"last deploys of {name} within {days} days: {_words(gap)} before impact start"
+                )
                 latent.append(_lead(e, 0.0, [reason], impact))
         result.latent = sorted(latent, key=lambda lead: lead.at, reverse=True)
     return result
 
 
-def top_lead_milestone(frame: pd.DataFrame, impact: Milestone | None, lookback: timedelta) -> Milestone | None:
+def top_lead_milestone(
+    frame: pd.DataFrame, impact: Milestone | None, lookback: timedelta
+) -> Milestone | None:
     """The ``suspect_change`` milestone: the top-ranked lead, with its reasons as the rule."""
     from .frame import frame_events
     from .milestones import Milestone
@@ -278,7 +314,9 @@ def find_rollback(events: Sequence[Event], detected: datetime | None) -> Event |
     deploy of a version the service ran before (else that deploy's start)."""
     if detected is None:
         return None
-    ordered = sorted((e for e in events if e.kind in DEPLOY_KINDS), key=lambda e: (e.at, e.source, e.kind, e.ref))
+    ordered = sorted(
+        (e for e in events if e.kind in DEPLOY_KINDS), key=lambda e: (e.at, e.source, e.kind, e.ref)
+    )
     done: list[Event] = []
     begun: list[Event] = []
     for i, e in enumerate(ordered):
@@ -290,9 +328,14 @@ def find_rollback(events: Sequence[Event], detected: datetime | None) -> Event |
         version = _version(e)
         if e.kind not in (DEPLOY_STARTED, DEPLOY_SUCCEEDED) or not version or not e.service:
             continue
-        before = [v for p in ordered[:i]
-                  if p.service == e.service and p.kind in (DEPLOY_STARTED, DEPLOY_SUCCEEDED) and p.ref != e.ref
-                  and (v := _version(p))]
+        before = [
+            v
+            for p in ordered[:i]
+            if p.service == e.service
+            and p.kind in (DEPLOY_STARTED, DEPLOY_SUCCEEDED)
+            and p.ref != e.ref
+            and (v := _version(p))
+        ]
         if not before or before[-1] == version:
             continue
         if version in before or _older(version, before[-1]):
