@@ -11,8 +11,8 @@ import math
 import sys
 from datetime import UTC, datetime, timedelta
 
-from pmdraft.collectors.base import RequestCounter
-from pmdraft.collectors.pagerduty import PagerDutyCollector, build_client
+from pmdraft.sources.base import RequestCounter
+from pmdraft.sources.pagerduty.collector import PagerDutyCollector, build_client
 from pmdraft.model import Window
 from pmdraft.sandbox.pagerduty import PagerDutyStandIn, incident, log_entry
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from pmdraft.cli import cli
-from pmdraft.collectors import registry
+from pmdraft.sources import registry
 
 
 def run(*args: str):

@@ -28,8 +28,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .collectors import registry, scope_to_incidents
-from .collectors.base import parse_time
+from .sources import registry, scope_to_incidents
+from .sources.base import parse_time
 from .config import Config
 from .draft import make_draft
 from .errors import InputError, PmdraftError

@@ -309,7 +309,7 @@ def _draft(
         )
     environ = dict(os.environ)
     if incidents:
-        from .collectors import scope_to_incidents
+        from .sources import scope_to_incidents
         from .model import UTC
 
         config, window = scope_to_incidents(
@@ -755,7 +755,7 @@ def sources(config_path: str | None) -> None:
     """
 
     def run() -> int:
-        from .collectors import registry
+        from .sources import registry
         from .config import load_config
 
         path = _config_path(config_path)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .collectors import registry
+from .sources import registry
 from .config import Config, load_config
 from .errors import PmdraftError
 
@@ -107,7 +107,7 @@ def check_cloudwatch(config: Config, environ: Mapping[str, str]) -> list[Check]:
         ]
     checks = []
     try:
-        from .collectors.cloudwatch import where
+        from .sources.cloudwatch.collector import where
 
         for target in list(getattr(collector, "targets", {})):
             region = where(target)

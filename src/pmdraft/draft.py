@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from .collectors import build_collectors
-from .collectors.base import Collector
+from .sources import build_collectors
+from .sources.base import Collector
 from .config import Config
 from .model import Event, Window, iso_z
 from .pipeline import Collected, Progress, SourceReport, collect

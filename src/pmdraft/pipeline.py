@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from .collectors.base import Collector
+from .sources.base import Collector
 from .errors import CollectorError, InputError
 from .model import Event, Window
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from pmdraft.cli import cli
 from pmdraft.sandbox import SANDBOX_TOKEN_ENV, scenario
 from pmdraft.sandbox.aws import MotoSandbox
-from pmdraft.sandbox.faults import FaultProxy
+from tests.standins.faults import FaultProxy
 from pmdraft.sandbox.pagerduty import PagerDutyStandIn
 from tests.conftest import TOKEN
 

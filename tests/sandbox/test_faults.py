@@ -6,7 +6,7 @@ import boto3
 import pytest
 from botocore.parsers import create_parser
 
-from pmdraft.sandbox.faults import FaultProxy, error_answer, operation_of
+from tests.standins.faults import FaultProxy, error_answer, operation_of
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..collectors.base import parse_time
+from ..sources.base import parse_time
 from ..model import (
     ALARM_ALARM,
     ALARM_KINDS,

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..collectors.base import parse_time
+from ..sources.base import parse_time
 from ..model import iso_z
 
 MAX_RELATED = 5

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from pmdraft.collectors.base import RequestCounter
-from pmdraft.collectors.pagerduty import PagerDutyCollector, build_client
+from pmdraft.sources.base import RequestCounter
+from pmdraft.sources.pagerduty.collector import PagerDutyCollector, build_client
 from pmdraft.errors import CollectorError
 from pmdraft.model import Window
 from pmdraft.sandbox.pagerduty import incident, log_entry

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pmdraft.collectors.deploys import DeployFileCollector
+from pmdraft.sources.deploys.file import DeployFileCollector
 from pmdraft.errors import CollectorError
 from pmdraft.model import Window
 

@@ -23,7 +23,7 @@ def _cloudwatch(config: Config, environ: Mapping[str, str]) -> list[Collector]:
     cfg = config.cloudwatch
     if cfg is None:
         return []
-    from .cloudwatch import CloudWatchCollector, aws_targets
+    from .cloudwatch.collector import CloudWatchCollector, aws_targets
 
     targets = aws_targets(cfg)
     return [
@@ -51,7 +51,7 @@ def _pagerduty(config: Config, environ: Mapping[str, str]) -> list[Collector]:
     cfg = config.pagerduty
     if cfg is None:
         return []
-    from .pagerduty import PagerDutyCollector, RequestBudget, build_client
+    from .pagerduty.collector import PagerDutyCollector, RequestBudget, build_client
 
     token = environ.get(cfg.token_env, "").strip()
     if not token:
@@ -104,7 +104,7 @@ def _deploys(config: Config, environ: Mapping[str, str]) -> list[Collector]:
     collectors: list[Collector] = []
     for d in config.deploys:
         if isinstance(d, CodeDeployConfig):
-            from .codedeploy import CodeDeployCollector
+            from .deploys.codedeploy import CodeDeployCollector
 
             collectors.append(
                 CodeDeployCollector(
@@ -114,7 +114,7 @@ def _deploys(config: Config, environ: Mapping[str, str]) -> list[Collector]:
                 )
             )
         elif isinstance(d, CloudTrailConfig):
-            from .cloudtrail import DEPLOY_EVENT_NAMES, CloudTrailCollector
+            from .deploys.cloudtrail import DEPLOY_EVENT_NAMES, CloudTrailCollector
 
             collectors.append(
                 CloudTrailCollector(
@@ -125,7 +125,7 @@ def _deploys(config: Config, environ: Mapping[str, str]) -> list[Collector]:
                 )
             )
         elif isinstance(d, GitHubDeploysConfig):
-            from .github import GitHubDeploymentsCollector
+            from .deploys.github import GitHubDeploymentsCollector
 
             token = environ.get(d.token_env, "").strip()
             if not token:
@@ -145,7 +145,7 @@ def _deploys(config: Config, environ: Mapping[str, str]) -> list[Collector]:
                 )
             )
         else:
-            from .deploys import DeployFileCollector
+            from .deploys.file import DeployFileCollector
 
             collectors.append(
                 DeployFileCollector(
@@ -200,7 +200,7 @@ def scope_to_incidents(
         raise InputError(
             "--incident needs PagerDuty: add a [pagerduty] section to the config (see config.example.toml)"
         )
-    from .pagerduty import incident_window
+    from .pagerduty.collector import incident_window
 
     [collector] = registry.build("pagerduty", config, environ)
     try:

@@ -30,8 +30,8 @@ from typing import Any, TypeVar
 
 import httpx2
 
-from ..errors import CollectorError, InputError
-from ..model import (
+from ...errors import CollectorError, InputError
+from ...model import (
     DEPLOY_FAILED,
     DEPLOY_ROLLED_BACK,
     DEPLOY_STARTED,
@@ -52,7 +52,7 @@ from ..model import (
     Window,
     iso_z,
 )
-from .base import RequestCounter, parse_time
+from ..base import RequestCounter, parse_time
 
 PAGE_SIZE = 100
 """Records per page: the most PagerDuty's classic pagination gives."""

@@ -7,7 +7,7 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from pmdraft.collectors.cloudwatch import (
+from pmdraft.sources.cloudwatch.collector import (
     RULE_DATAPOINT,
     RULE_LOOKBACK,
     RULE_START_DATE,

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ..model import UTC, require_aware
-from .aws import DEFAULT_ACCOUNT
+from pmdraft.model import UTC, require_aware
+from pmdraft.sandbox.aws import DEFAULT_ACCOUNT
 
 PAGE_SIZE = 100
 """Deployment ids per ListDeployments page (AWS does not document its page size)."""

@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from pmdraft.cli import cli
-from pmdraft.collectors import github
-from pmdraft.collectors.github import GitHubDeploymentsCollector
+from pmdraft.sources.deploys import github
+from pmdraft.sources.deploys.github import GitHubDeploymentsCollector
 from pmdraft.draft import build_draft
 from pmdraft.model import Window
 from pmdraft.pipeline import collect
 from pmdraft.render import render_markdown
-from pmdraft.sandbox.github import GitHubStandIn
+from tests.standins.github import GitHubStandIn
 
 from ..conftest import DATA, TOKEN, utc
 

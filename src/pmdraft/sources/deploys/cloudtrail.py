@@ -22,9 +22,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..errors import CollectorError
-from ..model import DEPLOY_FAILED, DEPLOY_STARTED, DEPLOY_SUCCEEDED, UTC, Event, Window
-from .deploys import describe
+from ...errors import CollectorError
+from ...model import DEPLOY_FAILED, DEPLOY_STARTED, DEPLOY_SUCCEEDED, UTC, Event, Window
+from .file import describe
 
 PAGE_SIZE = 50
 """Events per LookupEvents page: the API's maximum."""

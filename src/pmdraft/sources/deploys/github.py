@@ -22,10 +22,10 @@ from typing import Any
 
 import httpx2
 
-from ..errors import CollectorError
-from ..model import DEPLOY_FAILED, DEPLOY_STARTED, DEPLOY_SUCCEEDED, UTC, Event, Window, iso_z
-from .base import parse_time
-from .deploys import describe
+from ...errors import CollectorError
+from ...model import DEPLOY_FAILED, DEPLOY_STARTED, DEPLOY_SUCCEEDED, UTC, Event, Window, iso_z
+from ..base import parse_time
+from .file import describe
 
 log = logging.getLogger(__name__)
 

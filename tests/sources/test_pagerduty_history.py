@@ -10,8 +10,8 @@ from datetime import timedelta
 import httpx2
 import pytest
 
-from pmdraft.collectors.base import RequestCounter
-from pmdraft.collectors.pagerduty import PagerDutyCollector, RequestBudget, build_client
+from pmdraft.sources.base import RequestCounter
+from pmdraft.sources.pagerduty.collector import PagerDutyCollector, RequestBudget, build_client
 from pmdraft.errors import CollectorError
 from pmdraft.model import Window
 from pmdraft.sandbox.pagerduty import PagerDutyStandIn, incident, log_entry

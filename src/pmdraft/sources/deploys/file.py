@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..errors import CollectorError
-from ..model import (
+from ...errors import CollectorError
+from ...model import (
     DEPLOY_FAILED,
     DEPLOY_ROLLED_BACK,
     DEPLOY_STARTED,

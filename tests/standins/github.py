@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from ..model import iso_z, require_aware
+from pmdraft.model import iso_z, require_aware
 
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 100

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import boto3
 
-from pmdraft.collectors import registry
+from pmdraft.sources import registry
 from pmdraft.config import parse_config
 from pmdraft.model import Window
 from pmdraft.sandbox import aws
-from pmdraft.sandbox.faults import FaultProxy
+from tests.standins.faults import FaultProxy
 
 from ..conftest import utc
 
@@ -197,7 +197,7 @@ def test_alarm_services_leave_out_the_graphs_of_alarms_out_of_scope(moto, tmp_pa
     """With alarm_services, only the alarms of a deployed service keep their metric graph in the draft."""
     import json
 
-    from pmdraft.collectors.deploys import DeployFileCollector
+    from pmdraft.sources.deploys.file import DeployFileCollector
     from pmdraft.draft import make_draft
 
     client = moto.client()

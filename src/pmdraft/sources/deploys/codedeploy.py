@@ -17,8 +17,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..errors import CollectorError
-from ..model import (
+from ...errors import CollectorError
+from ...model import (
     DEPLOY_FAILED,
     DEPLOY_ROLLED_BACK,
     DEPLOY_STARTED,
@@ -27,8 +27,8 @@ from ..model import (
     Event,
     Window,
 )
-from .base import RequestCounter
-from .deploys import describe
+from ..base import RequestCounter
+from .file import describe
 
 BATCH_SIZE = 25
 """Deployments per BatchGetDeployments call: the API's maximum."""

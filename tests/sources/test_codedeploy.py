@@ -12,12 +12,12 @@ from botocore.config import Config as BotoConfig
 from click.testing import CliRunner
 
 from pmdraft.cli import cli
-from pmdraft.collectors.codedeploy import CodeDeployCollector
+from pmdraft.sources.deploys.codedeploy import CodeDeployCollector
 from pmdraft.draft import build_draft
 from pmdraft.model import Window
 from pmdraft.pipeline import collect
 from pmdraft.render import render_markdown
-from pmdraft.sandbox import codedeploy as sandbox
+from tests.standins import codedeploy as sandbox
 
 from ..conftest import utc
 

@@ -1,0 +1,1 @@
+"""CloudWatch: alarm history, breach analysis, metric series and the EventBridge archive."""

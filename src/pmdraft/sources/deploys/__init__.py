@@ -1,0 +1,1 @@
+"""Deploy sources: deploy log files, CodeDeploy, CloudTrail and GitHub Deployments."""

@@ -1,0 +1,1 @@
+"""PagerDuty: incidents, their log entries, related incidents and change events."""
