@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
-from .sources import build_collectors
-from .sources.base import Collector
 from .config import Config
 from .model import Event, Window, iso_z
 from .pipeline import Collected, Progress, SourceReport, collect
+from .sources import build_collectors
+from .sources.base import Collector
 from .timeline import Analysis, Row, analyse, build_frame, build_rows, frame_events
 from .timeline.correlate import correlate
 from .timeline.milestones import Milestone
@@ -182,7 +183,15 @@ def build_draft(
             f"{duration_words(took)} after detection"
         )
     incidents = _incidents(events)
-    past = collected.extras.get("pagerduty", {}).get("related") or {}
+    rel = collected.related
+    past: dict[str, Any] = {}
+    if rel is not None:
+        past = {
+            "scope": [i.to_record() for i in rel.scope],
+            "candidates": [i.to_record() for i in rel.candidates],
+            "lookback_days": rel.lookback_days,
+            "error": rel.error,
+        }
     return Draft(
         window=window,
         events=events,
@@ -230,7 +239,7 @@ def make_draft(
         flap_span=timedelta(minutes=config.timeline.flap_minutes),
         alarm_services=config.cloudwatch is not None and config.cloudwatch.alarm_services,
     )
-    result.metric_series = [s for c in collectors for s in getattr(c, "series", [])]
+    result.metric_series = [s.to_record() for s in collected.series]
     if config.cloudwatch is not None and config.cloudwatch.alarm_services:
         kept = {e.attrs.get("alarm_name") for e in result.events if e.source == "cloudwatch"}
         result.metric_series = [s for s in result.metric_series if s.get("alarm_name") in kept]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
@@ -72,6 +73,22 @@ def require_aware(value: datetime, what: str) -> datetime:
             f"give an offset or Z, for example {EXAMPLE_TIME}"
         )
     return value.astimezone(UTC)
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an ISO 8601 time that carries an offset (``Z``, ``+00:00`` or ``+0000``) into UTC."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return require_aware(value, f"time {text!r}")
+
+
+def parse_time_or_none(value: object) -> datetime | None:
+    """``value`` parsed as by :func:`parse_time`; ``None`` for a non-string, a naive or bad time."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_time(value)
+    except ValueError:
+        return None
 
 
 def iso_z(value: datetime) -> str:
@@ -177,3 +194,131 @@ class Window:
     @property
     def duration(self) -> timedelta:
         return self.until - self.since
+
+
+class SourceStatus(StrEnum):
+    """How reading one source ended, as the draft's Sources table and JSON say it."""
+
+    OK = "ok"
+    FAILED = "failed"
+    NOT_CONFIGURED = "not_configured"
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRef:
+    """One PagerDuty incident of the draft (its Incident table row), from its events' attrs."""
+
+    id: str
+    number: int | None = None
+    title: str | None = None
+    url: str | None = None
+    priority: str | None = None
+    urgency: str | None = None
+    service: str | None = None
+    escalation_policy: str | None = None
+    assignees: tuple[str, ...] = ()
+    acknowledged_by: tuple[str, ...] = ()
+
+    def to_record(self) -> dict[str, Any]:
+        """The plain dict templates and the JSON see (lists, not tuples)."""
+        return {
+            "id": self.id,
+            "number": self.number,
+            "title": self.title,
+            "url": self.url,
+            "priority": self.priority,
+            "urgency": self.urgency,
+            "service": self.service,
+            "escalation_policy": self.escalation_policy,
+            "assignees": list(self.assignees),
+            "acknowledged_by": list(self.acknowledged_by),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PastIncident:
+    """A PagerDuty incident as the related-incidents ranking needs it (times as ISO 8601 text)."""
+
+    id: str | None
+    number: int | None = None
+    title: str = ""
+    url: str | None = None
+    service_id: str | None = None
+    service: str | None = None
+    created_at: str | None = None
+    resolved_at: str | None = None
+    status: str | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        """The plain dict, in the field order above."""
+        return {
+            "id": self.id,
+            "number": self.number,
+            "title": self.title,
+            "url": self.url,
+            "service_id": self.service_id,
+            "service": self.service,
+            "created_at": self.created_at,
+            "resolved_at": self.resolved_at,
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedIncidents:
+    """The draft's own incidents and the past ones listed in the lookback before them."""
+
+    lookback_days: float
+    """How far back the listing went, in days."""
+    scope: tuple[PastIncident, ...] = ()
+    """The incidents in scope (the draft's own), as read."""
+    candidates: tuple[PastIncident, ...] = ()
+    """Every other incident created in the lookback (before ranking)."""
+    error: str | None = None
+    """Why the listing failed, when it did (the draft says so instead of an empty list)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSeries:
+    """One alarmed metric's datapoints (from GetMetricData), oldest first, for the graphs."""
+
+    alarm_name: str
+    ref: str
+    account: str | None
+    region: str
+    metric: str | None
+    namespace: str | None
+    statistic: str | None
+    period: int | None
+    threshold: float | None
+    comparison_operator: str | None
+    times: tuple[str, ...] = ()
+    """ISO 8601 UTC, one per value."""
+    values: tuple[float, ...] = ()
+
+    def to_record(self) -> dict[str, Any]:
+        """The plain dict (lists, not tuples)."""
+        return {
+            "alarm_name": self.alarm_name,
+            "ref": self.ref,
+            "account": self.account,
+            "region": self.region,
+            "metric": self.metric,
+            "namespace": self.namespace,
+            "statistic": self.statistic,
+            "period": self.period,
+            "threshold": self.threshold,
+            "comparison_operator": self.comparison_operator,
+            "times": list(self.times),
+            "values": list(self.values),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SourceExtras:
+    """What a source gives besides events, typed: read by the draft, never by string paths."""
+
+    related: RelatedIncidents | None = None
+    """PagerDuty: past incidents for the Related Incidents section."""
+    series: tuple[MetricSeries, ...] = ()
+    """CloudWatch: the alarmed metrics' datapoints, for the graphs."""

@@ -13,9 +13,9 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from .sources.base import Collector
 from .errors import CollectorError, InputError
-from .model import Event, Window
+from .model import Event, MetricSeries, PastIncident, RelatedIncidents, SourceExtras, Window
+from .sources.base import Collector
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,10 @@ class Collected:
 
     events: list[Event] = field(default_factory=list)
     reports: list[SourceReport] = field(default_factory=list)
-    extras: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Per source name, plain records a source gave besides events (a collector's ``extras``),
-    such as PagerDuty's past incidents for Related Incidents."""
+    related: RelatedIncidents | None = None
+    """PagerDuty's past incidents for Related Incidents (from its ``extras()``), if read."""
+    series: tuple[MetricSeries, ...] = ()
+    """Every alarmed metric's datapoints (from CloudWatch's ``extras()``), for the graphs."""
 
     @property
     def gaps(self) -> list[SourceReport]:
@@ -161,8 +162,33 @@ def collect(
                 events, report = future.result()
                 result.events.extend(events)
                 result.reports.append(report)
-                extras = getattr(collector, "extras", None)
-                if isinstance(extras, dict) and extras:
-                    result.extras.setdefault(collector.name, {}).update(extras)
+                extras = _extras_of(collector)
+                result.related = extras.related or result.related
+                result.series += extras.series
     result.reports.extend(SourceReport(name, NOT_CONFIGURED) for name in not_configured)
     return result
+
+
+def _extras_of(collector: Collector) -> SourceExtras:
+    """The collector's typed extras.
+
+    TRANSITION (removed when every collector implements ``extras()``): the older collectors keep
+    a dict ``extras`` (PagerDuty's ``related``) or a list ``series`` (CloudWatch's metrics).
+    """
+    extras: Any = getattr(collector, "extras", None)
+    if callable(extras):
+        return extras()  # type: ignore[no-any-return]
+    related = None
+    if isinstance(extras, dict) and isinstance(extras.get("related"), dict):
+        raw = extras["related"]
+        related = RelatedIncidents(
+            lookback_days=raw.get("lookback_days") or 0.0,
+            scope=tuple(PastIncident(**i) for i in raw.get("scope", [])),
+            candidates=tuple(PastIncident(**i) for i in raw.get("candidates", [])),
+            error=raw.get("error"),
+        )
+    series = tuple(
+        MetricSeries(**{**s, "times": tuple(s["times"]), "values": tuple(s["values"])})
+        for s in getattr(collector, "series", [])
+    )
+    return SourceExtras(related=related, series=series)

@@ -9,22 +9,45 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
 from typing import Any, Protocol
 
 from ..config import Config
 from ..errors import PmdraftError
-from ..model import Event, Window, require_aware
+from ..model import Event, SourceExtras, Window, parse_time
 
 
 class Collector(Protocol):
-    """A source of events for a time window."""
+    """A source of events for a time window; what the pipeline runs.
 
-    name: str
-    requests: int
+    ``requests``, ``detail`` and ``extras()`` are read after ``collect`` has been drained (or has
+    raised), and ``close()`` is called once at the end either way.
+    """
+
+    @property
+    def name(self) -> str:
+        """The source's registered name (``cloudwatch``, ``pagerduty``, ``deploys``...)."""
+        ...
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests made so far (retries included); read while collecting, for progress."""
+        ...
+
+    @property
+    def detail(self) -> str | None:
+        """What the source had to do beyond plain reading (split windows, waits), if anything."""
+        ...
 
     def collect(self, window: Window) -> Iterator[Event]:
         """Yield the source's events for ``window``; raise ``CollectorError`` if it cannot."""
+        ...
+
+    def extras(self) -> SourceExtras:
+        """What the source gave besides events (``SourceExtras()`` for most sources)."""
+        ...
+
+    def close(self) -> None:
+        """Release clients and threads; called once, after collecting."""
         ...
 
 
@@ -63,7 +86,4 @@ class Registry:
         return self._factories[name](config, environ)
 
 
-def parse_time(text: str) -> datetime:
-    """Parse an ISO 8601 time that carries an offset (``Z``, ``+00:00`` or ``+0000``)."""
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    return require_aware(value, f"time {text!r}")
+__all__ = ["Collector", "Factory", "Registry", "RequestCounter", "parse_time"]
