@@ -12,6 +12,7 @@ import pytest
 from pmdraft.sandbox import aws
 from pmdraft.sandbox.aws import MotoSandbox
 from pmdraft.sandbox.pagerduty import PagerDutyStandIn
+from tests.standins.dynamodb import atomic_dynamodb_writes
 
 UTC = UTC
 TOKEN = "pmdraft-test-token-7f3a9c"
@@ -44,6 +45,7 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoSandbox]:
+    atomic_dynamodb_writes()
     with MotoSandbox() as server:
         yield server
 

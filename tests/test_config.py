@@ -8,20 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from pmdraft.config import (
-    BatchConfig,
+from pmdraft.config import BatchConfig, RenderConfig, TimelineConfig, load_config, parse_config
+from pmdraft.sources.cloudwatch.config import CloudWatchAccountConfig, CloudWatchConfig
+from pmdraft.sources.deploys.config import (
     CloudTrailConfig,
-    CloudWatchAccountConfig,
-    CloudWatchConfig,
     CodeDeployConfig,
     DeploySourceConfig,
     GitHubDeploysConfig,
-    PagerDutyConfig,
-    RenderConfig,
-    TimelineConfig,
-    load_config,
-    parse_config,
 )
+from pmdraft.sources.pagerduty.config import PagerDutyConfig
 from pmdraft.errors import ConfigError
 
 from .conftest import REPO
@@ -31,8 +26,8 @@ def test_example_config_parses_and_documents_every_key() -> None:
     """config.example.toml loads, and every key the code knows appears in it."""
     path = REPO / "config.example.toml"
     config = load_config(path)
-    assert config.cloudwatch is not None and config.cloudwatch.regions == ["us-east-1"]
-    assert config.pagerduty is not None and config.pagerduty.token_env == "PAGERDUTY_API_TOKEN"
+    assert (cw := config.get(CloudWatchConfig)) is not None and cw.regions == ["us-east-1"]
+    assert (pd := config.get(PagerDutyConfig)) is not None and pd.token_env == "PAGERDUTY_API_TOKEN"
     assert config.deploys[0].path == "deploys.jsonl"
     text = path.read_text(encoding="utf-8")
     assert [d.type for d in config.deploys] == ["file", "codedeploy", "github", "cloudtrail"]
@@ -188,8 +183,9 @@ def test_example_accounts_block_parses_when_uncommented() -> None:
     config = parse_config(
         "[cloudwatch]\n" + "\n".join(line[2:] for line in block.splitlines()), origin="pm.toml"
     )
-    assert config.cloudwatch is not None
-    [account] = config.cloudwatch.accounts
+    cw = config.get(CloudWatchConfig)
+    assert cw is not None
+    [account] = cw.accounts
     assert (account.name, account.role_arn) == (
         "prod",
         "arn:aws:iam::111111111111:role/pmdraft-read",

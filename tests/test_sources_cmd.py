@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from pmdraft.cli import cli
-from pmdraft.sources import registry
+from pmdraft.sources.registry import registry
 
 
 def run(*args: str):
@@ -41,6 +41,9 @@ def test_sources_lists_every_registered_source_and_what_is_configured(tmp_path: 
         "cloudwatch  yes         regions us-east-1, eu-west-1; alarms starting with api-\n"
         "pagerduty   no          add a [pagerduty] section (see config.example.toml)\n"
         "deploys     yes         deploys/api.jsonl; deploys/web.csv\n"
+        'codedeploy  no          add a [[deploys]] table with type = "codedeploy" (see config.example.toml)\n'
+        'github      no          add a [[deploys]] table with type = "github" (see config.example.toml)\n'
+        'cloudtrail  no          add a [[deploys]] table with type = "cloudtrail" (see config.example.toml)\n'
     )
     rows = [line.split()[0] for line in result.stdout.splitlines()[3:]]
     assert rows == registry.names

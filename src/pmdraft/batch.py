@@ -28,14 +28,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .sources import registry, scope_to_incidents
-from .sources.base import parse_time
 from .config import Config
 from .draft import make_draft
 from .errors import InputError, PmdraftError
 from .living import merge
 from .model import Window
 from .output import DirectorySink, S3Sink, Sink, draft_name, parse_s3_url, proposal_name
+from .scope import scope_to_incidents
+from .sources.base import parse_time
+from .sources.pagerduty import PagerDutyConfig
+from .sources.pagerduty import build as build_pagerduty
 from .state import COMPLETE, FAILED, PARTIAL, DynamoState, IncidentRecord, SqliteState, State
 
 DRAFTED, WOULD_DRAFT, SKIPPED = "drafted", "would_draft", "skipped"
@@ -43,7 +45,8 @@ DRAFTED, WOULD_DRAFT, SKIPPED = "drafted", "would_draft", "skipped"
 
 ALREADY_DRAFTED = "already drafted"
 MAX_LISTING_SPAN = timedelta(days=180)
-"""Longest creation window one PagerDuty incident listing may cover (PagerDuty allows six months)."""
+"""Longest creation window one PagerDuty incident listing may cover (PagerDuty allows six months).
+"""
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,7 @@ def _name_of(ref: Any) -> str:
 def qualifies(incident: Mapping[str, Any], config: Config) -> bool:
     """Whether a resolved incident passes ``[batch]``'s priority, urgency, service and team filters."""
     b = config.batch
-    services = b.service_ids or (config.pagerduty.service_ids if config.pagerduty else [])
+    services = b.service_ids or (pd.service_ids if (pd := config.get(PagerDutyConfig)) else [])
     raw_service = incident.get("service")
     service: dict[str, Any] = raw_service if isinstance(raw_service, dict) else {}
     teams = {t.get("id") for t in incident.get("teams") or [] if isinstance(t, dict)}
@@ -162,7 +165,7 @@ def find_resolved(
 ) -> list[dict[str, Any]]:
     """The qualifying incidents resolved in ``[since, until)``, oldest resolution first."""
     b = config.batch
-    services = b.service_ids or (config.pagerduty.service_ids if config.pagerduty else [])
+    services = b.service_ids or (pd.service_ids if (pd := config.get(PagerDutyConfig)) else [])
     params: dict[str, Any] = {"statuses[]": ["resolved"]}
     if services:
         params["service_ids[]"] = services
@@ -213,7 +216,8 @@ def _aws_client(config: Config, service: str) -> Any:
 
 
 class Batch:
-    """One batch run's collaborators; :meth:`run` does the work. Dependencies come in, nothing is global.
+    """One batch run's collaborators; :meth:`run` does the work. Dependencies come in, nothing is
+    global.
 
     ``after_incident`` is called with each outcome once it is recorded (tests use it to kill a
     run after the Nth incident); ``render`` turns a draft into Markdown.
@@ -231,7 +235,7 @@ class Batch:
         on_outcome: Callable[[Outcome], None] | None = None,
         after_incident: Callable[[Outcome], None] | None = None,
     ) -> None:
-        if config.pagerduty is None:
+        if config.get(PagerDutyConfig) is None:
             raise InputError(
                 "pmdraft batch needs PagerDuty: add a [pagerduty] section to the config "
                 "(see config.example.toml)"
@@ -283,7 +287,8 @@ class Batch:
         dry_run: bool = False,
         annotate: bool = False,
     ) -> BatchResult:
-        """Draft every candidate not yet drafted; move the high-water mark if the run gets to the end."""
+        """Draft every candidate not yet drafted; move the high-water mark if the run gets to the
+        end."""
         now = now.replace(microsecond=0)
         if annotate and not self.config.batch.annotate_from:
             raise InputError(
@@ -437,8 +442,11 @@ class Batch:
         )
 
     def _pagerduty(self) -> Any:
-        """A PagerDuty collector (its client) for listing incidents and adding notes; close it after use."""
-        [collector] = registry.build("pagerduty", self.config, self.environ)
+        """A PagerDuty collector (its client) for listing incidents and adding notes; close it after
+        use."""
+        cfg = self.config.get(PagerDutyConfig)
+        assert cfg is not None  # checked in __init__
+        [collector] = build_pagerduty(cfg, self.config.context(self.environ))
         return collector
 
     def link(self, rec: IncidentRecord) -> str:

@@ -291,7 +291,8 @@ def _draft(
     graphs: bool = True,
     config: Any = None,
 ) -> Any:
-    """Collect and build the draft; ``config`` if the command has read it already, else from ``config_path``."""
+    """Collect and build the draft; ``config`` if the command has read it already, else from
+    ``config_path``."""
     from .draft import make_draft
 
     if not incidents and (since is None or until is None):
@@ -301,16 +302,12 @@ def _draft(
     window = _window(since, until) if since is not None and until is not None else None
     if config is None:
         config = _load_config(config_path)
-    if config.cloudwatch is not None and not graphs:
-        import dataclasses
-
-        config = dataclasses.replace(
-            config, cloudwatch=dataclasses.replace(config.cloudwatch, graphs=False)
-        )
+    if not graphs:
+        config = _without_graphs(config)
     environ = dict(os.environ)
     if incidents:
-        from .sources import scope_to_incidents
         from .model import UTC
+        from .scope import scope_to_incidents
 
         config, window = scope_to_incidents(
             config, environ, incidents, now=datetime.now(UTC), since=since, until=until
@@ -321,8 +318,10 @@ def _draft(
 def _user_template(
     fmt: str, option: str | None, config_path: str | None, config: Any = None
 ) -> Any:
-    """The user's template for ``fmt``: --template, else ``[render] template`` for Markdown; compiled now,
-    so a broken one fails before any source is read. Returns ``(template, config)``; the config is read
+    """The user's template for ``fmt``: --template, else ``[render] template`` for Markdown;
+    compiled now,
+    so a broken one fails before any source is read. Returns ``(template, config)``; the config
+    is read
     here only when the template may come from it, and handed on so no command reads it twice."""
     from .render import load_user_template
 
@@ -433,8 +432,10 @@ def draft(
     """
     if output and output != "-" and Path(output).exists() and not update:
         raise click.ClickException(
-            f"{output} exists; pass --update to refresh the pmdraft blocks in it (your edits outside them are "
-            "kept, and an edited block is kept with the new version proposed beside it), or choose another -o path"
+            f"{output} exists; pass --update to refresh the pmdraft blocks in it (your edits "
+            "outside them are "
+            "kept, and an edited block is kept with the new version proposed beside it), or "
+            "choose another -o path"
         )
     overrides = {
         k: v
@@ -562,12 +563,8 @@ def demo(output: str, tz: tzinfo | None, no_graphs: bool) -> None:
         os.environ["AWS_SECRET_ACCESS_KEY"] = "sandbox"
         with Sandbox() as sandbox:
             config = load_config(sandbox.seed_demo())
-            if no_graphs and config.cloudwatch is not None:
-                import dataclasses
-
-                config = dataclasses.replace(
-                    config, cloudwatch=dataclasses.replace(config.cloudwatch, graphs=False)
-                )
+            if no_graphs:
+                config = _without_graphs(config)
             result = make_draft(config, WINDOW, sandbox.environ, progress=_progress())
         _report_sources(result)
         _write_graphs(result, output)
@@ -736,9 +733,6 @@ def batch(
     _run(run)
 
 
-SECTION_NAMES = {"cloudwatch": "[cloudwatch]", "pagerduty": "[pagerduty]", "deploys": "[[deploys]]"}
-
-
 @cli.command()
 @click.option(
     "--config",
@@ -755,22 +749,16 @@ def sources(config_path: str | None) -> None:
     """
 
     def run() -> int:
-        from .sources import registry
         from .config import load_config
+        from .sources.registry import registry
 
         path = _config_path(config_path)
         config = load_config(path)
         rows = [("SOURCE", "CONFIGURED", "DETAILS")]
-        for name in registry.names:
-            details = config.source_details(name)
-            section = SECTION_NAMES.get(name, f"[{name}]")
-            rows.append(
-                (
-                    name,
-                    "yes" if details else "no",
-                    details or f"add a {section} section (see config.example.toml)",
-                )
-            )
+        for source in registry:
+            details = config.source_details(source.name)
+            hint = f"{source.how_to_add} (see config.example.toml)"
+            rows.append((source.name, "yes" if details else "no", details or hint))
         width = [max(len(r[i]) for r in rows) for i in range(2)]
         click.echo(f"Sources in {path}:\n")
         for name, configured, details in rows:
@@ -809,7 +797,8 @@ def doctor(config_path: str | None) -> None:
     failed = sum(c.failed for c in checks)
     if failed:
         click.echo(
-            f"\n{failed} check{'s' if failed > 1 else ''} failed: fix {'them' if failed > 1 else 'it'} "
+            f"\n{failed} check{'s' if failed > 1 else ''} failed: fix "
+            f"{'them' if failed > 1 else 'it'} "
             "and run pmdraft doctor again."
         )
         sys.exit(1)
@@ -819,6 +808,16 @@ def doctor(config_path: str | None) -> None:
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="pmdraft")
+
+
+def _without_graphs(config: Any) -> Any:
+    """``config`` with CloudWatch's metric reads for graphs turned off (``--no-graphs``)."""
+    import dataclasses
+
+    from .sources.cloudwatch import CloudWatchConfig
+
+    cw = config.get(CloudWatchConfig)
+    return config if cw is None else config.with_settings(dataclasses.replace(cw, graphs=False))
 
 
 DEMO_MODULES = ("moto", "flask", "trustme")

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .config import Config
+from .sources.cloudwatch import CloudWatchConfig
 from .model import Event, Window, iso_z
-from .pipeline import Collected, Progress, SourceReport, collect
-from .sources import build_collectors
+from .pipeline import build_collectors, Collected, Progress, SourceReport, collect
 from .sources.base import Collector
 from .timeline import Analysis, Row, analyse, build_frame, build_rows, frame_events
 from .timeline.correlate import correlate
@@ -228,6 +228,8 @@ def make_draft(
         built, not_configured = build_collectors(config, environ)
         collectors = built
     collected = collect(collectors, window, not_configured, progress=progress)
+    cw = config.get(CloudWatchConfig)
+    alarm_services = cw is not None and cw.alarm_services
     result = build_draft(
         collected,
         window,
@@ -237,10 +239,10 @@ def make_draft(
         generated_at=generated_at,
         flap_transitions=config.timeline.flap_transitions,
         flap_span=timedelta(minutes=config.timeline.flap_minutes),
-        alarm_services=config.cloudwatch is not None and config.cloudwatch.alarm_services,
+        alarm_services=alarm_services,
     )
     result.metric_series = [s.to_record() for s in collected.series]
-    if config.cloudwatch is not None and config.cloudwatch.alarm_services:
+    if alarm_services:
         kept = {e.attrs.get("alarm_name") for e in result.events if e.source == "cloudwatch"}
         result.metric_series = [s for s in result.metric_series if s.get("alarm_name") in kept]
     return result

@@ -20,7 +20,8 @@ import re
 from dataclasses import dataclass, field
 
 _BEGIN = re.compile(
-    r"^<!-- pmdraft:begin (?P<name>[a-z][a-z0-9_-]*)(?: sha256=(?P<sha>[0-9a-f]{64}))? -->(?P<nl>\r?\n)",
+    r"^<!-- pmdraft:begin (?P<name>[a-z][a-z0-9_-]*)"
+    r"(?: sha256=(?P<sha>[0-9a-f]{64}))? -->(?P<nl>\r?\n)",
     re.MULTILINE,
 )
 

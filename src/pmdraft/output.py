@@ -73,7 +73,8 @@ class Sink(Protocol):
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file, fsync and a rename: never a half file.
 
-    Text is written exactly as given (no newline translation), so a draft's own line endings survive.
+    Text is written exactly as given (no newline translation), so a draft's own line endings
+    survive.
     """
     path = path.expanduser()
     directory = path.parent if str(path.parent) else Path(".")

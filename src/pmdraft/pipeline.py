@@ -8,14 +8,16 @@ exception: it stops the run, because a draft from wrong input would be wrong.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from .config import Config
 from .errors import CollectorError, InputError
 from .model import Event, MetricSeries, PastIncident, RelatedIncidents, SourceExtras, Window
 from .sources.base import Collector
+from .sources.registry import build_all
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +169,13 @@ def collect(
                 result.series += extras.series
     result.reports.extend(SourceReport(name, NOT_CONFIGURED) for name in not_configured)
     return result
+
+
+def build_collectors(
+    config: Config, environ: Mapping[str, str]
+) -> tuple[list[Collector], list[str]]:
+    """The configured sources' collectors, and the names of the sources not configured."""
+    return build_all(config.sections, config.deploys, config.context(environ))
 
 
 def _extras_of(collector: Collector) -> SourceExtras:

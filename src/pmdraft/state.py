@@ -52,18 +52,21 @@ class State(Protocol):
     """The operations a batch run needs; see :class:`SqliteState` and :class:`DynamoState`."""
 
     def high_water_mark(self) -> datetime | None:
-        """The time up to which resolved incidents have been looked at, or ``None`` before the first run."""
+        """The time up to which resolved incidents have been looked at, or ``None`` before the first
+        run."""
 
     def get(self, incident_id: str) -> IncidentRecord | None:
         """The record of one incident, or ``None``."""
 
     def retryable(self, max_attempts: int) -> list[IncidentRecord]:
-        """Incidents not drafted completely (partial, failed, or claimed by a run that crashed), with attempts left."""
+        """Incidents not drafted completely (partial, failed, or claimed by a run that crashed),
+        with attempts left."""
 
     def claim(
         self, incident_id: str, runner: str, now: datetime, until: datetime, max_attempts: int
     ) -> bool:
-        """Claim an incident for ``runner`` until ``until``; ``False`` if it is done, spent or claimed."""
+        """Claim an incident for ``runner`` until ``until``; ``False`` if it is done, spent or
+        claimed."""
 
     def record(self, rec: IncidentRecord, runner: str) -> None:
         """Store the outcome of a claimed incident and release the claim."""
@@ -83,9 +86,11 @@ class State(Protocol):
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
     incident_id TEXT PRIMARY KEY, number INTEGER, title TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL DEFAULT '', location TEXT NOT NULL DEFAULT '', name TEXT NOT NULL DEFAULT '',
-    checksum TEXT NOT NULL DEFAULT '', sources TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0,
-    error TEXT NOT NULL DEFAULT '', drafted_at TEXT NOT NULL DEFAULT '', annotated_at TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT '', location TEXT NOT NULL DEFAULT '',
+    name TEXT NOT NULL DEFAULT '', checksum TEXT NOT NULL DEFAULT '',
+    sources TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT NOT NULL DEFAULT '', drafted_at TEXT NOT NULL DEFAULT '',
+    annotated_at TEXT NOT NULL DEFAULT '',
     claimed_by TEXT, claimed_until REAL
 );
 CREATE TABLE IF NOT EXISTS runs (
@@ -159,7 +164,8 @@ class SqliteState:
 
     def retryable(self, max_attempts: int) -> list[IncidentRecord]:
         rows = self._db.execute(
-            f"SELECT {', '.join(_FIELDS)} FROM incidents WHERE status != ? AND attempts < ? ORDER BY number",
+            f"SELECT {', '.join(_FIELDS)} FROM incidents WHERE status != ? AND attempts < ? ORDER "
+            "BY number",
             (COMPLETE, max_attempts),
         ).fetchall()
         return [IncidentRecord(*row) for row in rows]
@@ -183,7 +189,8 @@ class SqliteState:
 
         def record(db: sqlite3.Connection) -> None:
             cursor = db.execute(
-                f"UPDATE incidents SET {', '.join(f'{k} = :{k}' for k in _FIELDS[1:])}, claimed_by = NULL, "
+                f"UPDATE incidents SET {', '.join(f'{k} = :{k}' for k in _FIELDS[1:])}, "
+                "claimed_by = NULL, "
                 "claimed_until = NULL WHERE incident_id = :incident_id AND claimed_by = :runner",
                 {**values, "runner": runner},
             )
@@ -248,7 +255,8 @@ class DynamoState:
     and the mark never moves back. Create the table once::
 
         aws dynamodb create-table --table-name pmdraft-state --billing-mode PAY_PER_REQUEST \\
-          --attribute-definitions AttributeName=pk,AttributeType=S --key-schema AttributeName=pk,KeyType=HASH
+          --attribute-definitions AttributeName=pk,AttributeType=S --key-schema
+          AttributeName=pk,KeyType=HASH
     """
 
     def __init__(self, client: Any, table: str) -> None:

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import boto3
 
-from pmdraft.sources import registry
 from pmdraft.config import parse_config
 from pmdraft.model import Window
 from pmdraft.sandbox import aws
@@ -50,7 +49,7 @@ def collector(endpoint: str, extra: str = ""):
         f'[cloudwatch]\nregions = ["us-east-1", "eu-west-1"]\nendpoint_url = "{endpoint}"\n'
         "graphs = false\n" + extra
     )
-    [built] = registry.build("cloudwatch", config, {})
+    [built] = config.collectors("cloudwatch", {})
     return built
 
 
@@ -229,7 +228,7 @@ def test_alarm_services_leave_out_the_graphs_of_alarms_out_of_scope(moto, tmp_pa
         f'[cloudwatch]\nregions = ["us-east-1"]\nendpoint_url = "{moto.endpoint_url}"\n'
         "alarm_services = true\n"
     )
-    [source] = registry.build("cloudwatch", config, {})
+    [source] = config.collectors("cloudwatch", {})
     draft = make_draft(config, WINDOW, {}, collectors=[source, DeployFileCollector(deploys)])
     source.close()
     assert [s["alarm_name"] for s in draft.metric_series] == ["checkout-errors"]

@@ -77,8 +77,10 @@ def add_archived(
     *,
     account: str = DEFAULT_ACCOUNT,
 ) -> None:
-    """Store EventBridge events in an existing log group and stream at their own ``time``, as an archive
-    written when they happened would hold them (PutLogEvents, on moto as on AWS, refuses events over 14 days old).
+    """Store EventBridge events in an existing log group and stream at their own ``time``, as an
+    archive
+    written when they happened would hold them (PutLogEvents, on moto as on AWS, refuses events
+    over 14 days old).
     """
     from moto.logs.models import logs_backends
 
@@ -133,39 +135,14 @@ def _describe_alarm_history(self: Any) -> Any:
 
 
 def install() -> None:
-    """Teach moto's CloudWatch responses ``DescribeAlarmHistory`` and ``PutCompositeAlarm`` (idempotent)."""
+    """Teach moto's CloudWatch responses ``DescribeAlarmHistory`` and ``PutCompositeAlarm``
+    (idempotent)."""
     from moto.cloudwatch.responses import CloudWatchResponse
 
     CloudWatchResponse.describe_alarm_history = _describe_alarm_history  # type: ignore[attr-defined]
     # moto's put_metric_alarm already stores AlarmRule: it serves PutCompositeAlarm as it is.
     CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm  # type: ignore[attr-defined]
     _teach_percentiles()
-    _atomic_dynamodb_writes()
-
-
-_WRITE_LOCK = threading.Lock()
-
-
-def _atomic_dynamodb_writes() -> None:
-    """Make moto's DynamoDB writes atomic, as DynamoDB's conditional writes are.
-
-    moto's threaded server checks a write's condition and applies it without a lock, so two
-    concurrent conditional writes can both pass; DynamoDB never lets that happen, and the batch
-    job's claims rely on it.
-    """
-    from moto.dynamodb.responses import DynamoHandler
-
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-        method = getattr(DynamoHandler, name)
-        if getattr(method, "_pmdraft_atomic", False):
-            continue
-
-        def atomic(self: Any, _method: Any = method) -> Any:
-            with _WRITE_LOCK:
-                return _method(self)
-
-        atomic._pmdraft_atomic = True  # type: ignore[attr-defined]
-        setattr(DynamoHandler, name, atomic)
 
 
 def _teach_percentiles() -> None:

@@ -608,7 +608,8 @@ class PagerDutyStandIn:
         ``"reset"`` (close the connection with a TCP reset and no answer; recorded with status 0),
         ``"shift"`` (a page past the first is served as if its offset were ``offset - shift``
         while ``total`` stays the same: a positive shift repeats items of the previous page (and
-        leaves as many out at the end of a full page), a negative one skips items) or ``"insert"`` (``entries``, log
+        leaves as many out at the end of a full page), a negative one skips items) or
+        ``"insert"`` (``entries``, log
         entries, are added just before a page past the first is answered, as if written
         meanwhile). ``shift`` and ``insert`` count only requests with an offset above 0.
         """

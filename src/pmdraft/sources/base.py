@@ -1,4 +1,4 @@
-"""What every collector is, and the registry that names them.
+"""What every collector is: the protocol the pipeline runs, and a thread-safe request counter.
 
 A collector has one method, ``collect(window) -> Iterator[Event]``, and counts the HTTP
 requests it made in ``requests``. Its clients are passed to ``__init__``, so tests hand it real
@@ -8,11 +8,9 @@ clients pointed at the sandbox and never patch anything.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any, Protocol
 
-from ..config import Config
-from ..errors import PmdraftError
 from ..model import Event, SourceExtras, Window, parse_time
 
 
@@ -63,27 +61,4 @@ class RequestCounter:
             self.value += n
 
 
-Factory = Callable[[Config, Mapping[str, str]], list[Collector]]
-"""Builds a source's collectors from the config and the environment (empty list: not configured)."""
-
-
-class Registry:
-    """Source name -> factory; registering a name twice is refused."""
-
-    def __init__(self) -> None:
-        self._factories: dict[str, Factory] = {}
-
-    def register(self, name: str, factory: Factory) -> None:
-        if name in self._factories:
-            raise PmdraftError(f"a source named {name!r} is already registered")
-        self._factories[name] = factory
-
-    @property
-    def names(self) -> list[str]:
-        return list(self._factories)
-
-    def build(self, name: str, config: Config, environ: Mapping[str, str]) -> list[Collector]:
-        return self._factories[name](config, environ)
-
-
-__all__ = ["Collector", "Factory", "Registry", "RequestCounter", "parse_time"]
+__all__ = ["Collector", "RequestCounter", "parse_time"]

@@ -42,7 +42,7 @@ from ..base import RequestCounter, parse_time
 from ..deploys.cloudtrail import RateLimiter
 
 if TYPE_CHECKING:
-    from ...config import CloudWatchConfig
+    from .config import CloudWatchConfig
 
 PAGE_SIZE = 100
 """Records per DescribeAlarmHistory page: the API's maximum."""
@@ -732,7 +732,7 @@ def aws_targets(
     import boto3
     from botocore.config import Config as BotoConfig
 
-    from ...config import CloudWatchAccountConfig
+    from .config import CloudWatchAccountConfig
 
     boto_config = BotoConfig(
         retries={"mode": cfg.retry_mode, "total_max_attempts": cfg.max_attempts},  # type: ignore[typeddict-item]

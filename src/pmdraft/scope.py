@@ -1,0 +1,56 @@
+"""What a draft covers: with ``--incident``, the PagerDuty incidents named and the window around
+them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from .config import Config
+from .errors import InputError
+from .model import Window
+from .sources.pagerduty import PagerDutyConfig
+from .sources.pagerduty import build as build_pagerduty
+
+
+def scope_to_incidents(
+    config: Config,
+    environ: Mapping[str, str],
+    refs: Sequence[str],
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[Config, Window]:
+    """The config scoped to the PagerDuty incidents ``refs`` (numbers or ids), and their window.
+
+    The window runs from the earliest incident's creation minus ``incident_lookback_minutes`` to
+    the latest resolution (``now`` for one still open) plus ``incident_after_minutes``;
+    ``since`` and ``until`` can only widen it.
+    """
+    cfg = config.get(PagerDutyConfig)
+    if cfg is None:
+        raise InputError(
+            "--incident needs PagerDuty: add a [pagerduty] section to the config "
+            "(see config.example.toml)"
+        )
+    from .sources.pagerduty.collector import incident_window
+
+    [collector] = build_pagerduty(cfg, config.context(environ))
+    pd: Any = collector
+    try:
+        incidents = pd.resolve(refs)
+    finally:
+        collector.close()
+    window = incident_window(
+        incidents,
+        lookback=timedelta(minutes=cfg.incident_lookback_minutes),
+        after=timedelta(minutes=cfg.incident_after_minutes),
+        now=now,
+    )
+    window = Window(
+        min(window.since, since or window.since), max(window.until, until or window.until)
+    )
+    return dataclasses.replace(config, incidents=tuple(i["id"] for i in incidents)), window

@@ -1,0 +1,88 @@
+"""``pmdraft doctor`` for PagerDuty: the token is set and ``GET /incidents?limit=1`` answers, with
+the draft's own client; a token is never part of a message."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ...errors import PmdraftError
+from ..registry import FAIL, OK, BuildContext, Check, short
+
+if TYPE_CHECKING:
+    from .config import PagerDutyConfig
+
+
+UNAUTHORIZED = (
+    "GET /incidents was refused (401 Unauthorized): the token is invalid or deactivated, or "
+    "base_url is the wrong service region (EU accounts use https://api.eu.pagerduty.com)"
+)
+
+
+def _pagerduty_failure(exc: Exception, base_url: str, ca_bundle: str) -> str:
+    status = getattr(getattr(exc, "response", None), "status_code", None) or getattr(
+        exc, "status", None
+    )
+    if status == 401:
+        return UNAUTHORIZED
+    text = short(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text.lower():
+        where = f" (ca_bundle = {ca_bundle})" if ca_bundle else ""
+        return (
+            f"the TLS certificate of {base_url} was not trusted{where}; behind a TLS-inspecting "
+            "proxy, "
+            "set ca_bundle in [pagerduty] to its CA (PEM)"
+        )
+    if status:
+        return f"GET /incidents failed: HTTP {status}: {text}"
+    return (
+        f"could not reach {base_url}: {type(exc).__name__}: {text}; check base_url and the network"
+    )
+
+
+def check_pagerduty(cfg: PagerDutyConfig, context: BuildContext) -> list[Check]:
+    """The token is set and ``GET /incidents?limit=1`` answers 200, with the draft's own client."""
+    from . import build
+
+    if not context.environ.get(cfg.token_env, "").strip():
+        return [
+            Check(
+                "pagerduty",
+                FAIL,
+                f"${cfg.token_env} is not set; export {cfg.token_env}=<your REST API "
+                "token> (a read-only key is enough)",
+            )
+        ]
+    try:
+        [collector] = build(cfg, context)
+    except PmdraftError as exc:
+        return [Check("pagerduty", FAIL, str(exc))]
+    client: Any = getattr(collector, "client")  # noqa: B009  # the PagerDuty collector's own client
+    try:
+        response = client.get("/incidents", params={"limit": 1})
+    except Exception as exc:
+        return [Check("pagerduty", FAIL, _pagerduty_failure(exc, cfg.base_url, cfg.ca_bundle))]
+    finally:
+        collector.close()
+    if response.status_code == 401:
+        return [Check("pagerduty", FAIL, UNAUTHORIZED)]
+    if response.status_code == 403:
+        return [
+            Check(
+                "pagerduty",
+                FAIL,
+                "GET /incidents was refused (403 Forbidden): the token cannot read "
+                "incidents; use a REST API key of a user who can",
+            )
+        ]
+    if not response.is_success:
+        body = " ".join(response.text[:200].split())
+        return [
+            Check("pagerduty", FAIL, f"GET /incidents answered HTTP {response.status_code}: {body}")
+        ]
+    return [
+        Check(
+            "pagerduty",
+            OK,
+            f"GET /incidents answered 200 at {cfg.base_url}; token from ${cfg.token_env}",
+        )
+    ]
