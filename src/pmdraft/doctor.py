@@ -107,7 +107,7 @@ def check_cloudwatch(config: Config, environ: Mapping[str, str]) -> list[Check]:
         ]
     checks = []
     try:
-        from .sources.cloudwatch.collector import where
+        from .sources._aws import where
 
         for target in list(getattr(collector, "targets", {})):
             region = where(target)

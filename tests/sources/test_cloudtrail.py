@@ -16,7 +16,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from pmdraft.sources.deploys.cloudtrail import CloudTrailCollector, RateLimiter
+from pmdraft.sources._aws import RateLimiter
+from pmdraft.sources.deploys.cloudtrail import CloudTrailCollector
 from pmdraft.draft import build_draft
 from pmdraft.model import Window
 from pmdraft.pipeline import collect

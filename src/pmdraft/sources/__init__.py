@@ -23,7 +23,8 @@ def _cloudwatch(config: Config, environ: Mapping[str, str]) -> list[Collector]:
     cfg = config.cloudwatch
     if cfg is None:
         return []
-    from .cloudwatch.collector import CloudWatchCollector, aws_targets
+    from ._aws import aws_targets
+    from .cloudwatch.collector import CloudWatchCollector
 
     targets = aws_targets(cfg)
     return [
@@ -99,6 +100,7 @@ def deploy_lookback(config: Config) -> timedelta:
 
 def _deploys(config: Config, environ: Mapping[str, str]) -> list[Collector]:
     from ..config import CloudTrailConfig, CodeDeployConfig, GitHubDeploysConfig
+    from ._aws import regional_clients
 
     lookback = deploy_lookback(config)
     collectors: list[Collector] = []
@@ -108,7 +110,7 @@ def _deploys(config: Config, environ: Mapping[str, str]) -> list[Collector]:
 
             collectors.append(
                 CodeDeployCollector(
-                    _aws_clients("codedeploy", d.regions, d.endpoint_url, d.profile),
+                    regional_clients("codedeploy", d.regions, d.endpoint_url, d.profile),
                     applications=d.applications,
                     lookback=lookback,
                 )
@@ -118,7 +120,7 @@ def _deploys(config: Config, environ: Mapping[str, str]) -> list[Collector]:
 
             collectors.append(
                 CloudTrailCollector(
-                    _aws_clients("cloudtrail", d.regions, d.endpoint_url, d.profile),
+                    regional_clients("cloudtrail", d.regions, d.endpoint_url, d.profile),
                     event_names=d.event_names or DEPLOY_EVENT_NAMES,
                     lookback=lookback,
                     requests_per_second=d.requests_per_second,
@@ -157,22 +159,6 @@ def _deploys(config: Config, environ: Mapping[str, str]) -> list[Collector]:
                 )
             )
     return collectors
-
-
-def _aws_clients(
-    service: str, regions: Sequence[str], endpoint_url: str, profile: str
-) -> dict[str, object]:
-    import boto3
-    from botocore.config import Config as BotoConfig
-
-    session = boto3.session.Session(profile_name=profile or None)
-    boto_config = BotoConfig(retries={"mode": "standard", "max_attempts": 5})
-    return {
-        region: session.client(
-            service, region_name=region, endpoint_url=endpoint_url or None, config=boto_config
-        )
-        for region in regions
-    }
 
 
 registry.register("cloudwatch", _cloudwatch)
