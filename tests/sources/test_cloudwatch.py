@@ -7,6 +7,9 @@ from datetime import timedelta
 import boto3
 import pytest
 
+from pmdraft.errors import CollectorError
+from pmdraft.model import Window
+from pmdraft.sandbox import aws
 from pmdraft.sources.cloudwatch.alarms import (
     RULE_DATAPOINT,
     RULE_START_DATE,
@@ -16,9 +19,6 @@ from pmdraft.sources.cloudwatch.alarms import (
 )
 from pmdraft.sources.cloudwatch.collector import CloudWatchCollector
 from pmdraft.sources.cloudwatch.metrics import RULE_LOOKBACK
-from pmdraft.errors import CollectorError
-from pmdraft.model import Window
-from pmdraft.sandbox import aws
 
 from ..conftest import utc
 

@@ -247,6 +247,7 @@ class DeployFileCollector:
         return b"\n".join(lines).decode("utf-8-sig")
 
     def collect(self, window: Window) -> Iterator[Event]:
+        """Yield the deploys from ``lookback`` before the window to its end; bad lines fail last."""
         try:
             data = self.path.read_bytes()
         except FileNotFoundError as exc:
