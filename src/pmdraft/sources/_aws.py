@@ -214,7 +214,10 @@ def translated(
 
 
 class RateLimiter:
-    """At most ``per_second`` calls a second: each starts ``1 / per_second`` after the last."""
+    """At most ``per_second`` calls a second: each starts ``1 / per_second`` after the last.
+
+    To be replaced by ``sources._rate.RequestBudget(limit=1, period=1 / per_second)``.
+    """
 
     def __init__(
         self,

@@ -252,6 +252,8 @@ class CloudWatchCollector:
         self, target: Target, client: Any, window: Window, alarms: Mapping[str, AlarmInfo]
     ) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
         """The wanted ``StateUpdate`` items (history, then archive) and their alarms' tags."""
+        # One stream for every alarm of the pair, never a call per alarm; the paginator follows
+        # NextToken, and each request waits for the account's rate limiter (see _instrument).
         pages = client.get_paginator("describe_alarm_history").paginate(
             AlarmTypes=ALARM_TYPES,
             HistoryItemType="StateUpdate",

@@ -130,6 +130,7 @@ def metric_points(
     """
     queries = [_query(i, a) for i, a in enumerate(alarms)]
     points: dict[str, Points] = {q["Id"]: ([], []) for q in queries}
+    # One paginated call per batch; its NextToken pages bring more datapoints of the same queries.
     for batch in range(0, len(queries), METRIC_QUERIES_PER_CALL):
         pages = client.get_paginator("get_metric_data").paginate(
             MetricDataQueries=queries[batch : batch + METRIC_QUERIES_PER_CALL],

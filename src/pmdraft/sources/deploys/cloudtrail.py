@@ -134,6 +134,7 @@ class CloudTrailCollector:
                     "EndTime": window.until,
                     "MaxResults": PAGE_SIZE,
                 }
+                # Paged by hand, not with a paginator: each request must pass the rate limiter.
                 while True:
                     page = self._lookup(region, client, params)
                     for record in page.get("Events", []):
