@@ -42,7 +42,7 @@ def test_flapping_alarm_is_one_line_and_every_transition_stays_in_the_json(
     put_alarm(moto, "HighErrorRate")
     states = ["ALARM", "OK", "ALARM", "OK", "ALARM", "OK"]
     minutes = [32, 33, 35, 37, 39, 41]
-    for i, (state, minute) in enumerate(zip(states, minutes, strict=True)):
+    for state, minute in zip(states, minutes, strict=True):
         aws.add_history(
             "us-east-1",
             "HighErrorRate",

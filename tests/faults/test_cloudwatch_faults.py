@@ -12,9 +12,9 @@ from click.testing import CliRunner, Result
 from pmdraft.cli import cli
 from pmdraft.sandbox import SANDBOX_TOKEN_ENV, scenario
 from pmdraft.sandbox.aws import MotoSandbox
-from tests.standins.faults import FaultProxy
 from pmdraft.sandbox.pagerduty import PagerDutyStandIn
 from tests.conftest import TOKEN
+from tests.standins.faults import FaultProxy
 
 SINCE, UNTIL = "2024-01-15T14:00:00Z", "2024-01-15T15:30:00Z"
 CW_EVENTS = 6

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
-from pmdraft.sources.deploys.cloudtrail import CloudTrailCollector, RateLimiter
 from pmdraft.draft import build_draft
 from pmdraft.model import Window
 from pmdraft.pipeline import collect
 from pmdraft.render import render_markdown
+from pmdraft.sources._aws import RateLimiter
+from pmdraft.sources.deploys.cloudtrail import CloudTrailCollector
 
 from ..conftest import utc
 
@@ -180,7 +182,7 @@ def test_deploy_calls_become_deploy_events_over_pages_at_two_requests_a_second(s
         ),
     ]
     assert collector.requests == 3
-    assert all(b - a >= 0.5 for a, b in zip(fake.starts, fake.starts[1:])), fake.starts
+    assert all(b - a >= 0.5 for a, b in pairwise(fake.starts)), fake.starts
 
 
 def test_an_access_denied_answer_is_a_named_data_gap(stubbed) -> None:

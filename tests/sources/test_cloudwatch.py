@@ -7,18 +7,18 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from pmdraft.sources.cloudwatch.collector import (
-    RULE_DATAPOINT,
-    RULE_LOOKBACK,
-    RULE_START_DATE,
-    RULE_TRANSITION,
-    AlarmInfo,
-    CloudWatchCollector,
-    breach_start,
-)
 from pmdraft.errors import CollectorError
 from pmdraft.model import Window
 from pmdraft.sandbox import aws
+from pmdraft.sources.cloudwatch.alarms import (
+    RULE_DATAPOINT,
+    RULE_START_DATE,
+    RULE_TRANSITION,
+    AlarmInfo,
+    breach_start,
+)
+from pmdraft.sources.cloudwatch.collector import CloudWatchCollector
+from pmdraft.sources.cloudwatch.metrics import RULE_LOOKBACK
 
 from ..conftest import utc
 

@@ -9,6 +9,7 @@ import boto3
 from pmdraft.config import parse_config
 from pmdraft.model import Window
 from pmdraft.sandbox import aws
+from pmdraft.sources import registry
 from tests.standins.faults import FaultProxy
 
 from ..conftest import utc
@@ -196,8 +197,8 @@ def test_alarm_services_leave_out_the_graphs_of_alarms_out_of_scope(moto, tmp_pa
     """With alarm_services, only the alarms of a deployed service keep their metric graph in the draft."""
     import json
 
-    from pmdraft.sources.deploys.file import DeployFileCollector
     from pmdraft.draft import make_draft
+    from pmdraft.sources.deploys.file import DeployFileCollector
 
     client = moto.client()
     for name in ("checkout-errors", "reporting-errors"):

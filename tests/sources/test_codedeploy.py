@@ -12,11 +12,11 @@ from botocore.config import Config as BotoConfig
 from click.testing import CliRunner
 
 from pmdraft.cli import cli
-from pmdraft.sources.deploys.codedeploy import CodeDeployCollector
 from pmdraft.draft import build_draft
 from pmdraft.model import Window
 from pmdraft.pipeline import collect
 from pmdraft.render import render_markdown
+from pmdraft.sources.deploys.codedeploy import CodeDeployCollector
 from tests.standins import codedeploy as sandbox
 
 from ..conftest import utc

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pmdraft.sources.deploys.file import DeployFileCollector
 from pmdraft.errors import CollectorError
 from pmdraft.model import Window
+from pmdraft.sources.deploys.file import DeployFileCollector
 
 from ..conftest import utc
 

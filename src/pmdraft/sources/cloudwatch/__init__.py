@@ -12,7 +12,8 @@ from .config import CloudWatchConfig, describe_cloudwatch, read_cloudwatch
 
 def build(cfg: CloudWatchConfig, context: BuildContext) -> list[Collector]:
     """One collector over every configured account and region."""
-    from .collector import CloudWatchCollector, aws_targets
+    from .collector import CloudWatchCollector
+    from .targets import aws_targets
 
     def minutes(n: int) -> timedelta | None:
         return timedelta(minutes=n) if n > 0 else None

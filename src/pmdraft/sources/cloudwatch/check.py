@@ -56,8 +56,8 @@ def cloudwatch_error(region: str, exc: Exception, endpoint: str) -> str:
 
 def check_cloudwatch(cfg: CloudWatchConfig, context: BuildContext) -> list[Check]:
     """``DescribeAlarms`` with ``MaxRecords=1`` in each configured account and region."""
+    from .._aws import where
     from . import build
-    from .collector import where
 
     endpoint = f" at {cfg.endpoint_url}" if cfg.endpoint_url else ""
     try:

@@ -4,240 +4,62 @@ For each (account, region) pair, read concurrently over a bounded pool: one pagi
 ``DescribeAlarms`` (metric and composite alarms) for each alarm's metric, threshold, operator
 and rule, then one paginated ``DescribeAlarmHistory`` stream (``HistoryItemType=StateUpdate``,
 ``MaxRecords=100``), never one call per alarm. ``ListTagsForResource`` is called per alarm only
-when ``alarm_tags`` or ``keep_tags`` is set, and ``GetMetricData`` (500 queries a call) only for the graphs; the
-same query, its start widened by ``metric_lookback``, also finds breaches that began before an
-alarm's evaluated range. With ``archive_log_group``, EventBridge "CloudWatch Alarm State Change"
-events archived in a CloudWatch Logs group (``FilterLogEvents``, paginated) are merged in, one
-event per transition, which also covers windows older than the history's retention.
-An account is reached with boto3's own credentials, a named profile, or an assumed role.
+when ``alarm_tags`` or ``keep_tags`` is set, and ``GetMetricData`` only for the graphs
+(:mod:`.metrics`); the same query, its start widened by ``metric_lookback``, also finds breaches
+that began before an alarm's evaluated range. With ``archive_log_group``, archived EventBridge
+state changes are merged in (:mod:`.archive`). Each history item becomes one event
+(:mod:`.alarms`). Sessions, roles, clients and error translation are :mod:`.._aws`'s.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
-import operator
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
 from ...errors import CollectorError
-from ...model import (
-    ALARM_ALARM,
-    ALARM_INSUFFICIENT_DATA,
-    ALARM_OK,
-    UTC,
-    Event,
-    Window,
-    iso_z,
-)
-from ..base import RequestCounter, parse_time
-from ..deploys.cloudtrail import RateLimiter
-
-if TYPE_CHECKING:
-    from .config import CloudWatchConfig
+from ...model import ALARM_ALARM, Event, MetricSeries, SourceExtras, Window, iso_z, parse_time
+from .._aws import Advice, Page, RateLimiter, Target, translated, where
+from ..base import RequestCounter
+from .alarms import ALARM_TYPES, AlarmInfo, alarm_event, alarms_of
+from .archive import archived_items, merged
+from .metrics import floor, graph_series, graphable, looked_back, metric_points, read_since
 
 PAGE_SIZE = 100
-"""Records per DescribeAlarmHistory page: the API's maximum."""
+"""Records per DescribeAlarms and DescribeAlarmHistory page: the API's maximum."""
 
-METRIC_QUERIES_PER_CALL = 500
-"""GetMetricData's limit on queries in one call."""
-
-ALARM_TYPES = ["MetricAlarm", "CompositeAlarm"]
-"""Both kinds: DescribeAlarms and DescribeAlarmHistory leave composite alarms out unless asked."""
-
-_THROTTLING = frozenset(
-    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
+ADVICE = Advice(
+    refused="Check the credentials' cloudwatch:DescribeAlarms and cloudwatch:DescribeAlarmHistory "
+    "permissions and the region.",
+    throttled="CloudWatch still refused after {attempts} attempts; try again later, "
+    "or raise max_attempts in [cloudwatch].",
+    network="Check the network and endpoint_url, or raise timeout_seconds or max_attempts in "
+    "[cloudwatch].",
 )
-"""Error codes that mean "slow down", not "not allowed"."""
+"""Next steps for a failed CloudWatch call."""
 
-_KIND_BY_STATE = {
-    "ALARM": ALARM_ALARM,
-    "OK": ALARM_OK,
-    "INSUFFICIENT_DATA": ALARM_INSUFFICIENT_DATA,
-}
-
-_BREACHES: dict[str, Callable[[float, float], bool]] = {
-    "GreaterThanThreshold": operator.gt,
-    "GreaterThanOrEqualToThreshold": operator.ge,
-    "LessThanThreshold": operator.lt,
-    "LessThanOrEqualToThreshold": operator.le,
-}
-
-RULE_DATAPOINT = "earliest evaluated datapoint breaching the threshold"
-RULE_START_DATE = "stateReasonData.startDate (no breaching datapoint listed)"
-RULE_TRANSITION = "transition time (the alarm history gave no datapoints)"
-RULE_LOOKBACK = (
-    "metric_lookback (first breaching datapoint of the run, read back with GetMetricData)"
+ARCHIVE_ADVICE = dataclasses.replace(
+    ADVICE,
+    refused="Check the credentials' logs:FilterLogEvents permission and archive_log_group in "
+    "[cloudwatch].",
 )
+"""Next steps for a failed read of the archive log group."""
+
+ACCOUNT_ADVICE = Advice(
+    refused="Check role_arn (its trust policy must allow the caller's sts:AssumeRole) or the "
+    "profile in [[cloudwatch.accounts]].",
+    other="Check the profile, role_arn and endpoint_url.",
+)
+"""Next steps when an account's client cannot be made (its role not assumed)."""
 
 
-@dataclass(frozen=True)
-class AlarmInfo:
-    """What DescribeAlarms says of one alarm."""
-
-    name: str
-    arn: str | None
-    metric: str | None
-    namespace: str | None
-    threshold: float | None
-    comparison: str | None
-    alarm_type: str = "MetricAlarm"
-    rule: str | None = None
-    """A composite alarm's rule, such as ``ALARM("A") OR ALARM("B")``."""
-    statistic: str | None = None
-    period: int | None = None
-    dimensions: tuple[tuple[str, str], ...] = field(default=())
-
-
-def breach_start(
-    reason_data: Mapping[str, Any], alarm: AlarmInfo | None, transition_at: datetime
-) -> tuple[datetime, str]:
-    """When the metric began to breach, and which rule found it.
-
-    The earliest evaluated datapoint that breaches the threshold under the alarm's comparison
-    operator; else ``stateReasonData.startDate``; else the transition itself.
-    """
-    threshold = (
-        alarm.threshold if alarm and alarm.threshold is not None else reason_data.get("threshold")
-    )
-    breaches = _BREACHES.get(alarm.comparison if alarm and alarm.comparison else "")
-    if breaches is not None and isinstance(threshold, (int, float)):
-        times = []
-        for point in reason_data.get("evaluatedDatapoints") or []:
-            value = point.get("value") if isinstance(point, dict) else None
-            stamp = point.get("timestamp") if isinstance(point, dict) else None
-            if (
-                isinstance(value, (int, float))
-                and isinstance(stamp, str)
-                and breaches(value, threshold)
-            ):
-                try:
-                    times.append(parse_time(stamp))
-                except ValueError:
-                    continue
-        if times:
-            return min(times), RULE_DATAPOINT
-    start = reason_data.get("startDate")
-    if isinstance(start, str):
-        try:
-            return parse_time(start), RULE_START_DATE
-        except ValueError:
-            pass
-    return transition_at, RULE_TRANSITION
-
-
-def earlier_breach(
-    times: Sequence[datetime],
-    values: Sequence[float],
-    alarm: AlarmInfo,
-    start: datetime,
-    lookback: timedelta,
-) -> datetime | None:
-    """The first datapoint of the breaching run that ends just before ``start``, if it is earlier.
-
-    Walks back from ``start`` one period at a time while each datapoint breaches the threshold;
-    a missing or non-breaching datapoint ends the run, and so does ``start - lookback``.
-    """
-    breaches = _BREACHES.get(alarm.comparison or "")
-    if breaches is None or alarm.threshold is None or not alarm.period:
-        return None
-    period = timedelta(seconds=alarm.period)
-    found, expected = None, start
-    for at, value in sorted(
-        ((t, v) for t, v in zip(times, values, strict=True) if t < start), reverse=True
-    ):
-        if (
-            at < start - lookback
-            or expected - at > period
-            or math.isnan(value)
-            or not breaches(value, alarm.threshold)
-        ):
-            break
-        found = expected = at
-    return found
-
-
-Target = tuple[str, str]
-"""(account name, region); the account name is empty for boto3's own credentials."""
-
-
-def archived_item(message: str, region: str) -> dict[str, Any] | None:
-    """An archived EventBridge alarm state change as a ``StateUpdate`` history item, or None.
-
-    None for anything else: another event type, another region, or a malformed message.
-    """
-    try:
-        event = json.loads(message)
-        detail = event["detail"]
-        name, state = detail["alarmName"], detail["state"]
-        at = parse_time(state["timestamp"])
-    except (ValueError, KeyError, TypeError):
-        return None
-    if (
-        event.get("detail-type") != "CloudWatch Alarm State Change"
-        or event.get("region", region) != region
-    ):
-        return None
-    try:
-        reason_data = json.loads(state.get("reasonData") or "{}")
-    except ValueError:
-        reason_data = {}
-    new = {"stateValue": state.get("value"), "stateReason": state.get("reason")}
-    if isinstance(reason_data, dict) and reason_data:
-        new["stateReasonData"] = reason_data
-    item: dict[str, Any] = {
-        "AlarmName": name,
-        "Timestamp": at,
-        "HistoryItemType": "StateUpdate",
-        "HistoryData": json.dumps(
-            {
-                "oldState": {"stateValue": (detail.get("previousState") or {}).get("value")},
-                "newState": new,
-            }
-        ),
-    }
-    if "alarmRule" in (detail.get("configuration") or {}):
-        item["AlarmType"] = "CompositeAlarm"
-    return item
-
-
-def _transition(item: Mapping[str, Any]) -> tuple[str, datetime, str | None, str | None]:
-    """(alarm, time to the millisecond, old state, new state): one transition, whichever source told it."""
-    try:
-        data = json.loads(item.get("HistoryData") or "{}")
-    except ValueError:
-        data = {}
-    at = item["Timestamp"].astimezone(UTC)
-    return (
-        item["AlarmName"],
-        at.replace(microsecond=at.microsecond // 1000 * 1000),
-        (data.get("oldState") or {}).get("stateValue"),
-        (data.get("newState") or {}).get("stateValue"),
-    )
-
-
-def where(target: Target) -> str:
-    """``region``, or ``account/region`` for a named account."""
-    account, region = target
-    return f"{account}/{region}" if account else region
-
-
-def _account_of(arn: str | None) -> str | None:
-    parts = (arn or "").split(":")
-    return parts[4] if len(parts) > 5 and parts[4] else None
-
-
-def _once(call: Callable[..., dict], **params: Any) -> Iterator[dict]:
-    """One API answer as a one-page iterator, so :meth:`CloudWatchCollector._call` translates its errors."""
-    yield call(**params)
+def _targets(clients: Mapping[str, Any] | Mapping[Target, Any] | None) -> dict[Target, Any]:
+    """``clients`` keyed by (account, region), a bare region meaning boto3's own credentials."""
+    return {(k if isinstance(k, tuple) else ("", k)): v for k, v in (clients or {}).items()}
 
 
 class CloudWatchCollector:
@@ -251,7 +73,7 @@ class CloudWatchCollector:
 
     def __init__(
         self,
-        clients: Mapping[str | Target, Any],
+        clients: Mapping[str, Any] | Mapping[Target, Any],
         alarm_prefixes: Sequence[str] = (),
         *,
         alarm_tags: Mapping[str, str] | None = None,
@@ -262,38 +84,34 @@ class CloudWatchCollector:
         metric_lookback: timedelta | None = None,
         keep_tags: bool = False,
         archive_log_group: str = "",
-        archive_clients: Mapping[str | Target, Any] | None = None,
+        archive_clients: Mapping[str, Any] | Mapping[Target, Any] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.targets: dict[Target, Any] = {
-            (key if isinstance(key, tuple) else ("", key)): value for key, value in clients.items()
-        }
+        self.targets: dict[Target, Any] = _targets(clients)
+        """Each (account, region) pair's client, or the function that makes it."""
         self.alarm_prefixes = tuple(alarm_prefixes)
         self.alarm_tags = dict(alarm_tags or {})
         self.max_workers = max_workers
         self.retention = retention
-        """Alarm history CloudWatch keeps; a window starting earlier is reported as a gap. None: no check."""
+        """Alarm history CloudWatch keeps; a window starting earlier is a gap. None: no check."""
         self.graph_margin = graph_margin
-        """Metric data is read for the graphs over the window widened by this; None: no metric data."""
+        """The graphs' metric data covers the window widened by this; None: no metric data."""
         self.metric_lookback = metric_lookback
+        """How far before a breach start the graphs' metric query also reads; None: off."""
         self.keep_tags = keep_tags
-        """Put each alarm's tags in its events' attrs (``tags``; one ListTagsForResource per alarm)."""
+        """Put each alarm's tags in its events' ``tags`` (one ListTagsForResource per alarm)."""
         self.archive_log_group = archive_log_group
         """A CloudWatch Logs group of archived EventBridge alarm state changes; empty: none."""
-        self._archives: dict[Target, Any] = {
-            (key if isinstance(key, tuple) else ("", key)): value
-            for key, value in (archive_clients or {}).items()
-        }
-        """How far before a breach start the graphs' metric query also reads (no extra call); None: off."""
+        self._archives: dict[Target, Any] = _targets(archive_clients)
         self._now = now
         self._counter = RequestCounter()
+        # DescribeAlarmHistory's rate limit is per account, shared by its regions.
         self._limiters = {
             account: RateLimiter(history_requests_per_second) for account, _ in self.targets
         }
         self._made: list[Any] = []
         self._lock = threading.Lock()
-        self.series: list[dict[str, Any]] = []
-        """Each alarmed metric's datapoints over the graph window, as plain values (for the graphs)."""
+        self._series: list[MetricSeries] = []
         self.detail: str | None = None
         self._notes: list[str] = []
         for (account, _), client in self.targets.items():
@@ -305,7 +123,13 @@ class CloudWatchCollector:
 
     @property
     def requests(self) -> int:
+        """HTTP requests made so far, retries included."""
         return self._counter.value
+
+    def extras(self) -> SourceExtras:
+        """Each alarmed metric's datapoints over the graph window, for the graphs."""
+        with self._lock:
+            return SourceExtras(series=tuple(self._series))
 
     def _instrument(self, account: str, client: Any) -> None:
         limiter = self._limiters[account]
@@ -324,6 +148,7 @@ class CloudWatchCollector:
         return not self.alarm_prefixes or name.startswith(self.alarm_prefixes)
 
     def collect(self, window: Window) -> Iterator[Event]:
+        """Yield every pair's transitions in ``window``; a pair that fails is named in one error."""
         gaps: list[str] = []
         workers = max(1, min(self.max_workers, len(self.targets)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cloudwatch") as pool:
@@ -338,27 +163,36 @@ class CloudWatchCollector:
                     gaps.append(exc.message)
                     continue
                 yield from events
-        if self.retention is not None and window.since < self._now() - self.retention:
-            days = self.retention / timedelta(days=1)
-            if self.archive_log_group:
-                self._notes.append(
-                    f"the window starts {iso_z(window.since)}, more than {days:g} days ago, older than CloudWatch's "
-                    f"alarm history: transitions were read from the archive log group {self.archive_log_group}"
-                )
-            else:
-                gaps.append(
-                    f"the window starts {iso_z(window.since)}, more than {days:g} days ago, and CloudWatch keeps "
-                    f"alarm history for about {days:g} days: transitions older than that are gone, so the timeline "
-                    "may lack them. Set milestones by hand (--impact-start, --mitigated-at), set archive_log_group, "
-                    "or raise history_retention_days in [cloudwatch] if your history is kept longer"
-                )
+        gaps.extend(self._retention_gap(window))
         if self._notes:
             self.detail = "; ".join(self._notes)
         if gaps:
             raise CollectorError(self.name, "; ".join(gaps))
 
+    def _retention_gap(self, window: Window) -> list[str]:
+        """A gap (or, with the archive, a note) when the window starts before history is kept."""
+        # CloudWatch keeps alarm history for a limited time and says nothing when asked for
+        # older transitions: an empty answer there is not "nothing happened".
+        if self.retention is None or window.since >= self._now() - self.retention:
+            return []
+        days = self.retention / timedelta(days=1)
+        if self.archive_log_group:
+            self._notes.append(
+                f"the window starts {iso_z(window.since)}, more than {days:g} days ago, older than "
+                "CloudWatch's alarm history: transitions were read from the archive log group "
+                f"{self.archive_log_group}"
+            )
+            return []
+        return [
+            f"the window starts {iso_z(window.since)}, more than {days:g} days ago, and CloudWatch "
+            f"keeps alarm history for about {days:g} days: transitions older than that are gone, "
+            "so the timeline may lack them. Set milestones by hand (--impact-start, "
+            "--mitigated-at), set archive_log_group, or raise history_retention_days in "
+            "[cloudwatch] if your history is kept longer"
+        ]
+
     def client(self, target: Target) -> Any:
-        """The boto3 client of one (account, region) pair, made (and its role assumed) on first use."""
+        """The boto3 client of one (account, region) pair, made (role assumed) on first use."""
         source = self.targets[target]
         if hasattr(source, "meta"):
             return source
@@ -366,31 +200,60 @@ class CloudWatchCollector:
         self.targets[target] = client
         return client
 
-    def _make(self, target: Target, source: Any) -> Any:
-        try:
+    def _make(self, target: Target, source: Callable[[], Any]) -> Any:
+        operation = f"reaching account {target[0] or 'default'} for {target[1]}"
+        with translated(self.name, operation, "", ACCOUNT_ADVICE):
             client = source()
-        except ClientError as exc:
-            err = exc.response.get("Error", {})
-            raise CollectorError(
-                self.name,
-                f"reaching account {target[0] or 'default'} for {target[1]} failed: "
-                f"{err.get('Code', '?')}: {err.get('Message', '')}. Check role_arn (its trust policy must allow "
-                "the caller's sts:AssumeRole) or the profile in [[cloudwatch.accounts]].",
-            ) from exc
-        except BotoCoreError as exc:
-            raise CollectorError(
-                self.name,
-                f"reaching account {target[0] or 'default'} for {target[1]} failed: {exc}. "
-                "Check the profile, role_arn and endpoint_url.",
-            ) from exc
         with self._lock:
             self._made.append(client)
         self._instrument(target[0], client)
         return client
 
+    def _call(
+        self,
+        target: Target,
+        client: Any,
+        what: str,
+        pages: Iterator[Page],
+        advice: Advice = ADVICE,
+    ) -> Iterator[Page]:
+        """``pages``; a failed call raises a ``CollectorError`` naming ``what`` and the pair."""
+        with translated(self.name, what, where(target), advice, client):
+            yield from pages
+
     def _collect_pair(self, target: Target, source: Any, window: Window) -> list[Event]:
         client = source if hasattr(source, "meta") else self._make(target, source)
         alarms = self._alarms(target, client)
+        items, tags = self._history(target, client, window, alarms)
+        events = []
+        for item in items:
+            event = alarm_event(self.name, target, item, alarms.get(item["AlarmName"]))
+            if event is not None and self.keep_tags:
+                shown = ", ".join(
+                    f"{k}={v}" for k, v in sorted(tags.get(item["AlarmName"], {}).items())
+                )
+                event = dataclasses.replace(event, attrs={**event.attrs, "tags": shown})
+            if event is not None and event.at in window:
+                events.append(event)
+        if self.graph_margin is not None:
+            events = self._graphed(target, client, window, alarms, events)
+        return events
+
+    def _alarms(self, target: Target, client: Any) -> dict[str, AlarmInfo]:
+        pages = client.get_paginator("describe_alarms").paginate(
+            AlarmTypes=ALARM_TYPES, PaginationConfig={"PageSize": PAGE_SIZE}
+        )
+        alarms: dict[str, AlarmInfo] = {}
+        for page in self._call(target, client, "DescribeAlarms", iter(pages)):
+            alarms.update(alarms_of(page))
+        return alarms
+
+    def _history(
+        self, target: Target, client: Any, window: Window, alarms: Mapping[str, AlarmInfo]
+    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
+        """The wanted ``StateUpdate`` items (history, then archive) and their alarms' tags."""
+        # One stream for every alarm of the pair, never a call per alarm; the paginator follows
+        # NextToken, and each request waits for the account's rate limiter (see _instrument).
         pages = client.get_paginator("describe_alarm_history").paginate(
             AlarmTypes=ALARM_TYPES,
             HistoryItemType="StateUpdate",
@@ -406,12 +269,7 @@ class CloudWatchCollector:
             and self._wanted(item.get("AlarmName", ""))
         ]
         if self.archive_log_group:
-            seen = {_transition(i) for i in items}
-            for item in self._archived(target, window):
-                key = _transition(item)
-                if key not in seen and self._wanted(item["AlarmName"]):
-                    seen.add(key)
-                    items.append(item)
+            items = merged(items, self._archived(target, window), self._wanted)
         tags: dict[str, dict[str, str]] = {}
         if self.alarm_tags or self.keep_tags:
             tags = self._tags(target, client, {i["AlarmName"] for i in items}, alarms)
@@ -421,60 +279,7 @@ class CloudWatchCollector:
                 for i in items
                 if all(tags.get(i["AlarmName"], {}).get(k) == v for k, v in self.alarm_tags.items())
             ]
-        events = []
-        for item in items:
-            event = self._event(target, item, alarms.get(item["AlarmName"]))
-            if event is not None and self.keep_tags:
-                shown = ", ".join(
-                    f"{k}={v}" for k, v in sorted(tags.get(item["AlarmName"], {}).items())
-                )
-                event = dataclasses.replace(event, attrs={**event.attrs, "tags": shown})
-            if event is not None and event.at in window:
-                events.append(event)
-        if self.graph_margin is not None:
-            fired = [e for e in events if e.kind == ALARM_ALARM]
-            names = sorted({str(e.attrs["alarm_name"]) for e in fired})
-            starts = [parse_time(str(e.attrs["breach_start"])) for e in fired]
-            lookback = self.metric_lookback if self.metric_lookback and starts else None
-            since = (
-                min([window.since - self.graph_margin, *(s - lookback for s in starts)])
-                if lookback
-                else window.since - self.graph_margin
-            )
-            points = self._metrics(
-                target, client, [alarms[n] for n in names if n in alarms], window, since
-            )
-            if lookback is not None:
-                events = [
-                    self._looked_back(e, alarms, points, lookback) if e.kind == ALARM_ALARM else e
-                    for e in events
-                ]
-        return events
-
-    @staticmethod
-    def _looked_back(
-        event: Event,
-        alarms: Mapping[str, AlarmInfo],
-        points: Mapping[str, tuple[list[datetime], list[float]]],
-        lookback: timedelta,
-    ) -> Event:
-        """``event`` with its breach start moved to the start of the metric's breaching run, if earlier."""
-        name = str(event.attrs["alarm_name"])
-        if name not in alarms or name not in points:
-            return event
-        start = parse_time(str(event.attrs["breach_start"]))
-        earlier = earlier_breach(*points[name], alarms[name], start, lookback)
-        if earlier is None:
-            return event
-        return dataclasses.replace(
-            event,
-            attrs={
-                **event.attrs,
-                "breach_start": iso_z(earlier),
-                "breach_start_rule": RULE_LOOKBACK,
-                "evaluated_breach_start": iso_z(start),
-            },
-        )
+        return items, tags
 
     def _archived(self, target: Target, window: Window) -> Iterator[dict[str, Any]]:
         """The archive log group's alarm state changes in the window, as history items."""
@@ -484,19 +289,9 @@ class CloudWatchCollector:
         if not hasattr(source, "meta"):
             source = self._archives[target] = source()
             source.meta.events.register("before-send", self._counter.add)
-        epoch = datetime(1970, 1, 1, tzinfo=UTC)
-        pages = source.get_paginator("filter_log_events").paginate(
-            logGroupName=self.archive_log_group,
-            startTime=int((window.since - epoch).total_seconds() * 1000),
-            endTime=int((window.until - epoch).total_seconds() * 1000),
-        )
-        for page in self._call(
-            target, source, f"FilterLogEvents on {self.archive_log_group}", iter(pages)
-        ):
-            for record in page.get("events", []):
-                item = archived_item(record.get("message", ""), target[1])
-                if item is not None:
-                    yield item
+        what = f"FilterLogEvents on {self.archive_log_group}"
+        call = partial(self._call, target, source, what, advice=ARCHIVE_ADVICE)
+        yield from archived_items(source, self.archive_log_group, target[1], window, call)
 
     def _tags(
         self, target: Target, client: Any, names: set[str], alarms: Mapping[str, AlarmInfo]
@@ -507,277 +302,46 @@ class CloudWatchCollector:
             arn = alarms[name].arn if name in alarms else None
             if arn is None:
                 continue
-            [answer] = self._call(
-                target,
-                client,
-                "ListTagsForResource",
-                _once(client.list_tags_for_resource, ResourceARN=arn),
-            )
+            with translated(self.name, "ListTagsForResource", where(target), ADVICE, client):
+                answer = client.list_tags_for_resource(ResourceARN=arn)
             found[name] = {t["Key"]: t["Value"] for t in answer.get("Tags", [])}
         return found
 
-    def _metrics(
-        self, target: Target, client: Any, alarms: list[AlarmInfo], window: Window, since: datetime
-    ) -> dict[str, tuple[list[datetime], list[float]]]:
-        """Each alarm's metric from ``since`` to the window's end plus the margin, by alarm name.
+    def _graphed(
+        self,
+        target: Target,
+        client: Any,
+        window: Window,
+        alarms: Mapping[str, AlarmInfo],
+        events: list[Event],
+    ) -> list[Event]:
+        """``events``, after reading the fired alarms' metrics for the graphs (and the lookback).
 
-        ``METRIC_QUERIES_PER_CALL`` queries a call; the graphs get the window plus the margin.
+        A failed metric read costs the graphs of the pair, not its events: it is a note.
         """
         assert self.graph_margin is not None
-        usable = [a for a in alarms if a.metric and a.namespace and a.statistic and a.period]
-        queries: list[dict[str, Any]] = [
-            {
-                "Id": f"m{i}",
-                "ReturnData": True,
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": a.namespace,
-                        "MetricName": a.metric,
-                        "Dimensions": [{"Name": k, "Value": v} for k, v in a.dimensions],
-                    },
-                    "Period": a.period,
-                    "Stat": a.statistic,
-                },
-            }
-            for i, a in enumerate(usable)
-        ]
-        points: dict[str, tuple[list[datetime], list[float]]] = {q["Id"]: ([], []) for q in queries}
-        if not queries:
-            return {}
-        step = max(60, *(a.period or 60 for a in usable))
-        epoch = datetime(1970, 1, 1, tzinfo=UTC)
-        first = since - timedelta(seconds=(since - epoch).total_seconds() % step)
-        shown = window.since - self.graph_margin
-        shown -= timedelta(seconds=(shown - epoch).total_seconds() % step)
-        end = window.until + self.graph_margin
+        fired = [e for e in events if e.kind == ALARM_ALARM]
+        names = sorted({str(e.attrs["alarm_name"]) for e in fired})
+        starts = [parse_time(str(e.attrs["breach_start"])) for e in fired]
+        lookback = self.metric_lookback if self.metric_lookback and starts else None
+        usable = graphable([alarms[n] for n in names if n in alarms])
+        if not usable:
+            return events
+        since = read_since(window, self.graph_margin, starts, lookback)
+        call = partial(self._call, target, client, "GetMetricData")
         try:
-            for batch in range(0, len(queries), METRIC_QUERIES_PER_CALL):
-                pages = client.get_paginator("get_metric_data").paginate(
-                    MetricDataQueries=queries[batch : batch + METRIC_QUERIES_PER_CALL],
-                    StartTime=first,
-                    EndTime=end,
-                    ScanBy="TimestampAscending",
-                )
-                for page in self._call(target, client, "GetMetricData", iter(pages)):
-                    for result in page.get("MetricDataResults", []):
-                        times, values = points[result["Id"]]
-                        times.extend(t.astimezone(UTC) for t in result.get("Timestamps", []))
-                        values.extend(
-                            v if isinstance(v, (int, float)) else float("nan")
-                            for v in result.get("Values", [])
-                        )
+            points = metric_points(
+                client, usable, floor(since, usable), window.until + self.graph_margin, call
+            )
         except CollectorError as exc:
             with self._lock:
                 self._notes.append(f"no graphs for {where(target)}: {exc.message}")
-            return {}
-        account, region = target
+            return events
+        shown = floor(window.since - self.graph_margin, usable)
         with self._lock:
-            for q, a in zip(queries, usable, strict=True):
-                times, values = points[q["Id"]]
-                order = sorted(
-                    (i for i in range(len(times)) if times[i] >= shown), key=times.__getitem__
-                )
-                self.series.append(
-                    {
-                        "alarm_name": a.name,
-                        "ref": a.arn or f"{region}:{a.name}",
-                        "account": account or _account_of(a.arn),
-                        "region": region,
-                        "metric": a.metric,
-                        "namespace": a.namespace,
-                        "statistic": a.statistic,
-                        "period": a.period,
-                        "threshold": a.threshold,
-                        "comparison_operator": a.comparison,
-                        "times": [iso_z(times[i]) for i in order],
-                        "values": [values[i] for i in order],
-                    }
-                )
-        return {a.name: points[q["Id"]] for q, a in zip(queries, usable, strict=True)}
-
-    def _call(
-        self, target: Target, client: Any, what: str, pages: Iterator[dict]
-    ) -> Iterator[dict]:
-        place = where(target)
-        try:
-            yield from pages
-        except ClientError as exc:
-            err = exc.response.get("Error", {})
-            meta = exc.response.get("ResponseMetadata", {})
-            transient = err.get("Code") in _THROTTLING or meta.get("HTTPStatusCode", 0) >= 500
-            advice = (
-                f"CloudWatch still refused after {meta.get('RetryAttempts', 0) + 1} attempts; try again later, "
-                "or raise max_attempts in [cloudwatch]."
-                if transient
-                else "Check the credentials' logs:FilterLogEvents permission and archive_log_group in [cloudwatch]."
-                if what.startswith("FilterLogEvents")
-                else "Check the credentials' cloudwatch:DescribeAlarms and cloudwatch:DescribeAlarmHistory "
-                "permissions and the region."
-            )
-            raise CollectorError(
-                self.name,
-                f"{what} in {place} failed: {err.get('Code', '?')}: {err.get('Message', '')}. {advice}",
-            ) from exc
-        except (HTTPClientError, BotoConnectionError) as exc:
-            retries = getattr(getattr(client, "meta", None), "config", None)
-            attempts = (getattr(retries, "retries", None) or {}).get("total_max_attempts")
-            tried = f" ({attempts} attempt{'s' if attempts != 1 else ''})" if attempts else ""
-            raise CollectorError(
-                self.name,
-                f"{what} in {place} failed: {str(exc).rstrip('.')}{tried}. Check the network and endpoint_url, "
-                "or raise timeout_seconds or max_attempts in [cloudwatch].",
-            ) from exc
-        except BotoCoreError as exc:
-            raise CollectorError(
-                self.name,
-                f"{what} in {place} failed: {exc}. Check the region, endpoint_url and credentials.",
-            ) from exc
-
-    def _alarms(self, target: Target, client: Any) -> dict[str, AlarmInfo]:
-        pages = client.get_paginator("describe_alarms").paginate(
-            AlarmTypes=ALARM_TYPES, PaginationConfig={"PageSize": PAGE_SIZE}
-        )
-        alarms: dict[str, AlarmInfo] = {}
-        for page in self._call(target, client, "DescribeAlarms", iter(pages)):
-            for a in page.get("MetricAlarms", []):
-                alarms[a["AlarmName"]] = AlarmInfo(
-                    name=a["AlarmName"],
-                    arn=a.get("AlarmArn"),
-                    metric=a.get("MetricName"),
-                    namespace=a.get("Namespace"),
-                    threshold=a.get("Threshold"),
-                    comparison=a.get("ComparisonOperator"),
-                    statistic=a.get("Statistic") or a.get("ExtendedStatistic"),
-                    period=a.get("Period"),
-                    dimensions=tuple((d["Name"], d["Value"]) for d in a.get("Dimensions", [])),
-                )
-            for a in page.get("CompositeAlarms", []):
-                alarms[a["AlarmName"]] = AlarmInfo(
-                    name=a["AlarmName"],
-                    arn=a.get("AlarmArn"),
-                    metric=None,
-                    namespace=None,
-                    threshold=None,
-                    comparison=None,
-                    alarm_type="CompositeAlarm",
-                    rule=a.get("AlarmRule"),
-                )
-        return alarms
-
-    def _event(
-        self, target: Target, item: Mapping[str, Any], alarm: AlarmInfo | None
-    ) -> Event | None:
-        try:
-            data = json.loads(item.get("HistoryData") or "{}")
-        except ValueError:
-            data = {}
-        new = data.get("newState") or {}
-        old = data.get("oldState") or {}
-        new_state = new.get("stateValue")
-        kind = _KIND_BY_STATE.get(new_state or "")
-        stamp = item.get("Timestamp")
-        if kind is None or not isinstance(stamp, datetime):
-            return None
-        at = stamp.astimezone(UTC)
-        name = item["AlarmName"]
-        account, region = target
-        attrs: dict[str, Any] = {
-            "alarm_name": name,
-            "account": account or _account_of(alarm.arn if alarm else None),
-            "region": region,
-            "alarm_type": item.get("AlarmType") or (alarm.alarm_type if alarm else "MetricAlarm"),
-            "old_state": old.get("stateValue"),
-            "new_state": new_state,
-            "reason": new.get("stateReason"),
-        }
-        if alarm is not None:
-            attrs.update(
-                metric=alarm.metric,
-                namespace=alarm.namespace,
-                threshold=alarm.threshold,
-                comparison_operator=alarm.comparison,
-            )
-            if alarm.dimensions:
-                attrs["dimensions"] = ", ".join(f"{k}={v}" for k, v in alarm.dimensions)
-            if alarm.rule is not None:
-                attrs["alarm_rule"] = alarm.rule
-        if kind == ALARM_ALARM:
-            reason_data = new.get("stateReasonData")
-            start, rule = breach_start(
-                reason_data if isinstance(reason_data, dict) else {}, alarm, at
-            )
-            attrs["breach_start"] = iso_z(start)
-            attrs["breach_start_rule"] = rule
-        ref = alarm.arn if alarm is not None and alarm.arn else f"{where(target)}:{name}"
-        return Event(
-            at=at,
-            source=self.name,
-            kind=kind,
-            ref=ref,
-            summary=f"{name} {old.get('stateValue', '?')} -> {new_state}",
-            url=f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{name}",
-            attrs=attrs,
-        )
-
-
-def aws_targets(
-    cfg: CloudWatchConfig, service: str = "cloudwatch"
-) -> dict[Target, Callable[[], Any]]:
-    """Each configured (account, region) pair and a function that makes its boto3 client of ``service``.
-
-    An account with ``role_arn`` assumes the role once (STS ``AssumeRole``), when its first
-    region is read; ``profile`` (the account's, else ``[cloudwatch]``'s) picks the credentials
-    it starts from. Retries use ``retry_mode`` up to ``max_attempts`` attempts in all.
-    """
-    import boto3
-    from botocore.config import Config as BotoConfig
-
-    from .config import CloudWatchAccountConfig
-
-    boto_config = BotoConfig(
-        retries={"mode": cfg.retry_mode, "total_max_attempts": cfg.max_attempts},  # type: ignore[typeddict-item]
-        connect_timeout=cfg.timeout_seconds,
-        read_timeout=cfg.timeout_seconds,
-    )
-    endpoint = cfg.endpoint_url or None
-    lock = threading.Lock()
-    sessions: dict[str, Any] = {}
-
-    def session_for(account: CloudWatchAccountConfig, region: str) -> Any:
-        with lock:
-            if account.name not in sessions:
-                base = boto3.session.Session(profile_name=account.profile or cfg.profile or None)
-                if account.role_arn:
-                    sts = base.client(
-                        "sts", region_name=region, endpoint_url=endpoint, config=boto_config
-                    )
-                    try:
-                        creds = sts.assume_role(
-                            RoleArn=account.role_arn, RoleSessionName="pmdraft"
-                        )["Credentials"]
-                    finally:
-                        sts.close()
-                    base = boto3.session.Session(
-                        aws_access_key_id=creds["AccessKeyId"],
-                        aws_secret_access_key=creds["SecretAccessKey"],
-                        aws_session_token=creds["SessionToken"],
-                    )
-                sessions[account.name] = base
-            return sessions[account.name]
-
-    def maker(account: CloudWatchAccountConfig, region: str) -> Callable[[], Any]:
-        def make() -> Any:
-            session = session_for(account, region)
-            with lock:
-                return session.client(
-                    service, region_name=region, endpoint_url=endpoint, config=boto_config
-                )
-
-        return make
-
-    accounts = cfg.accounts or (CloudWatchAccountConfig(name="", profile=cfg.profile),)
-    return {
-        (a.name, region): maker(a, region)
-        for a in accounts
-        for region in (a.regions or cfg.regions)
-    }
+            self._series.extend(graph_series(target, usable, points, shown))
+        if lookback is None:
+            return events
+        return [
+            looked_back(e, alarms, points, lookback) if e.kind == ALARM_ALARM else e for e in events
+        ]

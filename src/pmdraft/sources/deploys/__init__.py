@@ -35,7 +35,7 @@ def build_file(d: DeploySourceConfig, context: BuildContext) -> list[Collector]:
 
 def build_codedeploy(d: CodeDeployConfig, context: BuildContext) -> list[Collector]:
     """One collector over the table's regions."""
-    from .._aws_clients import clients
+    from .._aws import regional_clients as clients
     from .codedeploy import CodeDeployCollector
 
     return [
@@ -49,7 +49,7 @@ def build_codedeploy(d: CodeDeployConfig, context: BuildContext) -> list[Collect
 
 def build_cloudtrail(d: CloudTrailConfig, context: BuildContext) -> list[Collector]:
     """One collector over the table's regions, paced to LookupEvents' limit."""
-    from .._aws_clients import clients
+    from .._aws import regional_clients as clients
     from .cloudtrail import DEPLOY_EVENT_NAMES, CloudTrailCollector
 
     return [

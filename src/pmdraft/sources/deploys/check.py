@@ -51,7 +51,7 @@ def _aws_checks(
     permission: str,
 ) -> list[Check]:
     """``call(client)`` in each region; a failure names the AWS error code and the permission."""
-    from .._aws_clients import clients
+    from .._aws import regional_clients as clients
 
     checks = []
     try:

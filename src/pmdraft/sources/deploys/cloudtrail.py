@@ -14,16 +14,12 @@ code, version or alias change takes effect at once and is ``deploy.succeeded``. 
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from ...errors import CollectorError
-from ...model import DEPLOY_FAILED, DEPLOY_STARTED, DEPLOY_SUCCEEDED, UTC, Event, Window
+from ...model import DEPLOY_FAILED, DEPLOY_STARTED, DEPLOY_SUCCEEDED, Event, SourceExtras, Window
+from .._aws import Advice, RateLimiter, translated
 from .file import describe
 
 PAGE_SIZE = 50
@@ -38,29 +34,10 @@ DEPLOY_EVENT_NAMES = [
 ]
 """The deploy-like calls looked up when ``event_names`` is empty."""
 
-
-class RateLimiter:
-    """At most ``per_second`` calls a second: each call starts at least ``1 / per_second`` after the last."""
-
-    def __init__(
-        self,
-        per_second: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.interval = 1.0 / per_second
-        self._clock, self._sleep = clock, sleep
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self._lock:
-            now = self._clock()
-            if now < self._next:
-                self._sleep(self._next - now)
-                now = self._next
-            self._next = now + self.interval
+ADVICE = Advice(
+    refused="Check the credentials' cloudtrail:LookupEvents permission and the region.",
+)
+"""Next steps for a failed LookupEvents call."""
 
 
 def _last(text: Any, sep: str) -> str:
@@ -128,30 +105,26 @@ class CloudTrailCollector:
         self.limiter = limiter or RateLimiter(requests_per_second)
         self.name = "cloudtrail:" + ",".join(self.clients)
         self.requests = 0
+        """LookupEvents calls made so far (botocore's retries not counted)."""
+        self.detail: str | None = None
+
+    def extras(self) -> SourceExtras:
+        """Nothing besides events."""
+        return SourceExtras()
 
     def close(self) -> None:
+        """Close every client."""
         for client in self.clients.values():
             client.close()
 
     def _lookup(self, region: str, client: Any, params: dict[str, Any]) -> dict[str, Any]:
         self.limiter.wait()
         self.requests += 1
-        try:
+        with translated(self.name, "LookupEvents", region, ADVICE):
             return client.lookup_events(**params)  # type: ignore[no-any-return]
-        except ClientError as exc:
-            err = exc.response.get("Error", {})
-            raise CollectorError(
-                self.name,
-                f"LookupEvents in {region} failed: {err.get('Code', '?')}: {err.get('Message', '')}. Check the "
-                "credentials' cloudtrail:LookupEvents permission and the region.",
-            ) from exc
-        except BotoCoreError as exc:
-            raise CollectorError(
-                self.name,
-                f"LookupEvents in {region} failed: {exc}. Check the region, endpoint_url and credentials.",
-            ) from exc
 
     def collect(self, window: Window) -> Iterator[Event]:
+        """Yield the deploy-like calls from ``lookback`` before the window to its end."""
         since = window.since - self.lookback
         for region, client in self.clients.items():
             for name in self.event_names:
@@ -161,6 +134,7 @@ class CloudTrailCollector:
                     "EndTime": window.until,
                     "MaxResults": PAGE_SIZE,
                 }
+                # Paged by hand, not with a paginator: each request must pass the rate limiter.
                 while True:
                     page = self._lookup(region, client, params)
                     for record in page.get("Events", []):

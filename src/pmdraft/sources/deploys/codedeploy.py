@@ -12,26 +12,30 @@ Needs ``codedeploy:ListDeployments``, ``codedeploy:ListDeploymentGroups`` and
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from ...errors import CollectorError
 from ...model import (
     DEPLOY_FAILED,
     DEPLOY_ROLLED_BACK,
     DEPLOY_STARTED,
     DEPLOY_SUCCEEDED,
-    UTC,
     Event,
+    SourceExtras,
     Window,
 )
+from .._aws import Advice, translated
 from ..base import RequestCounter
 from .file import describe
 
 BATCH_SIZE = 25
 """Deployments per BatchGetDeployments call: the API's maximum."""
+
+ADVICE = Advice(
+    refused="Check the credentials' codedeploy:ListDeployments, ListDeploymentGroups and "
+    "BatchGetDeployments permissions, the region and the application names.",
+)
+"""Next steps for a failed CodeDeploy call."""
 
 _DONE = {
     "Succeeded": ("succeeded", DEPLOY_SUCCEEDED),
@@ -77,36 +81,31 @@ class CodeDeployCollector:
         self.applications = list(applications)
         """``"app/group"`` or ``"app"`` (every group of it); empty: every deployment."""
         self.lookback = lookback
-        """Deployments created this long before the window are read too (suspects precede impact)."""
+        """Deployments created this long before the window are read too (suspects come first)."""
         self.name = "codedeploy:" + ",".join(self.clients)
         self._counter = RequestCounter()
         for client in self.clients.values():
             client.meta.events.register("before-send.codedeploy", self._counter.add)
 
+        self.detail: str | None = None
+
     @property
     def requests(self) -> int:
+        """HTTP requests made so far, retries included."""
         return self._counter.value
 
+    def extras(self) -> SourceExtras:
+        """Nothing besides events."""
+        return SourceExtras()
+
     def close(self) -> None:
+        """Close every client."""
         for client in self.clients.values():
             client.close()
 
     def _call(self, region: str, what: str, func: Any, **params: Any) -> dict[str, Any]:
-        try:
+        with translated(self.name, what, region, ADVICE):
             return func(**params)  # type: ignore[no-any-return]
-        except ClientError as exc:
-            err = exc.response.get("Error", {})
-            raise CollectorError(
-                self.name,
-                f"{what} in {region} failed: {err.get('Code', '?')}: {err.get('Message', '')}. Check the "
-                "credentials' codedeploy:ListDeployments, ListDeploymentGroups and BatchGetDeployments "
-                "permissions, the region and the application names.",
-            ) from exc
-        except BotoCoreError as exc:
-            raise CollectorError(
-                self.name,
-                f"{what} in {region} failed: {exc}. Check the region, endpoint_url and credentials.",
-            ) from exc
 
     def _pages(self, region: str, what: str, func: Any, key: str, **params: Any) -> Iterator[str]:
         token = None
@@ -139,6 +138,7 @@ class CodeDeployCollector:
         return targets
 
     def collect(self, window: Window) -> Iterator[Event]:
+        """Yield the deployments' events from ``lookback`` before the window to its end."""
         since = window.since - self.lookback
         for region, client in self.clients.items():
             ids: list[str] = []

@@ -17,7 +17,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,8 @@ from ...model import (
     DEPLOY_STARTED,
     DEPLOY_SUCCEEDED,
     EXAMPLE_TIME,
-    UTC,
     Event,
+    SourceExtras,
     Window,
 )
 
@@ -113,6 +113,13 @@ class DeployFileCollector:
         """Malformed lines skipped by the last :meth:`collect`."""
         self.detail: str | None = None
 
+    def extras(self) -> SourceExtras:
+        """Nothing besides events."""
+        return SourceExtras()
+
+    def close(self) -> None:
+        """Nothing to release: the file is read whole and closed by :meth:`collect`."""
+
     def _records(self, text: str) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
         if self.format == "csv":
             reader = csv.DictReader(io.StringIO(text))
@@ -125,10 +132,10 @@ class DeployFileCollector:
             if missing:
                 raise CollectorError(
                     self.name,
-                    f"{self.path}, line 1: the CSV header has no {' and no '.join(missing)} column; it must "
-                    f"name at least {self.fields['timestamp']} and {self.fields['status']}, like "
-                    f"timestamp,service,version,environment,status, or map its names with [deploys.fields] "
-                    f"(found: {','.join(header)})",
+                    f"{self.path}, line 1: the CSV header has no {' and no '.join(missing)} "
+                    f"column; it must name at least {self.fields['timestamp']} and "
+                    f"{self.fields['status']}, like timestamp,service,version,environment,status, "
+                    f"or map its names with [deploys.fields] (found: {','.join(header)})",
                 )
             for row in reader:
                 yield reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items() if k}
@@ -141,11 +148,14 @@ class DeployFileCollector:
             try:
                 record = json.loads(line)
             except ValueError as exc:
+                # json.loads raises JSONDecodeError, or a plain ValueError for an over-long number.
+                why = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
                 yield (
                     number,
                     BadLine(
-                        f"{self.path}, line {number}: not a JSON object ({exc.msg}); each line must be one "
-                        f'object such as {{"timestamp": "{EXAMPLE_TIME}", "status": "succeeded", "version": "v2.3.4"}}'
+                        f"{self.path}, line {number}: not a JSON object ({why}); each line must be "
+                        f'one object such as {{"timestamp": "{EXAMPLE_TIME}", '
+                        '"status": "succeeded", "version": "v2.3.4"}'
                     ),
                 )
                 continue
@@ -153,7 +163,8 @@ class DeployFileCollector:
                 yield (
                     number,
                     BadLine(
-                        f"{self.path}, line {number}: a JSON object is expected, got {type(record).__name__}"
+                        f"{self.path}, line {number}: a JSON object is expected, "
+                        f"got {type(record).__name__}"
                     ),
                 )
                 continue
@@ -173,12 +184,14 @@ class DeployFileCollector:
                 "epoch_ms": "1705329120000",
             }
             raise BadLine(
-                f'{where}: the {name} field is missing; for example "{name}": {example[self.time_format]}'
+                f'{where}: the {name} field is missing; for example "{name}": '
+                f"{example[self.time_format]}"
             )
         status = record.get("status", "")
         if status not in KIND_BY_STATUS:
             raise BadLine(
-                f"{where}: {self.fields['status']} {status!r} is not one of {', '.join(KIND_BY_STATUS)}"
+                f"{where}: {self.fields['status']} {status!r} is not one of "
+                f"{', '.join(KIND_BY_STATUS)}"
             )
         return record
 
@@ -191,7 +204,8 @@ class DeployFileCollector:
                 return datetime.fromtimestamp(value / unit, UTC)
             except (ValueError, OverflowError, OSError) as exc:
                 raise BadLine(
-                    f"{where} is not a number of {'milliseconds' if unit > 1 else 'seconds'} since 1970-01-01 UTC "
+                    f"{where} is not a number of {'milliseconds' if unit > 1 else 'seconds'} "
+                    "since 1970-01-01 UTC "
                     f'(time_format = "{self.time_format}"); write it like {1705329120 * unit}'
                 ) from exc
         try:
@@ -203,7 +217,8 @@ class DeployFileCollector:
                 else ""
             )
             raise BadLine(
-                f"{where} is not an ISO 8601 time; write it like {EXAMPLE_TIME} or 2024-01-15T15:32:00+01:00{hint}"
+                f"{where} is not an ISO 8601 time; write it like {EXAMPLE_TIME} or "
+                f"2024-01-15T15:32:00+01:00{hint}"
             ) from exc
         if at.tzinfo is None:
             raise BadLine(
@@ -224,13 +239,15 @@ class DeployFileCollector:
                 raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as exc:
                 bad.append(
-                    f"{self.path}, line {number}: byte 0x{exc.object[exc.start]:02x} is not UTF-8 text; "
+                    f"{self.path}, line {number}: byte 0x{exc.object[exc.start]:02x} is not "
+                    "UTF-8 text; "
                     "save the deploy log as UTF-8 (JSON Lines or CSV)"
                 )
                 lines[number - 1] = b""
         return b"\n".join(lines).decode("utf-8-sig")
 
     def collect(self, window: Window) -> Iterator[Event]:
+        """Yield the deploys from ``lookback`` before the window to its end; bad lines fail last."""
         try:
             data = self.path.read_bytes()
         except FileNotFoundError as exc:

@@ -1,0 +1,190 @@
+"""The one boundary between pmdraft and AWS: sessions, clients, rate limits and error translation.
+
+Every AWS source (CloudWatch, CloudWatch Logs, CodeDeploy, CloudTrail, and STS for assumed
+roles) makes its boto3 sessions and clients here, and turns botocore's ``ClientError`` and
+``BotoCoreError`` into a :class:`CollectorError` here, with one message shape::
+
+    <operation> in <region or account/region> failed: <AWS code>: <AWS message>. <next step>
+
+Each source says its own next steps with an :class:`Advice`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from ..errors import CollectorError
+
+Page = dict[str, Any]
+"""One answer of an AWS API call, as boto3 returns it."""
+
+Target = tuple[str, str]
+"""(account name, region); the account name is empty for boto3's own credentials."""
+
+DEPLOY_ATTEMPTS = 6
+"""Attempts per CodeDeploy or CloudTrail call in all: botocore's ``max_attempts=5`` retries + 1."""
+
+ROLE_SESSION_NAME = "pmdraft"
+"""The session name an assumed role's calls carry in the account's CloudTrail."""
+
+THROTTLING = frozenset(
+    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
+)
+"""Error codes that mean "slow down", not "not allowed"."""
+
+
+def where(target: Target) -> str:
+    """``region``, or ``account/region`` for a named account."""
+    account, region = target
+    return f"{account}/{region}" if account else region
+
+
+def boto_config(
+    *, retry_mode: str = "standard", attempts: int, timeout: float | None = None
+) -> Any:
+    """A botocore ``Config``: ``attempts`` in all (the first included), and timeouts in seconds.
+
+    ``timeout`` None keeps botocore's own connect and read timeouts (60 s).
+    """
+    from botocore.config import Config as BotoConfig
+
+    timeouts = {} if timeout is None else {"connect_timeout": timeout, "read_timeout": timeout}
+    return BotoConfig(retries={"mode": retry_mode, "total_max_attempts": attempts}, **timeouts)
+
+
+def session(profile: str = "") -> Any:
+    """A boto3 session from the named ``profile``, or from boto3's own credential chain."""
+    import boto3
+
+    return boto3.session.Session(profile_name=profile or None)
+
+
+def assume_role(
+    base: Any, role_arn: str, *, region: str, endpoint_url: str | None, config: Any
+) -> Any:
+    """A boto3 session with the credentials of ``role_arn``, assumed (STS) from ``base``'s."""
+    import boto3
+
+    sts = base.client("sts", region_name=region, endpoint_url=endpoint_url, config=config)
+    try:
+        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
+    finally:
+        sts.close()
+    return boto3.session.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+
+
+def regional_clients(
+    service: str, regions: list[str] | tuple[str, ...], endpoint_url: str, profile: str
+) -> dict[str, Any]:
+    """One boto3 client of ``service`` per region, from ``profile`` (CodeDeploy, CloudTrail)."""
+    base = session(profile)
+    config = boto_config(attempts=DEPLOY_ATTEMPTS)
+    return {
+        region: base.client(
+            service, region_name=region, endpoint_url=endpoint_url or None, config=config
+        )
+        for region in regions
+    }
+
+
+@dataclass(frozen=True)
+class Advice:
+    """What a failed call to one service tells the user to do next, by kind of failure."""
+
+    refused: str
+    """A refusal (AccessDenied, an unknown name): usually the permissions and names to check."""
+    throttled: str | None = None
+    """Throttling or a 5xx that outlasted the retries (``{attempts}`` filled in); None: refused."""
+    network: str | None = None
+    """A timeout, reset or cut-off answer that outlasted the retries; None: ``other``."""
+    other: str = "Check the region, endpoint_url and credentials."
+    """Any other botocore failure (no credentials, a bad endpoint, no connection at all)."""
+
+
+def translate(
+    exc: Exception,
+    *,
+    source: str,
+    operation: str,
+    place: str = "",
+    advice: Advice,
+    client: Any = None,
+) -> CollectorError:
+    """The :class:`CollectorError` a failed AWS call becomes: operation, place, AWS code, next step.
+
+    ``exc`` is a ``ClientError`` or a ``BotoCoreError``; ``client`` (optional) tells how many
+    attempts a network failure had. The caller raises the result ``from exc``.
+    """
+    failed = f"{operation} in {place} failed" if place else f"{operation} failed"
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        meta = exc.response.get("ResponseMetadata", {})
+        transient = err.get("Code") in THROTTLING or meta.get("HTTPStatusCode", 0) >= 500
+        if transient and advice.throttled is not None:
+            # botocore counts retries; the user counts attempts.
+            step = advice.throttled.format(attempts=meta.get("RetryAttempts", 0) + 1)
+        else:
+            step = advice.refused
+        return CollectorError(
+            source, f"{failed}: {err.get('Code', '?')}: {err.get('Message', '')}. {step}"
+        )
+    if isinstance(exc, (HTTPClientError, BotoConnectionError)) and advice.network is not None:
+        retries = getattr(getattr(client, "meta", None), "config", None)
+        attempts = (getattr(retries, "retries", None) or {}).get("total_max_attempts")
+        tried = f" ({attempts} attempt{'s' if attempts != 1 else ''})" if attempts else ""
+        return CollectorError(source, f"{failed}: {str(exc).rstrip('.')}{tried}. {advice.network}")
+    return CollectorError(source, f"{failed}: {exc}. {advice.other}")
+
+
+@contextmanager
+def translated(
+    source: str, operation: str, place: str, advice: Advice, client: Any = None
+) -> Iterator[None]:
+    """Run the block, re-raising botocore's errors as :func:`translate` says, chained."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(
+            exc, source=source, operation=operation, place=place, advice=advice, client=client
+        ) from exc
+
+
+class RateLimiter:
+    """At most ``per_second`` calls a second: each starts ``1 / per_second`` after the last.
+
+    To be replaced by ``sources._rate.RequestBudget(limit=1, period=1 / per_second)``.
+    """
+
+    def __init__(
+        self,
+        per_second: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = 1.0 / per_second
+        """Seconds between the starts of two calls."""
+        self._clock, self._sleep = clock, sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Block until the next call may start, and book that start."""
+        with self._lock:
+            now = self._clock()
+            if now < self._next:
+                self._sleep(self._next - now)
+                now = self._next
+            self._next = now + self.interval
