@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import httpx2
 
 from .errors import PmdraftError
-from .living_storage import merge
+from .living_storage import canonical, merge
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class ConfluenceClient:
                             f"{method} {path}: {type(exc).__name__}: {exc} after {attempt + 1} "
                             f"attempts; check the network and base_url {self.base_url}"
                         )
-                    ) from None
+                    ) from exc
                 self.sleep(min(self.max_retry_wait, 2.0**attempt))
                 continue
             if response.status_code in ok:
@@ -179,7 +179,8 @@ class ConfluenceClient:
 
     def page_by_label(self, space_key: str, label: str) -> str | None:
         """The id of the page carrying ``label`` in the space (CQL search), if any."""
-        cql = f'type = page and space = "{space_key}" and label = "{label}"'
+        quoted = space_key.replace("\\", "").replace('"', "")
+        cql = f'type = page and space = "{quoted}" and label = "{label}"'
         found = self.request("GET", "/rest/api/content/search", params={"cql": cql})["results"]
         return str(found[0]["id"]) if found else None
 
@@ -315,14 +316,19 @@ def _find(
     return client.page(found) if found else None
 
 
-def _proposal(names: Mapping[str, str]) -> str:
+def _proposal(names: Mapping[str, str]) -> tuple[str, str]:
+    """A footer comment proposing ``names``' fresh content, and the key that identifies it
+    (a digest of what it proposes, so the same proposal is never posted twice)."""
+    key = hashlib.sha256(
+        "\n".join(f"{n}\n{canonical(c)}" for n, c in sorted(names.items())).encode()
+    ).hexdigest()[:16]
     parts = [
-        "<p>pmdraft has a newer version of sections you edited; your text was kept. "
-        "Copy what you want from below.</p>"
+        f"<p>pmdraft proposal {key}: pmdraft has a newer version of sections you edited; your "
+        "text was kept. Copy what you want from below.</p>"
     ]
     for name, content in names.items():
         parts += [f"<h3>{name}</h3>", content]
-    return "".join(parts)
+    return key, "".join(parts)
 
 
 def _refresh(
@@ -349,8 +355,8 @@ def _refresh(
             log.info("confluence page %s changed while publishing; merging again", page["id"])
             page = client.page(str(page["id"])) or page
     if merged.proposed:
-        comment = _proposal(merged.proposed)
-        if comment not in client.footer_comments(str(page["id"])):
+        key, comment = _proposal(merged.proposed)
+        if not any(key in existing for existing in client.footer_comments(str(page["id"]))):
             client.add_footer_comment(str(page["id"]), comment)
         result.proposed = list(merged.proposed)
     return page
