@@ -30,6 +30,10 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Every test starts without the caller's tokens, AWS identity or config."""
     for key in (
         "PAGERDUTY_API_TOKEN",
+        "SLACK_BOT_TOKEN",
+        "CONFLUENCE_USER",
+        "CONFLUENCE_API_TOKEN",
+        "GITHUB_TOKEN",
         "PMDRAFT_CONFIG",
         "AWS_PROFILE",
         "AWS_SESSION_TOKEN",

@@ -44,6 +44,7 @@ def test_sources_lists_every_registered_source_and_what_is_configured(tmp_path: 
         'codedeploy  no          add a [[deploys]] table with type = "codedeploy" (see config.example.toml)\n'
         'github      no          add a [[deploys]] table with type = "github" (see config.example.toml)\n'
         'cloudtrail  no          add a [[deploys]] table with type = "cloudtrail" (see config.example.toml)\n'
+        "slack       no          add a [slack] section (see config.example.toml)\n"
     )
     rows = [line.split()[0] for line in result.stdout.splitlines()[3:]]
     assert rows == registry.names

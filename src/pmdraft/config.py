@@ -104,6 +104,8 @@ class Config:
     """Things the file holds that work but should not be there (a value shaped like a token)."""
     incidents: tuple[str, ...] = ()
     """PagerDuty incident ids the run is scoped to (``--incident``); set by the caller."""
+    incident_numbers: tuple[int, ...] = ()
+    """Their numbers (an incident channel's name carries the number); set by the caller."""
 
     @property
     def base_dir(self) -> Path:
@@ -139,6 +141,7 @@ class Config:
             environ=environ,
             base_dir=self.base_dir,
             incidents=self.incidents,
+            incident_numbers=self.incident_numbers,
             deploy_lookback=self.deploy_lookback,
         )
 

@@ -53,4 +53,8 @@ def scope_to_incidents(
     window = Window(
         min(window.since, since or window.since), max(window.until, until or window.until)
     )
-    return dataclasses.replace(config, incidents=tuple(i["id"] for i in incidents)), window
+    numbers = tuple(n for i in incidents if isinstance(n := i.get("incident_number"), int))
+    scoped = dataclasses.replace(
+        config, incidents=tuple(i["id"] for i in incidents), incident_numbers=numbers
+    )
+    return scoped, window

@@ -99,7 +99,7 @@ def collector(
     **settings: Any,
 ) -> SlackCollector:
     config = SlackConfig(
-        **{"channels": (INC,), "base_url": slack.base_url, "page_size": 2, **settings}
+        **{"channels": [INC], "base_url": slack.base_url, "page_size": 2, **settings}
     )
     return make_collector(
         config,
@@ -232,7 +232,7 @@ def test_a_channel_the_app_is_not_in_names_the_channel_and_the_fix(slack: SlackS
 
 def test_a_refused_token_names_the_variable_never_the_token(slack: SlackStandIn) -> None:
     """invalid_auth says to set SLACK_BOT_TOKEN and does not echo the token."""
-    config = SlackConfig(channels=(INC,), base_url=slack.base_url)
+    config = SlackConfig(channels=[INC], base_url=slack.base_url)
     source = make_collector(config, {"SLACK_BOT_TOKEN": "xoxb-wrong-secret-123"})
     with pytest.raises(CollectorError) as caught:
         list(source.collect(WINDOW))
@@ -248,7 +248,7 @@ def test_a_refused_token_names_the_variable_never_the_token(slack: SlackStandIn)
 def test_a_missing_token_is_named_before_any_request() -> None:
     """Without SLACK_BOT_TOKEN the collector cannot be built, and the message says what to set."""
     with pytest.raises(CollectorError, match="SLACK_BOT_TOKEN is not set"):
-        make_collector(SlackConfig(channels=(INC,)), {})
+        make_collector(SlackConfig(channels=[INC]), {})
 
 
 def test_a_missing_scope_names_the_scope_to_add(slack: SlackStandIn) -> None:

@@ -57,6 +57,8 @@ class BuildContext:
     """Relative paths in the config file (deploy logs, CA bundles) are taken from here."""
     incidents: tuple[str, ...] = ()
     """PagerDuty incident ids the run is scoped to (``--incident``); empty: the whole window."""
+    incident_numbers: tuple[int, ...] = ()
+    """Their PagerDuty numbers (for sources that find an incident's channel by its number)."""
     deploy_lookback: timedelta = timedelta(hours=6)
     """How long before the window deploys are read (the longer of the suspect and long lookbacks).
     """

@@ -9,10 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from ...errors import CollectorError
+from ...errors import CollectorError, InputError
+from ..base import Collector
+from ..registry import FAIL, OK, BuildContext, Check, Source
 from .client import SOURCE, SlackClient
 from .collector import CHAT_MESSAGE, SlackCollector
-from .config import SlackConfig
+from .config import SlackConfig, describe_slack, read_slack
 from .markup import plain_text, render
 
 
@@ -45,8 +47,62 @@ def make_collector(
     return SlackCollector(config, client, incident_numbers=incident_numbers)
 
 
+def build(cfg: SlackConfig, context: BuildContext) -> list[Collector]:
+    """One collector over the configured channels and those of the incidents in scope."""
+    if not context.environ.get(cfg.token_env, "").strip():
+        raise InputError(
+            f"[slack] is configured but the environment variable {cfg.token_env} is not set; "
+            f"export {cfg.token_env}=<the Slack app's bot token, xoxb-...>, "
+            "or remove [slack] from the config"
+        )
+    return [make_collector(cfg, context.environ, incident_numbers=context.incident_numbers)]
+
+
+def check(cfg: SlackConfig, context: BuildContext) -> list[Check]:
+    """The token works (``auth.test``) and each configured channel can be read."""
+    if not context.environ.get(cfg.token_env, "").strip():
+        return [
+            Check(
+                "slack",
+                FAIL,
+                f"${cfg.token_env} is not set; export {cfg.token_env}=<the Slack app's bot "
+                "token, xoxb-...>",
+            )
+        ]
+    collector = make_collector(cfg, context.environ)
+    client = collector.client
+    checks: list[Check] = []
+    try:
+        team = client.auth_test().get("url") or "the workspace"
+        checks.append(Check("slack", OK, f"auth.test answered for {team}"))
+        for channel in cfg.channels:
+            name = client.channel_name(channel)
+            client.call("conversations.history", channel, channel=channel, limit=1)
+            checks.append(Check(f"slack {channel}", OK, f"#{name} can be read"))
+    except CollectorError as exc:
+        checks.append(Check("slack", FAIL, exc.message))
+    finally:
+        collector.close()
+    return checks
+
+
+SOURCES = (
+    Source(
+        name="slack",
+        title="the incident's Slack channel",
+        settings=SlackConfig,
+        read=read_slack,
+        build=build,
+        describe=describe_slack,
+        check=check,
+        table="slack",
+        env=("SLACK_BOT_TOKEN",),
+    ),
+)
+
 __all__ = [
     "CHAT_MESSAGE",
+    "SOURCES",
     "SlackClient",
     "SlackCollector",
     "SlackConfig",
