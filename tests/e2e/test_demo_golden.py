@@ -7,6 +7,7 @@ copy both files); the diff then shows reviewers every changed line of what users
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -21,9 +22,10 @@ def test_demo_markdown_and_json_are_byte_for_byte_the_golden_ones(tmp_path: Path
     out = tmp_path / "pmdraft-demo.md"
     result = CliRunner().invoke(cli, ["demo", "-o", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert out.read_text(encoding="utf-8") == (GOLDEN / "pmdraft-demo.md").read_text(
-        encoding="utf-8"
-    )
+    got = out.read_text(encoding="utf-8")
+    want = (GOLDEN / "pmdraft-demo.md").read_text(encoding="utf-8")
+    diff = difflib.unified_diff(want.splitlines(), got.splitlines(), "golden", "now", lineterm="")
+    assert got == want, "\n".join(diff)
     assert out.with_suffix(".json").read_bytes() == (GOLDEN / "pmdraft-demo.json").read_bytes()
     assert sorted(p.name for p in (tmp_path / "pmdraft-demo-graphs").iterdir()) == [
         "HighErrorRate.png",

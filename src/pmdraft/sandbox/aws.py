@@ -187,7 +187,21 @@ class MotoSandbox:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
+        self.reset()
         return self
+
+    def reset(self) -> None:
+        """Empty every AWS service and the alarm history.
+
+        moto keeps its state per process, not per server: a sandbox started in a process that
+        already used moto (a test run) would otherwise see that state, and a demo draft built
+        on it would differ from a fresh one.
+        """
+        import urllib.request
+
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        urllib.request.urlopen(request, timeout=30).close()
+        clear_history()
 
     def stop(self) -> None:
         self._server.stop()
