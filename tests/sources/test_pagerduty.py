@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from pmdraft.sources.base import RequestCounter
-from pmdraft.sources.pagerduty.collector import PagerDutyCollector, build_client
+from pmdraft.sources.pagerduty.client import build_client
+from pmdraft.sources.pagerduty.collector import PagerDutyCollector
 from pmdraft.errors import CollectorError
 from pmdraft.model import Window
 from pmdraft.sandbox.pagerduty import incident, log_entry

@@ -51,7 +51,9 @@ def _pagerduty(config: Config, environ: Mapping[str, str]) -> list[Collector]:
     cfg = config.pagerduty
     if cfg is None:
         return []
-    from .pagerduty.collector import PagerDutyCollector, RequestBudget, build_client
+    from ._rate import RequestBudget
+    from .pagerduty.client import build_client
+    from .pagerduty.collector import PagerDutyCollector
 
     token = environ.get(cfg.token_env, "").strip()
     if not token:
