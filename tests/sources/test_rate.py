@@ -6,20 +6,7 @@ import pytest
 
 from pmdraft.sources._rate import RequestBudget
 
-
-class FakeClock:
-    """A monotonic clock that moves only when slept on, recording each sleep."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from .test_pagerduty_history import FakeClock
 
 
 def test_a_per_second_rate_is_one_request_per_period() -> None:

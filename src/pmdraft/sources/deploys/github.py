@@ -230,6 +230,7 @@ class GitHubDeploymentsCollector:
             url = response.links.get("next", {}).get("url")
 
     def collect(self, window: Window) -> Iterator[Event]:
+        """Each repository's deployments (per environment) from the lookback to the window's end."""
         since = window.since - self.lookback
         self._waited = 0.0
         try:
