@@ -12,7 +12,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from pmdraft.sources.base import RequestCounter
-from pmdraft.sources.pagerduty.collector import PagerDutyCollector, build_client
+from pmdraft.sources.pagerduty.client import build_client
+from pmdraft.sources.pagerduty.collector import PagerDutyCollector
 from pmdraft.model import Window
 from pmdraft.sandbox.pagerduty import PagerDutyStandIn, incident, log_entry
 

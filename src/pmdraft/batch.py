@@ -37,7 +37,7 @@ from .output import DirectorySink, S3Sink, Sink, draft_name, parse_s3_url, propo
 from .scope import scope_to_incidents
 from .sources.base import parse_time
 from .sources.pagerduty import PagerDutyConfig
-from .sources.pagerduty import build as build_pagerduty
+from .sources.pagerduty import api as pagerduty_api
 from .state import COMPLETE, FAILED, PARTIAL, DynamoState, IncidentRecord, SqliteState, State
 
 DRAFTED, WOULD_DRAFT, SKIPPED = "drafted", "would_draft", "skipped"
@@ -446,8 +446,7 @@ class Batch:
         use."""
         cfg = self.config.get(PagerDutyConfig)
         assert cfg is not None  # checked in __init__
-        [collector] = build_pagerduty(cfg, self.config.context(self.environ))
-        return collector
+        return pagerduty_api(cfg, self.config.context(self.environ))
 
     def link(self, rec: IncidentRecord) -> str:
         """What the PagerDuty note points at: ``link_base`` + file name, else the draft's location."""

@@ -6,13 +6,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from .config import Config
 from .errors import InputError
 from .model import Window
 from .sources.pagerduty import PagerDutyConfig
-from .sources.pagerduty import build as build_pagerduty
+from .sources.pagerduty import api as pagerduty_api
 
 
 def scope_to_incidents(
@@ -38,12 +37,11 @@ def scope_to_incidents(
         )
     from .sources.pagerduty.collector import incident_window
 
-    [collector] = build_pagerduty(cfg, config.context(environ))
-    pd: Any = collector
+    calls = pagerduty_api(cfg, config.context(environ))
     try:
-        incidents = pd.resolve(refs)
+        incidents = calls.resolve(refs)
     finally:
-        collector.close()
+        calls.close()
     window = incident_window(
         incidents,
         lookback=timedelta(minutes=cfg.incident_lookback_minutes),

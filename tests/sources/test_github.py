@@ -10,12 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 from pmdraft.cli import cli
-from pmdraft.sources.deploys import github
-from pmdraft.sources.deploys.github import GitHubDeploymentsCollector
 from pmdraft.draft import build_draft
 from pmdraft.model import Window
 from pmdraft.pipeline import collect
 from pmdraft.render import render_markdown
+from pmdraft.sources.deploys import github
+from pmdraft.sources.deploys.github import GitHubDeploymentsCollector
 from tests.standins.github import GitHubStandIn
 
 from ..conftest import DATA, TOKEN, utc

@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from pmdraft.sources.base import RequestCounter
-from pmdraft.sources.pagerduty.collector import PagerDutyCollector, build_client
 from pmdraft.errors import CollectorError
 from pmdraft.model import Window
 from pmdraft.sandbox.pagerduty import incident, log_entry
+from pmdraft.sources.base import RequestCounter
+from pmdraft.sources.pagerduty.client import build_client
+from pmdraft.sources.pagerduty.collector import PagerDutyCollector
 
 from ..conftest import TOKEN, utc
 
@@ -234,3 +235,29 @@ def test_more_than_the_offset_cap_is_read_in_time_slices(pd) -> None:
         "GET /log_entries held 10,050 records, more than PagerDuty's 10,000-record pagination cap, "
         "so its window was split into 2 time slices"
     )
+
+
+def test_related_incidents_come_back_as_typed_records(pd) -> None:
+    """With a lookback, extras() holds the in-scope incident and an earlier one as PastIncident records."""
+    seed(pd, n_incidents=1)
+    earlier = incident(
+        id="QPAST",
+        number=900,
+        title="Earlier outage",
+        created_at=T0 - timedelta(days=3),
+        service_id="PSVC1",
+        service_name="api",
+        resolved_at=T0 - timedelta(days=3) + timedelta(minutes=30),
+    )
+    pd.add_incidents([earlier])
+    c = collector(pd, related_lookback=timedelta(days=7))
+    list(c.collect(WINDOW))
+    related = c.extras().related
+    assert related is not None and related.error is None and related.lookback_days == 7
+    assert [(i.id, i.number, i.title, i.service) for i in related.scope] == [
+        ("QINC0000", 1000, "Incident 0", "api")
+    ]
+    assert [(i.id, i.number, i.title, i.service_id) for i in related.candidates] == [
+        ("QPAST", 900, "Earlier outage", "PSVC1")
+    ]
+    assert c.extras().series == ()

@@ -10,11 +10,13 @@ from datetime import timedelta
 import httpx2
 import pytest
 
-from pmdraft.sources.base import RequestCounter
-from pmdraft.sources.pagerduty.collector import PagerDutyCollector, RequestBudget, build_client
 from pmdraft.errors import CollectorError
 from pmdraft.model import Window
 from pmdraft.sandbox.pagerduty import PagerDutyStandIn, incident, log_entry
+from pmdraft.sources._rate import RequestBudget
+from pmdraft.sources.base import RequestCounter
+from pmdraft.sources.pagerduty.client import build_client
+from pmdraft.sources.pagerduty.collector import PagerDutyCollector
 
 from ..conftest import TOKEN, utc
 

@@ -8,8 +8,9 @@ way. A deployment gives ``deploy.started`` when it was created and one ``deploy.
 
 Rate limits are respected: when ``x-ratelimit-remaining`` reaches 0, or GitHub answers 403 or
 429 for the rate limit, the next request waits for ``x-ratelimit-reset`` (or ``retry-after``)
-up to ``max_wait`` seconds; a longer wait makes the source a named data gap. ``base_url`` points
-at GitHub Enterprise Server (``https://HOST/api/v3``).
+up to ``max_wait`` seconds; a longer wait makes the source a named data gap. Server errors and
+network failures are retried by :mod:`pmdraft.sources._http`, which also words the errors.
+``base_url`` points at GitHub Enterprise Server (``https://HOST/api/v3``).
 """
 
 from __future__ import annotations
@@ -17,14 +18,32 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2
 
 from ...errors import CollectorError
-from ...model import DEPLOY_FAILED, DEPLOY_STARTED, DEPLOY_SUCCEEDED, UTC, Event, Window, iso_z
-from ..base import parse_time
+from ...model import (
+    DEPLOY_FAILED,
+    DEPLOY_STARTED,
+    DEPLOY_SUCCEEDED,
+    Event,
+    SourceExtras,
+    Window,
+    iso_z,
+    parse_time,
+)
+from .._http import (
+    NetworkFailure,
+    RetriesExhausted,
+    RetryPolicy,
+    retry_on_5xx,
+    server_wait,
+    status_error,
+    translate,
+)
+from ..base import RequestCounter
 from .file import describe
 
 log = logging.getLogger(__name__)
@@ -67,9 +86,22 @@ class GitHubDeploymentsCollector:
         self.max_wait = max_wait
         """Longest wait for a rate limit to reset, in seconds; a longer one is a data gap."""
         self.name = "github:" + ",".join(self.repos)
-        self.requests = 0
         self.detail: str | None = None
         self._token = token
+        self._timeout = timeout
+        self._counter = RequestCounter()
+        # 5xx and network errors: the shared bounded retries (1, 2, 4 s). GitHub's own rate
+        # limit (403/429 with x-ratelimit-*) is handled in _get, which knows its epoch reset.
+        self._retry = RetryPolicy(
+            self._counter,
+            max_retries=MAX_RETRIES,
+            max_wait=max_wait,
+            sleep=sleep,
+            retry_status=retry_on_5xx,
+            backoff_base=1.0,
+            jitter=0.0,
+            wait_setting="max_rate_limit_wait_seconds",
+        )
         self._sleep, self._clock = sleep, clock
         self._resume_at = 0.0
         self._waited = 0.0
@@ -86,11 +118,18 @@ class GitHubDeploymentsCollector:
             follow_redirects=True,
         )
 
-    def close(self) -> None:
-        self._client.close()
+    @property
+    def requests(self) -> int:
+        """HTTP requests made so far, retries included."""
+        return self._counter.value
 
-    def _scrub(self, text: str) -> str:
-        return " ".join(text.replace(self._token, "[token]").split())[:200]
+    def extras(self) -> SourceExtras:
+        """Nothing besides events."""
+        return SourceExtras()
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self._client.close()
 
     def _wait(self, until: float, why: str, what: str) -> None:
         delay = until - self._clock()
@@ -107,29 +146,32 @@ class GitHubDeploymentsCollector:
         self._waited += delay
         self._sleep(delay)
 
+    def _send(self, url: str, params: dict[str, Any] | None, what: str) -> httpx2.Response:
+        """One GET through the shared retries, its failures translated."""
+        try:
+            return self._retry.send(lambda: self._client.get(url, params=params), what)
+        except (RetriesExhausted, NetworkFailure) as exc:
+            raise translate(
+                exc,
+                self.name,
+                what,
+                secret=self._token,
+                timeout=self._timeout,
+                network_step=f"check base_url ({self.base_url}) and the network",
+            ) from exc
+
     def _get(self, url: str, params: dict[str, Any] | None = None) -> httpx2.Response:
         what = f"GET {httpx2.URL(url).path if url.startswith('http') else url}"
-        attempt = limited = 0
+        limited = 0
         while True:
             self._wait(self._resume_at, "the GitHub rate limit is used up", what)
-            self.requests += 1
-            try:
-                response = self._client.get(url, params=params)
-            except httpx2.TransportError as exc:
-                if attempt < MAX_RETRIES:
-                    self._sleep(2.0**attempt)
-                    attempt += 1
-                    continue
-                raise CollectorError(
-                    self.name,
-                    f"{what} failed: {exc.__class__.__name__}: {exc}; check base_url "
-                    f"({self.base_url}) and the network",
-                ) from exc
+            response = self._send(url, params, what)
             headers = response.headers
             remaining, reset = (
                 headers.get("x-ratelimit-remaining"),
                 headers.get("x-ratelimit-reset"),
             )
+            # x-ratelimit-reset is GitHub's epoch second when the quota refills.
             if remaining == "0" and reset and reset.isdigit():
                 self._resume_at = float(reset)
             elif remaining and remaining.isdigit():
@@ -140,34 +182,37 @@ class GitHubDeploymentsCollector:
                 and limited < MAX_RETRIES
             ):
                 limited += 1
-                retry_after = headers.get("retry-after", "")
-                self._resume_at = (
-                    self._clock() + float(retry_after) if retry_after.isdigit() else self._resume_at
-                )
+                asked = server_wait(response, now=self._clock())
+                if asked is not None and "retry-after" in headers:
+                    self._resume_at = self._clock() + asked
                 if self._resume_at <= self._clock():
-                    self._resume_at = (
-                        self._clock() + 60
-                    )  # GitHub's advice without a reset time: a minute
-                continue
-            if response.status_code >= 500 and attempt < MAX_RETRIES:
-                self._sleep(2.0**attempt)
-                attempt += 1
+                    # GitHub's advice without a reset time: wait a minute.
+                    self._resume_at = self._clock() + 60
                 continue
             if response.is_success:
                 return response
-            raise CollectorError(self.name, self._error(what, response))
+            raise self._error(what, response)
 
-    def _error(self, what: str, response: httpx2.Response) -> str:
+    def _error(self, what: str, response: httpx2.Response) -> CollectorError:
         try:
             message = str(response.json().get("message", ""))
         except ValueError:
             message = response.text
-        text = f"{what} answered {response.status_code}: {self._scrub(message)}"
+        step = ""
         if response.status_code == 401:
-            return text + "; the token was refused: check the variable named by token_env"
-        if response.status_code in (403, 404):
-            return text + "; check the repository name and that the token may read its deployments"
-        return text
+            step = "the token was refused: check the variable named by token_env"
+        elif response.status_code in (403, 404):
+            step = "check the repository name and that the token may read its deployments"
+        return status_error(
+            self.name,
+            what,
+            response.status_code,
+            message,
+            secret=self._token,
+            next_step=step,
+            status_word="",
+            one_line=True,
+        )
 
     def _pages(self, path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
         url: str | None = path
@@ -185,6 +230,7 @@ class GitHubDeploymentsCollector:
             url = response.links.get("next", {}).get("url")
 
     def collect(self, window: Window) -> Iterator[Event]:
+        """Each repository's deployments (per environment) from the lookback to the window's end."""
         since = window.since - self.lookback
         self._waited = 0.0
         try:

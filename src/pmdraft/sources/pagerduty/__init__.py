@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from ...errors import InputError
 from ..base import Collector
 from ..registry import BuildContext, Source
 from .check import check_pagerduty
 from .config import PagerDutyConfig, describe_pagerduty, read_pagerduty
+
+if TYPE_CHECKING:
+    from .api import PagerDutyApi
 
 
 def token_of(cfg: PagerDutyConfig, environ: dict[str, str] | object) -> str:
@@ -24,16 +28,16 @@ def token_of(cfg: PagerDutyConfig, environ: dict[str, str] | object) -> str:
     return token
 
 
-def build(cfg: PagerDutyConfig, context: BuildContext) -> list[Collector]:
-    """One collector with its own client, request counter and per-minute budget."""
+def _client(cfg: PagerDutyConfig, context: BuildContext) -> tuple[Any, Any, Any]:
+    """The official client (retrying, budgeted, counted), its request counter and its budget."""
+    from .._rate import RequestBudget
     from ..base import RequestCounter
-    from .collector import PagerDutyCollector, RequestBudget, build_client
+    from .client import build_client
 
-    token = token_of(cfg, context.environ)
     counter = RequestCounter()
     budget = RequestBudget(cfg.requests_per_minute)
     client = build_client(
-        token,
+        token_of(cfg, context.environ),
         cfg.base_url,
         counter,
         ca_bundle=str(context.resolve(cfg.ca_bundle)) if cfg.ca_bundle else None,
@@ -43,6 +47,22 @@ def build(cfg: PagerDutyConfig, context: BuildContext) -> list[Collector]:
         max_connections=cfg.max_connections,
         budget=budget,
     )
+    return client, counter, budget
+
+
+def api(cfg: PagerDutyConfig, context: BuildContext) -> PagerDutyApi:
+    """The REST API calls batch, doctor and ``--incident`` make; close it after use."""
+    from .api import PagerDutyApi
+
+    client, _, _ = _client(cfg, context)
+    return PagerDutyApi(client, max_connections=cfg.max_connections)
+
+
+def build(cfg: PagerDutyConfig, context: BuildContext) -> list[Collector]:
+    """One collector with its own client, request counter and per-minute budget."""
+    from .collector import PagerDutyCollector
+
+    client, counter, budget = _client(cfg, context)
     return [
         PagerDutyCollector(
             client,
@@ -73,4 +93,4 @@ SOURCES = (
     ),
 )
 
-__all__ = ["SOURCES", "PagerDutyConfig", "build", "token_of"]
+__all__ = ["SOURCES", "PagerDutyConfig", "api", "build", "token_of"]

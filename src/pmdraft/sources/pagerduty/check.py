@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...errors import PmdraftError
+from .._http import quote
 from ..registry import FAIL, OK, BuildContext, Check, short
 
 if TYPE_CHECKING:
@@ -18,13 +19,13 @@ UNAUTHORIZED = (
 )
 
 
-def _pagerduty_failure(exc: Exception, base_url: str, ca_bundle: str) -> str:
+def _pagerduty_failure(exc: Exception, base_url: str, ca_bundle: str, token: str) -> str:
     status = getattr(getattr(exc, "response", None), "status_code", None) or getattr(
         exc, "status", None
     )
     if status == 401:
         return UNAUTHORIZED
-    text = short(exc)
+    text = quote(short(exc), token)
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text.lower():
         where = f" (ca_bundle = {ca_bundle})" if ca_bundle else ""
         return (
@@ -41,9 +42,10 @@ def _pagerduty_failure(exc: Exception, base_url: str, ca_bundle: str) -> str:
 
 def check_pagerduty(cfg: PagerDutyConfig, context: BuildContext) -> list[Check]:
     """The token is set and ``GET /incidents?limit=1`` answers 200, with the draft's own client."""
-    from . import build
+    from . import api
 
-    if not context.environ.get(cfg.token_env, "").strip():
+    token = context.environ.get(cfg.token_env, "").strip()
+    if not token:
         return [
             Check(
                 "pagerduty",
@@ -53,16 +55,18 @@ def check_pagerduty(cfg: PagerDutyConfig, context: BuildContext) -> list[Check]:
             )
         ]
     try:
-        [collector] = build(cfg, context)
+        calls = api(cfg, context)
     except PmdraftError as exc:
         return [Check("pagerduty", FAIL, str(exc))]
-    client: Any = getattr(collector, "client")  # noqa: B009  # the PagerDuty collector's own client
+    client: Any = calls.client
     try:
         response = client.get("/incidents", params={"limit": 1})
     except Exception as exc:
-        return [Check("pagerduty", FAIL, _pagerduty_failure(exc, cfg.base_url, cfg.ca_bundle))]
+        return [
+            Check("pagerduty", FAIL, _pagerduty_failure(exc, cfg.base_url, cfg.ca_bundle, token))
+        ]
     finally:
-        collector.close()
+        calls.close()
     if response.status_code == 401:
         return [Check("pagerduty", FAIL, UNAUTHORIZED)]
     if response.status_code == 403:
@@ -75,7 +79,7 @@ def check_pagerduty(cfg: PagerDutyConfig, context: BuildContext) -> list[Check]:
             )
         ]
     if not response.is_success:
-        body = " ".join(response.text[:200].split())
+        body = quote(response.text, token, one_line=True)
         return [
             Check("pagerduty", FAIL, f"GET /incidents answered HTTP {response.status_code}: {body}")
         ]
