@@ -98,7 +98,8 @@ def _keep(at: np.ndarray, columns: list[list[Any]]) -> np.ndarray:
 
     A stable sort on the integer time orders almost everything; only rows sharing an instant
     are then ordered by the string columns. Exact duplicates share their sort key, so only
-    rows whose key ties are compared in full (``attrs`` as sorted JSON would compare); the first is kept.
+    rows whose key ties are compared in full (``attrs`` as sorted JSON would compare); the first
+    is kept.
     """
     order = np.argsort(at, kind="stable")
     times = at[order]
@@ -231,4 +232,5 @@ def frame_events(frame: pd.DataFrame) -> list[Event]:
 
 def to_datetime(value: Any) -> datetime:
     """A frame timestamp as an aware ``datetime``."""
-    return value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
+    converted: datetime = value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
+    return converted
