@@ -145,6 +145,7 @@ def alarms_of_services(events: Sequence[Event]) -> list[Event]:
         return list(events)
 
     def mentioned(e: Event) -> bool:
+        """Whether alarm ``e``'s name, dimensions or tags mention a service in scope."""
         said = _squashed(
             " ".join(str(e.attrs.get(k) or "") for k in ("alarm_name", "dimensions", "tags"))
         )

@@ -193,6 +193,7 @@ class Window:
 
     @property
     def duration(self) -> timedelta:
+        """How long the window is."""
         return self.until - self.since
 
 

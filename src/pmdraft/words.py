@@ -116,7 +116,8 @@ def milestone_rule(name: str, milestone: Milestone) -> str:
     """The rule that placed milestone ``name``, as the draft and its JSON state it."""
     rule = milestone.rule
     if rule is Rule.BREACH_START:
-        return f"earliest breach start of an alarm that went to ALARM: {milestone.detail}"
+        how = milestone.detail or "transition time"
+        return f"earliest breach start of an alarm that went to ALARM: {how}"
     if rule is Rule.SET_BY_HAND:
         return f"set by {FLAG_BY_MILESTONE[name]}"
     if rule is Rule.TOP_LEAD:

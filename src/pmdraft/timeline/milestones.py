@@ -277,12 +277,16 @@ def analyse(
     went to ALARM" when the alarm history is missing, and a duration measured from a start that
     stands in for missing data is left unknown. ``history`` holds deploys from before the frame,
     ranked with the frame's own for the long lookback.
+
+    (Longer than most on purpose: it reads top to bottom as the rule book, one milestone after
+    the other in the order each needs the ones before it.)
     """
     overrides = dict(overrides or {})
     notes: dict[str, list[Note]] = {name: [] for name in MILESTONES}
     alarms_missing = "cloudwatch" in failed_sources
 
     def given(name: str) -> Milestone | None:
+        """Milestone ``name`` as set by hand, if it was."""
         return Milestone(overrides[name], Rule.SET_BY_HAND) if name in overrides else None
 
     m: dict[str, Milestone | None] = {}
@@ -310,20 +314,7 @@ def analyse(
         long_lookback=long_lookback,
         services=services,
     )
-    top = suspects.leads[0] if suspects.leads else None
-    m["suspect_change"] = (
-        None
-        if top is None
-        else Milestone(
-            top.at,
-            Rule.TOP_LEAD,
-            top.ref,
-            top.summary,
-            top.at,
-            reasons=top.reasons,
-            lookback=suspect_lookback,
-        )
-    )
+    m["suspect_change"] = _top_lead(suspects)
     m = {name: m[name] for name in MILESTONES}
     durations = {name: _seconds(m[end], m[start]) for name, (end, start) in DURATIONS.items()}
     if stand_in_start:
@@ -341,3 +332,19 @@ def analyse(
         said = RollbackMitigation(rollback.summary, rollback.at, took)
         kept["mitigated"] = (*kept.get("mitigated", ()), said)
     return Analysis(m, durations, kept, suspects, rollback)
+
+
+def _top_lead(suspects: Suspects) -> Milestone | None:
+    """The ``suspect_change`` milestone: the top-ranked lead, with its reasons as the rule's."""
+    if not suspects.leads:
+        return None
+    top = suspects.leads[0]
+    return Milestone(
+        top.at,
+        Rule.TOP_LEAD,
+        top.ref,
+        top.summary,
+        top.at,
+        reasons=top.reasons,
+        lookback=suspects.lookback,
+    )

@@ -80,9 +80,11 @@ class _Pending:
     """A notification burst's people so far, each with their channels."""
 
     def mark(self, names: list[str]) -> None:
+        """Add the milestones in ``names`` this row does not mark yet."""
         self.milestones.extend(n for n in names if n not in self.milestones)
 
     def row(self) -> Row:
+        """The finished, frozen row."""
         return Row(
             self.at, self.line, tuple(self.sources), tuple(self.refs), tuple(self.milestones)
         )
@@ -218,6 +220,9 @@ def build_rows(
 ) -> list[Row]:
     """Timeline rows in time order: bursts collapsed, flapping alarms folded, milestones marked.
 
+    (Long because it is one pass of column-wide steps -- mark, pair, fold flaps, collapse runs --
+    whose arrays feed :func:`_rows`; split, each piece would take and return all of them.)
+
     Notifications of one incident within :data:`BURST_GAP` of each other share a line; more than
     :data:`COLLAPSE_OVER` routine rows of one source and family, each within
     :data:`COLLAPSE_GAP` of the one before and within :data:`COLLAPSE_SPAN` of the run's
@@ -284,7 +289,11 @@ def _rows(
     pairs: Mapping[int, int] | None = None,
 ) -> list[Row]:
     """The shown rows in order, as rows: folded heads as they are, linked pairs and notification
-    bursts merged into one row each, every other event on its own row."""
+    bursts merged into one row each, every other event on its own row.
+
+    (One loop over possibly hundreds of thousands of rows, kept in one function on purpose: each
+    branch is a kind of line, and the loop is the hot path of a large draft.)
+    """
     source, kind, ref, summary, service, actor, attributes = columns
     pairs = pairs or {}
     second = {b: a for a, b in pairs.items()}
