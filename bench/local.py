@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synth import T0, events
 
+from pmdraft import words
 from pmdraft.draft import build_draft
 from pmdraft.model import Window
 from pmdraft.pipeline import Collected, SourceReport
@@ -105,9 +106,10 @@ def render(n: int) -> dict[str, object]:
         "json_events": len(json.loads(text)["events"]),
         "rows": len(draft.rows),
         "collapsed_lines": sum(
-            "(see JSON)" in r.text and " flapped " not in r.text for r in draft.rows
+            "(see JSON)" in words.line_text(r.line) and " flapped " not in words.line_text(r.line)
+            for r in draft.rows
         ),
-        "flapping_lines": sum(" flapped " in r.text for r in draft.rows),
+        "flapping_lines": sum(" flapped " in words.line_text(r.line) for r in draft.rows),
         "markdown_lines": markdown.count("\n"),
         "draft_s": draft_s,
         "markdown_s": markdown_s,

@@ -136,10 +136,9 @@ def test_hostile_text_is_escaped_and_stays_parseable() -> None:
 
 def test_graphs_are_attachment_images() -> None:
     """Each graph is an <ac:image> of the attachment named like its file."""
-    draft = incident_draft()
-    draft.graphs = [
-        {"path": "graphs/overview.png", "title": "Overview", "alt": "Error rate & latency"}
-    ]
+    draft = incident_draft().with_graphs(
+        [{"path": "graphs/overview.png", "title": "Overview", "alt": "Error rate & latency"}]
+    )
     root = parse(render_confluence(draft))
     [image] = root.iter(f"{AC}image")
     assert image.get(f"{AC}alt") == "Error rate & latency"

@@ -12,7 +12,7 @@ from pmdraft.cli import cli
 from pmdraft.draft import build_draft
 from pmdraft.model import Event, Window
 from pmdraft.pipeline import Collected, SourceReport
-from pmdraft.render.markdown import context
+from pmdraft.render.context import context
 
 from .conftest import REPO, utc, write_config
 

@@ -32,12 +32,11 @@ from .config import Config
 from .draft import make_draft
 from .errors import InputError, PmdraftError
 from .living import merge
-from .model import Window
+from .model import IncidentRef, Window, parse_time_or_none
 from .output import DirectorySink, S3Sink, Sink, draft_name, parse_s3_url, proposal_name
 from .scope import scope_to_incidents
-from .sources.base import parse_time
 from .sources.pagerduty import PagerDutyConfig
-from .sources.pagerduty import api as pagerduty_api
+from .sources.pagerduty import open_api as pagerduty_api
 from .state import COMPLETE, FAILED, PARTIAL, DynamoState, IncidentRecord, SqliteState, State
 
 DRAFTED, WOULD_DRAFT, SKIPPED = "drafted", "would_draft", "skipped"
@@ -127,18 +126,12 @@ class BatchResult:
         )
 
 
-def _time(record: Mapping[str, Any], key: str) -> datetime | None:
-    value = record.get(key)
-    try:
-        return parse_time(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
 def _resolved_at(incident: Mapping[str, Any]) -> datetime | None:
     if incident.get("status") != "resolved":
         return None
-    return _time(incident, "resolved_at") or _time(incident, "last_status_change_at")
+    return parse_time_or_none(incident.get("resolved_at")) or parse_time_or_none(
+        incident.get("last_status_change_at")
+    )
 
 
 def _name_of(ref: Any) -> str:
@@ -375,7 +368,7 @@ class Batch:
     ) -> Outcome:
         scoped, window = scope_to_incidents(self.config, self.environ, [c.incident_id], now=now)
         draft = make_draft(scoped, window, self.environ)
-        first = draft.incidents[0] if draft.incidents else {}
+        first = draft.incidents[0].to_record() if draft.incidents else {}
         number = (
             c.number
             if c.number is not None
@@ -386,18 +379,9 @@ class Batch:
         if (
             not draft.incidents
         ):  # its log entries are missing: the title still comes from the incident
-            draft.incidents = [
-                {
-                    "id": c.incident_id,
-                    "number": number,
-                    "title": title,
-                    "url": None,
-                    "priority": None,
-                    "urgency": None,
-                    "service": None,
-                    "escalation_policy": None,
-                }
-            ]
+            draft = dataclasses.replace(
+                draft, incidents=(IncidentRef(id=c.incident_id, number=number, title=title),)
+            )
         fresh = self.render(draft)
         existing = self.sink.read(name)
         text, proposal, kept = fresh, "", tuple[str, ...]()

@@ -78,17 +78,17 @@ class TimeZoneName(click.ParamType):
 ZONE = TimeZoneName()
 
 
-def _write_graphs(result: Any, output: str | None, *, embed: bool = False) -> None:
-    """Draw the draft's graphs, write them beside ``output`` and link them from the draft.
+def _write_graphs(result: Any, output: str | None, *, embed: bool = False) -> Any:
+    """Draw the draft's graphs, write them beside ``output``; the draft with their links.
 
     Without matplotlib, or without a file to write beside, the draft says why and goes on.
     """
     if not result.metric_series:
-        return
+        return result
     if not output or output == "-":
-        result.graphs_note = "graphs are written beside the draft: pass -o PATH"
-        return
-    from .render.graphs import GraphsUnavailable, graph_links, graphs_folder, render_graphs
+        return result.with_graphs(note="graphs are written beside the draft: pass -o PATH")
+    from .errors import GraphsUnavailable
+    from .render.graphs import graph_links, graphs_folder, render_graphs
 
     draft_path = Path(output)
     folder = graphs_folder(draft_path.name)
@@ -96,8 +96,7 @@ def _write_graphs(result: Any, output: str | None, *, embed: bool = False) -> No
         images = render_graphs(result, folder)
     except GraphsUnavailable as exc:
         click.echo(f"pmdraft: {exc}", err=True)
-        result.graphs_note = "graphs not drawn: install pmdraft[graphs]"
-        return
+        return result.with_graphs(note="graphs not drawn: install pmdraft[graphs]")
     for relative, png in images.items():
         write_atomic(draft_path.parent / relative, png)
     links = graph_links(result, folder)
@@ -108,7 +107,7 @@ def _write_graphs(result: Any, output: str | None, *, embed: bool = False) -> No
             link["data_uri"] = "data:image/png;base64," + base64.b64encode(
                 images[link["path"]]
             ).decode("ascii")
-    result.graphs = links
+    return result.with_graphs(links)
 
 
 def _config_path(option: str | None) -> Path:
@@ -458,7 +457,7 @@ def draft(
         if strict and result.gaps:
             raise click.ClickException("--strict: a source failed, so no draft was written")
         if fmt != "json":
-            _write_graphs(result, output, embed=fmt == "html")
+            result = _write_graphs(result, output, embed=fmt == "html")
         if fmt == "json":
             text = render_json(result)
         elif fmt == "html":
@@ -567,7 +566,7 @@ def demo(output: str, tz: tzinfo | None, no_graphs: bool) -> None:
                 config = _without_graphs(config)
             result = make_draft(config, WINDOW, sandbox.environ, progress=_progress())
         _report_sources(result)
-        _write_graphs(result, output)
+        result = _write_graphs(result, output)
         md = Path(output)
         write_atomic(md, render_markdown(result, tz=tz))
         write_atomic(md.with_suffix(".json"), render_json(result))

@@ -7,87 +7,117 @@ Everything the CLI does is also a Python call here: :func:`make_draft` returns a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from .config import Config
-from .sources.cloudwatch import CloudWatchConfig
-from .model import Event, Window, iso_z
-from .pipeline import build_collectors, Collected, Progress, SourceReport, collect
+from .model import Event, IncidentRef, MetricSeries, RelatedMatch, Scalar, Window
+from .pipeline import Collected, Progress, SourceReport, build_collectors, collect
 from .sources.base import Collector
+from .sources.cloudwatch import CloudWatchConfig
 from .timeline import Analysis, Row, analyse, build_frame, build_rows, frame_events
 from .timeline.correlate import correlate
-from .timeline.milestones import Milestone
 from .timeline.related import related
 from .timeline.responders import Responder, people, responders
-from .timeline.suspects import Suspects, find_rollback, rank
+from .timeline.suspects import Suspects
 
 
-@dataclass
+@dataclass(frozen=True)
 class Draft:
-    """Everything a renderer needs, as plain values."""
+    """Everything a renderer needs, as plain values, complete when built (change it with
+    :meth:`with_graphs` or :func:`dataclasses.replace`, which return a new draft)."""
 
     window: Window
-    events: list[Event]
+    events: tuple[Event, ...]
     analysis: Analysis
-    rows: list[Row]
-    reports: list[SourceReport]
+    rows: tuple[Row, ...]
+    reports: tuple[SourceReport, ...]
     generated_at: datetime | None = None
-    incidents: list[dict[str, object]] = field(default_factory=list)
-    suspects: Suspects = field(default_factory=Suspects)
-    """Ranked suspect deploys (up to three leads) and the long lookback's deploys."""
-    rollback: Event | None = None
-    """The rollback after detection that was the mitigation action, if the deploys show one."""
-    metric_series: list[dict[str, object]] = field(default_factory=list)
-    """Each alarmed metric's datapoints (from CloudWatch's GetMetricData), for the graphs."""
-    graphs: list[dict[str, str]] = field(default_factory=list)
-    """The graphs written beside the draft (path, title, alt), set by whoever writes them."""
-    graphs_note: str | None = None
-    """Why there are no graphs, when that is worth saying (matplotlib missing, --no-graphs)."""
-    responders: list[Responder] = field(default_factory=list)
+    incidents: tuple[IncidentRef, ...] = ()
+    """The in-scope PagerDuty incidents, with who was assigned and who acknowledged."""
+    responders: tuple[Responder, ...] = ()
     """Each person paged or acknowledging, per incident, with their time to acknowledge."""
-    related: list[dict[str, object]] = field(default_factory=list)
+    related: tuple[RelatedMatch, ...] = ()
     """Past PagerDuty incidents like these (same service or similar title), most similar first."""
     related_lookback_days: float | None = None
     """Days searched for related incidents; ``None`` when they were not looked for."""
     related_error: str | None = None
     """Why the past incidents could not be read, if they could not."""
+    series: tuple[MetricSeries, ...] = ()
+    """Each alarmed metric's datapoints (from CloudWatch's GetMetricData), for the graphs."""
+    graphs: tuple[Mapping[str, str], ...] = ()
+    """The graphs written beside the draft (path, title, alt), added by whoever writes them."""
+    graphs_note: str | None = None
+    """Why there are no graphs, when that is worth saying (matplotlib missing, --no-graphs)."""
+
+    @property
+    def suspects(self) -> Suspects:
+        """Ranked suspect deploys (up to three leads) and the long lookback's deploys."""
+        return self.analysis.suspects
+
+    @property
+    def rollback(self) -> Event | None:
+        """The rollback after detection that was the mitigation action, if the deploys show one."""
+        return self.analysis.rollback
+
+    @property
+    def metric_series(self) -> list[dict[str, Any]]:
+        """:attr:`series` as plain dicts (what the CLI checks and older callers read)."""
+        return [s.to_record() for s in self.series]
 
     @property
     def gaps(self) -> list[SourceReport]:
+        """The sources that failed (the draft's "Data gaps")."""
         return [r for r in self.reports if r.status == "failed"]
 
+    def with_graphs(
+        self, graphs: Sequence[Mapping[str, str]] = (), note: str | None = None
+    ) -> Draft:
+        """This draft with the graphs written beside it (or the note saying why there are none)."""
+        return replace(self, graphs=tuple(graphs), graphs_note=note)
 
-def _incidents(events: Sequence[Event]) -> list[dict[str, object]]:
-    seen: dict[str, dict[str, object]] = {}
+
+def _text(value: Scalar) -> str | None:
+    return None if value is None else str(value)
+
+
+def _incidents(events: Sequence[Event]) -> tuple[IncidentRef, ...]:
+    """One :class:`IncidentRef` per PagerDuty incident, from its first event and all its people."""
+    seen: dict[str, IncidentRef] = {}
     who = people(events)
     for e in events:
         if e.source == "pagerduty" and e.kind.startswith("incident.") and e.ref not in seen:
             a = e.attrs
-            seen[e.ref] = {
-                "id": e.ref,
-                "number": a.get("incident_number"),
-                "title": a.get("incident_title"),
-                "url": a.get("incident_url"),
-                "priority": a.get("priority"),
-                "urgency": a.get("urgency"),
-                "service": e.service,
-                "escalation_policy": a.get("escalation_policy"),
-                "assignees": who.get(e.ref, {}).get("assignees", []),
-                "acknowledged_by": who.get(e.ref, {}).get("acknowledged_by", []),
-            }
-    return list(seen.values())
+            number = a.get("incident_number")
+            seen[e.ref] = IncidentRef(
+                id=e.ref,
+                number=number if isinstance(number, int) else None,
+                title=_text(a.get("incident_title")),
+                url=_text(a.get("incident_url")),
+                priority=_text(a.get("priority")),
+                urgency=_text(a.get("urgency")),
+                service=e.service,
+                escalation_policy=_text(a.get("escalation_policy")),
+                assignees=tuple(who.get(e.ref, {}).get("assignees", [])),
+                acknowledged_by=tuple(who.get(e.ref, {}).get("acknowledged_by", [])),
+            )
+    return tuple(seen.values())
 
 
 def related_incidents(
-    incidents: Sequence[dict[str, object]],
-    scope: Sequence[dict[str, object]],
-    candidates: Sequence[dict[str, object]],
-) -> list[dict[str, object]]:
-    """Past incidents like the draft's own (those with events), ranked; see :mod:`pmdraft.timeline.related`."""
-    shown = {i["id"] for i in incidents}
-    return related([i for i in scope if i.get("id") in shown] or list(scope), candidates)
+    incidents: Sequence[IncidentRef], collected: Collected
+) -> tuple[RelatedMatch, ...]:
+    """Past incidents like the draft's own (those with events), ranked.
+
+    See :mod:`pmdraft.timeline.related`; without PagerDuty's listing there are none.
+    """
+    if collected.related is None:
+        return ()
+    scope, shown = collected.related.scope, {i.id for i in incidents}
+    return tuple(
+        related([i for i in scope if i.id in shown] or scope, collected.related.candidates)
+    )
 
 
 def _squashed(text: str) -> str:
@@ -115,6 +145,7 @@ def alarms_of_services(events: Sequence[Event]) -> list[Event]:
         return list(events)
 
     def mentioned(e: Event) -> bool:
+        """Whether alarm ``e``'s name, dimensions or tags mention a service in scope."""
         said = _squashed(
             " ".join(str(e.attrs.get(k) or "") for k in ("alarm_name", "dimensions", "tags"))
         )
@@ -151,61 +182,35 @@ def build_draft(
         else collected.events
     )
     frame = correlate(build_frame(current))
-    failed = [r.name for r in collected.reports if r.status == "failed"]
     analysis = analyse(
-        frame, suspect_lookback=suspect_lookback, overrides=overrides, failed_sources=failed
-    )
-    events = frame_events(frame)
-    impact, detected = (
-        analysis.milestones.get("impact_started"),
-        analysis.milestones.get("detected"),
-    )
-    suspects = rank(
-        history + events,
-        impact.at if impact else None,
-        lookback=suspect_lookback,
+        frame,
+        suspect_lookback=suspect_lookback,
+        overrides=overrides,
+        failed_sources=[r.name for r in collected.reports if r.status == "failed"],
+        history=history,
         long_lookback=long_lookback,
     )
-    rollback = find_rollback(history + events, detected.at if detected else None)
-    marks: Mapping[str, Milestone | None] = analysis.milestones
-    if rollback is not None and detected is not None:
-        marks = {
-            **analysis.milestones,
-            "mitigation action": Milestone(
-                rollback.at, "rollback after detection", rollback.ref, rollback.summary, rollback.at
-            ),
-        }
-        from .render.text import duration_words
-
-        took = (rollback.at - detected.at).total_seconds()
-        analysis.notes.setdefault("mitigated", []).append(
-            f"mitigation action: rollback ({rollback.summary}) at {iso_z(rollback.at)}, "
-            f"{duration_words(took)} after detection"
-        )
+    events = tuple(frame_events(frame))
+    series = collected.series
+    if alarm_services:
+        kept = {e.attrs.get("alarm_name") for e in events if e.source == "cloudwatch"}
+        series = tuple(s for s in series if s.alarm_name in kept)
     incidents = _incidents(events)
     rel = collected.related
-    past: dict[str, Any] = {}
-    if rel is not None:
-        past = {
-            "scope": [i.to_record() for i in rel.scope],
-            "candidates": [i.to_record() for i in rel.candidates],
-            "lookback_days": rel.lookback_days,
-            "error": rel.error,
-        }
+    rows = build_rows(frame, analysis.marks, flap_transitions=flap_transitions, flap_span=flap_span)
     return Draft(
         window=window,
         events=events,
         analysis=analysis,
-        rows=build_rows(frame, marks, flap_transitions=flap_transitions, flap_span=flap_span),
-        reports=collected.reports,
+        rows=tuple(rows),
+        reports=tuple(collected.reports),
         generated_at=generated_at,
         incidents=incidents,
-        suspects=suspects,
-        rollback=rollback,
-        responders=responders(events),
-        related=related_incidents(incidents, past.get("scope", []), past.get("candidates", [])),
-        related_lookback_days=past.get("lookback_days"),
-        related_error=past.get("error"),
+        responders=tuple(responders(events)),
+        related=related_incidents(incidents, collected),
+        related_lookback_days=rel.lookback_days if rel else None,
+        related_error=rel.error if rel else None,
+        series=series,
     )
 
 
@@ -230,7 +235,7 @@ def make_draft(
     collected = collect(collectors, window, not_configured, progress=progress)
     cw = config.get(CloudWatchConfig)
     alarm_services = cw is not None and cw.alarm_services
-    result = build_draft(
+    return build_draft(
         collected,
         window,
         suspect_lookback=timedelta(hours=config.timeline.suspect_lookback_hours),
@@ -241,8 +246,3 @@ def make_draft(
         flap_span=timedelta(minutes=config.timeline.flap_minutes),
         alarm_services=alarm_services,
     )
-    result.metric_series = [s.to_record() for s in collected.series]
-    if alarm_services:
-        kept = {e.attrs.get("alarm_name") for e in result.events if e.source == "cloudwatch"}
-        result.metric_series = [s for s in result.metric_series if s.get("alarm_name") in kept]
-    return result

@@ -4,9 +4,11 @@
 
     PmdraftError                 anything pmdraft reports to a user (the CLI catches only this)
     ├── ConfigError              the config file: unreadable, invalid TOML, unknown key, wrong type
-    ├── InputError               a flag or an input the run cannot start without: naive time, reversed window
+    ├── InputError               a flag or an input the run cannot start without (naive time,
+    │                            reversed window)
     ├── CollectorError           a source that could not be read (becomes a "Data gaps" entry)
     ├── RenderError              a template that could not be filled
+    ├── GraphsUnavailable        the monitoring graphs cannot be drawn: matplotlib is not installed
     ├── OutputError              a batch draft's directory or S3 prefix could not be read or written
     └── StateError               the batch state store (SQLite, DynamoDB) could not be used
 
@@ -45,6 +47,10 @@ class CollectorError(PmdraftError):
 
 class RenderError(PmdraftError):
     """A template could not be filled."""
+
+
+class GraphsUnavailable(PmdraftError):
+    """matplotlib is not installed, so no monitoring graph can be drawn (``pmdraft[graphs]``)."""
 
 
 class OutputError(PmdraftError):

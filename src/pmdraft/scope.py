@@ -11,7 +11,7 @@ from .config import Config
 from .errors import InputError
 from .model import Window
 from .sources.pagerduty import PagerDutyConfig
-from .sources.pagerduty import api as pagerduty_api
+from .sources.pagerduty import open_api as pagerduty_api
 
 
 def scope_to_incidents(

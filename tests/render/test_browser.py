@@ -338,5 +338,5 @@ def test_printed_pdf_has_the_timeline_on_its_pages(rendered: Rendered) -> None:
     for n in sorted({n for n, _ in found}):
         first_row = min(at for m, at in found if m == n)
         assert "Time Event" in pages[n][:first_row], f"page {n + 1}'s timeline rows have no header"
-    for at, event, marks in MILESTONE_ROWS:
+    for at, event, _marks in MILESTONE_ROWS:
         assert any(f"{at} {event}" in page for page in pages), f"{at} {event}"

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from pmdraft.draft import build_draft
-from pmdraft.model import Event, Window
+from pmdraft.model import Event, PastIncident, Window
 from pmdraft.pipeline import Collected
+from pmdraft.render.structured import related_record
 from pmdraft.timeline.related import likeness, related, tokens
+from pmdraft.words import line_text
 
 from ..conftest import utc
 
@@ -52,7 +54,7 @@ def trigger(
 
 
 def rows(*events: Event) -> list[str]:
-    return [r.text for r in build_draft(Collected(list(events)), WINDOW).rows]
+    return [line_text(r.line) for r in build_draft(Collected(list(events)), WINDOW).rows]
 
 
 def links(*events: Event) -> dict[str, tuple[str | None, str | None]]:
@@ -109,15 +111,15 @@ def test_title_tokens_are_normalised_and_compared_by_jaccard() -> None:
     assert tokens('ALARM: "HighErrorRate" in EU 5xx') == {"high", "error", "rate", "eu", "xx"}
     assert likeness(tokens("High error rate"), tokens("HighErrorRate on api")) == 0.75
     past = [
-        {
-            "id": f"P{n}",
-            "number": n,
-            "title": t,
-            "service_id": s,
-            "service": s,
-            "created_at": f"2024-02-0{n}T10:00:00Z",
-            "resolved_at": None,
-        }
+        PastIncident(
+            id=f"P{n}",
+            number=n,
+            title=t,
+            service_id=s,
+            service=s,
+            created_at=f"2024-02-0{n}T10:00:00Z",
+            resolved_at=None,
+        )
         for n, (t, s) in enumerate(
             [
                 ("Disk full", "PB"),
@@ -128,8 +130,9 @@ def test_title_tokens_are_normalised_and_compared_by_jaccard() -> None:
             1,
         )
     ]
-    scope = [{"id": "Q1", "title": "HighErrorRate on api", "service_id": "PA", "service": "PA"}]
-    assert [(r["number"], r["reasons"], r["duration_seconds"]) for r in related(scope, past)] == [
+    scope = [PastIncident(id="Q1", title="HighErrorRate on api", service_id="PA", service="PA")]
+    records = [related_record(r) for r in related(scope, past)]
+    assert [(r["number"], r["reasons"], r["duration_seconds"]) for r in records] == [
         (4, "title 75% alike", None),
         (2, "title 75% alike", None),
         (3, "same service (PA)", None),

@@ -10,6 +10,7 @@ from pmdraft.model import Event, Window
 from pmdraft.pipeline import Collected, SourceReport
 from pmdraft.render import render_json, render_markdown
 from pmdraft.timeline.story import COLLAPSE_OVER
+from pmdraft.words import line_text
 
 from ..conftest import utc
 
@@ -61,6 +62,11 @@ def ack(minutes: float) -> Event:
     )
 
 
+def text(row) -> str:
+    """What the timeline line of ``row`` says."""
+    return line_text(row.line)
+
+
 def draft(events: list[Event]):
     return build_draft(
         Collected(events, [SourceReport("cloudwatch", "ok", len(events), 1)]), WINDOW
@@ -70,7 +76,7 @@ def draft(events: list[Event]):
 def test_a_5000_transition_burst_is_one_line_and_the_json_keeps_every_event() -> None:
     """5,000 alarm transitions in 8 minutes are one timeline line; render_json lists all 5,000."""
     d = draft(transitions(5000))
-    burst = [r for r in d.rows if "alarm transitions" in r.text]
+    burst = [r for r in d.rows if "alarm transitions" in text(r)]
     assert len(burst) == 1
     # The first transition is the detection and the last recovery the mitigation: the rows a
     # milestone came from keep their own lines, on either side of the burst.
@@ -79,7 +85,7 @@ def test_a_5000_transition_burst_is_one_line_and_the_json_keeps_every_event() ->
     assert "mitigated" in d.rows[2].milestones
     assert d.rows[1] is burst[0] and burst[0].at == T0 + timedelta(milliseconds=100)
     assert (
-        burst[0].text
+        text(burst[0])
         == "CloudWatch: 4,998 alarm transitions of 2,500 alarms between 14:32 and 14:40 (see JSON)"
     )
     assert len(json.loads(render_json(d))["events"]) == 5000
@@ -91,7 +97,7 @@ def test_a_5000_transition_burst_is_one_line_and_the_json_keeps_every_event() ->
 def test_deploys_and_acknowledgements_inside_a_burst_keep_their_own_lines() -> None:
     """A deploy and an acknowledgement in the middle of a burst are still shown."""
     d = draft([*transitions(3000), deploy(2), ack(3)])
-    texts = [r.text for r in d.rows]
+    texts = [text(r) for r in d.rows]
     assert "Deploy: api v2 deployed to prod" in texts
     assert "PagerDuty #7 acknowledged by Ana" in texts
     assert sum("alarm transitions" in t for t in texts) == 1
@@ -102,14 +108,14 @@ def test_a_run_at_the_threshold_is_not_collapsed_but_a_longer_one_is() -> None:
     # The first and the last transition are milestones' rows (detected, mitigated), not routine.
     d = draft(transitions(COLLAPSE_OVER + 2, step=timedelta(seconds=10)))
     assert len(d.rows) == COLLAPSE_OVER + 2
-    assert not any("alarm transitions" in r.text for r in d.rows)
+    assert not any("alarm transitions" in text(r) for r in d.rows)
     d = draft(transitions(COLLAPSE_OVER + 4, step=timedelta(seconds=10)))
-    assert [r.text.split(":")[0] for r in d.rows] == [
+    assert [text(r).split(":")[0] for r in d.rows] == [
         "CloudWatch alarm Alarm0000",
         "CloudWatch",
         "CloudWatch alarm Alarm0011",
     ]
-    assert d.rows[1].text.startswith(
+    assert text(d.rows[1]).startswith(
         f"CloudWatch: {COLLAPSE_OVER + 2} alarm transitions of 12 alarms"
     )
 
@@ -129,7 +135,7 @@ def test_runs_split_where_the_gap_is_longer_than_the_collapse_gap() -> None:
         for e in first
     ]
     d = draft(first + second)
-    lines = [r.text for r in d.rows if "alarm transitions" in r.text]
+    lines = [text(r) for r in d.rows if "alarm transitions" in text(r)]
     assert len(lines) == 2
     assert "between 14:32 and 14:32" in lines[0] and "between 15:12 and 15:12" in lines[1]
 
@@ -137,7 +143,7 @@ def test_runs_split_where_the_gap_is_longer_than_the_collapse_gap() -> None:
 def test_a_long_busy_stretch_reads_as_one_line_per_collapse_span() -> None:
     """Half an hour of transitions every 10 s is cut into COLLAPSE_SPAN pieces, one line each."""
     d = draft(transitions(180, step=timedelta(seconds=10)))
-    lines = [r.text for r in d.rows if "alarm transitions" in r.text]
+    lines = [text(r) for r in d.rows if "alarm transitions" in text(r)]
     # The first transition (14:32:00) is the detection, so the first piece starts at 14:32:10.
     assert [line.split(" between ")[1] for line in lines] == [
         "14:32 and 14:42 (see JSON)",

@@ -9,6 +9,7 @@ from pmdraft.draft import build_draft
 from pmdraft.model import Event, Window
 from pmdraft.pipeline import Collected, SourceReport
 from pmdraft.render import render_html, render_json, render_markdown
+from pmdraft.words import reasons
 
 from ..conftest import utc
 
@@ -72,11 +73,11 @@ def test_a_staged_rollout_outranks_an_unrelated_later_deploy() -> None:
     )
     leads = d.suspects.leads
     assert [lead.ref for lead in leads] == ["r5-us", "web-9"]
-    assert leads[0].reasons == (
+    assert reasons(leads[0].reasons) == [
         "same service (api)",
         "2 minutes before impact start",
         "stage 3 of a staged rollout (canary, eu, us) lines up with impact; earlier stages went out 2 hours 30 minutes before it",
-    )
+    ]
     assert d.analysis.milestones["suspect_change"].ref == "r5-us"
     md = render_markdown(d)
     assert "Lead, not a verdict: **v5 deployed to us (api)** at 14:28:00 UTC" in md
@@ -106,7 +107,7 @@ def test_a_failed_deploy_of_the_service_is_flagged() -> None:
             alarm(IMPACT),
         ]
     )
-    assert "rolled back at 14:40:00 (after impact start)" in d.suspects.leads[0].reasons
+    assert "rolled back at 14:40:00 (after impact start)" in reasons(d.suspects.leads[0].reasons)
 
 
 def test_a_culprit_27_days_back_is_listed_under_the_long_lookback() -> None:
@@ -124,7 +125,7 @@ def test_a_culprit_27_days_back_is_listed_under_the_long_lookback() -> None:
     assert '<ul class="latent">' in render_html(d)
     data = json.loads(render_json(d))
     assert data["suspects"]["long_lookback"]["deploys"][0]["ref"] == "api-latent"
-    assert draft([culprit, alarm(IMPACT)], long_lookback=timedelta(0)).suspects.latent == []
+    assert draft([culprit, alarm(IMPACT)], long_lookback=timedelta(0)).suspects.latent == ()
 
 
 def test_a_rollback_after_detection_is_the_mitigation_action() -> None:

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from ..living_storage import seal
-from .markdown import context, fill, sandboxed_environment
+from .context import context
+from .environment import fill, sandboxed_environment
 from .text import inline
 
 if TYPE_CHECKING:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..errors import PmdraftError
-from ..model import ALARM_ALARM, UTC
+from ..errors import GraphsUnavailable
+from ..model import ALARM_ALARM, MetricSeries
 
 if TYPE_CHECKING:
     from ..draft import Draft
@@ -39,16 +38,12 @@ _MILESTONE_COLOURS = {
 }
 
 
-class GraphsUnavailable(PmdraftError):
-    """matplotlib is not installed, so no graph can be drawn."""
-
-
 @dataclass(frozen=True)
 class _Plan:
     """One alarm's graph: its file name, series, ALARM periods and alt text."""
 
     filename: str
-    series: Mapping[str, Any]
+    series: MetricSeries
     times: list[datetime]
     values: list[float]
     alarm_periods: list[tuple[datetime, datetime]]
@@ -83,27 +78,25 @@ def _alarm_periods(draft: Draft, ref: str) -> list[tuple[datetime, datetime]]:
 def _plans(draft: Draft) -> list[_Plan]:
     plans: list[_Plan] = []
     used: set[str] = set()
-    for s in getattr(draft, "metric_series", []):
+    for s in draft.series:
         pairs = [
             (_parse(t), float(v))
-            for t, v in zip(s["times"], s["values"], strict=True)
+            for t, v in zip(s.times, s.values, strict=True)
             if v is not None and not math.isnan(v)
         ]
         if not pairs:
             continue
-        name = _slug(s["alarm_name"])
+        name = _slug(s.alarm_name)
         if name in used:
-            name = _slug(f"{s['alarm_name']}-{s.get('account') or ''}-{s['region']}")
+            name = _slug(f"{s.alarm_name}-{s.account or ''}-{s.region}")
         used.add(name)
         times, values = [t for t, _ in pairs], [v for _, v in pairs]
-        periods = _alarm_periods(draft, s["ref"])
+        periods = _alarm_periods(draft, s.ref)
         peak = max(range(len(values)), key=values.__getitem__)
         fired = ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in periods) or "none"
-        threshold = (
-            "" if s.get("threshold") is None else f", threshold {s['threshold']:g} (dashed line)"
-        )
+        threshold = "" if s.threshold is None else f", threshold {s.threshold:g} (dashed line)"
         alt = (
-            f"{s['alarm_name']}: {s['metric']} ({s['statistic']} per {s['period']} s, UTC){threshold}; "
+            f"{s.alarm_name}: {s.metric} ({s.statistic} per {s.period} s, UTC){threshold}; "
             f"ALARM shaded red: {fired}; peak {values[peak]:g} at {times[peak]:%H:%M}"
         )
         plans.append(_Plan(f"{name}.png", s, times, values, periods, alt))
@@ -115,17 +108,18 @@ def graph_links(draft: Draft, folder: str) -> list[dict[str, str]]:
     plans = _plans(draft)
     if not plans:
         return []
-    names = ", ".join(p.series["alarm_name"] for p in plans)
+    names = ", ".join(p.series.alarm_name for p in plans)
     links = [
         {
             "path": f"{folder}/{OVERVIEW}",
             "title": "Overview",
-            "alt": f"Overview of the alarmed metrics ({names}) with their thresholds, ALARM periods shaded red, "
+            "alt": f"Overview of the alarmed metrics ({names}) with their thresholds, "
+            "ALARM periods shaded red, "
             "and the deploys and milestones marked",
         }
     ]
     links += [
-        {"path": f"{folder}/{p.filename}", "title": p.series["alarm_name"], "alt": p.alt}
+        {"path": f"{folder}/{p.filename}", "title": p.series.alarm_name, "alt": p.alt}
         for p in plans
     ]
     return links
@@ -181,23 +175,25 @@ def _draw(ax: Any, draft: Draft, plan: _Plan, *, labels: bool) -> None:
         plan.values,
         color="#1f4e9c",
         linewidth=1.4,
-        label=f"{s['metric']} ({s['statistic']})",
+        label=f"{s.metric} ({s.statistic})",
     )
-    if s.get("threshold") is not None:
+    if s.threshold is not None:
         ax.axhline(
-            s["threshold"],
+            s.threshold,
             color="#d62728",
             linestyle="--",
             linewidth=1.2,
-            label=f"threshold {s['threshold']:g}",
+            label=f"threshold {s.threshold:g}",
         )
     for i, (a, b) in enumerate(plan.alarm_periods):
         ax.axvspan(a, b, color="#d62728", alpha=0.15, label="ALARM" if i == 0 else None)
     ax.set_xlim(plan.times[0], plan.times[-1])
     _markers(ax, draft, labels=labels)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=UTC))
+    # matplotlib.dates has no type hints, so mypy sees an untyped call.
+    formatter = mdates.DateFormatter("%H:%M", tz=UTC)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_formatter(formatter)
     ax.grid(alpha=0.3)
-    ax.set_title(s["alarm_name"], fontsize=10, loc="left")
+    ax.set_title(s.alarm_name, fontsize=10, loc="left")
 
 
 def _png(fig: Any) -> bytes:

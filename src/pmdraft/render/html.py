@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from .markdown import context, fill, load_template, sandboxed_environment
+from .context import context
+from .environment import fill, load_template, sandboxed_environment
 from .text import inline
 
 if TYPE_CHECKING:

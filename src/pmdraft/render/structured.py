@@ -7,14 +7,71 @@ import io
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..model import iso_z
+from ..model import Milestone, RelatedMatch, iso_z
 from ..timeline.milestones import MILESTONES
+from ..timeline.suspects import Lead, Suspects
+from ..words import SUSPECTS_NOTE, milestone_rule, notes, reasons, related_reasons
 from .text import inline
 
 if TYPE_CHECKING:
     from ..draft import Draft
 
 SCHEMA = "pmdraft/draft-1"
+
+
+def milestone_record(name: str, m: Milestone) -> dict[str, Any]:
+    """A milestone as the JSON has it: when, the rule in words, and the event's ref."""
+    return {"at": iso_z(m.at), "rule": milestone_rule(name, m), "ref": m.ref}
+
+
+def lead_record(lead: Lead) -> dict[str, Any]:
+    """A suspect deploy as the JSON has it, its reasons in words."""
+    return {
+        "at": iso_z(lead.at),
+        "ref": lead.ref,
+        "source": lead.source,
+        "kind": lead.kind,
+        "summary": lead.summary,
+        "service": lead.service,
+        "version": lead.version,
+        "environment": lead.environment,
+        "url": lead.url,
+        "score": round(lead.score, 3),
+        "reasons": reasons(lead.reasons),
+        "before_impact": lead.before_impact,
+    }
+
+
+def suspects_record(suspects: Suspects) -> dict[str, Any]:
+    """The ranked leads and the long lookback's deploys, with the note that they are leads."""
+    return {
+        "note": SUSPECTS_NOTE,
+        "lookback_hours": suspects.lookback.total_seconds() / 3600,
+        "leads": [lead_record(lead) for lead in suspects.leads],
+        "long_lookback": {
+            "days": suspects.long_lookback.total_seconds() / 86400,
+            "services": list(suspects.services),
+            "deploys": [lead_record(lead) for lead in suspects.latent],
+        },
+    }
+
+
+def related_record(match: RelatedMatch) -> dict[str, Any]:
+    """A related past incident as the JSON has it: the incident, its times, why it is listed."""
+    c = match.incident
+    return {
+        "id": c.id,
+        "number": c.number,
+        "title": c.title,
+        "url": c.url,
+        "service": c.service,
+        "created_at": iso_z(match.created),
+        "resolved_at": iso_z(match.resolved) if match.resolved else None,
+        "duration_seconds": match.duration_seconds,
+        "similarity": round(match.similarity, 2),
+        "same_service": match.same_service,
+        "reasons": related_reasons(match),
+    }
 
 
 def draft_record(draft: Draft) -> dict[str, Any]:
@@ -25,17 +82,20 @@ def draft_record(draft: Draft) -> dict[str, Any]:
         "sources": [r.to_record() for r in draft.reports],
         "events": [e.to_record() for e in draft.events],
         "milestones": {
-            name: (m.to_record() if (m := draft.analysis.milestones.get(name)) else None)
+            name: (
+                milestone_record(name, m) if (m := draft.analysis.milestones.get(name)) else None
+            )
             for name in MILESTONES
         },
         "durations": dict(draft.analysis.durations),
-        "notes": {k: list(v) for k, v in draft.analysis.notes.items()},
-        "suspects": draft.suspects.to_record(),
-        "related": [dict(r) for r in draft.related],
+        "notes": notes(draft.analysis.notes),
+        "suspects": suspects_record(draft.suspects),
+        "related": [related_record(r) for r in draft.related],
     }
 
 
 def render_json(draft: Draft) -> str:
+    """The draft as the JSON contract (``pmdraft/draft-1``), indented, UTF-8 text kept as is."""
     return json.dumps(draft_record(draft), indent=2, ensure_ascii=False) + "\n"
 
 

@@ -1,4 +1,7 @@
-"""Small formatting rules shared by the renderers: times, durations, safe table cells."""
+"""Small formatting rules shared by the renderers: times and safe table cells.
+
+Durations and every other sentence are said by :mod:`pmdraft.words`.
+"""
 
 from __future__ import annotations
 
@@ -11,29 +14,13 @@ _ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 _PIPE = re.compile(r"(\\*)\|")
 
 
-def duration_words(seconds: float | None) -> str:
-    """``1045`` -> ``17 minutes``; under a minute in seconds; whole units, rounded down."""
-    if seconds is None:
-        return "unknown"
-    sign = "-" if seconds < 0 else ""
-    s = int(abs(seconds))
-    if s < 60:
-        return f"{sign}{s} second{'s' if s != 1 else ''}"
-    hours, rest = divmod(s, 3600)
-    minutes = rest // 60
-    parts = []
-    if hours:
-        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
-    if minutes or not hours:
-        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
-    return sign + " ".join(parts)
-
-
 def hhmm(at: datetime) -> str:
+    """``14:32``."""
     return at.strftime("%H:%M")
 
 
 def hhmmss(at: datetime) -> str:
+    """``14:32:05``."""
     return at.strftime("%H:%M:%S")
 
 

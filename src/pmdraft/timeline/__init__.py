@@ -1,7 +1,11 @@
-"""Events -> one sorted UTC frame -> milestones, durations and the readable timeline."""
+"""Events -> one sorted UTC frame -> milestones, durations, suspects and the readable timeline.
 
+Everything here returns facts (the records of :mod:`pmdraft.model`); :mod:`pmdraft.words` says them.
+"""
+
+from ..model import Milestone
 from .frame import build_frame, frame_events
-from .milestones import DURATIONS, MILESTONES, Analysis, Milestone, analyse
+from .milestones import DURATIONS, MILESTONES, Analysis, analyse
 from .story import Row, build_rows
 
 __all__ = [

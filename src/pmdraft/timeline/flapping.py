@@ -1,7 +1,8 @@
 """Flapping alarms: many transitions of one alarm within minutes, shown as one timeline line.
 
-The JSON keeps every transition; only the readable timeline folds them, into a line such as
-"CloudWatch alarm HighErrorRate flapped 6 times between 14:32 and 14:41 (see JSON)". Rows a
+The JSON keeps every transition; only the readable timeline folds them, into a line
+(:class:`~pmdraft.model.FlapLine`) that ``pmdraft.words`` says as "CloudWatch alarm
+HighErrorRate flapped 6 times between 14:32 and 14:41 (see JSON)". Rows a
 milestone came from keep their own lines (the first alarm, the final recovery).
 """
 
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..model import ALARM_ALARM, ALARM_INSUFFICIENT_DATA, ALARM_OK
+from ..model import ALARM_ALARM, ALARM_INSUFFICIENT_DATA, ALARM_OK, FlapLine
 
 FLAP_TRANSITIONS = 3
 """An alarm with at least this many transitions within :data:`FLAP_SPAN`, going back to ALARM
@@ -26,10 +27,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def _clock(at: datetime, other: datetime) -> str:
-    return at.strftime("%H:%M" if at.date() == other.date() else "%Y-%m-%d %H:%M")
-
-
 def find_flaps(
     micros: np.ndarray,
     source: np.ndarray,
@@ -40,14 +37,14 @@ def find_flaps(
     *,
     transitions: int = FLAP_TRANSITIONS,
     span: timedelta = FLAP_SPAN,
-) -> tuple[np.ndarray, dict[int, tuple[datetime, str]]]:
-    """Rows folded into a flapping line, and each line (time, text) keyed by its first folded row.
+) -> tuple[np.ndarray, dict[int, FlapLine]]:
+    """Rows folded into a flapping line, and each line keyed by its first folded row.
 
     Each alarm's transitions are cut into pieces of at most ``span`` from the piece's first;
     a piece of at least ``transitions`` rows that returns to ALARM after an OK is flapping.
     """
     folded = np.zeros(len(kind), dtype=bool)
-    heads: dict[int, tuple[datetime, str]] = {}
+    heads: dict[int, FlapLine] = {}
     if transitions < 2 or not len(kind):
         return folded, heads
     alarm_rows = np.flatnonzero((source == "cloudwatch") & np.isin(kind, _ALARM_KINDS))
@@ -74,9 +71,5 @@ def find_flaps(
             folded[hidden] = True
             first, last = (_EPOCH + int(micros[p]) * _MICROSECOND for p in (piece[0], piece[-1]))
             name = (attrs[piece[0]] or {}).get("alarm_name", ref[piece[0]])
-            text = (
-                f"CloudWatch alarm {name} flapped {len(piece)} times between {_clock(first, last)} "
-                f"and {_clock(last, first)} (see JSON)"
-            )
-            heads[hidden[0]] = (first, text)
+            heads[hidden[0]] = FlapLine(str(name), len(piece), first, last)
     return folded, heads

@@ -98,19 +98,25 @@ def _keep(at: np.ndarray, columns: list[list[Any]]) -> np.ndarray:
 
     A stable sort on the integer time orders almost everything; only rows sharing an instant
     are then ordered by the string columns. Exact duplicates share their sort key, so only
-    rows whose key ties are compared in full (``attrs`` as sorted JSON would compare); the first is kept.
+    rows whose key ties are compared in full (``attrs`` as sorted JSON would compare); the first
+    is kept.
     """
+    # order[i]: the input position of the i-th row in time order (ties keep input order).
     order = np.argsort(at, kind="stable")
     times = at[order]
     same = times[1:] == times[:-1]
     if not same.any():
         return order
+    # tied: the slots (positions in ``order``) that share their instant with a neighbour; only
+    # these need the string columns to be ordered.
     tied = np.zeros(len(order), dtype=bool)
     tied[1:] |= same
     tied[:-1] |= same
     slots = np.flatnonzero(tied)
     rows = order[slots]
     listed = rows.tolist()
+    # One integer code per string column, ordered as the strings sort, so one lexsort orders
+    # the tied rows by (at, source, kind, ref, input position) -- lexsort's last key is primary.
     keys = [
         times[slots],
         *(_tie_codes(columns[COLUMNS.index(name)], listed) for name in SORT_KEY[1:]),
@@ -119,19 +125,32 @@ def _keep(at: np.ndarray, columns: list[list[Any]]) -> np.ndarray:
     rows = rows[ranked]
     order[slots] = rows
     keys = [k[ranked] for k in keys]
+    # equal[j]: the j-th and (j+1)-th tied rows have the whole sort key in common, so they may
+    # be exact duplicates; only those are compared in full.
     equal = np.ones(len(rows) - 1, dtype=bool)
     for k in keys:
         equal &= k[1:] == k[:-1]
     if not equal.any():
         return order
+    duplicates = _duplicates(rows, equal, columns)
+    if duplicates:
+        order = order[~np.isin(order, duplicates)]
+    return order
+
+
+def _duplicates(rows: np.ndarray, equal: np.ndarray, columns: list[list[Any]]) -> list[int]:
+    """The input positions, among ``rows`` in sorted order, of exact copies of an earlier row.
+
+    ``equal[j]`` says rows ``j`` and ``j + 1`` share their sort key: each run of such rows is a
+    group, and within a group a row is a copy when its other columns and its ``attrs`` match a
+    row kept before it. ``attrs`` keys are made only when a group holds a second candidate.
+    """
     rest = [columns[COLUMNS.index(name)] for name in COLUMNS[4:]]
     in_group = np.concatenate(([False], equal)) | np.concatenate((equal, [False]))
-    kept: dict[
-        tuple[Any, ...], list[tuple[Any, ...]]
-    ] = {}  # plain columns -> attrs keys of the rows kept
-    pending: dict[
-        tuple[Any, ...], Any
-    ] = {}  # plain columns -> attrs of a kept row not yet serialised
+    # (group, plain columns) -> the ``attrs`` keys of the rows kept
+    kept: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+    # (group, plain columns) -> ``attrs`` of the one kept row whose key is not made yet
+    pending: dict[tuple[Any, ...], Any] = {}
     duplicates: list[int] = []
     group = 0
     for slot in np.flatnonzero(in_group).tolist():
@@ -150,9 +169,7 @@ def _keep(at: np.ndarray, columns: list[list[Any]]) -> np.ndarray:
             duplicates.append(row)
         else:
             kept[key].append(text)
-    if duplicates:
-        order = order[~np.isin(order, duplicates)]
-    return order
+    return duplicates
 
 
 def build_frame(events: Iterable[Event]) -> pd.DataFrame:
@@ -231,4 +248,5 @@ def frame_events(frame: pd.DataFrame) -> list[Event]:
 
 def to_datetime(value: Any) -> datetime:
     """A frame timestamp as an aware ``datetime``."""
-    return value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
+    converted: datetime = value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
+    return converted

@@ -1,31 +1,46 @@
 """Milestones and durations, each with the event that set it and the rule that chose it.
 
 A milestone without evidence is ``None`` and so is every duration that needs it: unknown is
-never shown as zero. Each rule is written so a reader can check it against the timeline.
+never shown as zero. Each rule is a :class:`~pmdraft.model.Rule` (``words.milestone_rule`` says
+it) and is written so a reader can check it against the timeline; what was unclear becomes a
+typed note (:data:`~pmdraft.model.Note`). The suspect deploys are ranked here, once
+(:func:`~.suspects.rank`): the top lead is the ``suspect_change`` milestone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..sources.base import parse_time
 from ..model import (
     ALARM_ALARM,
     ALARM_KINDS,
     ALARM_OK,
+    DEPLOY_KINDS,
     INCIDENT_ACKNOWLEDGED,
     INCIDENT_NOTIFIED,
     INCIDENT_RESOLVED,
     INCIDENT_TRIGGERED,
-    iso_z,
+    AlarmsUnread,
+    DetectUnknown,
+    Event,
+    FlapIgnored,
+    Milestone,
+    NoAlarmFired,
+    Note,
+    RollbackMitigation,
+    Rule,
+    StillFiring,
+    Unresolved,
+    parse_time,
 )
-from .frame import to_datetime
+from .frame import frame_events, to_datetime
+from .suspects import Suspects, find_rollback, rank
 
 MILESTONES = (
     "impact_started",
@@ -37,67 +52,44 @@ MILESTONES = (
     "suspect_change",
 )
 
-FLAG_BY_MILESTONE = {
-    "impact_started": "--impact-start",
-    "mitigated": "--mitigated-at",
-    "resolved": "--resolved-at",
-}
+MITIGATION_ACTION = "mitigation action"
+"""The timeline mark of the rollback that mitigated (not a milestone of the JSON)."""
 
-DURATIONS: dict[str, tuple[str, str, str]] = {
-    "time_to_detect": (
-        "detected",
-        "impact_started",
-        "from impact start to the first automated signal",
-    ),
-    "time_to_acknowledge": (
-        "acknowledged",
-        "paged",
-        "from the first page to the first explicit acknowledgement",
-    ),
-    "time_to_mitigate": (
-        "mitigated",
-        "impact_started",
-        "from impact start until every alarm stayed OK",
-    ),
-    "time_to_resolve": (
-        "resolved",
-        "impact_started",
-        "from impact start to the last incident's resolution",
-    ),
-    "change_to_detect": (
-        "detected",
-        "suspect_change",
-        "from the suspect change to the first automated signal",
-    ),
+DURATIONS: dict[str, tuple[str, str]] = {
+    "time_to_detect": ("detected", "impact_started"),
+    "time_to_acknowledge": ("acknowledged", "paged"),
+    "time_to_mitigate": ("mitigated", "impact_started"),
+    "time_to_resolve": ("resolved", "impact_started"),
+    "change_to_detect": ("detected", "suspect_change"),
 }
-"""name -> (end milestone, start milestone, what it measures); the duration is end - start."""
+"""name -> (end milestone, start milestone); the duration is end - start (``words`` says what
+each measures)."""
 
 
 @dataclass(frozen=True)
-class Milestone:
-    """A moment of the incident, the rule that found it, and the event it came from."""
-
-    at: datetime
-    rule: str
-    ref: str | None = None
-    summary: str | None = None
-    event_at: datetime | None = None
-    """When the event that set it happened (differs from ``at`` for a breach start)."""
-
-    def to_record(self) -> dict[str, Any]:
-        return {"at": iso_z(self.at), "rule": self.rule, "ref": self.ref}
-
-
-@dataclass
 class Analysis:
-    """Milestones (``None`` when unknown), durations in seconds, and notes on what was unclear."""
+    """Milestones (``None`` when unknown), durations in seconds, notes, suspects and rollback."""
 
-    milestones: dict[str, Milestone | None]
-    durations: dict[str, float | None]
-    notes: dict[str, list[str]] = field(default_factory=dict)
+    milestones: Mapping[str, Milestone | None]
+    durations: Mapping[str, float | None]
+    notes: Mapping[str, tuple[Note, ...]] = field(default_factory=dict)
+    suspects: Suspects = field(default_factory=Suspects)
+    """Ranked suspect deploys (up to three leads) and the long lookback's deploys."""
+    rollback: Event | None = None
+    """The rollback after detection that was the mitigation action, if the deploys show one."""
+
+    @property
+    def marks(self) -> dict[str, Milestone | None]:
+        """The milestones the timeline marks: every milestone, and the rollback that mitigated."""
+        marks = dict(self.milestones)
+        detected = self.milestones.get("detected")
+        if self.rollback is not None and detected is not None:
+            r = self.rollback
+            marks[MITIGATION_ACTION] = Milestone(r.at, Rule.ROLLBACK, r.ref, r.summary, r.at)
+        return marks
 
 
-def _row_milestone(row: pd.Series, rule: str, at: datetime | None = None) -> Milestone:
+def _row_milestone(row: pd.Series, rule: Rule, at: datetime | None = None) -> Milestone:
     event_at = to_datetime(row["at"])
     return Milestone(
         at=at or event_at, rule=rule, ref=row["ref"], summary=row["summary"], event_at=event_at
@@ -105,10 +97,10 @@ def _row_milestone(row: pd.Series, rule: str, at: datetime | None = None) -> Mil
 
 
 def _at_position(
-    frame: pd.DataFrame, position: int, rule: str, at: datetime | None = None
+    frame: pd.DataFrame, position: int, rule: Rule, at: datetime | None = None, **facts: Any
 ) -> Milestone:
     """The milestone set by the frame's row at ``position`` (an ``iloc`` position)."""
-    return _row_milestone(frame.iloc[position], rule, at)
+    return replace(_row_milestone(frame.iloc[position], rule, at), **facts)
 
 
 def _positions(frame: pd.DataFrame, mask: pd.Series | np.ndarray) -> np.ndarray:
@@ -118,14 +110,8 @@ def _positions(frame: pd.DataFrame, mask: pd.Series | np.ndarray) -> np.ndarray:
 
 def _times(frame: pd.DataFrame) -> np.ndarray:
     """The ``at`` column as naive UTC ``datetime64[us]`` (cheap to index and compare)."""
-    return frame["at"].dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-
-
-def _iso_z_many(values: np.ndarray) -> list[str]:
-    """:func:`~pmdraft.model.iso_z` of many naive UTC ``datetime64[us]`` values at once."""
-    seconds = np.datetime_as_string(values.astype("datetime64[s]"), unit="s").tolist()
-    micros = (values.astype("int64") % 1_000_000).tolist()
-    return [f"{s}.{m:06d}".rstrip("0") + "Z" if m else s + "Z" for s, m in zip(seconds, micros)]
+    times: np.ndarray = frame["at"].dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    return times
 
 
 def _first(frame: pd.DataFrame, kinds: tuple[str, ...]) -> pd.Series | None:
@@ -138,46 +124,47 @@ def _impact_started(frame: pd.DataFrame) -> Milestone | None:
     if len(alarms):
         attrs = frame["attrs"].to_numpy()[alarms]
         event_at = _times(frame)[alarms].tolist()
-        best: tuple[datetime, int, str] | None = None
-        for position, item, when in zip(alarms.tolist(), attrs, event_at):
+        best: tuple[datetime, int, str | None] | None = None
+        for position, item, when in zip(alarms.tolist(), attrs, event_at, strict=True):
             breach = item.get("breach_start")
             if isinstance(breach, str):
-                start, rule = (
-                    parse_time(breach),
-                    str(item.get("breach_start_rule") or "transition time"),
-                )
+                how = item.get("breach_start_rule")
+                start, detail = parse_time(breach), str(how) if how else None
             else:
-                start, rule = when.replace(tzinfo=UTC), "transition time"
+                start, detail = when.replace(tzinfo=UTC), None
             if best is None or start < best[0]:
-                best = (start, position, rule)
+                best = (start, position, detail)
         assert best is not None
-        start, position, rule = best
-        return _at_position(
-            frame, position, f"earliest breach start of an alarm that went to ALARM: {rule}", start
-        )
+        start, position, detail = best
+        return _at_position(frame, position, Rule.BREACH_START, start, detail=detail)
     row = _first(frame, (INCIDENT_TRIGGERED,))
     if row is not None:
-        return _row_milestone(row, "first PagerDuty trigger (no alarm went to ALARM)")
+        return _row_milestone(row, Rule.FIRST_TRIGGER)
     return None
 
 
 def _groups(refs: np.ndarray) -> dict[Any, np.ndarray]:
     """ref -> the positions (into ``refs``) of its rows, in order."""
+    # Sort positions by their ref's code (stable, so each ref's rows stay in time order), then
+    # cut the sorted list where the code changes: one slice per ref.
     codes, uniques = pd.factorize(refs)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
     return {ref: order[bounds[i] : bounds[i + 1]] for i, ref in enumerate(uniques)}
 
 
-def _mitigated(frame: pd.DataFrame, notes: list[str]) -> Milestone | None:
+def _mitigated(frame: pd.DataFrame, notes: list[Note]) -> Milestone | None:
+    """When every alarm that fired was back to OK for good: the latest of their final recoveries.
+
+    Each alarm that went to ALARM must end the window OK; its earlier recoveries (flaps) are
+    noted and not used. One alarm still firing leaves mitigation unknown.
+    """
     alarm_positions = _positions(frame, frame["kind"].isin(ALARM_KINDS))
     kinds = frame["kind"].to_numpy()[alarm_positions]
     refs = frame["ref"].to_numpy()[alarm_positions]
     fired = pd.unique(refs[kinds == ALARM_ALARM])
     if len(fired) == 0:
-        notes.append(
-            "no alarm went to ALARM, so there is no alarm recovery to date mitigation from"
-        )
+        notes.append(NoAlarmFired())
         return None
     attrs = frame["attrs"].to_numpy()[alarm_positions]
     at_values = _times(frame)[alarm_positions]
@@ -186,50 +173,41 @@ def _mitigated(frame: pd.DataFrame, notes: list[str]) -> Milestone | None:
     for ref in fired:
         rows = groups[ref]
         last = rows[-1]
-        name = attrs[last].get("alarm_name") or ref
+        name = str(attrs[last].get("alarm_name") or ref)
+        # Every OK before the alarm's last row was followed by another transition: a flap.
         flaps = rows[:-1][kinds[rows[:-1]] == ALARM_OK]
         notes.extend(
-            f"{name} recovered at {when} but went back to ALARM (not used)"
-            for when in _iso_z_many(at_values[flaps])
+            FlapIgnored(name, when.replace(tzinfo=UTC)) for when in at_values[flaps].tolist()
         )
         if kinds[last] != ALARM_OK:
-            notes.append(
-                f"{name} ends the window in {attrs[last].get('new_state')}, so mitigation is unknown"
-            )
+            notes.append(StillFiring(name, str(attrs[last].get("new_state"))))
             return None
         recoveries.append(last)
     final = recoveries[int(np.argmax(at_values[recoveries]))]
-    return _at_position(
-        frame,
-        int(alarm_positions[final]),
-        "the last recovery after which every alarm that went to ALARM stayed OK",
-    )
+    return _at_position(frame, int(alarm_positions[final]), Rule.LAST_RECOVERY)
 
 
 def _resolved(
-    frame: pd.DataFrame, mitigated: Milestone | None, notes: list[str]
+    frame: pd.DataFrame, mitigated: Milestone | None, notes: list[Note]
 ) -> Milestone | None:
+    """When the last in-scope PagerDuty incident resolved; unknown if any has no resolution.
+
+    Without any PagerDuty incident, resolution is taken from ``mitigated``.
+    """
     incident_positions = _positions(
         frame, (frame["source"] == "pagerduty") & frame["kind"].str.startswith("incident.")
     )
     refs = frame["ref"].to_numpy()[incident_positions]
     if len(refs) == 0:
-        if mitigated is None:
-            return None
-        return Milestone(
-            mitigated.at,
-            "no PagerDuty incident: taken from mitigated",
-            mitigated.ref,
-            mitigated.summary,
-            mitigated.event_at,
-        )
+        return None if mitigated is None else replace(mitigated, rule=Rule.FROM_MITIGATED)
     kinds = frame["kind"].to_numpy()[incident_positions]
+    # codes[i] numbers the incident of row i; last_resolution[code] will be the row of that
+    # incident's last resolution, -1 while none is found.
     codes, uniques = pd.factorize(refs)
-    resolved = kinds == INCIDENT_RESOLVED
     last_resolution = np.full(len(uniques), -1)
-    resolution_rows = np.flatnonzero(resolved)[
-        ::-1
-    ]  # latest first, so np.unique finds each ref's last
+    # Resolution rows latest first: np.unique's return_index picks each code's first occurrence
+    # in that order, i.e. each incident's last resolution.
+    resolution_rows = np.flatnonzero(kinds == INCIDENT_RESOLVED)[::-1]
     found, first_seen = np.unique(codes[resolution_rows], return_index=True)
     last_resolution[found] = resolution_rows[first_seen]
     missing = np.flatnonzero(last_resolution < 0)
@@ -237,15 +215,12 @@ def _resolved(
         ref = uniques[missing[0]]
         first = int(np.argmax(codes == missing[0]))
         number = frame["attrs"].iloc[incident_positions[first]].get("incident_number")
-        notes.append(
-            f"PagerDuty incident #{number or ref} has no resolution in the data, so resolution is unknown"
-        )
+        notes.append(Unresolved(str(number or ref)))
         return None
+    # Every incident resolved: the milestone is the latest of their last resolutions.
     at_values = _times(frame)[incident_positions]
     final = last_resolution[int(np.argmax(at_values[last_resolution]))]
-    return _at_position(
-        frame, int(incident_positions[final]), "when the last in-scope PagerDuty incident resolved"
-    )
+    return _at_position(frame, int(incident_positions[final]), Rule.LAST_RESOLUTION)
 
 
 def _seconds(end: Milestone | None, start: Milestone | None) -> float | None:
@@ -255,84 +230,121 @@ def _seconds(end: Milestone | None, start: Milestone | None) -> float | None:
     return int(value) if value.is_integer() else value
 
 
+def _deploys(frame: pd.DataFrame, history: Sequence[Event]) -> tuple[list[Event], dict[str, str]]:
+    """``history`` and the frame's deploys (in that order), and the services the other rows name.
+
+    The services map lower-cased name -> name as first written, as :func:`.suspects.rank` wants.
+    """
+    if frame.empty:
+        return list(history), {}
+    is_deploy = frame["kind"].isin(DEPLOY_KINDS).to_numpy()
+    named = frame.loc[~is_deploy, "service"].dropna().unique()
+    services = {str(s).lower(): str(s) for s in named if isinstance(s, str) and s}
+    deploys = [*history, *frame_events(frame[is_deploy])] if is_deploy.any() else list(history)
+    return deploys, services
+
+
+def _detection(frame: pd.DataFrame) -> dict[str, Milestone | None]:
+    """The milestones read straight off the first event of a kind: detected, paged, acknowledged."""
+    found: dict[str, Milestone | None] = {}
+    detected = _first(frame, (ALARM_ALARM, INCIDENT_TRIGGERED))
+    found["detected"] = None if detected is None else _row_milestone(detected, Rule.FIRST_SIGNAL)
+    paged = _first(frame, (INCIDENT_NOTIFIED,))
+    trigger = _first(frame, (INCIDENT_TRIGGERED,))
+    if paged is not None:
+        found["paged"] = _row_milestone(paged, Rule.FIRST_NOTIFICATION)
+    else:
+        found["paged"] = (
+            None if trigger is None else _row_milestone(trigger, Rule.TRIGGER_NO_NOTIFICATION)
+        )
+    ack = _first(frame, (INCIDENT_ACKNOWLEDGED,))
+    found["acknowledged"] = None if ack is None else _row_milestone(ack, Rule.FIRST_ACK)
+    return found
+
+
 def analyse(
     frame: pd.DataFrame,
     *,
     suspect_lookback: timedelta = timedelta(hours=6),
     overrides: Mapping[str, datetime] | None = None,
     failed_sources: Collection[str] = (),
+    history: Sequence[Event] = (),
+    long_lookback: timedelta = timedelta(0),
 ) -> Analysis:
-    """Milestones and durations from a sorted frame; ``overrides`` set milestones by hand.
+    """Milestones, durations, suspects and rollback of a sorted frame; ``overrides`` set by hand.
 
     ``failed_sources`` names the sources that could not be read: a rule never claims "no alarm
     went to ALARM" when the alarm history is missing, and a duration measured from a start that
-    stands in for missing data is left unknown.
+    stands in for missing data is left unknown. ``history`` holds deploys from before the frame,
+    ranked with the frame's own for the long lookback.
+
+    (Longer than most on purpose: it reads top to bottom as the rule book, one milestone after
+    the other in the order each needs the ones before it.)
     """
     overrides = dict(overrides or {})
-    notes: dict[str, list[str]] = {name: [] for name in MILESTONES}
+    notes: dict[str, list[Note]] = {name: [] for name in MILESTONES}
     alarms_missing = "cloudwatch" in failed_sources
 
     def given(name: str) -> Milestone | None:
-        if name in overrides:
-            return Milestone(overrides[name], f"set by {FLAG_BY_MILESTONE[name]}")
-        return None
+        """Milestone ``name`` as set by hand, if it was."""
+        return Milestone(overrides[name], Rule.SET_BY_HAND) if name in overrides else None
 
     m: dict[str, Milestone | None] = {}
-    m["impact_started"] = given("impact_started") or _impact_started(frame)
+    impact = given("impact_started") or _impact_started(frame)
+    # Without CloudWatch, a trigger is only an upper bound of impact start: say so, and do not
+    # measure time_to_detect from it.
     stand_in_start = (
         alarms_missing
         and "impact_started" not in overrides
-        and m["impact_started"] is not None
-        and not m["impact_started"].rule.startswith("earliest breach start")
+        and impact is not None
+        and impact.rule is not Rule.BREACH_START
     )
-    if stand_in_start:
-        start = m["impact_started"]
-        m["impact_started"] = Milestone(
-            start.at,
-            "at the latest the first PagerDuty trigger: CloudWatch could not be read, so when the "
-            "metrics began to breach is unknown",
-            start.ref,
-            start.summary,
-            start.event_at,
-        )
-        notes["impact_started"].append("CloudWatch could not be read; time_to_detect is unknown")
-    detected = _first(frame, (ALARM_ALARM, INCIDENT_TRIGGERED))
-    m["detected"] = (
-        None
-        if detected is None
-        else _row_milestone(
-            detected,
-            "first automated signal: earliest alarm transition to ALARM or PagerDuty trigger",
-        )
-    )
-    paged = _first(frame, (INCIDENT_NOTIFIED,))
-    if paged is not None:
-        m["paged"] = _row_milestone(paged, "first PagerDuty notification")
-    else:
-        trigger = _first(frame, (INCIDENT_TRIGGERED,))
-        m["paged"] = (
-            None
-            if trigger is None
-            else _row_milestone(trigger, "first PagerDuty trigger (no notification listed)")
-        )
-    ack = _first(frame, (INCIDENT_ACKNOWLEDGED,))
-    m["acknowledged"] = (
-        None if ack is None else _row_milestone(ack, "first explicit PagerDuty acknowledgement")
-    )
+    if stand_in_start and impact is not None:
+        impact = replace(impact, rule=Rule.TRIGGER_UPPER_BOUND)
+        notes["impact_started"].append(DetectUnknown())
+    m["impact_started"] = impact
+    m.update(_detection(frame))
     m["mitigated"] = given("mitigated") or _mitigated(frame, notes["mitigated"])
     m["resolved"] = given("resolved") or _resolved(frame, m["mitigated"], notes["resolved"])
-    from .suspects import top_lead_milestone  # the ranking lives there (issue 5)
-
-    m["suspect_change"] = top_lead_milestone(frame, m["impact_started"], suspect_lookback)
+    deploys, services = _deploys(frame, history)
+    suspects = rank(
+        deploys,
+        impact.at if impact else None,
+        lookback=suspect_lookback,
+        long_lookback=long_lookback,
+        services=services,
+    )
+    m["suspect_change"] = _top_lead(suspects)
     m = {name: m[name] for name in MILESTONES}
-    durations = {name: _seconds(m[end], m[start]) for name, (end, start, _) in DURATIONS.items()}
+    durations = {name: _seconds(m[end], m[start]) for name, (end, start) in DURATIONS.items()}
     if stand_in_start:
         durations["time_to_detect"] = None
     if alarms_missing and "mitigated" not in overrides:
         notes["mitigated"] = [
-            "CloudWatch could not be read, so alarm recoveries are missing"
-            if n.startswith("no alarm")
-            else n
-            for n in notes["mitigated"]
+            AlarmsUnread() if isinstance(n, NoAlarmFired) else n for n in notes["mitigated"]
         ]
-    return Analysis(m, durations, {k: v for k, v in notes.items() if v})
+    kept = {k: tuple(v) for k, v in notes.items() if v}
+    detected = m["detected"]
+    rollback = find_rollback(deploys, detected.at if detected else None)
+    if rollback is not None and detected is not None:
+        took = (rollback.at - detected.at).total_seconds()
+        # Appended last, as a note of ``mitigated`` (added at the end when it had none).
+        said = RollbackMitigation(rollback.summary, rollback.at, took)
+        kept["mitigated"] = (*kept.get("mitigated", ()), said)
+    return Analysis(m, durations, kept, suspects, rollback)
+
+
+def _top_lead(suspects: Suspects) -> Milestone | None:
+    """The ``suspect_change`` milestone: the top-ranked lead, with its reasons as the rule's."""
+    if not suspects.leads:
+        return None
+    top = suspects.leads[0]
+    return Milestone(
+        top.at,
+        Rule.TOP_LEAD,
+        top.ref,
+        top.summary,
+        top.at,
+        reasons=top.reasons,
+        lookback=suspects.lookback,
+    )

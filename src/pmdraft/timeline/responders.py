@@ -1,4 +1,4 @@
-"""Who took part in each PagerDuty incident: assignees, acknowledgers and each responder's time to ack.
+"""Who took part in each PagerDuty incident: assignees, acknowledgers, each one's time to ack.
 
 Read from the incidents' log entries (the events), never from the incident's current state:
 PagerDuty clears an incident's assignments once it is resolved, while its log entries keep who

@@ -6,13 +6,17 @@ on its own line. It folds the ``incident.notified`` entries of one page-out into
 long run of routine rows (alarm transitions, notifications, assignments, other incident
 updates) of one source into one line such as "CloudWatch: 340 alarm transitions of 12 alarms
 between 14:32 and 14:41 (see JSON)", so a busy window stays readable. An alarm's transition to
-ALARM and the PagerDuty trigger it caused (linked by :mod:`.correlate`) share one line that names both.
+ALARM and the PagerDuty trigger it caused (linked by :mod:`.correlate`) share one line that
+names both.
+
+Each :class:`Row` carries what its line shows as a fact (a :data:`~pmdraft.model.Line`);
+``pmdraft.words.line_text`` says it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,23 +25,19 @@ import pandas as pd
 
 from ..model import (
     ALARM_ALARM,
-    ALARM_INSUFFICIENT_DATA,
-    ALARM_OK,
-    INCIDENT_ACKNOWLEDGED,
-    INCIDENT_ANNOTATED,
-    INCIDENT_ASSIGNED,
     INCIDENT_NOTIFIED,
-    INCIDENT_OTHER,
-    INCIDENT_PRIORITY_CHANGED,
-    INCIDENT_RESOLVED,
-    INCIDENT_SNOOZED,
     INCIDENT_TRIGGERED,
-    INCIDENT_UNACKNOWLEDGED,
-    INCIDENT_URGENCY_CHANGED,
+    ROUTINE_FAMILY,
+    EventLine,
+    Line,
+    LinkedLine,
+    Milestone,
+    NotifiedLine,
+    RunLine,
+    Scalar,
 )
 from .flapping import FLAP_SPAN, FLAP_TRANSITIONS, find_flaps
 from .frame import gc_paused
-from .milestones import Milestone
 
 BURST_GAP = timedelta(minutes=2)
 """Notifications of one incident less than this apart are one burst (one timeline line)."""
@@ -52,49 +52,47 @@ COLLAPSE_SPAN = timedelta(minutes=10)
 """Longest stretch one collapsed line covers: a longer run is cut into pieces this long,
 counted from its first row, so a busy hour reads as six lines, not one."""
 
-ROUTINE: dict[str, tuple[str, str, str]] = {
-    ALARM_ALARM: ("alarm transition", "alarm transitions", "alarm"),
-    ALARM_OK: ("alarm transition", "alarm transitions", "alarm"),
-    ALARM_INSUFFICIENT_DATA: ("alarm transition", "alarm transitions", "alarm"),
-    INCIDENT_NOTIFIED: ("notification", "notifications", "incident"),
-    INCIDENT_ASSIGNED: ("assignment", "assignments", "incident"),
-    INCIDENT_UNACKNOWLEDGED: ("incident update", "incident updates", "incident"),
-    INCIDENT_PRIORITY_CHANGED: ("incident update", "incident updates", "incident"),
-    INCIDENT_URGENCY_CHANGED: ("incident update", "incident updates", "incident"),
-    INCIDENT_SNOOZED: ("incident update", "incident updates", "incident"),
-    INCIDENT_OTHER: ("incident update", "incident updates", "incident"),
-}
-"""Kinds that may be collapsed -> (one row's noun, several rows' noun, what a ref is).
-
-Kinds with the same nouns form one family. Every other kind (deploys, triggers,
-acknowledgements, escalations, notes, resolutions) always keeps its own line, and so does any
-row a milestone came from."""
-
-SOURCE_LABEL = {"cloudwatch": "CloudWatch", "pagerduty": "PagerDuty", "deploys": "deploy log"}
-
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Row:
-    """One line of the timeline table."""
+    """One line of the timeline table: when, what it shows, where from, the milestones it marks."""
 
     at: datetime
-    text: str
+    line: Line
+    sources: tuple[str, ...]
+    refs: tuple[str, ...]
+    milestones: tuple[str, ...] = ()
+
+
+@dataclass
+class _Pending:
+    """A row while the rows are built: a later event may still join it (a burst, a linked page)."""
+
+    at: datetime
+    line: Line
     sources: list[str]
     refs: list[str]
-    milestones: list[str] = field(default_factory=list)
+    milestones: list[str]
+    people: dict[Scalar, list[Scalar]] | None = None
+    """A notification burst's people so far, each with their channels."""
+
+    def mark(self, names: list[str]) -> None:
+        """Add the milestones in ``names`` this row does not mark yet."""
+        self.milestones.extend(n for n in names if n not in self.milestones)
+
+    def row(self) -> Row:
+        """The finished, frozen row."""
+        return Row(
+            self.at, self.line, tuple(self.sources), tuple(self.refs), tuple(self.milestones)
+        )
 
 
-def _incident_label(attrs: Mapping[str, object]) -> str:
-    number = attrs.get("incident_number")
-    return f"PagerDuty #{number}" if number is not None else "PagerDuty incident"
-
-
-def describe(row: Mapping[str, Any]) -> str:
-    """The timeline text of one event (a frame row, or any mapping with the frame's columns)."""
-    return _describe(
+def event_line(row: Mapping[str, Any]) -> EventLine:
+    """The line of one event shown on its own (a frame row, or any mapping with its columns)."""
+    return EventLine(
         row["source"],
         row["kind"],
         row["ref"],
@@ -105,41 +103,8 @@ def describe(row: Mapping[str, Any]) -> str:
     )
 
 
-def _describe(
-    source: str,
-    kind: str,
-    ref: str,
-    summary: str,
-    service: Any,
-    actor: Any,
-    attrs: Mapping[str, Any],
-) -> str:
-    if source == "cloudwatch":
-        name = attrs.get("alarm_name", ref)
-        text = f"CloudWatch alarm {name}: {attrs.get('old_state')} -> {attrs.get('new_state')}"
-        if kind == ALARM_ALARM and attrs.get("reason"):
-            text += f" ({attrs['reason']})"
-        return text
-    if source == "pagerduty" and kind.startswith("deploy."):
-        return f"Deploy (PagerDuty change event): {summary}"
-    if source == "pagerduty":
-        label = _incident_label(attrs)
-        by = f" by {actor}" if isinstance(actor, str) and actor else ""
-        if kind == INCIDENT_TRIGGERED:
-            on = f" on {service}" if isinstance(service, str) else ""
-            return f"{label} triggered{on}: {attrs.get('incident_title')}"
-        if kind == INCIDENT_ACKNOWLEDGED:
-            return f"{label} acknowledged{by}"
-        if kind == INCIDENT_RESOLVED:
-            return f"{label} resolved{by}"
-        if kind == INCIDENT_ANNOTATED:
-            return f"{label} note{by}: {attrs.get('note', '')}"
-        return str(summary)
-    return f"Deploy: {summary}"
-
-
 def _linked(kind: np.ndarray, attributes: np.ndarray) -> dict[int, int]:
-    """Alarm-to-page pairs (see :mod:`.correlate`): the earlier row's position -> the later one's."""
+    """Alarm-to-page pairs (see :mod:`.correlate`): the earlier row's position -> the later's."""
     found: dict[str, list[int]] = {}
     for p in np.flatnonzero(np.isin(kind, (ALARM_ALARM, INCIDENT_TRIGGERED))).tolist():
         link = attributes[p].get("correlation")
@@ -148,35 +113,37 @@ def _linked(kind: np.ndarray, attributes: np.ndarray) -> dict[int, int]:
     return {min(ps): max(ps) for ps in found.values() if len(ps) == 2}
 
 
-def _linked_text(
+def _linked_line(
     alarm: Mapping[str, Any],
     trigger: Mapping[str, Any],
     alarm_ref: str,
     naive_times: list[datetime],
     shown: np.ndarray,
     trigger_position: int,
-) -> str:
+) -> LinkedLine:
     """One line for an alarm and the page it caused, naming both sources."""
-    name = alarm.get("alarm_name", alarm_ref)
+    # The trigger's time is shown only when the trigger's own row is shown (not folded away).
     index = int(np.searchsorted(shown, trigger_position))
     paged_at = (
-        naive_times[index].strftime("%H:%M:%S")
+        naive_times[index].replace(tzinfo=UTC)
         if index < len(shown) and shown[index] == trigger_position
         else None
     )
-    when = f", triggered {paged_at}" if paged_at else ""
-    text = (
-        f"CloudWatch alarm {name}: {alarm.get('old_state')} -> {alarm.get('new_state')} -> paged on-call "
-        f"({_incident_label(trigger)}{when})"
+    return LinkedLine(
+        str(alarm.get("alarm_name", alarm_ref)),
+        alarm.get("old_state"),
+        alarm.get("new_state"),
+        alarm.get("reason"),
+        trigger.get("incident_number"),
+        paged_at,
     )
-    if alarm.get("reason"):
-        text += f" ({alarm['reason']})"
-    return text
 
 
-def _notified(attrs: Mapping[str, object], people: Mapping[str, list[str]]) -> str:
-    who = ", ".join(f"{name} ({', '.join(channels)})" for name, channels in people.items())
-    return f"{_incident_label(attrs)}: paged {who}"
+def _notified(attrs: Mapping[str, Any], people: Mapping[Scalar, list[Scalar]]) -> NotifiedLine:
+    return NotifiedLine(
+        attrs.get("incident_number"),
+        tuple((name, tuple(channels)) for name, channels in people.items()),
+    )
 
 
 def _micros(at: datetime) -> int:
@@ -191,45 +158,48 @@ def _milestone_refs(milestones: Mapping[str, Milestone | None]) -> dict[tuple[in
     return marks
 
 
-def _clock(at: datetime, other: datetime) -> str:
-    return at.strftime("%H:%M" if at.date() == other.date() else "%Y-%m-%d %H:%M")
-
-
 def _run_row(source: str, kind: str, refs: np.ndarray, first: datetime, last: datetime) -> Row:
-    one, several, what = ROUTINE[kind]
     distinct = list(dict.fromkeys(refs.tolist()))
-    count = len(refs)
-    text = (
-        f"{SOURCE_LABEL.get(source, source)}: {count:,} {one if count == 1 else several} of {len(distinct):,} "
-        f"{what}{'' if len(distinct) == 1 else 's'} between {_clock(first, last)} and {_clock(last, first)} (see JSON)"
-    )
-    return Row(first, text, [source], distinct)
+    line = RunLine(source, ROUTINE_FAMILY[kind], len(refs), len(distinct), first, last)
+    return Row(first, line, (source,), tuple(distinct))
 
 
 def _collapse(
     micros: np.ndarray, source: np.ndarray, kind: np.ndarray, ref: np.ndarray, marked: np.ndarray
 ) -> tuple[np.ndarray, dict[int, Row]]:
-    """Which rows fold into a run line, and each run's line keyed by its first row's position."""
+    """Which rows fold into a run line, and each run's line keyed by its first row's position.
+
+    Rows are grouped by (routine family, source); a marked row (a milestone's, a linked pair's,
+    a flapping alarm's) is in no group. Within a group, a run is a stretch whose consecutive rows
+    are at most :data:`COLLAPSE_GAP` apart, cut into pieces of :data:`COLLAPSE_SPAN` from each
+    run's first row; a piece of more than :data:`COLLAPSE_OVER` rows folds into one line.
+    """
     folded = np.zeros(len(kind), dtype=bool)
     heads: dict[int, Row] = {}
     kind_codes, kinds = pd.factorize(kind)
     source_codes, _ = pd.factorize(source)
-    families = {nouns: i for i, nouns in enumerate(dict.fromkeys(ROUTINE.values()))}
-    family_of_kind = np.array([families.get(ROUTINE.get(k, ("",) * 3), -1) for k in kinds] + [-1])
+    # family[i]: the routine family number of row i, -1 for a kind that never folds; the extra
+    # trailing -1 is for pandas' code -1 (a missing kind).
+    families = {name: i for i, name in enumerate(dict.fromkeys(ROUTINE_FAMILY.values()))}
+    family_of_kind = np.array([families.get(ROUTINE_FAMILY.get(k, ""), -1) for k in kinds] + [-1])
     family = family_of_kind[kind_codes]
     family[marked] = -1
+    # One group number per (family, source) pair; -1 for rows that never fold.
     group = np.where(family >= 0, family * (int(source_codes.max()) + 1) + source_codes, -1)
     gap, span = COLLAPSE_GAP // _MICROSECOND, COLLAPSE_SPAN // _MICROSECOND
     for key in np.unique(group[group >= 0]).tolist():
         members = np.flatnonzero(group == key)
         times = micros[members]
+        # run[j]: which run member j is in (a new run starts after a gap longer than COLLAPSE_GAP).
         run = np.cumsum(np.concatenate(([True], np.diff(times) > gap))) - 1
-        piece = (times - times[np.flatnonzero(np.diff(run, prepend=-1))][run]) // span
+        # piece[j]: how many whole COLLAPSE_SPANs member j is after its run's first member.
+        run_start = np.flatnonzero(np.diff(run, prepend=-1))
+        piece = (times - times[run_start][run]) // span
+        # A piece starts where the run or the piece number changes; sizes are the lengths.
         starts = np.flatnonzero((np.diff(run, prepend=-1) != 0) | (np.diff(piece, prepend=-1) != 0))
         sizes = np.diff(np.append(starts, len(members)))
-        for start, size in zip(
-            starts[sizes > COLLAPSE_OVER].tolist(), sizes[sizes > COLLAPSE_OVER].tolist()
-        ):
+        big = sizes > COLLAPSE_OVER
+        for start, size in zip(starts[big].tolist(), sizes[big].tolist(), strict=True):
             piece_rows = members[start : start + size]
             folded[piece_rows] = True
             first, last = (
@@ -249,6 +219,9 @@ def build_rows(
     flap_span: timedelta = FLAP_SPAN,
 ) -> list[Row]:
     """Timeline rows in time order: bursts collapsed, flapping alarms folded, milestones marked.
+
+    (Long because it is one pass of column-wide steps -- mark, pair, fold flaps, collapse runs --
+    whose arrays feed :func:`_rows`; split, each piece would take and return all of them.)
 
     Notifications of one incident within :data:`BURST_GAP` of each other share a line; more than
     :data:`COLLAPSE_OVER` routine rows of one source and family, each within
@@ -282,7 +255,7 @@ def build_rows(
     folded, heads = _collapse(micros, source, kind, ref, marked | flapped)
     folded |= flapped
     heads.update(
-        {p: Row(at, text, ["cloudwatch"], [str(ref[p])]) for p, (at, text) in flaps.items()}
+        {p: Row(line.first, line, ("cloudwatch",), (str(ref[p]),)) for p, line in flaps.items()}
     )
     shown = np.flatnonzero(~folded)
     shown = np.union1d(shown, np.fromiter(heads, dtype=np.int64, count=len(heads)))
@@ -315,13 +288,19 @@ def _rows(
     *columns: np.ndarray,
     pairs: Mapping[int, int] | None = None,
 ) -> list[Row]:
+    """The shown rows in order, as rows: folded heads as they are, linked pairs and notification
+    bursts merged into one row each, every other event on its own row.
+
+    (One loop over possibly hundreds of thousands of rows, kept in one function on purpose: each
+    branch is a kind of line, and the loop is the hot path of a large draft.)
+    """
     source, kind, ref, summary, service, actor, attributes = columns
     pairs = pairs or {}
     second = {b: a for a, b in pairs.items()}
-    rows: list[Row] = []
-    merged: dict[int, Row] = {}
-    open_burst: dict[str, tuple[Row, dict[str, list[str]], datetime]] = {}
-    for position, naive in zip(shown.tolist(), naive_times):
+    rows: list[Row | _Pending] = []
+    merged: dict[int, _Pending] = {}
+    open_burst: dict[str, tuple[_Pending, datetime]] = {}
+    for position, naive in zip(shown.tolist(), naive_times, strict=True):
         head = heads.get(position)
         if head is not None:
             rows.append(head)
@@ -331,45 +310,50 @@ def _rows(
         event_ref = ref[position]
         attrs = attributes[position]
         if position in second:
-            row = merged[second[position]]
-            row.milestones.extend(n for n in names if n not in row.milestones)
+            merged[second[position]].mark(names)
             continue
         if position in pairs:
             other = pairs[position]
             alarm, trigger = (
                 (position, other) if kind[position] == ALARM_ALARM else (other, position)
             )
-            row = Row(
+            linked = _linked_line(
+                attributes[alarm], attributes[trigger], ref[alarm], naive_times, shown, trigger
+            )
+            pending = _Pending(
                 at,
-                _linked_text(
-                    attributes[alarm], attributes[trigger], ref[alarm], naive_times, shown, trigger
-                ),
+                linked,
                 [source[alarm], source[trigger]],
                 [ref[alarm], ref[trigger]],
                 list(names),
             )
-            rows.append(row)
-            merged[position] = row
+            rows.append(pending)
+            merged[position] = pending
             continue
         if kind[position] == INCIDENT_NOTIFIED:
-            who = attrs.get("notified_user") or "a responder"
-            how = attrs.get("channel") or "unknown channel"
+            who = attrs.get("notified_user") or None
+            how = attrs.get("channel") or None
             burst = open_burst.get(event_ref)
-            if burst is not None and at - burst[2] <= BURST_GAP and rows and rows[-1] is burst[0]:
-                row, people, _ = burst
+            # A notification joins the open burst of its incident if it is within BURST_GAP of
+            # the burst's latest one and nothing else was shown in between.
+            if burst is not None and at - burst[1] <= BURST_GAP and rows and rows[-1] is burst[0]:
+                pending = burst[0]
+                people = pending.people if pending.people is not None else {}
                 channels = people.setdefault(who, [])
                 if how not in channels:
                     channels.append(how)
-                row.text = _notified(attrs, people)
-                row.milestones.extend(n for n in names if n not in row.milestones)
-                open_burst[event_ref] = (row, people, at)
+                pending.line = _notified(attrs, people)
+                pending.mark(names)
+                open_burst[event_ref] = (pending, at)
                 continue
             people = {who: [how]}
-            row = Row(at, _notified(attrs, people), ["pagerduty"], [event_ref], list(names))
-            rows.append(row)
-            open_burst[event_ref] = (row, people, at)
+            pending = _Pending(
+                at, _notified(attrs, people), ["pagerduty"], [event_ref], list(names), people
+            )
+            rows.append(pending)
+            open_burst[event_ref] = (pending, at)
             continue
-        text = _describe(
+        line = EventLine(
             source[position],
             kind[position],
             event_ref,
@@ -378,5 +362,5 @@ def _rows(
             actor[position],
             attrs,
         )
-        rows.append(Row(at, text, [source[position]], [event_ref], list(names)))
-    return rows
+        rows.append(Row(at, line, (source[position],), (event_ref,), tuple(names)))
+    return [r.row() if isinstance(r, _Pending) else r for r in rows]

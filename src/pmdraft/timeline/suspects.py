@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
 from ..model import (
     DEPLOY_FAILED,
@@ -36,14 +35,15 @@ from ..model import (
     DEPLOY_ROLLED_BACK,
     DEPLOY_STARTED,
     DEPLOY_SUCCEEDED,
+    BeforeImpact,
     Event,
-    iso_z,
+    LatentDeploy,
+    OtherService,
+    Reason,
+    SameService,
+    StagedRollout,
+    WentBad,
 )
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from .milestones import Milestone
 
 MAX_LEADS = 3
 """Leads listed under Root Cause."""
@@ -66,8 +66,6 @@ STAGED = 1.5
 STAGE_LINES_UP = timedelta(minutes=30)
 """A rollout stage at most this long before impact start lines up with it."""
 
-NOTE = "These are leads for the writer to confirm or rule out, not a verdict."
-
 
 @dataclass(frozen=True)
 class Lead:
@@ -83,60 +81,22 @@ class Lead:
     environment: str | None
     url: str | None
     score: float
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     before_impact: float | None = None
     """Seconds from the deploy to impact start."""
 
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "at": iso_z(self.at),
-            "ref": self.ref,
-            "source": self.source,
-            "kind": self.kind,
-            "summary": self.summary,
-            "service": self.service,
-            "version": self.version,
-            "environment": self.environment,
-            "url": self.url,
-            "score": round(self.score, 3),
-            "reasons": list(self.reasons),
-            "before_impact": self.before_impact,
-        }
 
-
-@dataclass
+@dataclass(frozen=True)
 class Suspects:
     """Ranked leads, the long lookback's deploys, and the lookbacks they came from."""
 
-    leads: list[Lead] = field(default_factory=list)
-    latent: list[Lead] = field(default_factory=list)
+    leads: tuple[Lead, ...] = ()
+    latent: tuple[Lead, ...] = ()
     """The last deploys of the affected services before the short lookback (long lookback)."""
     lookback: timedelta = timedelta(hours=6)
     long_lookback: timedelta = timedelta(0)
-    services: list[str] = field(default_factory=list)
+    services: tuple[str, ...] = ()
     """The affected services (from alarms and incidents), as written in the data."""
-
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "note": NOTE,
-            "lookback_hours": self.lookback.total_seconds() / 3600,
-            "leads": [lead.to_record() for lead in self.leads],
-            "long_lookback": {
-                "days": self.long_lookback.total_seconds() / 86400,
-                "services": list(self.services),
-                "deploys": [lead.to_record() for lead in self.latent],
-            },
-        }
-
-
-def _hours(lookback: timedelta) -> str:
-    return f"{lookback.total_seconds() / 3600:g} h"
-
-
-def _words(seconds: float) -> str:
-    from ..render.text import duration_words
-
-    return duration_words(seconds)
 
 
 def affected_services(events: Iterable[Event]) -> dict[str, str]:
@@ -153,7 +113,7 @@ def _version(e: Event) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def _lead(e: Event, score: float, reasons: list[str], impact: datetime | None) -> Lead:
+def _lead(e: Event, score: float, reasons: list[Reason], impact: datetime | None) -> Lead:
     environment = e.attrs.get("environment")
     return Lead(
         at=e.at,
@@ -171,6 +131,88 @@ def _lead(e: Event, score: float, reasons: list[str], impact: datetime | None) -
     )
 
 
+def _grouped(window: Iterable[Event]) -> list[list[Event]]:
+    """The deploys in ``window`` in time order, grouped: one rollout (service and version) is one
+    group of its stages; a deploy without both is a group of its own events (by ref)."""
+    groups: dict[tuple[str | None, ...], list[Event]] = {}
+    for e in sorted(window, key=lambda e: (e.at, e.source, e.kind, e.ref)):
+        version = _version(e)
+        key = (
+            ("rollout", (e.service or "").lower(), version)
+            if version and e.service
+            else ("ref", e.source, e.ref)
+        )
+        groups.setdefault(key, []).append(e)
+    return list(groups.values())
+
+
+def _score(
+    members: list[Event],
+    impact: datetime,
+    services: dict[str, str],
+    bad_refs: dict[str, Event],
+    seconds: float,
+) -> Lead:
+    """One group's lead: its latest member, scored, with the reasons behind the score."""
+    last = members[-1]
+    reasons: list[Reason] = []
+    score = 0.0
+    if isinstance(last.service, str) and last.service.lower() in services:
+        score += SAME_SERVICE
+        reasons.append(SameService(last.service))
+    else:
+        reasons.append(OtherService(any_named=bool(services)))
+    gap = (impact - last.at).total_seconds()
+    score += NEARNESS * max(0.0, 1.0 - gap / seconds)
+    reasons.append(BeforeImpact(gap))
+    bad = next((bad_refs[m.ref] for m in reversed(members) if m.ref in bad_refs), None)
+    if bad is not None:
+        score += BAD_STATUS
+        reasons.append(WentBad(bad.kind != DEPLOY_FAILED, bad.at, bad.at > impact))
+    stages = list(dict.fromkeys((m.attrs.get("environment") or m.ref) for m in members))
+    if len(stages) >= 2 and impact - last.at <= STAGE_LINES_UP:
+        score += STAGED
+        first = (impact - members[0].at).total_seconds()
+        reasons.append(StagedRollout(tuple(str(s) for s in stages), first))
+    return _lead(last, score, reasons, impact)
+
+
+def _latent(
+    deploys: list[Event],
+    services: dict[str, str],
+    impact: datetime,
+    since: datetime,
+    span: timedelta,
+) -> tuple[Lead, ...]:
+    """The last :data:`LATENT_PER_SERVICE` deploys of each affected service in ``span`` before
+    ``impact`` and before ``since`` (the short lookback's start), newest first."""
+    latent: list[Lead] = []
+    oldest = impact - span
+    days = span.total_seconds() / 86400
+    for name in services.values():
+        older = [
+            e
+            for e in deploys
+            if isinstance(e.service, str)
+            and e.service.lower() == name.lower()
+            and oldest <= e.at < since
+            and e.kind in (DEPLOY_SUCCEEDED, DEPLOY_STARTED, DEPLOY_FAILED)
+        ]
+        seen: set[str] = set()
+        picked: list[Event] = []
+        for e in sorted(older, key=lambda e: e.at, reverse=True):
+            if e.ref in seen:
+                continue
+            seen.add(e.ref)
+            picked.append(e)
+            if len(picked) == LATENT_PER_SERVICE:
+                break
+        for e in picked:
+            gap = (impact - e.at).total_seconds()
+            latent.append(_lead(e, 0.0, [LatentDeploy(name, days, gap)], impact))
+    return tuple(sorted(latent, key=lambda lead: lead.at, reverse=True))
+
+
 def rank(
     events: Sequence[Event],
     impact: datetime | None,
@@ -186,11 +228,11 @@ def rank(
     name the affected services, unless ``services`` (lower-cased -> as written) is given.
     """
     services = affected_services(events) if services is None else services
-    result = Suspects(
-        lookback=lookback, long_lookback=long_lookback, services=list(services.values())
+    empty = Suspects(
+        lookback=lookback, long_lookback=long_lookback, services=tuple(services.values())
     )
     if impact is None:
-        return result
+        return empty
     deploys = [e for e in events if e.kind in DEPLOY_KINDS]
     bad_refs: dict[str, Event] = {}
     for e in deploys:
@@ -198,106 +240,13 @@ def rank(
             bad_refs.setdefault(e.ref, e)
     since = impact - lookback
     window = [e for e in deploys if since <= e.at <= impact]
-
-    groups: dict[tuple[str | None, ...], list[Event]] = {}
-    for e in sorted(window, key=lambda e: (e.at, e.source, e.kind, e.ref)):
-        version = _version(e)
-        key = (
-            ("rollout", (e.service or "").lower(), version)
-            if version and e.service
-            else ("ref", e.source, e.ref)
-        )
-        groups.setdefault(key, []).append(e)
-
-    leads: list[Lead] = []
     seconds = max(lookback.total_seconds(), 1.0)
-    for members in groups.values():
-        last = members[-1]
-        reasons: list[str] = []
-        score = 0.0
-        if isinstance(last.service, str) and last.service.lower() in services:
-            score += SAME_SERVICE
-            reasons.append(f"same service ({last.service})")
-        else:
-            reasons.append(
-                "no deploy of an affected service"
-                if services
-                else "no alarm or incident names a service"
-            )
-        gap = (impact - last.at).total_seconds()
-        score += NEARNESS * max(0.0, 1.0 - gap / seconds)
-        reasons.append(f"{_words(gap)} before impact start" if gap else "at impact start")
-        bad = next((bad_refs[m.ref] for m in reversed(members) if m.ref in bad_refs), None)
-        if bad is not None:
-            score += BAD_STATUS
-            verb = "failed" if bad.kind == DEPLOY_FAILED else "rolled back"
-            when = "before" if bad.at <= impact else "after"
-            reasons.append(f"{verb} at {bad.at.strftime('%H:%M:%S')} ({when} impact start)")
-        stages = list(dict.fromkeys((m.attrs.get("environment") or m.ref) for m in members))
-        if len(stages) >= 2 and impact - last.at <= STAGE_LINES_UP:
-            score += STAGED
-            reasons.append(
-                f"stage {len(stages)} of a staged rollout ({', '.join(str(s) for s in stages)}) "
-                f"lines up with impact; earlier stages went out {_words((impact - members[0].at).total_seconds())} "
-                "before it"
-            )
-        leads.append(_lead(last, score, reasons, impact))
+    leads = [_score(group, impact, services, bad_refs, seconds) for group in _grouped(window)]
     leads.sort(key=lambda lead: (-lead.score, -lead.at.timestamp(), lead.source, lead.ref))
-    result.leads = leads[:limit]
-
+    latent: tuple[Lead, ...] = ()
     if long_lookback > lookback and services:
-        latent: list[Lead] = []
-        oldest = impact - long_lookback
-        for name in services.values():
-            older = [
-                e
-                for e in deploys
-                if isinstance(e.service, str)
-                and e.service.lower() == name.lower()
-                and oldest <= e.at < since
-                and e.kind in (DEPLOY_SUCCEEDED, DEPLOY_STARTED, DEPLOY_FAILED)
-            ]
-            seen: set[str] = set()
-            picked: list[Event] = []
-            for e in sorted(older, key=lambda e: e.at, reverse=True):
-                if e.ref in seen:
-                    continue
-                seen.add(e.ref)
-                picked.append(e)
-                if len(picked) == LATENT_PER_SERVICE:
-                    break
-            for e in picked:
-                gap = (impact - e.at).total_seconds()
-                days = f"{long_lookback.total_seconds() / 86400:g}"
-                reason = (
-                    f"last deploys of {name} within {days} days: {_words(gap)} before impact start"
-                )
-                latent.append(_lead(e, 0.0, [reason], impact))
-        result.latent = sorted(latent, key=lambda lead: lead.at, reverse=True)
-    return result
-
-
-def top_lead_milestone(
-    frame: pd.DataFrame, impact: Milestone | None, lookback: timedelta
-) -> Milestone | None:
-    """The ``suspect_change`` milestone: the top-ranked lead, with its reasons as the rule."""
-    from .frame import frame_events
-    from .milestones import Milestone
-
-    if impact is None or frame.empty:
-        return None
-    is_deploy = frame["kind"].isin(DEPLOY_KINDS)
-    if not is_deploy.any():
-        return None
-    events = frame_events(frame[is_deploy])
-    named = frame.loc[~is_deploy, "service"].dropna().unique()
-    services = {str(s).lower(): str(s) for s in named if isinstance(s, str) and s}
-    suspects = rank(events, impact.at, lookback=lookback, limit=1, services=services)
-    if not suspects.leads:
-        return None
-    lead = suspects.leads[0]
-    rule = f"top-ranked deploy at or before impact start within {_hours(lookback)}: {', '.join(lead.reasons)}"
-    return Milestone(at=lead.at, rule=rule, ref=lead.ref, summary=lead.summary, event_at=lead.at)
+        latent = _latent(deploys, services, impact, since, long_lookback)
+    return replace(empty, leads=tuple(leads[:limit]), latent=latent)
 
 
 _NUMBERS = re.compile(r"\d+")

@@ -50,7 +50,7 @@ def _client(cfg: PagerDutyConfig, context: BuildContext) -> tuple[Any, Any, Any]
     return client, counter, budget
 
 
-def api(cfg: PagerDutyConfig, context: BuildContext) -> PagerDutyApi:
+def open_api(cfg: PagerDutyConfig, context: BuildContext) -> PagerDutyApi:
     """The REST API calls batch, doctor and ``--incident`` make; close it after use."""
     from .api import PagerDutyApi
 
@@ -93,4 +93,4 @@ SOURCES = (
     ),
 )
 
-__all__ = ["SOURCES", "PagerDutyConfig", "api", "build", "token_of"]
+__all__ = ["SOURCES", "PagerDutyConfig", "build", "open_api", "token_of"]

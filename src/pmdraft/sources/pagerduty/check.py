@@ -42,7 +42,7 @@ def _pagerduty_failure(exc: Exception, base_url: str, ca_bundle: str, token: str
 
 def check_pagerduty(cfg: PagerDutyConfig, context: BuildContext) -> list[Check]:
     """The token is set and ``GET /incidents?limit=1`` answers 200, with the draft's own client."""
-    from . import api
+    from . import open_api
 
     token = context.environ.get(cfg.token_env, "").strip()
     if not token:
@@ -55,7 +55,7 @@ def check_pagerduty(cfg: PagerDutyConfig, context: BuildContext) -> list[Check]:
             )
         ]
     try:
-        calls = api(cfg, context)
+        calls = open_api(cfg, context)
     except PmdraftError as exc:
         return [Check("pagerduty", FAIL, str(exc))]
     client: Any = calls.client

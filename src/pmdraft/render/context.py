@@ -1,0 +1,344 @@
+"""The plain values every template sees, built from a :class:`~pmdraft.draft.Draft`.
+
+No DataFrame and no model object reaches a template: times become text, facts become sentences
+(through :mod:`pmdraft.words`), records become dicts. docs/templates.md lists every variable.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from ..model import RelatedMatch, iso_z
+from ..timeline.milestones import DURATIONS, MILESTONES
+from ..timeline.responders import Responder
+from ..timeline.suspects import Lead
+from ..words import (
+    DURATION_MEANINGS,
+    SOURCE_LABEL,
+    duration_words,
+    line_text,
+    milestone_rule,
+    note,
+    reasons,
+    related_reasons,
+)
+from .text import hhmm, hhmmss, long_date, markdown_text
+
+if TYPE_CHECKING:
+    from ..draft import Draft
+
+FAST_DETECT = 5 * 60
+"""Seconds: detection at most this long after impact start counts as fast (What Went Well)."""
+FAST_ACK = 5 * 60
+"""Seconds: acknowledgement at most this long after the page counts as quick."""
+LATE_CHANGE = 10 * 60
+"""Seconds: more than this between the suspect change and the first alert is late detection."""
+
+SOURCE_TITLES = {
+    "cloudwatch": "CloudWatch alarm history",
+    "pagerduty": "PagerDuty incidents and log entries",
+}
+
+DEPLOY_SOURCE_TITLES = {
+    "deploys": "deploy log",
+    "codedeploy": "AWS CodeDeploy",
+    "github": "GitHub Deployments",
+    "cloudtrail": "CloudTrail deploy calls",
+}
+
+
+def _source_title(name: str) -> str:
+    kind, _, what = name.partition(":")
+    if what and kind in DEPLOY_SOURCE_TITLES:
+        return (
+            f"{DEPLOY_SOURCE_TITLES[kind]} {what}"
+            if kind == "deploys"
+            else f"{DEPLOY_SOURCE_TITLES[kind]} ({what})"
+        )
+    return SOURCE_TITLES.get(name, name)
+
+
+def _facts(draft: Draft) -> tuple[list[str], list[str]]:
+    """What Went Well and What Went Wrong, as far as the numbers tell."""
+    d, m = draft.analysis.durations, draft.analysis.milestones
+    well: list[str] = []
+    wrong: list[str] = []
+    ttd = d.get("time_to_detect")
+    if ttd is not None:
+        text = (
+            f"the first alert fired {duration_words(ttd)} after impact began "
+            f"(time_to_detect = {ttd} s)"
+        )
+        (well if ttd <= FAST_DETECT else wrong).append(
+            ("Fast detection: " if ttd <= FAST_DETECT else "Slow detection: ") + text
+        )
+    tta = d.get("time_to_acknowledge")
+    if tta is not None:
+        text = f"acknowledged {duration_words(tta)} after the page (time_to_acknowledge = {tta} s)"
+        (well if tta <= FAST_ACK else wrong).append(
+            ("Quick response: " if tta <= FAST_ACK else "Slow response: ") + text
+        )
+    ctd = d.get("change_to_detect")
+    change = m.get("suspect_change")
+    if ctd is not None and change is not None:
+        version = _change_name(draft)
+        text = (
+            f"{duration_words(ctd)} between deploy {version} and the first alert "
+            f"(change_to_detect = {ctd} s)"
+        )
+        (wrong if ctd > LATE_CHANGE else well).append(
+            ("Late detection: " if ctd > LATE_CHANGE else "Early signal: ") + text
+        )
+    detected, rollback = m.get("detected"), draft.rollback
+    if rollback is not None and detected is not None:
+        took = (rollback.at - detected.at).total_seconds()
+        well.append(
+            f"Rollback as mitigation: {markdown_text(rollback.summary)} "
+            f"at {hhmmss(rollback.at)} UTC; "
+            f"the rollback took {duration_words(took)} from the first alert"
+        )
+    return well, wrong
+
+
+def _change_name(draft: Draft) -> str:
+    change = draft.analysis.milestones.get("suspect_change")
+    if change is None:
+        return ""
+    for e in draft.events:
+        if e.ref == change.ref and e.at == change.event_at and e.kind.startswith("deploy."):
+            return str(e.attrs.get("version") or e.ref)
+    return change.ref or ""
+
+
+def _severity(draft: Draft) -> str | None:
+    for inc in draft.incidents:
+        parts = [str(inc.priority)] if inc.priority else []
+        if inc.urgency:
+            parts.append(f"{inc.urgency} urgency")
+        if parts:
+            return ", ".join(parts) + " (from PagerDuty)"
+    return None
+
+
+def _title(draft: Draft) -> str:
+    if draft.incidents:
+        first = draft.incidents[0]
+        title = str(first.title or f"PagerDuty incident {first.id}")
+        more = len(draft.incidents) - 1
+        return title + (f" (and {more} more incident{'s' if more > 1 else ''})" if more else "")
+    start = draft.analysis.milestones.get("impact_started")
+    when = (start.at if start else draft.window.since).strftime("%Y-%m-%d %H:%M UTC")
+    return f"Incident of {when}"
+
+
+def _timeline(draft: Draft, tz: tzinfo | None = None) -> list[dict[str, Any]]:
+    """Timeline rows; each time column shows its date on the first row and when its day changes.
+
+    Dates appear only when the timeline spans more than one day in either column's zone.
+    """
+    rows = []
+    local = [r.at.astimezone(tz) for r in draft.rows] if tz else [None] * len(draft.rows)
+    multi_day = (
+        len({r.at.date() for r in draft.rows}) > 1 or len({t.date() for t in local if t}) > 1
+    )
+    previous, previous_local = None, None
+    for r, lt in zip(draft.rows, local, strict=True):
+        show_date = multi_day and r.at.date() != previous
+        previous = r.at.date()
+        time = (r.at.strftime("%Y-%m-%d ") if show_date else "") + hhmmss(r.at)
+        local_time = None
+        if lt is not None:
+            show_local_date = multi_day and lt.date() != previous_local
+            previous_local = lt.date()
+            local_time = (
+                lt.strftime("%Y-%m-%d ") if show_local_date else ""
+            ) + f"{hhmmss(lt)} {lt.tzname()}"
+        marks = ", ".join(r.milestones)
+        text = line_text(r.line)
+        rows.append(
+            {
+                "time": time,
+                "local": local_time,
+                "event": text,
+                "marks": list(r.milestones),
+                "text": text + (f" _[{marks}]_" if marks else ""),
+            }
+        )
+    return rows
+
+
+def _metrics(draft: Draft) -> list[dict[str, str]]:
+    m, d = draft.analysis.milestones, draft.analysis.durations
+    out = []
+    for name, (end, start) in DURATIONS.items():
+        value = d.get(name)
+        out.append(
+            {
+                "name": name,
+                "value": "unknown" if value is None else f"{duration_words(value)} ({value} s)",
+                "definition": f"{end} - {start}: {DURATION_MEANINGS[name]}",
+                "from": "; ".join(
+                    f"{n}: "
+                    + (f"{iso_z(ms.at)} {ms.summary or ''}".strip() if ms else "no evidence")
+                    for n in (start, end)
+                    for ms in (m[n],)
+                ),
+            }
+        )
+    return out
+
+
+def _lead(lead: Lead) -> dict[str, Any]:
+    """A suspect deploy as plain values: when (with the date), what, why."""
+    return {
+        "at": lead.at.strftime("%Y-%m-%d %H:%M:%S"),
+        "summary": lead.summary,
+        "source": lead.source,
+        "ref": lead.ref,
+        "url": lead.url or "",
+        "reasons": "; ".join(reasons(lead.reasons)),
+    }
+
+
+def _responder(r: Responder) -> dict[str, Any]:
+    """One responder of one incident as plain values: who, when paged and acknowledged, how fast."""
+    tta = r.time_to_ack
+    return {
+        "incident": f"#{r.incident_number}" if r.incident_number is not None else r.incident_id,
+        "who": r.name,
+        "paged": hhmmss(r.paged) if r.paged else None,
+        "acknowledged": hhmmss(r.acknowledged) if r.acknowledged else None,
+        "time_to_ack": None if tta is None else f"{duration_words(tta)} ({tta:g} s)",
+        "time_to_ack_seconds": tta,
+    }
+
+
+def _related(r: RelatedMatch) -> dict[str, Any]:
+    """A past incident as plain values: date, number, title, link, duration and why it is listed."""
+    seconds = r.duration_seconds
+    return {
+        "date": iso_z(r.created)[:10],
+        "number": r.incident.number,
+        "title": r.incident.title or "",
+        "url": r.incident.url or "",
+        "service": r.incident.service or "",
+        "duration": "still open" if seconds is None else duration_words(seconds),
+        "reasons": related_reasons(r),
+    }
+
+
+def _milestone_rows(draft: Draft) -> list[dict[str, str]]:
+    out = []
+    for name in MILESTONES:
+        ms = draft.analysis.milestones.get(name)
+        notes = [note(n) for n in draft.analysis.notes.get(name, ())]
+        out.append(
+            {
+                "name": name,
+                "at": iso_z(ms.at) if ms else "unknown",
+                "rule": (milestone_rule(name, ms) if ms else "no evidence")
+                + ("; " + "; ".join(notes) if notes else ""),
+                "event": (ms.summary or "") if ms else "",
+            }
+        )
+    return out
+
+
+def _sources(draft: Draft) -> dict[str, Any]:
+    """The Sources table, the Data gaps note and the sources not configured."""
+    return {
+        "sources": [
+            {
+                "name": r.name,
+                "title": _source_title(r.name),
+                "status": r.status.replace("_", " "),
+                "events": r.events,
+                "requests": r.requests,
+                "error": r.error or "",
+            }
+            for r in draft.reports
+        ],
+        "gaps": [
+            {"title": _source_title(r.name), "error": r.error or "failed"} for r in draft.gaps
+        ],
+        "not_configured": [
+            _source_title(r.name) for r in draft.reports if r.status == "not_configured"
+        ],
+    }
+
+
+def _suspect(draft: Draft) -> dict[str, Any] | None:
+    """The suspect change (the top lead) as plain values, or ``None``."""
+    change = draft.analysis.milestones.get("suspect_change")
+    if change is None:
+        return None
+    before = draft.analysis.durations.get("change_to_detect")
+    return {
+        "version": _change_name(draft),
+        "summary": change.summary or "",
+        "at": hhmmss(change.at),
+        "before_alert": duration_words(before) if before is not None else None,
+        "rule": milestone_rule("suspect_change", change),
+    }
+
+
+def context(draft: Draft, tz: tzinfo | None = None) -> dict[str, Any]:
+    """The plain values the templates see (no DataFrame, no model objects).
+
+    docs/templates.md lists them.
+
+    ``tz`` adds a local time to each timeline row; every other time stays UTC.
+    """
+    m, d = draft.analysis.milestones, draft.analysis.durations
+    start, end = m.get("impact_started"), m.get("resolved")
+    well, wrong = _facts(draft)
+    comms = [
+        {
+            "time": hhmmss(e.at),
+            "date": e.at.strftime("%Y-%m-%d"),
+            "who": e.actor or "someone",
+            "incident": f"#{e.attrs.get('incident_number')}",
+            "text": str(e.attrs.get("note") or ""),
+        }
+        for e in draft.events
+        if e.kind == "incident.annotated"
+    ]
+    resolve = d.get("time_to_resolve")
+    return {
+        "title": _title(draft),
+        "date": (start.at if start else draft.window.since).strftime("%Y-%m-%d"),
+        "long_date": long_date(start.at if start else draft.window.since),
+        "severity": _severity(draft),
+        "window": {"since": iso_z(draft.window.since), "until": iso_z(draft.window.until)},
+        "start": hhmm(start.at) if start else None,
+        "end": hhmm(end.at) if end else None,
+        "duration": duration_words(resolve) if resolve is not None else None,
+        "duration_seconds": resolve,
+        "start_rule": milestone_rule("impact_started", start) if start else None,
+        "end_rule": milestone_rule("resolved", end) if end else None,
+        "tz": str(tz) if tz else None,
+        "timeline": _timeline(draft, tz),
+        "suspect": _suspect(draft),
+        "leads": [_lead(lead) for lead in draft.suspects.leads],
+        "latent": [_lead(lead) for lead in draft.suspects.latent],
+        "latent_days": f"{draft.suspects.long_lookback.total_seconds() / 86400:g}",
+        "latent_services": list(draft.suspects.services),
+        "well": well,
+        "wrong": wrong,
+        "metrics": _metrics(draft),
+        "milestones": _milestone_rows(draft),
+        **_sources(draft),
+        "comms": comms,
+        "incidents": [inc.to_record() for inc in draft.incidents],
+        "responders": [_responder(r) for r in draft.responders],
+        "related": [_related(r) for r in draft.related],
+        "related_days": None
+        if draft.related_lookback_days is None
+        else f"{draft.related_lookback_days:g}",
+        "related_error": draft.related_error,
+        "source_labels": SOURCE_LABEL,
+        "graphs": [{**g, "href": quote(g["path"])} for g in draft.graphs],
+        "graphs_note": draft.graphs_note,
+    }
