@@ -11,11 +11,11 @@ import math
 import sys
 from datetime import UTC, datetime, timedelta
 
+from pmdraft.model import Window
+from pmdraft.sandbox.pagerduty import PagerDutyStandIn, incident, log_entry
 from pmdraft.sources.base import RequestCounter
 from pmdraft.sources.pagerduty.client import build_client
 from pmdraft.sources.pagerduty.collector import PagerDutyCollector
-from pmdraft.model import Window
-from pmdraft.sandbox.pagerduty import PagerDutyStandIn, incident, log_entry
 
 TOKEN = "bench-window-25k"
 DAY = Window(datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 2, tzinfo=UTC))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pmdraft.config import BatchConfig, RenderConfig, TimelineConfig, load_config, parse_config
+from pmdraft.errors import ConfigError
 from pmdraft.sources.cloudwatch.config import CloudWatchAccountConfig, CloudWatchConfig
 from pmdraft.sources.deploys.config import (
     CloudTrailConfig,
@@ -17,7 +18,6 @@ from pmdraft.sources.deploys.config import (
     GitHubDeploysConfig,
 )
 from pmdraft.sources.pagerduty.config import PagerDutyConfig
-from pmdraft.errors import ConfigError
 
 from .conftest import REPO
 

@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 import pytest
 
-from pmdraft.model import (
+from pmdraft.facts import (
     AlarmsUnread,
     BeforeImpact,
     DetectUnknown,
@@ -20,7 +20,6 @@ from pmdraft.model import (
     NoAlarmFired,
     NotifiedLine,
     OtherService,
-    PastIncident,
     RelatedMatch,
     RollbackMitigation,
     Rule,
@@ -31,6 +30,7 @@ from pmdraft.model import (
     Unresolved,
     WentBad,
 )
+from pmdraft.model import PastIncident
 from pmdraft.words import (
     duration_words,
     line_text,

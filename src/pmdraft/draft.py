@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .config import Config
-from .model import Event, IncidentRef, MetricSeries, RelatedMatch, Scalar, Window
+from .facts import RelatedMatch
+from .model import Event, IncidentRef, MetricSeries, Scalar, Window
 from .pipeline import Collected, Progress, SourceReport, build_collectors, collect
 from .sources.base import Collector
 from .sources.cloudwatch import CloudWatchConfig

@@ -140,7 +140,8 @@ def read_table(origin: str, name: str, table: Any, cls: type[T]) -> T:
                 f"known keys: {', '.join(known)}"
             )
         f = spec[name_]
-        default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]  # a field has one of the two
+        # Every key() field has a default or a default_factory.
+        default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[operator]
         values[name_] = check_type(where, name_, value, default, f.metadata["example"])
     for f in spec.values():
         if f.metadata.get("required") and not values.get(f.name):

@@ -10,12 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
-from .model import (
-    ALARM_ALARM,
-    INCIDENT_ACKNOWLEDGED,
-    INCIDENT_ANNOTATED,
-    INCIDENT_RESOLVED,
-    INCIDENT_TRIGGERED,
+from .facts import (
     AlarmsUnread,
     BeforeImpact,
     DetectUnknown,
@@ -33,11 +28,18 @@ from .model import (
     Rule,
     RunLine,
     SameService,
-    Scalar,
     StagedRollout,
     StillFiring,
     Unresolved,
     WentBad,
+)
+from .model import (
+    ALARM_ALARM,
+    INCIDENT_ACKNOWLEDGED,
+    INCIDENT_ANNOTATED,
+    INCIDENT_RESOLVED,
+    INCIDENT_TRIGGERED,
+    Scalar,
     iso_z,
 )
 

@@ -56,7 +56,10 @@ def test_doctor_passes_when_every_source_answers(
             f"GET /incidents answered 200 at {pd.base_url}; token from $PAGERDUTY_API_TOKEN",
         ),
         "deploys deploys.jsonl": ("ok", f"{tmp_path / 'deploys.jsonl'} is readable"),
-        "slack": ("off", "not configured: add a [slack] section to read the incident's Slack channel"),
+        "slack": (
+            "off",
+            "not configured: add a [slack] section to read the incident's Slack channel",
+        ),
     }
     assert result.stdout.endswith("\nEverything configured works.\n")
     assert [(r.method, r.path, r.query.get("limit")) for r in pd.requests] == [
@@ -95,7 +98,10 @@ def test_doctor_reports_a_missing_token_and_a_missing_deploy_log(tmp_path: Path,
     assert rows(result.stdout) == {
         "config": ("ok", str(cfg)),
         "cloudwatch": ("off", "not configured: add a [cloudwatch] section to read alarm history"),
-        "slack": ("off", "not configured: add a [slack] section to read the incident's Slack channel"),
+        "slack": (
+            "off",
+            "not configured: add a [slack] section to read the incident's Slack channel",
+        ),
         "pagerduty": (
             "FAIL",
             (

@@ -10,7 +10,8 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..model import RelatedMatch, iso_z
+from ..facts import RelatedMatch
+from ..model import iso_z
 from ..timeline.milestones import DURATIONS, MILESTONES
 from ..timeline.responders import Responder
 from ..timeline.suspects import Lead

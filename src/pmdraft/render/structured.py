@@ -7,7 +7,8 @@ import io
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..model import Milestone, RelatedMatch, iso_z
+from ..facts import Milestone, RelatedMatch
+from ..model import iso_z
 from ..timeline.milestones import MILESTONES
 from ..timeline.suspects import Lead, Suspects
 from ..words import SUSPECTS_NOTE, milestone_rule, notes, reasons, related_reasons

@@ -11,10 +11,10 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from ..model import UTC, require_aware
+from ..model import require_aware
 
 DEFAULT_ACCOUNT = "123456789012"
 
@@ -105,7 +105,7 @@ def _describe_alarm_history(self: Any) -> Any:
     from moto.core.responses import ActionResult
 
     def aware(value: Any) -> datetime | None:
-        if value is None:
+        if not isinstance(value, datetime):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 

@@ -10,11 +10,11 @@ again, a second alarm, and an unrelated incident of another service that must st
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..model import UTC, Window
+from ..model import Window
 from . import aws
 from .pagerduty import PagerDutyStandIn, incident, log_entry
 

@@ -3,7 +3,7 @@
 Everything here returns facts (the records of :mod:`pmdraft.model`); :mod:`pmdraft.words` says them.
 """
 
-from ..model import Milestone
+from ..facts import Milestone
 from .frame import build_frame, frame_events
 from .milestones import DURATIONS, MILESTONES, Analysis, analyse
 from .story import Row, build_rows

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..model import ALARM_ALARM, ALARM_INSUFFICIENT_DATA, ALARM_OK, FlapLine
+from ..facts import FlapLine
+from ..model import ALARM_ALARM, ALARM_INSUFFICIENT_DATA, ALARM_OK
 
 FLAP_TRANSITIONS = 3
 """An alarm with at least this many transitions within :data:`FLAP_SPAN`, going back to ALARM

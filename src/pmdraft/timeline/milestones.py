@@ -1,7 +1,7 @@
 """Milestones and durations, each with the event that set it and the rule that chose it.
 
 A milestone without evidence is ``None`` and so is every duration that needs it: unknown is
-never shown as zero. Each rule is a :class:`~pmdraft.model.Rule` (``words.milestone_rule`` says
+never shown as zero. Each rule is a :class:`~pmdraft.facts.Rule` (``words.milestone_rule`` says
 it) and is written so a reader can check it against the timeline; what was unclear becomes a
 typed note (:data:`~pmdraft.model.Note`). The suspect deploys are ranked here, once
 (:func:`~.suspects.rank`): the top lead is the ``suspect_change`` milestone.
@@ -17,6 +17,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..facts import (
+    AlarmsUnread,
+    DetectUnknown,
+    FlapIgnored,
+    Milestone,
+    NoAlarmFired,
+    Note,
+    RollbackMitigation,
+    Rule,
+    StillFiring,
+    Unresolved,
+)
 from ..model import (
     ALARM_ALARM,
     ALARM_KINDS,
@@ -26,17 +38,7 @@ from ..model import (
     INCIDENT_NOTIFIED,
     INCIDENT_RESOLVED,
     INCIDENT_TRIGGERED,
-    AlarmsUnread,
-    DetectUnknown,
     Event,
-    FlapIgnored,
-    Milestone,
-    NoAlarmFired,
-    Note,
-    RollbackMitigation,
-    Rule,
-    StillFiring,
-    Unresolved,
     parse_time,
 )
 from .frame import frame_events, to_datetime

@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from ..model import PastIncident, RelatedMatch, parse_time_or_none
+from ..facts import RelatedMatch
+from ..model import PastIncident, parse_time_or_none
 
 MAX_RELATED = 5
 """Past incidents listed under Related Incidents."""

@@ -9,7 +9,7 @@ between 14:32 and 14:41 (see JSON)", so a busy window stays readable. An alarm's
 ALARM and the PagerDuty trigger it caused (linked by :mod:`.correlate`) share one line that
 names both.
 
-Each :class:`Row` carries what its line shows as a fact (a :data:`~pmdraft.model.Line`);
+Each :class:`Row` carries what its line shows as a fact (a :data:`~pmdraft.facts.Line`);
 ``pmdraft.words.line_text`` says it.
 """
 
@@ -23,19 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..model import (
-    ALARM_ALARM,
-    INCIDENT_NOTIFIED,
-    INCIDENT_TRIGGERED,
-    ROUTINE_FAMILY,
-    EventLine,
-    Line,
-    LinkedLine,
-    Milestone,
-    NotifiedLine,
-    RunLine,
-    Scalar,
-)
+from ..facts import ROUTINE_FAMILY, EventLine, Line, LinkedLine, Milestone, NotifiedLine, RunLine
+from ..model import ALARM_ALARM, INCIDENT_NOTIFIED, INCIDENT_TRIGGERED, Scalar
 from .flapping import FLAP_SPAN, FLAP_TRANSITIONS, find_flaps
 from .frame import gc_paused
 

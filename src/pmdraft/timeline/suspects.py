@@ -29,20 +29,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from ..model import (
-    DEPLOY_FAILED,
-    DEPLOY_KINDS,
-    DEPLOY_ROLLED_BACK,
-    DEPLOY_STARTED,
-    DEPLOY_SUCCEEDED,
+from ..facts import (
     BeforeImpact,
-    Event,
     LatentDeploy,
     OtherService,
     Reason,
     SameService,
     StagedRollout,
     WentBad,
+)
+from ..model import (
+    DEPLOY_FAILED,
+    DEPLOY_KINDS,
+    DEPLOY_ROLLED_BACK,
+    DEPLOY_STARTED,
+    DEPLOY_SUCCEEDED,
+    Event,
 )
 
 MAX_LEADS = 3

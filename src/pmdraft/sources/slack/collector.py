@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ...model import Event, Window
+from ...model import Event, SourceExtras, Window
 from .client import SOURCE, SlackClient, SlackError
 from .config import SlackConfig
 from .markup import mentioned_users, render
@@ -199,6 +199,10 @@ class SlackCollector:
                 "reply": bool(thread_ts) and thread_ts != ts,
             },
         )
+
+    def extras(self) -> SourceExtras:
+        """Slack gives events only."""
+        return SourceExtras()
 
     def close(self) -> None:
         """Release the client (nothing is held open between requests)."""
