@@ -382,6 +382,7 @@ def test_a_token_shaped_value_in_a_known_key_is_a_warning(
         f"pmdraft: warning: {seeded}: [pagerduty] key 'service_ids' holds a value shaped like a PagerDuty API token "
         "(not shown); if it is one, do not put the token in the config file; export PAGERDUTY_API_TOKEN "
         "(or the variable named by token_env), and remove it from the file\n"
+        "pmdraft: slack is not configured, so it was not read\n"
     )
     assert "| 14:35:10 | PagerDuty #1234 acknowledged by Jane Doe" in result.stdout
     assert SHAPED not in result.output and SHAPED[-6:] not in result.output

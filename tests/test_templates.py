@@ -62,7 +62,8 @@ def test_a_user_template_renders_with_the_drafts_values(config: Path, tmp_path: 
         "# Incident of 2024-01-15 14:00 UTC (2024-01-15T14:00:00Z)\n"
         "- 14:15:00 Deploy: v2.3.4 deployed to production (api)\n"
         "- 14:47:00 Deploy: v2.3.4 rolled back in production (api)\n"
-        "deploys:deploys.jsonl=ok; cloudwatch=not configured; pagerduty=not configured; (end)\n"
+        "deploys:deploys.jsonl=ok; cloudwatch=not configured; pagerduty=not configured; "
+        "slack=not configured; (end)\n"
     )
 
 

@@ -205,6 +205,8 @@ class EventLine:
     service: str | None
     actor: str | None
     attrs: Mapping[str, Scalar]
+    url: str | None = None
+    """The event's link (a Slack message's permalink is shown on its line)."""
 
 
 @dataclass(frozen=True, slots=True)

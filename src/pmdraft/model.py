@@ -58,7 +58,10 @@ DEPLOY_FAILED = "deploy.failed"
 DEPLOY_ROLLED_BACK = "deploy.rolled_back"
 DEPLOY_KINDS = (DEPLOY_STARTED, DEPLOY_SUCCEEDED, DEPLOY_FAILED, DEPLOY_ROLLED_BACK)
 
-KINDS = frozenset(ALARM_KINDS + INCIDENT_KINDS + DEPLOY_KINDS + ("chat.message",))
+CHAT_MESSAGE = "chat.message"
+"""Someone speaking in the incident's chat channel (Slack)."""
+
+KINDS = frozenset((*ALARM_KINDS, *INCIDENT_KINDS, *DEPLOY_KINDS, CHAT_MESSAGE))
 
 EXAMPLE_TIME = "2024-01-15T14:32:00Z"
 

@@ -35,6 +35,7 @@ from .facts import (
 )
 from .model import (
     ALARM_ALARM,
+    CHAT_MESSAGE,
     INCIDENT_ACKNOWLEDGED,
     INCIDENT_ANNOTATED,
     INCIDENT_RESOLVED,
@@ -215,6 +216,10 @@ def _event_line(line: EventLine) -> str:
         if kind == ALARM_ALARM and attrs.get("reason"):
             text += f" ({attrs['reason']})"
         return text
+    if kind == CHAT_MESSAGE:
+        channel = attrs.get("channel_name") or attrs.get("channel_id") or "chat"
+        link = f" ({line.url})" if line.url else ""
+        return f"#{channel} {line.actor or 'someone'}: {line.summary}{link}"
     if line.source == "pagerduty" and kind.startswith("deploy."):
         return f"Deploy (PagerDuty change event): {line.summary}"
     if line.source != "pagerduty":

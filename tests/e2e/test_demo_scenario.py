@@ -78,6 +78,7 @@ def test_json_has_every_milestone_and_duration_of_the_worked_example(demo_config
         "cloudwatch": "ok",
         "pagerduty": "ok",
         "deploys:deploys.jsonl": "ok",
+        "slack": "not_configured",
     }
     assert sources["cloudwatch"]["events"] == 6
     assert sources["pagerduty"]["events"] == 11  # the web incident's two entries are out of scope

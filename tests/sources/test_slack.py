@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 
 from pmdraft.errors import CollectorError
 from pmdraft.model import Window
+from pmdraft.sandbox.slack import SlackStandIn, user
 from pmdraft.sources.slack import CHAT_MESSAGE, SlackCollector, SlackConfig, make_collector
 from pmdraft.sources.slack.client import SlackClient, slack_ts
 from pmdraft.sources.slack.collector import message_time
 from pmdraft.sources.slack.markup import mentioned_users, plain_text, render
 
 from ..conftest import utc
-from ..standins.slack import SlackStandIn, user
 
 TOKEN = "xoxb-pmdraft-test-5e1f0c"
 DATA = Path(__file__).resolve().parents[1] / "data" / "slack"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..facts import RelatedMatch
-from ..model import iso_z
+from ..model import CHAT_MESSAGE, iso_z
 from ..timeline.milestones import DURATIONS, MILESTONES
 from ..timeline.responders import Responder
 from ..timeline.suspects import Lead
@@ -40,6 +40,7 @@ LATE_CHANGE = 10 * 60
 SOURCE_TITLES = {
     "cloudwatch": "CloudWatch alarm history",
     "pagerduty": "PagerDuty incidents and log entries",
+    "slack": "Slack incident channel",
 }
 
 DEPLOY_SOURCE_TITLES = {
@@ -132,6 +133,34 @@ def _title(draft: Draft) -> str:
     start = draft.analysis.milestones.get("impact_started")
     when = (start.at if start else draft.window.since).strftime("%Y-%m-%d %H:%M UTC")
     return f"Incident of {when}"
+
+
+def _comms(draft: Draft) -> list[dict[str, Any]]:
+    """The Communication Log: PagerDuty notes and the incident channel's messages, in time order,
+    each with who said it, where, and a link when there is one."""
+    entries = []
+    for e in draft.events:
+        if e.kind == "incident.annotated":
+            where = f"on PagerDuty #{e.attrs.get('incident_number')}"
+            text, url = str(e.attrs.get("note") or ""), None
+        elif e.kind == CHAT_MESSAGE:
+            where = f"in #{e.attrs.get('channel_name') or e.attrs.get('channel_id')}"
+            text, url = e.summary, e.url
+        else:
+            continue
+        entries.append(
+            {
+                "time": hhmmss(e.at),
+                "date": e.at.strftime("%Y-%m-%d"),
+                "who": e.actor or "someone",
+                "where": where,
+                "incident": f"#{e.attrs.get('incident_number')}",
+                "text": text,
+                "url": url,
+            }
+        )
+    # Events are already in time order (the frame's sort), so the merged log is too.
+    return entries
 
 
 def _timeline(draft: Draft, tz: tzinfo | None = None) -> list[dict[str, Any]]:
@@ -295,17 +324,7 @@ def context(draft: Draft, tz: tzinfo | None = None) -> dict[str, Any]:
     m, d = draft.analysis.milestones, draft.analysis.durations
     start, end = m.get("impact_started"), m.get("resolved")
     well, wrong = _facts(draft)
-    comms = [
-        {
-            "time": hhmmss(e.at),
-            "date": e.at.strftime("%Y-%m-%d"),
-            "who": e.actor or "someone",
-            "incident": f"#{e.attrs.get('incident_number')}",
-            "text": str(e.attrs.get("note") or ""),
-        }
-        for e in draft.events
-        if e.kind == "incident.annotated"
-    ]
+    comms = _comms(draft)
     resolve = d.get("time_to_resolve")
     return {
         "title": _title(draft),

@@ -447,3 +447,85 @@ def seed(moto: aws.MotoSandbox, pd: PagerDutyStandIn, workdir: Path, *, token_en
         encoding="utf-8",
     )
     return config
+
+
+SLACK_CHANNEL = ("C0DEMO1234", "inc-1234-api-errors")
+"""The demo incident's Slack channel: id and name (found by ``inc-{number}-*`` too)."""
+SLACK_USERS = {"U0JANE0001": "Jane Doe", "U0JOHN0002": "John Smith"}
+
+
+def _ts(when: datetime, n: int = 0) -> str:
+    """A Slack message ``ts``: epoch seconds and a per-second sequence, as Slack writes it."""
+    return f"{int(when.timestamp())}.{n:06d}"
+
+
+def _slack_messages() -> list[dict[str, Any]]:
+    """What people said in the channel, plus the joins and bot posts pmdraft leaves out."""
+    jane, john = "U0JANE0001", "U0JOHN0002"
+
+    def said(when: datetime, user: str, text: str, **extra: Any) -> dict[str, Any]:
+        return {"type": "message", "ts": _ts(when), "user": user, "text": text, **extra}
+
+    return [
+        {
+            **said(at(14, 33, 40), jane, "<@U0JANE0001> has joined the channel"),
+            "subtype": "channel_join",
+        },
+        said(at(14, 34, 2), jane, "Ack'd. <!here> 5xx on the api ALB, looking"),
+        said(
+            at(14, 36, 45),
+            john,
+            "Joining. v2.3.4 went out at 14:15; <@U0JANE0001> want me to check the pool settings?",
+        ),
+        said(
+            at(14, 38, 20),
+            jane,
+            "DB connection pool at 100% since ~14:31, see "
+            "<https://grafana.example.com/d/db-pool|the pool dashboard>",
+        ),
+        said(at(14, 42, 10), jane, "Decision: rolling back api to v2.3.3"),
+        {
+            "type": "message",
+            "subtype": "bot_message",
+            "bot_id": "B0DEPLOYBOT",
+            "ts": _ts(at(14, 42, 40)),
+            "text": "Rollback of api to v2.3.3 started",
+        },
+        said(
+            at(14, 50, 30),
+            john,
+            "Error rate back under the threshold &amp; latency normal, watching",
+            reactions=[{"name": "pushpin", "count": 1, "users": [jane]}],
+        ),
+        said(at(14, 57, 30), jane, "Resolving in PagerDuty. Thanks all!"),
+    ]
+
+
+def seed_slack(slack: Any, config: Path, *, token_env: str) -> None:
+    """Seed the Slack stand-in with the demo incident's channel and add ``[slack]`` to ``config``.
+
+    The rollback decision is pinned and the recovery message carries a :pushpin: reaction, so
+    both are timeline rows; every person's message goes to the Communication Log.
+    """
+    from .slack import user
+
+    channel_id, name = SLACK_CHANNEL
+    slack.channels[channel_id] = {
+        "id": channel_id,
+        "name": name,
+        "is_private": False,
+        "is_member": True,
+    }
+    slack.messages[channel_id] = _slack_messages()
+    slack.pins[channel_id] = [_ts(at(14, 42, 10))]
+    for user_id, real_name in SLACK_USERS.items():
+        slack.users[user_id] = user(user_id, real_name)
+    section = [
+        "[slack]",
+        f'channels = ["{channel_id}"]',
+        f'base_url = "{slack.base_url}"',
+        f'token_env = "{token_env}"',
+        "",
+    ]
+    with config.open("a", encoding="utf-8") as handle:
+        handle.write("\n" + "\n".join(section))

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..facts import ROUTINE_FAMILY, EventLine, Line, LinkedLine, Milestone, NotifiedLine, RunLine
-from ..model import ALARM_ALARM, INCIDENT_NOTIFIED, INCIDENT_TRIGGERED, Scalar
+from ..model import ALARM_ALARM, CHAT_MESSAGE, INCIDENT_NOTIFIED, INCIDENT_TRIGGERED, Scalar
 from .flapping import FLAP_SPAN, FLAP_TRANSITIONS, find_flaps
 from .frame import gc_paused
 
@@ -89,7 +89,17 @@ def event_line(row: Mapping[str, Any]) -> EventLine:
         row["service"],
         row["actor"],
         row["attrs"],
+        row.get("url"),
     )
+
+
+def _quiet_chat(kind: np.ndarray, attributes: np.ndarray) -> np.ndarray:
+    """Chat messages nobody pinned or marked: they go to the Communication Log, not the timeline."""
+    quiet = kind == CHAT_MESSAGE
+    for p in np.flatnonzero(quiet).tolist():
+        attrs = attributes[p]
+        quiet[p] = not (attrs.get("pinned") or attrs.get("highlighted"))
+    return quiet
 
 
 def _linked(kind: np.ndarray, attributes: np.ndarray) -> dict[int, int]:
@@ -242,14 +252,14 @@ def build_rows(
         span=flap_span,
     )
     folded, heads = _collapse(micros, source, kind, ref, marked | flapped)
-    folded |= flapped
+    folded |= flapped | _quiet_chat(kind, frame["attrs"].to_numpy())
     heads.update(
         {p: Row(line.first, line, ("cloudwatch",), (str(ref[p]),)) for p, line in flaps.items()}
     )
     shown = np.flatnonzero(~folded)
     shown = np.union1d(shown, np.fromiter(heads, dtype=np.int64, count=len(heads)))
-    summary, service, actor, attributes = (
-        frame[name].to_numpy() for name in ("summary", "service", "actor", "attrs")
+    summary, service, actor, attributes, url = (
+        frame[name].to_numpy() for name in ("summary", "service", "actor", "attrs", "url")
     )
 
     with gc_paused():
@@ -265,6 +275,7 @@ def build_rows(
             service,
             actor,
             attributes,
+            url,
             pairs=pairs,
         )
 
@@ -283,7 +294,7 @@ def _rows(
     (One loop over possibly hundreds of thousands of rows, kept in one function on purpose: each
     branch is a kind of line, and the loop is the hot path of a large draft.)
     """
-    source, kind, ref, summary, service, actor, attributes = columns
+    source, kind, ref, summary, service, actor, attributes, url = columns
     pairs = pairs or {}
     second = {b: a for a, b in pairs.items()}
     rows: list[Row | _Pending] = []
@@ -350,6 +361,7 @@ def _rows(
             service[position],
             actor[position],
             attrs,
+            url[position],
         )
         rows.append(Row(at, line, (source[position],), (event_ref,), tuple(names)))
     return [r.row() if isinstance(r, _Pending) else r for r in rows]
