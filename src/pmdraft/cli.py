@@ -369,10 +369,11 @@ def cli(verbose: bool) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["markdown", "html", "json"]),
+    type=click.Choice(["markdown", "html", "json", "confluence"]),
     default="markdown",
     show_default=True,
-    help="html is one self-contained file; print it to PDF from the browser.",
+    help="html is one self-contained file (print it to PDF from the browser); confluence is "
+    "Confluence storage format (XHTML with its macros).",
 )
 @click.option(
     "--tz",
@@ -462,6 +463,10 @@ def draft(
             text = render_json(result)
         elif fmt == "html":
             text = render_html(result, tz=tz, template=user_template)
+        elif fmt == "confluence":
+            from .render.confluence import render_confluence
+
+            text = render_confluence(result, tz=tz)
         else:
             text = render_markdown(result, tz=tz, template=user_template)
         if fmt == "markdown" and update and output and output != "-" and Path(output).exists():
@@ -728,6 +733,64 @@ def batch(
         else:
             click.echo(result.summary(), err=True)
         return result.exit_code
+
+    _run(run)
+
+
+@cli.command()
+@click.argument("draft_path", metavar="DRAFT.md", type=click.Path(dir_okay=False))
+@click.option("--confluence-space", "space", help="Space key; else [confluence] space_key.")
+@click.option("--parent", "parent", help="Title of the page to create it under.")
+@click.option("--confluence-url", "url", help="The site's /wiki root; else [confluence] base_url.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Config file (TOML); else $PMDRAFT_CONFIG or ./pmdraft.toml, if there is one.",
+)
+def publish(
+    draft_path: str, space: str | None, parent: str | None, url: str | None, config_path: str | None
+) -> None:
+    """Publish a Markdown draft (your edits included) to Confluence, one page per incident.
+
+    A second publish updates the same page (its version goes up): pmdraft's blocks are refreshed,
+    a block someone edited in Confluence is kept and the new version is proposed in a comment.
+    Graphs are uploaded as attachments. Credentials come from CONFLUENCE_USER and
+    CONFLUENCE_API_TOKEN.
+
+    \b
+    Example:
+      export CONFLUENCE_USER=me@example.com CONFLUENCE_API_TOKEN=...
+      pmdraft publish postmortem.md --confluence-space SRE --parent Postmortems
+    """
+
+    def run() -> int:
+        from .config import ConfluenceConfig, load_config
+        from .publish import publish_draft
+
+        wanted = config_path or os.environ.get("PMDRAFT_CONFIG")
+        if wanted or Path("pmdraft.toml").is_file():
+            settings = load_config(Path(wanted or "pmdraft.toml")).confluence
+        else:
+            settings = ConfluenceConfig()
+        base_url, space_key = url or settings.base_url, space or settings.space_key
+        if not base_url or not space_key:
+            raise click.UsageError(
+                "give the Confluence site and space: --confluence-url https://acme.atlassian.net/wiki"
+                " --confluence-space SRE (or base_url and space_key in [confluence])"
+            )
+        result = publish_draft(
+            Path(draft_path),
+            base_url=base_url,
+            space_key=space_key,
+            parent_title=parent or settings.parent_title or None,
+            environ=os.environ,
+        )
+        what = "created" if result.created else f"updated to version {result.version}"
+        click.echo(f"{result.url} ({what})")
+        for name in result.kept:
+            click.echo(f"kept your edit of {name}; pmdraft's version is proposed in a page comment")
+        return 0
 
     _run(run)
 

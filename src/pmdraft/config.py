@@ -84,8 +84,26 @@ class BatchConfig:
     """
 
 
+@dataclass(frozen=True)
+class ConfluenceConfig:
+    """``[confluence]``: where ``pmdraft publish`` puts drafts (credentials from the environment:
+    ``CONFLUENCE_USER`` and ``CONFLUENCE_API_TOKEN``, never the file)."""
+
+    base_url: str = key("", 'base_url = "https://acme.atlassian.net/wiki"')
+    """The site's /wiki root; empty: --confluence-url must be given."""
+    space_key: str = key("", 'space_key = "SRE"')
+    """The space drafts go to; --confluence-space overrides it."""
+    parent_title: str = key("", 'parent_title = "Postmortems"')
+    """The page drafts are created under; empty: the space's top level."""
+
+
 _STATE_KINDS = ("sqlite", "dynamodb")
-_CORE: dict[str, type] = {"timeline": TimelineConfig, "render": RenderConfig, "batch": BatchConfig}
+_CORE: dict[str, type] = {
+    "timeline": TimelineConfig,
+    "render": RenderConfig,
+    "batch": BatchConfig,
+    "confluence": ConfluenceConfig,
+}
 
 
 @dataclass(frozen=True)
@@ -99,6 +117,7 @@ class Config:
     timeline: TimelineConfig = field(default_factory=TimelineConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
+    confluence: ConfluenceConfig = field(default_factory=ConfluenceConfig)
     path: Path | None = None
     warnings: tuple[str, ...] = ()
     """Things the file holds that work but should not be there (a value shaped like a token)."""
@@ -258,6 +277,7 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
         timeline=core["timeline"],
         render=core["render"],
         batch=core["batch"],
+        confluence=core["confluence"],
         path=path,
         warnings=_token_warnings(origin, data),
     )
