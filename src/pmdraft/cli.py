@@ -493,6 +493,11 @@ def draft(
     default="table",
     show_default=True,
 )
+@click.option(
+    "--tz",
+    type=ZONE,
+    help="Also show each time in this IANA zone (Europe/Berlin), in table and csv; JSON stays UTC.",
+)
 def timeline(
     since: datetime | None,
     until: datetime | None,
@@ -501,6 +506,7 @@ def timeline(
     strict: bool,
     output: str | None,
     fmt: str,
+    tz: tzinfo | None,
 ) -> None:
     """Print the merged UTC timeline of every event in a window.
 
@@ -517,7 +523,7 @@ def timeline(
         _report_sources(result)
         if strict and result.gaps:
             raise click.ClickException("--strict: a source failed, so nothing was written")
-        _output(render_timeline(result, fmt), output)
+        _output(render_timeline(result, fmt, tz=tz), output)
         return EXIT_PARTIAL if result.gaps else 0
 
     _run(run)

@@ -170,10 +170,26 @@ def test_timeline_command_lists_every_event_as_csv(demo_config: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "at,source,kind,ref,summary,service,actor,url"
+    assert lines[0] == "at,source,kind,ref,summary,service,actor,url,text"
     assert len(lines) == 1 + 6 + 11 + 5
     assert lines[1].startswith("2024-01-15T14:12:30Z,deploys,deploy.started,dep-1001,")
     assert lines[-1].startswith("2024-01-15T14:57:00Z,pagerduty,incident.resolved,Q1DEMO1234,")
+
+
+def test_timeline_table_says_notes_as_the_draft_does_and_shows_local_time(
+    demo_config: Path,
+) -> None:
+    """`pmdraft timeline --tz Europe/Berlin`: each row in UTC and CET, a note with its text."""
+    args = ["timeline", "--since", SINCE, "--until", UNTIL, "--config", str(demo_config)]
+    result = run(*args, "--tz", "Europe/Berlin")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["TIME", "(UTC)", "LOCAL", "SOURCE", "KIND", "WHAT"]
+    [note] = [line for line in lines if line.startswith("2024-01-15T14:38:00Z")]
+    assert note.split()[1:4] == ["2024-01-15", "15:38:00", "CET"]
+    assert note.endswith(
+        "PagerDuty #1234 note by Jane Doe: Identified: database connection pool at 100%"
+    )
 
 
 def test_a_failing_source_is_a_named_gap_and_exit_code_3(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from ..facts import Milestone, RelatedMatch
-from ..model import iso_z
+from ..facts import EventLine, Milestone, RelatedMatch
+from ..model import Event, iso_z
 from ..timeline.milestones import MILESTONES
 from ..timeline.suspects import Lead, Suspects
-from ..words import SUSPECTS_NOTE, milestone_rule, notes, reasons, related_reasons
+from ..words import SUSPECTS_NOTE, line_text, milestone_rule, notes, reasons, related_reasons
 from .text import inline
 
 if TYPE_CHECKING:
@@ -100,8 +101,25 @@ def render_json(draft: Draft) -> str:
     return json.dumps(draft_record(draft), indent=2, ensure_ascii=False) + "\n"
 
 
-def render_timeline(draft: Draft, fmt: str) -> str:
-    """Every event, one per line: ``table`` for people, ``csv`` and ``json`` for tools."""
+def _local(at: datetime, tz: tzinfo) -> str:
+    """``at`` in ``tz``: ``2024-01-15 15:32:25 CET``."""
+    local = at.astimezone(tz)
+    return f"{local.strftime('%Y-%m-%d %H:%M:%S')} {local.tzname()}"
+
+
+def _said(e: Event) -> str:
+    """What the draft's timeline says of one event (a note's text, a message's channel...)."""
+    return line_text(
+        EventLine(e.source, e.kind, e.ref, e.summary, e.service, e.actor, e.attrs, e.url)
+    )
+
+
+def render_timeline(draft: Draft, fmt: str, *, tz: tzinfo | None = None) -> str:
+    """Every event, one per line: ``table`` for people, ``csv`` and ``json`` for tools.
+
+    The table and CSV say each event as the draft's timeline does (a note with its text); with
+    ``tz`` they add the local time. JSON keeps the events' own fields, times in UTC.
+    """
     records = [e.to_record() for e in draft.events]
     if fmt == "json":
         return (
@@ -116,21 +134,20 @@ def render_timeline(draft: Draft, fmt: str) -> str:
             )
             + "\n"
         )
+    fields = ("at", "source", "kind", "ref", "summary", "service", "actor", "url")
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["at", "source", "kind", "ref", "summary", "service", "actor", "url"])
-        for r in records:
-            writer.writerow(
-                [
-                    r[k] if r[k] is not None else ""
-                    for k in ("at", "source", "kind", "ref", "summary", "service", "actor", "url")
-                ]
-            )
+        writer.writerow([*fields, "text", *(["local"] if tz else [])])
+        for e, r in zip(draft.events, records, strict=True):
+            row = [r[k] if r[k] is not None else "" for k in fields] + [_said(e)]
+            writer.writerow(row + ([_local(e.at, tz)] if tz else []))
         return out.getvalue()
-    lines = [f"{'TIME (UTC)':20}  {'SOURCE':10}  {'KIND':24}  SUMMARY"]
-    for r in records:
-        lines.append(f"{r['at']:20}  {r['source']:10}  {r['kind']:24}  {inline(r['summary'])}")
+    zone = f"  {'LOCAL':25}" if tz else ""
+    lines = [f"{'TIME (UTC)':20}{zone}  {'SOURCE':10}  {'KIND':24}  WHAT"]
+    for e, r in zip(draft.events, records, strict=True):
+        local = f"  {_local(e.at, tz):25}" if tz else ""
+        lines.append(f"{r['at']:20}{local}  {r['source']:10}  {r['kind']:24}  {inline(_said(e))}")
     for report in draft.reports:
         if report.status != "ok":
             lines.append(
