@@ -8,7 +8,10 @@ when ``alarm_tags`` or ``keep_tags`` is set, and ``GetMetricData`` only for the 
 (:mod:`.metrics`); the same query, its start widened by ``metric_lookback``, also finds breaches
 that began before an alarm's evaluated range. With ``archive_log_group``, archived EventBridge
 state changes are merged in (:mod:`.archive`). Each history item becomes one event
-(:mod:`.alarms`). Sessions, roles, clients and error translation are :mod:`.._aws`'s.
+(:mod:`.alarms`); one that cannot is skipped and named in ``detail``, and so is what was dropped
+for lying outside the window. With graphs off, a metric lookback reads its own
+``GetMetricData`` (only the fired alarms, only the lookback span), so a rendering choice never
+moves a milestone. Sessions, roles, clients and error translation are :mod:`.._aws`'s.
 """
 
 from __future__ import annotations
@@ -23,14 +26,25 @@ from typing import Any
 
 from ...errors import CollectorError
 from ...model import ALARM_ALARM, Event, MetricSeries, SourceExtras, Window, iso_z, parse_time
-from .._aws import Advice, Page, RateLimiter, Target, translated, where
+from .._aws import Advice, Page, RateLimiter, Target, guard_answers, paged, translated, where
 from ..base import RequestCounter
-from .alarms import ALARM_TYPES, AlarmInfo, alarm_event, alarms_of
-from .archive import archived_items, merged
-from .metrics import floor, graph_series, graphable, looked_back, metric_points, read_since
+from .alarms import ALARM_TYPES, AlarmInfo, BadItem, alarm_event, alarms_of, label
+from .archive import archived_items, merged, transition
+from .metrics import (
+    Points,
+    floor,
+    graph_series,
+    graphable,
+    looked_back,
+    metric_points,
+    read_since,
+)
 
 PAGE_SIZE = 100
 """Records per DescribeAlarms and DescribeAlarmHistory page: the API's maximum."""
+
+SHOWN_BAD_ITEMS = 5
+"""At most this many skipped history items are named in ``detail``; the rest are counted."""
 
 ADVICE = Advice(
     refused="Check the credentials' cloudwatch:DescribeAlarms and cloudwatch:DescribeAlarmHistory "
@@ -114,12 +128,15 @@ class CloudWatchCollector:
         self._series: list[MetricSeries] = []
         self.detail: str | None = None
         self._notes: list[str] = []
+        self._bad: list[str] = []
+        self._outside = 0
         for (account, _), client in self.targets.items():
             if hasattr(client, "meta"):
                 self._instrument(account, client)
         for client in self._archives.values():
             if hasattr(client, "meta"):
                 client.meta.events.register("before-send", self._counter.add)
+                guard_answers(client)
 
     @property
     def requests(self) -> int:
@@ -133,6 +150,7 @@ class CloudWatchCollector:
 
     def _instrument(self, account: str, client: Any) -> None:
         limiter = self._limiters[account]
+        guard_answers(client)
         client.meta.events.register("before-send.cloudwatch", self._counter.add)
         client.meta.events.register(
             "before-send.cloudwatch.DescribeAlarmHistory", lambda **_: limiter.wait()
@@ -164,10 +182,31 @@ class CloudWatchCollector:
                     continue
                 yield from events
         gaps.extend(self._retention_gap(window))
-        if self._notes:
-            self.detail = "; ".join(self._notes)
+        self.detail = self._detail()
         if gaps:
             raise CollectorError(self.name, "; ".join(gaps))
+
+    def _detail(self) -> str | None:
+        """The notes, the skipped items (named) and the count dropped outside the window."""
+        notes = list(self._notes)
+        if self._bad:
+            count = len(self._bad)
+            more = count - SHOWN_BAD_ITEMS
+            shown = " / ".join(self._bad[:SHOWN_BAD_ITEMS])
+            notes.append(
+                f"{count} history item{'s' if count > 1 else ''} skipped: {shown}"
+                + (f" / and {more} more" if more > 0 else "")
+            )
+        if self._outside:
+            notes.append(
+                f"{self._outside} transition{'s' if self._outside > 1 else ''} outside the window "
+                "dropped (CloudWatch answered more than was asked)"
+            )
+        return "; ".join(notes) or None
+
+    def _note(self, text: str, *, bad: bool = False) -> None:
+        with self._lock:
+            (self._bad if bad else self._notes).append(text)
 
     def _retention_gap(self, window: Window) -> list[str]:
         """A gap (or, with the archive, a note) when the window starts before history is kept."""
@@ -209,6 +248,15 @@ class CloudWatchCollector:
         self._instrument(target[0], client)
         return client
 
+    def _paged(self, target: Target, what: str, fetch: Any, **params: Any) -> Iterator[Page]:
+        """``fetch``'s pages by NextToken; a paging loop ends them with a note naming the pair."""
+        notes: list[str] = []
+        try:
+            yield from paged(fetch, params, what=f"{what} in {where(target)}", notes=notes)
+        finally:
+            for note in notes:
+                self._note(note)
+
     def _call(
         self,
         target: Target,
@@ -225,26 +273,40 @@ class CloudWatchCollector:
         client = source if hasattr(source, "meta") else self._make(target, source)
         alarms = self._alarms(target, client)
         items, tags = self._history(target, client, window, alarms)
-        events = []
+        events, outside = [], 0
         for item in items:
-            event = alarm_event(self.name, target, item, alarms.get(item["AlarmName"]))
-            if event is not None and self.keep_tags:
-                shown = ", ".join(
-                    f"{k}={v}" for k, v in sorted(tags.get(item["AlarmName"], {}).items())
-                )
-                event = dataclasses.replace(event, attrs={**event.attrs, "tags": shown})
-            if event is not None and event.at in window:
+            name = item["AlarmName"]
+            try:
+                event = alarm_event(self.name, target, item, alarms.get(name))
+                if self.keep_tags:
+                    shown = ", ".join(f"{k}={v}" for k, v in sorted(tags.get(name, {}).items()))
+                    event = dataclasses.replace(event, attrs={**event.attrs, "tags": shown})
+            except (BadItem, TypeError) as exc:
+                text = str(exc) if isinstance(exc, BadItem) else f"{label(item)}: {exc}"
+                self._note(f"{where(target)}: {text}", bad=True)
+                continue
+            if event.at in window:
                 events.append(event)
+            else:
+                outside += 1
+        with self._lock:
+            self._outside += outside
         if self.graph_margin is not None:
-            events = self._graphed(target, client, window, alarms, events)
+            return self._graphed(target, client, window, alarms, events)
+        if self.metric_lookback is not None:
+            return self._looked_back(target, client, alarms, events)
         return events
 
     def _alarms(self, target: Target, client: Any) -> dict[str, AlarmInfo]:
-        pages = client.get_paginator("describe_alarms").paginate(
-            AlarmTypes=ALARM_TYPES, PaginationConfig={"PageSize": PAGE_SIZE}
+        pages = self._paged(
+            target,
+            "DescribeAlarms",
+            client.describe_alarms,
+            AlarmTypes=ALARM_TYPES,
+            MaxRecords=PAGE_SIZE,
         )
         alarms: dict[str, AlarmInfo] = {}
-        for page in self._call(target, client, "DescribeAlarms", iter(pages)):
+        for page in self._call(target, client, "DescribeAlarms", pages):
             alarms.update(alarms_of(page))
         return alarms
 
@@ -254,20 +316,25 @@ class CloudWatchCollector:
         """The wanted ``StateUpdate`` items (history, then archive) and their alarms' tags."""
         # One stream for every alarm of the pair, never a call per alarm; the paginator follows
         # NextToken, and each request waits for the account's rate limiter (see _instrument).
-        pages = client.get_paginator("describe_alarm_history").paginate(
+        pages = self._paged(
+            target,
+            "DescribeAlarmHistory",
+            client.describe_alarm_history,
             AlarmTypes=ALARM_TYPES,
             HistoryItemType="StateUpdate",
             StartDate=window.since,
             EndDate=window.until,
-            PaginationConfig={"PageSize": PAGE_SIZE},
+            MaxRecords=PAGE_SIZE,
         )
-        items = [
-            item
-            for page in self._call(target, client, "DescribeAlarmHistory", iter(pages))
-            for item in page.get("AlarmHistoryItems", [])
-            if item.get("HistoryItemType") == "StateUpdate"
-            and self._wanted(item.get("AlarmName", ""))
-        ]
+        items = self._readable(
+            target,
+            (
+                item
+                for page in self._call(target, client, "DescribeAlarmHistory", pages)
+                for item in page.get("AlarmHistoryItems", [])
+                if item.get("HistoryItemType") == "StateUpdate"
+            ),
+        )
         if self.archive_log_group:
             items = merged(items, self._archived(target, window), self._wanted)
         tags: dict[str, dict[str, str]] = {}
@@ -281,6 +348,40 @@ class CloudWatchCollector:
             ]
         return items, tags
 
+    def _readable(self, target: Target, items: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The wanted items, each once; one without a name, a time or readable data is named.
+
+        An item seen before (a page that went back) is dropped here, so it is never drafted twice.
+        """
+        found: list[dict[str, Any]] = []
+        seen: set[tuple[Any, ...]] = set()
+        repeated = 0
+        for item in items:
+            name = item.get("AlarmName")
+            try:
+                if not isinstance(name, str) or not name:
+                    raise BadItem(f"{label(item)}: AlarmName is missing or null")
+                if not isinstance(item.get("Timestamp"), datetime):
+                    raise BadItem(f"{label(item)}: Timestamp is missing, so it has no time")
+                key = transition(item)
+            except BadItem as exc:
+                self._note(f"{where(target)}: {exc}", bad=True)
+                continue
+            if not self._wanted(name):
+                continue
+            if key in seen:
+                repeated += 1
+                continue
+            seen.add(key)
+            found.append(item)
+        if repeated:
+            self._note(
+                f"DescribeAlarmHistory in {where(target)} answered {repeated} item"
+                f"{'s' if repeated > 1 else ''} it had already given (a page that went back); "
+                "each was kept once"
+            )
+        return found
+
     def _archived(self, target: Target, window: Window) -> Iterator[dict[str, Any]]:
         """The archive log group's alarm state changes in the window, as history items."""
         source = self._archives.get(target)
@@ -289,9 +390,20 @@ class CloudWatchCollector:
         if not hasattr(source, "meta"):
             source = self._archives[target] = source()
             source.meta.events.register("before-send", self._counter.add)
+            guard_answers(source)
         what = f"FilterLogEvents on {self.archive_log_group}"
         call = partial(self._call, target, source, what, advice=ARCHIVE_ADVICE)
-        yield from archived_items(source, self.archive_log_group, target[1], window, call)
+        notes: list[str] = []
+        bad: list[str] = []
+        try:
+            yield from archived_items(
+                source, self.archive_log_group, target[1], window, call, notes, bad
+            )
+        finally:
+            for note in notes:
+                self._note(note)
+            for text in bad:
+                self._note(f"{where(target)}: {text}", bad=True)
 
     def _tags(
         self, target: Target, client: Any, names: set[str], alarms: Mapping[str, AlarmInfo]
@@ -328,14 +440,10 @@ class CloudWatchCollector:
         if not usable:
             return events
         since = read_since(window, self.graph_margin, starts, lookback)
-        call = partial(self._call, target, client, "GetMetricData")
-        try:
-            points = metric_points(
-                client, usable, floor(since, usable), window.until + self.graph_margin, call
-            )
-        except CollectorError as exc:
-            with self._lock:
-                self._notes.append(f"no graphs for {where(target)}: {exc.message}")
+        points = self._points(
+            target, client, usable, floor(since, usable), window.until + self.graph_margin, "graphs"
+        )
+        if points is None:
             return events
         shown = floor(window.since - self.graph_margin, usable)
         with self._lock:
@@ -345,3 +453,55 @@ class CloudWatchCollector:
         return [
             looked_back(e, alarms, points, lookback) if e.kind == ALARM_ALARM else e for e in events
         ]
+
+    def _looked_back(
+        self, target: Target, client: Any, alarms: Mapping[str, AlarmInfo], events: list[Event]
+    ) -> list[Event]:
+        """``events`` with breach starts moved back by the metric lookback, graphs off.
+
+        Reads GetMetricData for the fired alarms only, over the lookback span only (from the
+        earliest breach start less the lookback to the latest breach start), on the same period
+        grid as the graphs' query, so the breach starts found are the same with graphs on or off.
+        """
+        assert self.metric_lookback is not None
+        fired = [e for e in events if e.kind == ALARM_ALARM]
+        usable = graphable(
+            sorted(
+                {alarms[n] for n in {str(e.attrs["alarm_name"]) for e in fired} if n in alarms},
+                key=lambda a: a.name,
+            )
+        )
+        if not usable:
+            return events
+        starts = [parse_time(str(e.attrs["breach_start"])) for e in fired]
+        since = floor(min(starts) - self.metric_lookback, usable)
+        points = self._points(
+            target, client, usable, since, max(starts) + timedelta(seconds=1), "the metric lookback"
+        )
+        if points is None:
+            return events
+        return [
+            looked_back(e, alarms, points, self.metric_lookback) if e.kind == ALARM_ALARM else e
+            for e in events
+        ]
+
+    def _points(
+        self,
+        target: Target,
+        client: Any,
+        usable: Sequence[AlarmInfo],
+        start: datetime,
+        end: datetime,
+        purpose: str,
+    ) -> dict[str, Points] | None:
+        """The alarms' datapoints; None (and a note naming ``purpose``) when the read failed."""
+        call = partial(self._call, target, client, "GetMetricData")
+        notes: list[str] = []
+        try:
+            return metric_points(client, usable, start, end, call, notes)
+        except CollectorError as exc:
+            self._note(f"no {purpose} for {where(target)}: {exc.message}")
+            return None
+        finally:
+            for note in notes:
+                self._note(f"{where(target)}: {note}")
