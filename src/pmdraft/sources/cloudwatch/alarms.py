@@ -172,8 +172,9 @@ def alarm_event(
     if not isinstance(stamp, datetime):
         raise BadItem(f"{label(item)}: Timestamp is missing, so the transition has no time")
     data = history_data(item)
-    new = data.get("newState") if isinstance(data.get("newState"), dict) else {}
-    old = data.get("oldState") if isinstance(data.get("oldState"), dict) else {}
+    raw_new, raw_old = data.get("newState"), data.get("oldState")
+    new: dict[str, Any] = raw_new if isinstance(raw_new, dict) else {}
+    old: dict[str, Any] = raw_old if isinstance(raw_old, dict) else {}
     new_state = new.get("stateValue")
     kind = KIND_BY_STATE.get(new_state if isinstance(new_state, str) else "")
     if kind is None:
@@ -218,3 +219,21 @@ def alarm_event(
         url=f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{name}",
         attrs=attrs,
     )
+
+
+def summary(notes: list[str], bad: list[str], outside: int, shown: int) -> str | None:
+    """The collector's ``detail``: its notes, the skipped items (``shown`` named), the dropped."""
+    parts = list(notes)
+    if bad:
+        more = len(bad) - shown
+        parts.append(
+            f"{len(bad)} history item{'s' if len(bad) > 1 else ''} skipped: "
+            + " / ".join(bad[:shown])
+            + (f" / and {more} more" if more > 0 else "")
+        )
+    if outside:
+        parts.append(
+            f"{outside} transition{'s' if outside > 1 else ''} outside the window dropped "
+            "(CloudWatch answered more than was asked)"
+        )
+    return "; ".join(parts) or None

@@ -9,13 +9,13 @@ older than the history's retention.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from ...model import Window, parse_time
 from .._aws import Page, paged
-from .alarms import BadItem
+from .alarms import BadItem, label
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -137,3 +137,35 @@ def merged(
             seen.add(key)
             result.append(item)
     return result
+
+
+def readable(
+    items: Iterable[dict[str, Any]], wanted: Callable[[str], bool]
+) -> tuple[list[dict[str, Any]], list[str], int]:
+    """The wanted items, each transition once; the unreadable ones named; the repeats counted.
+
+    An item without an ``AlarmName`` or a ``Timestamp`` cannot be told apart from another, so it
+    is named (by what it has) and left out here; a transition seen before (a page that went
+    back) is counted and kept once.
+    """
+    found: list[dict[str, Any]] = []
+    bad: list[str] = []
+    seen: set[Key] = set()
+    repeated = 0
+    for item in items:
+        name = item.get("AlarmName")
+        if not isinstance(name, str) or not name:
+            bad.append(f"{label(item)}: AlarmName is missing or null")
+            continue
+        if not isinstance(item.get("Timestamp"), datetime):
+            bad.append(f"{label(item)}: Timestamp is missing, so the transition has no time")
+            continue
+        if not wanted(name):
+            continue
+        key = transition(item)
+        if key in seen:
+            repeated += 1
+            continue
+        seen.add(key)
+        found.append(item)
+    return found, bad, repeated

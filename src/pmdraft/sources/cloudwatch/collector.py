@@ -25,20 +25,12 @@ from functools import partial
 from typing import Any
 
 from ...errors import CollectorError
-from ...model import ALARM_ALARM, Event, MetricSeries, SourceExtras, Window, iso_z, parse_time
+from ...model import Event, MetricSeries, SourceExtras, Window, iso_z
 from .._aws import Advice, Page, RateLimiter, Target, guard_answers, paged, translated, where
 from ..base import RequestCounter
-from .alarms import ALARM_TYPES, AlarmInfo, BadItem, alarm_event, alarms_of, label
-from .archive import archived_items, merged, transition
-from .metrics import (
-    Points,
-    floor,
-    graph_series,
-    graphable,
-    looked_back,
-    metric_points,
-    read_since,
-)
+from .alarms import ALARM_TYPES, AlarmInfo, BadItem, alarm_event, alarms_of, label, summary
+from .archive import archived_items, merged, readable
+from .graphs import MetricReads
 
 PAGE_SIZE = 100
 """Records per DescribeAlarms and DescribeAlarmHistory page: the API's maximum."""
@@ -76,7 +68,7 @@ def _targets(clients: Mapping[str, Any] | Mapping[Target, Any] | None) -> dict[T
     return {(k if isinstance(k, tuple) else ("", k)): v for k, v in (clients or {}).items()}
 
 
-class CloudWatchCollector:
+class CloudWatchCollector(MetricReads):
     """Alarm transitions from CloudWatch, one boto3 client per (account, region).
 
     ``clients`` maps a region, or an ``(account, region)`` pair, to a boto3 CloudWatch client or
@@ -187,22 +179,7 @@ class CloudWatchCollector:
             raise CollectorError(self.name, "; ".join(gaps))
 
     def _detail(self) -> str | None:
-        """The notes, the skipped items (named) and the count dropped outside the window."""
-        notes = list(self._notes)
-        if self._bad:
-            count = len(self._bad)
-            more = count - SHOWN_BAD_ITEMS
-            shown = " / ".join(self._bad[:SHOWN_BAD_ITEMS])
-            notes.append(
-                f"{count} history item{'s' if count > 1 else ''} skipped: {shown}"
-                + (f" / and {more} more" if more > 0 else "")
-            )
-        if self._outside:
-            notes.append(
-                f"{self._outside} transition{'s' if self._outside > 1 else ''} outside the window "
-                "dropped (CloudWatch answered more than was asked)"
-            )
-        return "; ".join(notes) or None
+        return summary(self._notes, self._bad, self._outside, SHOWN_BAD_ITEMS)
 
     def _note(self, text: str, *, bad: bool = False) -> None:
         with self._lock:
@@ -349,31 +326,10 @@ class CloudWatchCollector:
         return items, tags
 
     def _readable(self, target: Target, items: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The wanted items, each once; one without a name, a time or readable data is named.
-
-        An item seen before (a page that went back) is dropped here, so it is never drafted twice.
-        """
-        found: list[dict[str, Any]] = []
-        seen: set[tuple[Any, ...]] = set()
-        repeated = 0
-        for item in items:
-            name = item.get("AlarmName")
-            try:
-                if not isinstance(name, str) or not name:
-                    raise BadItem(f"{label(item)}: AlarmName is missing or null")
-                if not isinstance(item.get("Timestamp"), datetime):
-                    raise BadItem(f"{label(item)}: Timestamp is missing, so it has no time")
-                key = transition(item)
-            except BadItem as exc:
-                self._note(f"{where(target)}: {exc}", bad=True)
-                continue
-            if not self._wanted(name):
-                continue
-            if key in seen:
-                repeated += 1
-                continue
-            seen.add(key)
-            found.append(item)
+        """The wanted items, each once; the unreadable ones and the repeats are noted."""
+        found, bad, repeated = readable(items, self._wanted)
+        for text in bad:
+            self._note(f"{where(target)}: {text}", bad=True)
         if repeated:
             self._note(
                 f"DescribeAlarmHistory in {where(target)} answered {repeated} item"
@@ -418,90 +374,3 @@ class CloudWatchCollector:
                 answer = client.list_tags_for_resource(ResourceARN=arn)
             found[name] = {t["Key"]: t["Value"] for t in answer.get("Tags", [])}
         return found
-
-    def _graphed(
-        self,
-        target: Target,
-        client: Any,
-        window: Window,
-        alarms: Mapping[str, AlarmInfo],
-        events: list[Event],
-    ) -> list[Event]:
-        """``events``, after reading the fired alarms' metrics for the graphs (and the lookback).
-
-        A failed metric read costs the graphs of the pair, not its events: it is a note.
-        """
-        assert self.graph_margin is not None
-        fired = [e for e in events if e.kind == ALARM_ALARM]
-        names = sorted({str(e.attrs["alarm_name"]) for e in fired})
-        starts = [parse_time(str(e.attrs["breach_start"])) for e in fired]
-        lookback = self.metric_lookback if self.metric_lookback and starts else None
-        usable = graphable([alarms[n] for n in names if n in alarms])
-        if not usable:
-            return events
-        since = read_since(window, self.graph_margin, starts, lookback)
-        points = self._points(
-            target, client, usable, floor(since, usable), window.until + self.graph_margin, "graphs"
-        )
-        if points is None:
-            return events
-        shown = floor(window.since - self.graph_margin, usable)
-        with self._lock:
-            self._series.extend(graph_series(target, usable, points, shown))
-        if lookback is None:
-            return events
-        return [
-            looked_back(e, alarms, points, lookback) if e.kind == ALARM_ALARM else e for e in events
-        ]
-
-    def _looked_back(
-        self, target: Target, client: Any, alarms: Mapping[str, AlarmInfo], events: list[Event]
-    ) -> list[Event]:
-        """``events`` with breach starts moved back by the metric lookback, graphs off.
-
-        Reads GetMetricData for the fired alarms only, over the lookback span only (from the
-        earliest breach start less the lookback to the latest breach start), on the same period
-        grid as the graphs' query, so the breach starts found are the same with graphs on or off.
-        """
-        assert self.metric_lookback is not None
-        fired = [e for e in events if e.kind == ALARM_ALARM]
-        usable = graphable(
-            sorted(
-                {alarms[n] for n in {str(e.attrs["alarm_name"]) for e in fired} if n in alarms},
-                key=lambda a: a.name,
-            )
-        )
-        if not usable:
-            return events
-        starts = [parse_time(str(e.attrs["breach_start"])) for e in fired]
-        since = floor(min(starts) - self.metric_lookback, usable)
-        points = self._points(
-            target, client, usable, since, max(starts) + timedelta(seconds=1), "the metric lookback"
-        )
-        if points is None:
-            return events
-        return [
-            looked_back(e, alarms, points, self.metric_lookback) if e.kind == ALARM_ALARM else e
-            for e in events
-        ]
-
-    def _points(
-        self,
-        target: Target,
-        client: Any,
-        usable: Sequence[AlarmInfo],
-        start: datetime,
-        end: datetime,
-        purpose: str,
-    ) -> dict[str, Points] | None:
-        """The alarms' datapoints; None (and a note naming ``purpose``) when the read failed."""
-        call = partial(self._call, target, client, "GetMetricData")
-        notes: list[str] = []
-        try:
-            return metric_points(client, usable, start, end, call, notes)
-        except CollectorError as exc:
-            self._note(f"no {purpose} for {where(target)}: {exc.message}")
-            return None
-        finally:
-            for note in notes:
-                self._note(f"{where(target)}: {note}")
