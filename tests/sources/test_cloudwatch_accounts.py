@@ -9,7 +9,6 @@ import boto3
 from pmdraft.config import parse_config
 from pmdraft.model import Window
 from pmdraft.sandbox import aws
-from pmdraft.sources import registry
 from tests.standins.faults import FaultProxy
 
 from ..conftest import utc

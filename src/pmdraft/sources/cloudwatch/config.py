@@ -60,8 +60,9 @@ class CloudWatchConfig:
     """Minutes of metric data drawn before and after the window (default 30)."""
     metric_lookback_minutes: int = key(60, "metric_lookback_minutes = 60")
     """Minutes before an alarm's breach start its metric is read back for an earlier start of
-    the breaching run (rule metric_lookback); rides on the graphs' GetMetricData query, so needs
-    graphs; 0: off (default 60)."""
+    the breaching run (rule metric_lookback); widens the graphs' GetMetricData query, or with
+    graphs off reads its own for the fired alarms, so the milestones are the same; 0: off
+    (default 60)."""
     alarm_services: bool = key(False, "alarm_services = true")
     """Only alarms whose name, dimensions or tags mention a service of the incidents or deploys
     in the draft (one ListTagsForResource per alarm); without any such service, every alarm."""
