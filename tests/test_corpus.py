@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from pmdraft.cli import cli
+from pmdraft.model import parse_time
+from pmdraft.sandbox import aws
 from tests.conftest import TOKEN
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -50,6 +54,8 @@ def test_case(
                 text.replace("{pd_base_url}", pd.base_url).replace("{pd_ca}", pd.ca_path),
                 encoding="utf-8",
             )
+    if case.get("moto"):
+        seed_moto(work, request.getfixturevalue("moto"))
     config = work / case.get("config", "pmdraft.toml")
     out = tmp_path / "out" / "draft.md"
     argv = ["draft", *case.get("window", WINDOW), "--config", str(config), "-o", str(out)]
@@ -98,3 +104,32 @@ def test_case(
         assert fill(text) in draft
     for text in case.get("absent", []):
         assert text not in draft
+    if "source" in case:
+        check_source(case["source"], [*argv[:-1], str(tmp_path / "out.json")], fill)
+
+
+def seed_moto(work: Path, moto: object) -> None:
+    """Serve the case's ``history.json`` items from moto and point its config at moto.
+
+    Each entry is ``{"at": <when it is filed>, "item": {...}}``; ``"Timestamp": "$at"`` in an item
+    is that time, and a field left out or ``null`` is not sent, as CloudWatch would not send it.
+    """
+    for entry in json.loads((work / "history.json").read_text(encoding="utf-8")):
+        at: datetime = parse_time(entry["at"])
+        item = {k: (at if v == "$at" else v) for k, v in entry["item"].items() if v is not None}
+        aws.add_history_item("us-east-1", item, at)
+    for toml in work.glob("*.toml"):
+        text = toml.read_text(encoding="utf-8")
+        toml.write_text(text.replace("{moto_url}", moto.endpoint_url), encoding="utf-8")  # type: ignore[attr-defined]
+
+
+def check_source(expected: dict[str, Any], argv: list[str], fill: Any) -> None:
+    """The JSON draft's record of the source: its status, events, and the note in its detail."""
+    result = CliRunner().invoke(cli, [*argv[:-2], "--format", "json", *argv[-2:]])
+    assert result.exit_code in (0, 3), result.output
+    data = json.loads(Path(argv[-1]).read_text(encoding="utf-8"))
+    [source] = [s for s in data["sources"] if s["name"] == expected["name"]]
+    assert source["status"] == expected["status"]
+    assert fill(expected["detail"]) in (source["detail"] or ""), source["detail"]
+    if "events" in expected:
+        assert source["events"] == expected["events"]

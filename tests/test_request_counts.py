@@ -97,6 +97,7 @@ def config(tmp_path: Path, moto, pd) -> Path:
                 f'regions = ["{REGIONS[0]}", "{REGIONS[1]}"]',
                 f'endpoint_url = "{moto.endpoint_url}"',
                 "graphs = false",
+                "metric_lookback_minutes = 0",
                 "",
                 "[pagerduty]",
                 f'base_url = "{pd.base_url}"',

@@ -49,7 +49,7 @@ def test_doctor_passes_when_every_source_answers(
         "config": ("ok", str(cfg)),
         "cloudwatch us-east-1": (
             "ok",
-            f"DescribeAlarms answered (no alarms yet) at {moto.endpoint_url}",
+            f"DescribeAlarms and DescribeAlarmHistory answered (no alarms yet) at {moto.endpoint_url}",
         ),
         "pagerduty": (
             "ok",
@@ -157,3 +157,36 @@ def test_doctor_says_an_untrusted_certificate_needs_ca_bundle(
             "to its CA (PEM)"
         ),
     )
+
+
+def test_doctor_fails_a_cloudwatch_without_alarm_history(
+    moto, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain moto (DescribeAlarms but no DescribeAlarmHistory) fails doctor, exit 1, with the fix."""
+    import logging
+
+    from moto.cloudwatch.responses import CloudWatchResponse
+
+    monkeypatch.delattr(CloudWatchResponse, "describe_alarm_history")
+    monkeypatch.setattr(logging.getLogger("werkzeug"), "disabled", True)
+    cfg = write_config(tmp_path / "pm.toml", moto=moto)
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8").replace(
+            "[cloudwatch]\n", "[cloudwatch]\nmax_attempts = 1\n"
+        ),
+        encoding="utf-8",
+    )
+    result = run("doctor", "--config", str(cfg))
+    assert result.exit_code == 1, result.output
+    status, detail = rows(result.stdout)["cloudwatch us-east-1"]
+    assert status == "FAIL"
+    assert detail.startswith(
+        f"DescribeAlarms answered but DescribeAlarmHistory in us-east-1 at {moto.endpoint_url} "
+        "failed: 500: "
+    )
+    assert detail.endswith(
+        "every draft reads alarm history with it, so point endpoint_url at a CloudWatch that "
+        "serves it (a plain moto server does not; pmdraft's sandbox does) or remove endpoint_url "
+        "to use AWS"
+    )
+    assert "Everything configured works" not in result.stdout

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import boto3
 import pytest
 from click.testing import CliRunner, Result
 
 from pmdraft.cli import cli
+from pmdraft.model import Window
 from pmdraft.sandbox import SANDBOX_TOKEN_ENV, scenario
 from pmdraft.sandbox.aws import MotoSandbox
 from pmdraft.sandbox.pagerduty import PagerDutyStandIn
+from pmdraft.sources.cloudwatch.collector import CloudWatchCollector
 from tests.conftest import TOKEN
 from tests.standins.faults import FaultProxy
 
@@ -226,3 +230,108 @@ def test_a_fault_on_describe_alarms_is_a_gap_too(
         "fault layer. CloudWatch still refused after 2 attempts",
     )
     assert [r.operation for r in proxy.requests] == ["DescribeAlarms", "DescribeAlarms"]
+
+
+def test_credentials_that_expire_mid_run_are_a_gap_saying_how_to_refresh(
+    config: Path, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    """An ExpiredToken after the first call is a named gap that says the credentials expired and how to refresh them."""
+    proxy.inject("*", "expired", after=1, times=5)
+    out = tmp_path / "pm.md"
+    result = draft(config, out)
+    assert_gap(
+        result,
+        out,
+        "DescribeAlarmHistory in us-east-1 failed: ExpiredToken: The security token included in "
+        "the request is expired. The AWS credentials expired during the run; refresh them (aws "
+        "sso login, new temporary keys in the environment, or a new role session for the "
+        "profile) and draft again.",
+    )
+    assert [(r.operation, r.fault) for r in proxy.requests] == [
+        ("DescribeAlarms", None),
+        (HISTORY, "expired"),
+    ], "an expired token is not retried"
+
+
+def test_a_body_that_is_not_json_is_a_named_gap(
+    config: Path, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    """A 200 whose body is a portal's text (not the JSON asked for) is a named gap, never an empty history."""
+    proxy.inject(HISTORY, "garbage")
+    out = tmp_path / "pm.md"
+    result = draft(config, out)
+    assert_gap(
+        result,
+        out,
+        "DescribeAlarmHistory in us-east-1 failed: the HTTP 200 answer is not valid JSON "
+        "(Expecting value: line 1 column 1 (char 0)); body starts b'Sign in to the guest network "
+        "to continue'; it is not an AWS answer (a proxy or captive portal in the way, or "
+        "a cut connection). Check endpoint_url and any proxy, then try again.",
+    )
+
+
+def paged_collector(moto: MotoSandbox, proxy: FaultProxy, items: int) -> CloudWatchCollector:
+    """A collector reading ``items`` transitions of one alarm (pages of 100) through the proxy."""
+    from pmdraft.sandbox.aws import add_history
+
+    for n in range(items):
+        at = datetime(2024, 1, 15, 14, 1, tzinfo=UTC) + timedelta(seconds=20 * n)
+        old, new = ("OK", "ALARM") if n % 2 == 0 else ("ALARM", "OK")
+        add_history("us-east-1", "Flappy", at, old, new)
+    client = boto3.client(
+        "cloudwatch",
+        region_name="us-east-1",
+        endpoint_url=proxy.endpoint_url,
+        aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox",
+    )
+    return CloudWatchCollector({"us-east-1": client})
+
+
+WINDOW = Window(datetime(2024, 1, 15, 14, tzinfo=UTC), datetime(2024, 1, 15, 15, 30, tzinfo=UTC))
+
+
+def test_a_repeated_next_token_ends_the_listing_and_keeps_what_was_read(
+    moto: MotoSandbox, proxy: FaultProxy
+) -> None:
+    """A NextToken answered twice (a paging loop) ends the listing with a note; the records read are kept, once each."""
+    collector = paged_collector(moto, proxy, 150)
+    proxy.inject(HISTORY, "token", token="100", after=1)
+    events = list(collector.collect(WINDOW))
+    collector.close()
+    assert len(events) == 150 and len({e.at for e in events}) == 150
+    assert [r.operation for r in proxy.requests].count(HISTORY) == 2
+    assert collector.detail == (
+        "DescribeAlarmHistory in us-east-1 answered page 2 with a NextToken it had already given "
+        "('100'), a paging loop: the listing was ended there and the 2 pages read are kept"
+    )
+
+
+def test_a_next_token_going_back_to_a_page_already_read_is_caught(
+    moto: MotoSandbox, proxy: FaultProxy
+) -> None:
+    """A NextToken that leads back to page 1 re-reads it once, then the loop is ended; no transition is drafted twice."""
+    collector = paged_collector(moto, proxy, 150)
+    proxy.inject(HISTORY, "token", token="0", after=1)
+    events = list(collector.collect(WINDOW))
+    collector.close()
+    assert len(events) == 150 and len({e.at for e in events}) == 150, "each transition once"
+    assert [r.operation for r in proxy.requests].count(HISTORY) == 3
+    assert collector.detail == (
+        "DescribeAlarmHistory in us-east-1 answered page 3 with a NextToken it had already given "
+        "('100'), a paging loop: the listing was ended there and the 3 pages read are kept; "
+        "DescribeAlarmHistory in us-east-1 answered 100 items it had already given (a page that "
+        "went back); each was kept once"
+    )
+
+
+def test_a_next_token_that_skips_ahead_loses_no_more_than_the_page(
+    moto: MotoSandbox, proxy: FaultProxy
+) -> None:
+    """A NextToken that jumps past a page cannot be seen from the client; the run ends cleanly with what came."""
+    collector = paged_collector(moto, proxy, 250)
+    proxy.inject(HISTORY, "token", token="200")
+    events = list(collector.collect(WINDOW))
+    collector.close()
+    assert len(events) == 150, "pages 1 and 3 arrive; page 2 was skipped by the server"
+    assert collector.detail is None

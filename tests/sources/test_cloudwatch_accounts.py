@@ -143,8 +143,9 @@ def test_alarm_tags_keep_only_tagged_alarms(moto) -> None:
     events = list(source.collect(WINDOW))
     source.close()
     assert [e.attrs["alarm_name"] for e in events] == ["PaymentsErrors"]
-    assert source.requests == 4, (
-        "DescribeAlarms, DescribeAlarmHistory and one ListTagsForResource per alarm"
+    assert source.requests == 5, (
+        "DescribeAlarms, DescribeAlarmHistory, one ListTagsForResource per alarm, and one "
+        "GetMetricData for the metric lookback (graphs are off)"
     )
 
 

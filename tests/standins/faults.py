@@ -20,6 +20,15 @@ Faults, each for the next ``times`` matching requests:
     The connection is closed with a TCP reset and no answer.
 ``truncate``
     The real status and headers, ``Content-Length`` included, then half the body and a reset.
+``expired``
+    HTTP 400 with ``ExpiredToken``: credentials that ran out mid-run (use ``after``).
+``garbage``
+    HTTP 200 with a body that is neither JSON, XML nor CBOR (a captive portal's page).
+``token``
+    The real answer with its JSON ``NextToken`` set to ``token``: a loop (the token already
+    given) or a page that goes back (an earlier page's token).
+
+``after`` lets that many matching requests through untouched before the fault applies.
 
 Only the standard library is used, so the proxy costs nothing to start.
 """
@@ -40,7 +49,7 @@ from urllib.parse import parse_qs, urlsplit
 
 __all__ = ["FAULT_KINDS", "FaultProxy", "ProxiedRequest", "error_answer", "operation_of"]
 
-FAULT_KINDS = ("throttle", "error", "slow", "reset", "truncate")
+FAULT_KINDS = ("throttle", "error", "slow", "reset", "truncate", "expired", "garbage", "token")
 """The faults :meth:`FaultProxy.inject` accepts."""
 
 _ERROR_CODES = {
@@ -75,6 +84,8 @@ class _Fault:
     status: int
     seconds: float
     retry_after: float | None
+    after: int = 0
+    token: str = ""
 
 
 def operation_of(path: str, headers: Any, body: bytes) -> str:
@@ -225,13 +236,16 @@ class FaultProxy:
         status: int = 500,
         seconds: float = 0.0,
         retry_after: float | None = None,
+        after: int = 0,
+        token: str = "",
     ) -> None:
         """Apply fault ``kind`` (see the module docstring) to the next ``times`` calls of ``operation``.
 
         ``operation`` is an API name such as ``"DescribeAlarmHistory"``, or ``"*"`` for any;
         ``status`` is the ``error`` fault's status; ``seconds`` the ``slow`` fault's delay;
         ``retry_after`` the seconds a ``throttle`` asks to wait (``x-amz-retry-after``).
-        Faults are used first come, first served.
+        ``after`` lets that many matching requests pass first; ``token`` is the ``token`` fault's
+        ``NextToken``. Faults are used first come, first served.
         """
         if kind not in FAULT_KINDS or times < 1 or (kind == "slow") != (seconds > 0):
             raise ValueError(
@@ -243,7 +257,9 @@ class FaultProxy:
                 f"inject error status {status} must be one of {', '.join(map(str, _ERROR_CODES))}"
             )
         with self._lock:
-            self._faults.append(_Fault(operation, kind, times, status, seconds, retry_after))
+            self._faults.append(
+                _Fault(operation, kind, times, status, seconds, retry_after, after, token)
+            )
 
     @property
     def requests(self) -> list[ProxiedRequest]:
@@ -254,6 +270,9 @@ class FaultProxy:
     def _take(self, operation: str) -> _Fault | None:
         with self._lock:
             fault = next((f for f in self._faults if f.operation in ("*", operation)), None)
+            if fault is not None and fault.after > 0:
+                fault.after -= 1
+                return None
             if fault is not None:
                 fault.times -= 1
                 if fault.times == 0:
@@ -273,16 +292,24 @@ class FaultProxy:
             self._record(operation, kind, 0)
             self._reset(handler)
             return
-        if fault is not None and kind in ("throttle", "error"):
-            status = 400 if kind == "throttle" else fault.status
-            code = "Throttling" if kind == "throttle" else _ERROR_CODES[status]
-            message = (
-                "Rate exceeded"
-                if kind == "throttle"
-                else f"injected {status} from the sandbox fault layer"
-            )
+        if kind == "garbage":
+            self._record(operation, kind, 200)
+            page = b"Sign in to the guest network to continue."
+            self._send(handler, 200, {"Content-Type": "text/plain"}, page)
+            return
+        if fault is not None and kind in ("throttle", "error", "expired"):
+            status = 500 if kind == "error" else 400
+            status = fault.status if kind == "error" else status
+            if kind == "throttle":
+                code, message = "Throttling", "Rate exceeded"
+            elif kind == "expired":
+                code = "ExpiredToken"
+                message = "The security token included in the request is expired"
+            else:
+                code = _ERROR_CODES[status]
+                message = f"injected {status} from the sandbox fault layer"
             headers, payload = error_answer(
-                handler.headers, status, code, message, sender=kind == "throttle"
+                handler.headers, status, code, message, sender=kind != "error"
             )
             if kind == "throttle" and fault.retry_after is not None:
                 headers["x-amz-retry-after"] = str(int(fault.retry_after * 1000))
@@ -290,6 +317,10 @@ class FaultProxy:
             self._send(handler, status, headers, payload)
             return
         status, headers, payload = self._forward(handler, body)
+        if fault is not None and kind == "token":
+            answer = json.loads(payload)
+            answer["NextToken"] = fault.token
+            payload = json.dumps(answer).encode()
         self._record(
             operation, kind, status
         )  # before a slow answer is sent, so the log keeps arrival order

@@ -69,6 +69,26 @@ def add_history(
         )
 
 
+def add_history_item(
+    region: str, item: dict[str, Any], at: datetime, *, account: str = DEFAULT_ACCOUNT
+) -> None:
+    """Record one history item exactly as given, filed at ``at`` (for the date filter and order).
+
+    For odd items: a field left out or ``None`` is not sent, a ``HistoryData`` that is not JSON is
+    sent as it is. ``HistoryItemType`` and ``AlarmType`` default to a metric alarm's state update.
+    """
+    global _sequence
+    at = require_aware(at, "history time")
+    item = {"HistoryItemType": "StateUpdate", "AlarmType": "MetricAlarm", **item}
+    with _lock:
+        _sequence += 1
+        bisect.insort(
+            _history.setdefault((account, region), []),
+            (at, _sequence, item),
+            key=lambda t: (t[0], t[1]),
+        )
+
+
 def add_archived(
     region: str,
     group: str,

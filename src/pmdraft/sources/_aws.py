@@ -6,20 +6,25 @@ roles) makes its boto3 sessions and clients here, and turns botocore's ``ClientE
 
     <operation> in <region or account/region> failed: <AWS code>: <AWS message>. <next step>
 
-Each source says its own next steps with an :class:`Advice`.
+Each source says its own next steps with an :class:`Advice`. Credentials that expire during a
+run, and an answer whose body is not the JSON, XML or CBOR its protocol promises
+(:class:`UnreadableAnswer`), get one message whatever the service. :func:`paged` follows a
+``NextToken`` by hand and ends a listing whose token comes back a second time, with a note.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.parsers import ResponseParserError
 
 from ..errors import CollectorError
 
@@ -39,6 +44,71 @@ THROTTLING = frozenset(
     {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
 )
 """Error codes that mean "slow down", not "not allowed"."""
+
+EXPIRED = frozenset(
+    {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
+)
+"""Error codes that mean the credentials were good but have run out (a session, SSO or role)."""
+
+REFRESH = (
+    "The AWS credentials expired during the run; refresh them (aws sso login, new temporary "
+    "keys in the environment, or a new role session for the profile) and draft again."
+)
+"""The next step for expired credentials, whichever service said so."""
+
+PAGE_LIMIT = 10_000
+"""Pages :func:`paged` reads of one listing at most; past it the listing ends with a note."""
+
+
+class UnreadableAnswer(BotoCoreError):  # type: ignore[misc]
+    """A successful answer whose body is not valid in its protocol (cut, or not AWS at all)."""
+
+    fmt = "HTTP {status} answer is not valid {kind} ({why}); body starts {start}"
+
+
+def _unreadable(body: bytes, protocol: str) -> tuple[str, str] | None:
+    """(kind, why) when ``body`` is not what ``protocol`` promises; None when it reads."""
+    if protocol in ("json", "rest-json"):
+        try:
+            json.loads(body)
+        except ValueError as exc:
+            return "JSON", str(exc)
+        return None
+    if protocol in ("query", "ec2", "rest-xml"):
+        from xml.etree import ElementTree
+
+        try:
+            ElementTree.fromstring(body)
+        except ElementTree.ParseError as exc:
+            return "XML", str(exc)
+        return None
+    if protocol == "smithy-rpc-v2-cbor" and not 0xA0 <= body[0] <= 0xBF:
+        return "CBOR", f"first byte 0x{body[0]:02x} does not start a map"
+    return None
+
+
+def _check_body(operation_model: Any, response_dict: Mapping[str, Any], **_: Any) -> None:
+    """botocore ``before-parse`` hook: refuse a 2xx body its protocol cannot read."""
+    body = response_dict.get("body")
+    status = response_dict.get("status_code", 0)
+    if not isinstance(body, bytes) or not body or not 200 <= status < 300:
+        return
+    if operation_model.has_streaming_output:
+        return
+    protocol = getattr(operation_model.service_model, "resolved_protocol", None)
+    bad = _unreadable(body, protocol or operation_model.metadata.get("protocol", ""))
+    if bad is not None:
+        raise UnreadableAnswer(status=status, kind=bad[0], why=bad[1], start=repr(body[:40]))
+
+
+def guard_answers(client: Any) -> Any:
+    """``client``, set to refuse a successful answer whose body its protocol cannot read.
+
+    botocore reads an unparseable JSON body as an empty answer (a listing with nothing in it);
+    with this it becomes an :class:`UnreadableAnswer`, which :func:`translate` names.
+    """
+    client.meta.events.register("before-parse", _check_body)
+    return client
 
 
 def where(target: Target) -> str:
@@ -132,7 +202,9 @@ def translate(
         err = exc.response.get("Error", {})
         meta = exc.response.get("ResponseMetadata", {})
         transient = err.get("Code") in THROTTLING or meta.get("HTTPStatusCode", 0) >= 500
-        if transient and advice.throttled is not None:
+        if err.get("Code") in EXPIRED:
+            step = REFRESH
+        elif transient and advice.throttled is not None:
             # botocore counts retries; the user counts attempts.
             step = advice.throttled.format(attempts=meta.get("RetryAttempts", 0) + 1)
         else:
@@ -145,6 +217,18 @@ def translate(
         attempts = (getattr(retries, "retries", None) or {}).get("total_max_attempts")
         tried = f" ({attempts} attempt{'s' if attempts != 1 else ''})" if attempts else ""
         return CollectorError(source, f"{failed}: {str(exc).rstrip('.')}{tried}. {advice.network}")
+    if isinstance(exc, UnreadableAnswer):
+        return CollectorError(
+            source,
+            f"{failed}: the {exc}; it is not an AWS answer (a proxy or captive portal in the way, "
+            "or a cut connection). Check endpoint_url and any proxy, then try again.",
+        )
+    if isinstance(exc, ResponseParserError):
+        why = str(exc).splitlines()[0][:200]
+        return CollectorError(
+            source,
+            f"{failed}: the answer could not be read ({why}); check endpoint_url and any proxy.",
+        )
     return CollectorError(source, f"{failed}: {exc}. {advice.other}")
 
 
@@ -155,10 +239,47 @@ def translated(
     """Run the block, re-raising botocore's errors as :func:`translate` says, chained."""
     try:
         yield
-    except (ClientError, BotoCoreError) as exc:
+    except (ClientError, BotoCoreError, ResponseParserError) as exc:
         raise translate(
             exc, source=source, operation=operation, place=place, advice=advice, client=client
         ) from exc
+
+
+def paged(
+    fetch: Callable[..., Page],
+    params: Mapping[str, Any],
+    *,
+    what: str,
+    notes: list[str],
+    token: str = "NextToken",
+) -> Iterator[Page]:
+    """Each page of ``fetch(**params)``, following ``token`` by hand until it is absent.
+
+    A token the service already gave (a loop, or a page that goes back) ends the listing: the
+    pages read are kept and ``notes`` gets a sentence naming ``what`` and the page. So does
+    :data:`PAGE_LIMIT`. ``fetch`` is a client method; its errors are the caller's to translate.
+    """
+    seen: set[str] = set()
+    current: str | None = None
+    for number in range(1, PAGE_LIMIT + 1):
+        page = fetch(**params, **({token: current} if current else {}))
+        yield page
+        following = page.get(token)
+        if not following:
+            return
+        if following in seen or following == current:
+            notes.append(
+                f"{what} answered page {number} with a {token} it had already given "
+                f"({str(following)[:40]!r}), a paging loop: the listing was ended there and the "
+                f"{number} page{'s' if number > 1 else ''} read are kept"
+            )
+            return
+        seen.add(following)
+        current = following
+    notes.append(
+        f"{what} still had more after {PAGE_LIMIT} pages: the listing was ended there and the "
+        "pages read are kept"
+    )
 
 
 class RateLimiter:

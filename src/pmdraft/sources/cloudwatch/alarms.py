@@ -3,6 +3,10 @@
 A transition to ``ALARM`` also says when the metric began to breach (``breach_start``) and by
 which rule it was found (``breach_start_rule``): the earliest evaluated datapoint that breaches
 the threshold, else the history's ``stateReasonData.startDate``, else the transition itself.
+
+An item that cannot become an event (no ``AlarmName``, no ``Timestamp``, a ``HistoryData`` that
+is null or not JSON, an unknown state) raises :class:`BadItem`, whose message names the alarm,
+the time and the field, so the collector skips it and says so.
 """
 
 from __future__ import annotations
@@ -34,6 +38,33 @@ BREACHES: dict[str, Callable[[float, float], bool]] = {
     "LessThanOrEqualToThreshold": operator.le,
 }
 """Whether ``value`` breaches ``threshold``, by the alarm's comparison operator."""
+
+
+class BadItem(ValueError):
+    """A history item that cannot become an event; the message names the item and the field."""
+
+
+def label(item: Mapping[str, Any]) -> str:
+    """``HighErrorRate at 2024-01-15T14:32:00Z``: the alarm and time of an item, as far as known."""
+    name, stamp = item.get("AlarmName"), item.get("Timestamp")
+    who = name if isinstance(name, str) and name else "an alarm with no AlarmName"
+    return f"{who} at {iso_z(stamp) if isinstance(stamp, datetime) else 'an unknown time'}"
+
+
+def history_data(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The item's ``HistoryData``, parsed; :class:`BadItem` when it is null or not a JSON object."""
+    raw = item.get("HistoryData")
+    if raw is None:
+        raise BadItem(f"{label(item)}: HistoryData is missing or null, so its states are unknown")
+    try:
+        data = json.loads(raw)
+    except (ValueError, TypeError) as exc:
+        why = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+        raise BadItem(f"{label(item)}: HistoryData is not JSON ({why})") from exc
+    if not isinstance(data, dict):
+        raise BadItem(f"{label(item)}: HistoryData is not a JSON object")
+    return data
+
 
 RULE_DATAPOINT = "earliest evaluated datapoint breaching the threshold"
 RULE_START_DATE = "stateReasonData.startDate (no breaching datapoint listed)"
@@ -133,21 +164,25 @@ def account_of(arn: str | None) -> str | None:
 
 def alarm_event(
     source: str, target: Target, item: Mapping[str, Any], alarm: AlarmInfo | None
-) -> Event | None:
-    """The event of one ``StateUpdate`` history item; None for an unknown state or no timestamp."""
-    try:
-        data = json.loads(item.get("HistoryData") or "{}")
-    except ValueError:
-        data = {}
-    new = data.get("newState") or {}
-    old = data.get("oldState") or {}
+) -> Event:
+    """The event of one ``StateUpdate`` history item; :class:`BadItem` names what it lacks."""
+    name, stamp = item.get("AlarmName"), item.get("Timestamp")
+    if not isinstance(name, str) or not name:
+        raise BadItem(f"{label(item)}: AlarmName is missing or null")
+    if not isinstance(stamp, datetime):
+        raise BadItem(f"{label(item)}: Timestamp is missing, so the transition has no time")
+    data = history_data(item)
+    raw_new, raw_old = data.get("newState"), data.get("oldState")
+    new: dict[str, Any] = raw_new if isinstance(raw_new, dict) else {}
+    old: dict[str, Any] = raw_old if isinstance(raw_old, dict) else {}
     new_state = new.get("stateValue")
-    kind = KIND_BY_STATE.get(new_state or "")
-    stamp = item.get("Timestamp")
-    if kind is None or not isinstance(stamp, datetime):
-        return None
+    kind = KIND_BY_STATE.get(new_state if isinstance(new_state, str) else "")
+    if kind is None:
+        raise BadItem(
+            f"{label(item)}: HistoryData newState.stateValue {new_state!r} is not one of "
+            f"{', '.join(KIND_BY_STATE)}"
+        )
     at = stamp.astimezone(UTC)
-    name = item["AlarmName"]
     account, region = target
     attrs: dict[str, Any] = {
         "alarm_name": name,
@@ -184,3 +219,21 @@ def alarm_event(
         url=f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{name}",
         attrs=attrs,
     )
+
+
+def summary(notes: list[str], bad: list[str], outside: int, shown: int) -> str | None:
+    """The collector's ``detail``: its notes, the skipped items (``shown`` named), the dropped."""
+    parts = list(notes)
+    if bad:
+        more = len(bad) - shown
+        parts.append(
+            f"{len(bad)} history item{'s' if len(bad) > 1 else ''} skipped: "
+            + " / ".join(bad[:shown])
+            + (f" / and {more} more" if more > 0 else "")
+        )
+    if outside:
+        parts.append(
+            f"{outside} transition{'s' if outside > 1 else ''} outside the window dropped "
+            "(CloudWatch answered more than was asked)"
+        )
+    return "; ".join(parts) or None

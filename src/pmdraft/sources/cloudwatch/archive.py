@@ -9,12 +9,13 @@ older than the history's retention.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from ...model import Window, parse_time
-from .._aws import Page
+from .._aws import Page, paged
+from .alarms import BadItem, label
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -25,20 +26,31 @@ Key = tuple[str, datetime, str | None, str | None]
 def archived_item(message: str, region: str) -> dict[str, Any] | None:
     """An archived EventBridge alarm state change as a ``StateUpdate`` history item, or None.
 
-    None for anything else: another event type, another region, or a malformed message.
+    None for another event type or another region; :class:`BadItem` for an alarm state change
+    that cannot be read (not JSON, no alarm name, no readable ``state.timestamp``).
     """
     try:
         event = json.loads(message)
-        detail = event["detail"]
-        name, state = detail["alarmName"], detail["state"]
-        at = parse_time(state["timestamp"])
-    except (ValueError, KeyError, TypeError):
-        return None
+    except ValueError as exc:
+        raise BadItem(f"message is not JSON ({exc})") from exc
     if (
-        event.get("detail-type") != "CloudWatch Alarm State Change"
+        not isinstance(event, dict)
+        or event.get("detail-type") != "CloudWatch Alarm State Change"
         or event.get("region", region) != region
     ):
         return None
+    detail = event.get("detail")
+    state = detail.get("state") if isinstance(detail, dict) else None
+    name = detail.get("alarmName") if isinstance(detail, dict) else None
+    if not isinstance(name, str) or not name or not isinstance(state, dict):
+        raise BadItem("detail.alarmName or detail.state is missing or null")
+    try:
+        at = parse_time(state["timestamp"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise BadItem(
+            f"{name}: detail.state.timestamp {state.get('timestamp')!r} is not an ISO 8601 time"
+        ) from exc
+    assert isinstance(detail, dict)
     try:
         reason_data = json.loads(state.get("reasonData") or "{}")
     except ValueError:
@@ -84,19 +96,29 @@ def archived_items(
     region: str,
     window: Window,
     call: Callable[[Iterator[Page]], Iterator[Page]],
+    notes: list[str],
+    bad: list[str],
 ) -> Iterator[dict[str, Any]]:
     """The log group's alarm state changes in ``window`` for ``region``, as history items.
 
-    ``call`` wraps the pages so that a failed ``FilterLogEvents`` becomes a ``CollectorError``.
+    ``call`` wraps the pages so that a failed ``FilterLogEvents`` becomes a ``CollectorError``;
+    a paging loop is a sentence in ``notes``; an unreadable archived event is skipped and named
+    (by its log event id) in ``bad``.
     """
-    pages = client.get_paginator("filter_log_events").paginate(
-        logGroupName=log_group,
-        startTime=int((window.since - EPOCH).total_seconds() * 1000),
-        endTime=int((window.until - EPOCH).total_seconds() * 1000),
-    )
-    for page in call(iter(pages)):
+    params = {
+        "logGroupName": log_group,
+        "startTime": int((window.since - EPOCH).total_seconds() * 1000),
+        "endTime": int((window.until - EPOCH).total_seconds() * 1000),
+    }
+    what = f"FilterLogEvents on {log_group}"
+    pages = paged(client.filter_log_events, params, what=what, notes=notes, token="nextToken")
+    for page in call(pages):
         for record in page.get("events", []):
-            item = archived_item(record.get("message", ""), region)
+            try:
+                item = archived_item(record.get("message", ""), region)
+            except BadItem as exc:
+                bad.append(f"archived event {record.get('eventId', '?')} in {log_group}: {exc}")
+                continue
             if item is not None:
                 yield item
 
@@ -115,3 +137,35 @@ def merged(
             seen.add(key)
             result.append(item)
     return result
+
+
+def readable(
+    items: Iterable[dict[str, Any]], wanted: Callable[[str], bool]
+) -> tuple[list[dict[str, Any]], list[str], int]:
+    """The wanted items, each transition once; the unreadable ones named; the repeats counted.
+
+    An item without an ``AlarmName`` or a ``Timestamp`` cannot be told apart from another, so it
+    is named (by what it has) and left out here; a transition seen before (a page that went
+    back) is counted and kept once.
+    """
+    found: list[dict[str, Any]] = []
+    bad: list[str] = []
+    seen: set[Key] = set()
+    repeated = 0
+    for item in items:
+        name = item.get("AlarmName")
+        if not isinstance(name, str) or not name:
+            bad.append(f"{label(item)}: AlarmName is missing or null")
+            continue
+        if not isinstance(item.get("Timestamp"), datetime):
+            bad.append(f"{label(item)}: Timestamp is missing, so the transition has no time")
+            continue
+        if not wanted(name):
+            continue
+        key = transition(item)
+        if key in seen:
+            repeated += 1
+            continue
+        seen.add(key)
+        found.append(item)
+    return found, bad, repeated

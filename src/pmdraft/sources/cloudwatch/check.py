@@ -1,5 +1,8 @@
-"""``pmdraft doctor`` for CloudWatch: DescribeAlarms (one record) per account and region, with the
-draft's own clients; every failure says what to fix."""
+"""``pmdraft doctor`` for CloudWatch: what a draft calls, with one record, per account and region.
+
+``DescribeAlarms`` (one alarm) and then ``DescribeAlarmHistory`` (one state update), with the
+draft's own clients; every failure says what to fix. A CloudWatch that lists alarms but has no
+alarm history (a plain moto server) fails here rather than in every draft."""
 
 from __future__ import annotations
 
@@ -54,9 +57,54 @@ def cloudwatch_error(region: str, exc: Exception, endpoint: str) -> str:
     return f"DescribeAlarms in {region} failed: {code or kind}: {short(exc)}"
 
 
-def check_cloudwatch(cfg: CloudWatchConfig, context: BuildContext) -> list[Check]:
-    """``DescribeAlarms`` with ``MaxRecords=1`` in each configured account and region."""
+def history_error(region: str, exc: Exception, endpoint: str) -> str:
+    """What a failed DescribeAlarmHistory (after DescribeAlarms answered) means, and the fix."""
+    response = getattr(exc, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
+        return (
+            f"DescribeAlarms answered but DescribeAlarmHistory in {region} was denied ({code}); "
+            "grant this identity cloudwatch:DescribeAlarmHistory, which every draft calls"
+        )
+    return (
+        f"DescribeAlarms answered but DescribeAlarmHistory in {region}{endpoint} failed: "
+        f"{code or type(exc).__name__}: {short(exc)}; every draft reads alarm history with it, "
+        "so point endpoint_url at a CloudWatch that serves it (a plain moto server does not; "
+        "pmdraft's sandbox does) or remove endpoint_url to use AWS"
+    )
+
+
+def _check_target(cw: Any, target: Any, endpoint: str) -> Check:
+    """DescribeAlarms and DescribeAlarmHistory, one record each, for one (account, region)."""
     from .._aws import where
+    from .alarms import ALARM_TYPES
+
+    region = where(target)
+    try:
+        client = cw.client(target)
+        alarms = client.describe_alarms(MaxRecords=1)
+    except Exception as exc:
+        return Check(f"cloudwatch {region}", FAIL, cloudwatch_error(region, exc, endpoint))
+    try:
+        client.describe_alarm_history(
+            AlarmTypes=ALARM_TYPES, HistoryItemType="StateUpdate", MaxRecords=1
+        )
+    except Exception as exc:
+        return Check(f"cloudwatch {region}", FAIL, history_error(region, exc, endpoint))
+    seen = (
+        "at least one alarm"
+        if alarms.get("MetricAlarms") or alarms.get("CompositeAlarms")
+        else "no alarms yet"
+    )
+    return Check(
+        f"cloudwatch {region}",
+        OK,
+        f"DescribeAlarms and DescribeAlarmHistory answered ({seen}){endpoint}",
+    )
+
+
+def check_cloudwatch(cfg: CloudWatchConfig, context: BuildContext) -> list[Check]:
+    """``DescribeAlarms`` and ``DescribeAlarmHistory``, one record each, per account and region."""
     from . import build
 
     endpoint = f" at {cfg.endpoint_url}" if cfg.endpoint_url else ""
@@ -72,25 +120,7 @@ def check_cloudwatch(cfg: CloudWatchConfig, context: BuildContext) -> list[Check
             Check("cloudwatch", FAIL, f"could not set up the CloudWatch client: {short(exc)}{hint}")
         ]
     cw: Any = collector
-    checks = []
     try:
-        for target in list(cw.targets):
-            region = where(target)
-            try:
-                alarms = cw.client(target).describe_alarms(MaxRecords=1)
-            except Exception as exc:
-                checks.append(
-                    Check(f"cloudwatch {region}", FAIL, cloudwatch_error(region, exc, endpoint))
-                )
-                continue
-            seen = (
-                "at least one alarm"
-                if alarms.get("MetricAlarms") or alarms.get("CompositeAlarms")
-                else "no alarms yet"
-            )
-            checks.append(
-                Check(f"cloudwatch {region}", OK, f"DescribeAlarms answered ({seen}){endpoint}")
-            )
+        return [_check_target(cw, target, endpoint) for target in list(cw.targets)]
     finally:
         collector.close()
-    return checks

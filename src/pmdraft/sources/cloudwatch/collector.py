@@ -8,7 +8,10 @@ when ``alarm_tags`` or ``keep_tags`` is set, and ``GetMetricData`` only for the 
 (:mod:`.metrics`); the same query, its start widened by ``metric_lookback``, also finds breaches
 that began before an alarm's evaluated range. With ``archive_log_group``, archived EventBridge
 state changes are merged in (:mod:`.archive`). Each history item becomes one event
-(:mod:`.alarms`). Sessions, roles, clients and error translation are :mod:`.._aws`'s.
+(:mod:`.alarms`); one that cannot is skipped and named in ``detail``, and so is what was dropped
+for lying outside the window. With graphs off, a metric lookback reads its own
+``GetMetricData`` (only the fired alarms, only the lookback span), so a rendering choice never
+moves a milestone. Sessions, roles, clients and error translation are :mod:`.._aws`'s.
 """
 
 from __future__ import annotations
@@ -22,15 +25,18 @@ from functools import partial
 from typing import Any
 
 from ...errors import CollectorError
-from ...model import ALARM_ALARM, Event, MetricSeries, SourceExtras, Window, iso_z, parse_time
-from .._aws import Advice, Page, RateLimiter, Target, translated, where
+from ...model import Event, MetricSeries, SourceExtras, Window, iso_z
+from .._aws import Advice, Page, RateLimiter, Target, guard_answers, paged, translated, where
 from ..base import RequestCounter
-from .alarms import ALARM_TYPES, AlarmInfo, alarm_event, alarms_of
-from .archive import archived_items, merged
-from .metrics import floor, graph_series, graphable, looked_back, metric_points, read_since
+from .alarms import ALARM_TYPES, AlarmInfo, BadItem, alarm_event, alarms_of, label, summary
+from .archive import archived_items, merged, readable
+from .graphs import MetricReads
 
 PAGE_SIZE = 100
 """Records per DescribeAlarms and DescribeAlarmHistory page: the API's maximum."""
+
+SHOWN_BAD_ITEMS = 5
+"""At most this many skipped history items are named in ``detail``; the rest are counted."""
 
 ADVICE = Advice(
     refused="Check the credentials' cloudwatch:DescribeAlarms and cloudwatch:DescribeAlarmHistory "
@@ -62,7 +68,7 @@ def _targets(clients: Mapping[str, Any] | Mapping[Target, Any] | None) -> dict[T
     return {(k if isinstance(k, tuple) else ("", k)): v for k, v in (clients or {}).items()}
 
 
-class CloudWatchCollector:
+class CloudWatchCollector(MetricReads):
     """Alarm transitions from CloudWatch, one boto3 client per (account, region).
 
     ``clients`` maps a region, or an ``(account, region)`` pair, to a boto3 CloudWatch client or
@@ -114,12 +120,15 @@ class CloudWatchCollector:
         self._series: list[MetricSeries] = []
         self.detail: str | None = None
         self._notes: list[str] = []
+        self._bad: list[str] = []
+        self._outside = 0
         for (account, _), client in self.targets.items():
             if hasattr(client, "meta"):
                 self._instrument(account, client)
         for client in self._archives.values():
             if hasattr(client, "meta"):
                 client.meta.events.register("before-send", self._counter.add)
+                guard_answers(client)
 
     @property
     def requests(self) -> int:
@@ -133,6 +142,7 @@ class CloudWatchCollector:
 
     def _instrument(self, account: str, client: Any) -> None:
         limiter = self._limiters[account]
+        guard_answers(client)
         client.meta.events.register("before-send.cloudwatch", self._counter.add)
         client.meta.events.register(
             "before-send.cloudwatch.DescribeAlarmHistory", lambda **_: limiter.wait()
@@ -164,10 +174,16 @@ class CloudWatchCollector:
                     continue
                 yield from events
         gaps.extend(self._retention_gap(window))
-        if self._notes:
-            self.detail = "; ".join(self._notes)
+        self.detail = self._detail()
         if gaps:
             raise CollectorError(self.name, "; ".join(gaps))
+
+    def _detail(self) -> str | None:
+        return summary(self._notes, self._bad, self._outside, SHOWN_BAD_ITEMS)
+
+    def _note(self, text: str, *, bad: bool = False) -> None:
+        with self._lock:
+            (self._bad if bad else self._notes).append(text)
 
     def _retention_gap(self, window: Window) -> list[str]:
         """A gap (or, with the archive, a note) when the window starts before history is kept."""
@@ -209,6 +225,15 @@ class CloudWatchCollector:
         self._instrument(target[0], client)
         return client
 
+    def _paged(self, target: Target, what: str, fetch: Any, **params: Any) -> Iterator[Page]:
+        """``fetch``'s pages by NextToken; a paging loop ends them with a note naming the pair."""
+        notes: list[str] = []
+        try:
+            yield from paged(fetch, params, what=f"{what} in {where(target)}", notes=notes)
+        finally:
+            for note in notes:
+                self._note(note)
+
     def _call(
         self,
         target: Target,
@@ -225,26 +250,40 @@ class CloudWatchCollector:
         client = source if hasattr(source, "meta") else self._make(target, source)
         alarms = self._alarms(target, client)
         items, tags = self._history(target, client, window, alarms)
-        events = []
+        events, outside = [], 0
         for item in items:
-            event = alarm_event(self.name, target, item, alarms.get(item["AlarmName"]))
-            if event is not None and self.keep_tags:
-                shown = ", ".join(
-                    f"{k}={v}" for k, v in sorted(tags.get(item["AlarmName"], {}).items())
-                )
-                event = dataclasses.replace(event, attrs={**event.attrs, "tags": shown})
-            if event is not None and event.at in window:
+            name = item["AlarmName"]
+            try:
+                event = alarm_event(self.name, target, item, alarms.get(name))
+                if self.keep_tags:
+                    shown = ", ".join(f"{k}={v}" for k, v in sorted(tags.get(name, {}).items()))
+                    event = dataclasses.replace(event, attrs={**event.attrs, "tags": shown})
+            except (BadItem, TypeError) as exc:
+                text = str(exc) if isinstance(exc, BadItem) else f"{label(item)}: {exc}"
+                self._note(f"{where(target)}: {text}", bad=True)
+                continue
+            if event.at in window:
                 events.append(event)
+            else:
+                outside += 1
+        with self._lock:
+            self._outside += outside
         if self.graph_margin is not None:
-            events = self._graphed(target, client, window, alarms, events)
+            return self._graphed(target, client, window, alarms, events)
+        if self.metric_lookback is not None:
+            return self._looked_back(target, client, alarms, events)
         return events
 
     def _alarms(self, target: Target, client: Any) -> dict[str, AlarmInfo]:
-        pages = client.get_paginator("describe_alarms").paginate(
-            AlarmTypes=ALARM_TYPES, PaginationConfig={"PageSize": PAGE_SIZE}
+        pages = self._paged(
+            target,
+            "DescribeAlarms",
+            client.describe_alarms,
+            AlarmTypes=ALARM_TYPES,
+            MaxRecords=PAGE_SIZE,
         )
         alarms: dict[str, AlarmInfo] = {}
-        for page in self._call(target, client, "DescribeAlarms", iter(pages)):
+        for page in self._call(target, client, "DescribeAlarms", pages):
             alarms.update(alarms_of(page))
         return alarms
 
@@ -254,20 +293,25 @@ class CloudWatchCollector:
         """The wanted ``StateUpdate`` items (history, then archive) and their alarms' tags."""
         # One stream for every alarm of the pair, never a call per alarm; the paginator follows
         # NextToken, and each request waits for the account's rate limiter (see _instrument).
-        pages = client.get_paginator("describe_alarm_history").paginate(
+        pages = self._paged(
+            target,
+            "DescribeAlarmHistory",
+            client.describe_alarm_history,
             AlarmTypes=ALARM_TYPES,
             HistoryItemType="StateUpdate",
             StartDate=window.since,
             EndDate=window.until,
-            PaginationConfig={"PageSize": PAGE_SIZE},
+            MaxRecords=PAGE_SIZE,
         )
-        items = [
-            item
-            for page in self._call(target, client, "DescribeAlarmHistory", iter(pages))
-            for item in page.get("AlarmHistoryItems", [])
-            if item.get("HistoryItemType") == "StateUpdate"
-            and self._wanted(item.get("AlarmName", ""))
-        ]
+        items = self._readable(
+            target,
+            (
+                item
+                for page in self._call(target, client, "DescribeAlarmHistory", pages)
+                for item in page.get("AlarmHistoryItems", [])
+                if item.get("HistoryItemType") == "StateUpdate"
+            ),
+        )
         if self.archive_log_group:
             items = merged(items, self._archived(target, window), self._wanted)
         tags: dict[str, dict[str, str]] = {}
@@ -281,6 +325,19 @@ class CloudWatchCollector:
             ]
         return items, tags
 
+    def _readable(self, target: Target, items: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The wanted items, each once; the unreadable ones and the repeats are noted."""
+        found, bad, repeated = readable(items, self._wanted)
+        for text in bad:
+            self._note(f"{where(target)}: {text}", bad=True)
+        if repeated:
+            self._note(
+                f"DescribeAlarmHistory in {where(target)} answered {repeated} item"
+                f"{'s' if repeated > 1 else ''} it had already given (a page that went back); "
+                "each was kept once"
+            )
+        return found
+
     def _archived(self, target: Target, window: Window) -> Iterator[dict[str, Any]]:
         """The archive log group's alarm state changes in the window, as history items."""
         source = self._archives.get(target)
@@ -289,9 +346,20 @@ class CloudWatchCollector:
         if not hasattr(source, "meta"):
             source = self._archives[target] = source()
             source.meta.events.register("before-send", self._counter.add)
+            guard_answers(source)
         what = f"FilterLogEvents on {self.archive_log_group}"
         call = partial(self._call, target, source, what, advice=ARCHIVE_ADVICE)
-        yield from archived_items(source, self.archive_log_group, target[1], window, call)
+        notes: list[str] = []
+        bad: list[str] = []
+        try:
+            yield from archived_items(
+                source, self.archive_log_group, target[1], window, call, notes, bad
+            )
+        finally:
+            for note in notes:
+                self._note(note)
+            for text in bad:
+                self._note(f"{where(target)}: {text}", bad=True)
 
     def _tags(
         self, target: Target, client: Any, names: set[str], alarms: Mapping[str, AlarmInfo]
@@ -306,42 +374,3 @@ class CloudWatchCollector:
                 answer = client.list_tags_for_resource(ResourceARN=arn)
             found[name] = {t["Key"]: t["Value"] for t in answer.get("Tags", [])}
         return found
-
-    def _graphed(
-        self,
-        target: Target,
-        client: Any,
-        window: Window,
-        alarms: Mapping[str, AlarmInfo],
-        events: list[Event],
-    ) -> list[Event]:
-        """``events``, after reading the fired alarms' metrics for the graphs (and the lookback).
-
-        A failed metric read costs the graphs of the pair, not its events: it is a note.
-        """
-        assert self.graph_margin is not None
-        fired = [e for e in events if e.kind == ALARM_ALARM]
-        names = sorted({str(e.attrs["alarm_name"]) for e in fired})
-        starts = [parse_time(str(e.attrs["breach_start"])) for e in fired]
-        lookback = self.metric_lookback if self.metric_lookback and starts else None
-        usable = graphable([alarms[n] for n in names if n in alarms])
-        if not usable:
-            return events
-        since = read_since(window, self.graph_margin, starts, lookback)
-        call = partial(self._call, target, client, "GetMetricData")
-        try:
-            points = metric_points(
-                client, usable, floor(since, usable), window.until + self.graph_margin, call
-            )
-        except CollectorError as exc:
-            with self._lock:
-                self._notes.append(f"no graphs for {where(target)}: {exc.message}")
-            return events
-        shown = floor(window.since - self.graph_margin, usable)
-        with self._lock:
-            self._series.extend(graph_series(target, usable, points, shown))
-        if lookback is None:
-            return events
-        return [
-            looked_back(e, alarms, points, lookback) if e.kind == ALARM_ALARM else e for e in events
-        ]

@@ -8,6 +8,7 @@ from typing import Any
 
 from ...errors import ConfigError
 from ...settings import key, read_table
+from .._regions import bad_region, region_hint
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,9 @@ class CloudWatchConfig:
     """Minutes of metric data drawn before and after the window (default 30)."""
     metric_lookback_minutes: int = key(60, "metric_lookback_minutes = 60")
     """Minutes before an alarm's breach start its metric is read back for an earlier start of
-    the breaching run (rule metric_lookback); rides on the graphs' GetMetricData query, so needs
-    graphs; 0: off (default 60)."""
+    the breaching run (rule metric_lookback); widens the graphs' GetMetricData query, or with
+    graphs off reads its own for the fired alarms, so the milestones are the same; 0: off
+    (default 60)."""
     alarm_services: bool = key(False, "alarm_services = true")
     """Only alarms whose name, dimensions or tags mention a service of the incidents or deploys
     in the draft (one ListTagsForResource per alarm); without any such service, every alarm."""
@@ -91,7 +93,7 @@ def read_cloudwatch(origin: str, table: Any) -> CloudWatchConfig:
     )
     cw = read_table(origin, "cloudwatch", rest, CloudWatchConfig)
     _check_accounts(origin, accounts)
-    _check_values(origin, cw)
+    _check_values(origin, replace(cw, accounts=accounts))
     retention = cw.history_retention_days
     if cw.endpoint_url and "history_retention_days" not in rest:
         retention = 0.0
@@ -127,6 +129,15 @@ def _check_values(origin: str, cw: CloudWatchConfig) -> None:
         raise ConfigError(
             f'{origin}: [cloudwatch] regions is empty; for example: regions = ["us-east-1"]'
         )
+    for table, regions in [("[cloudwatch]", cw.regions)] + [
+        (f"[[cloudwatch.accounts]] {a.name!r}", a.regions) for a in cw.accounts
+    ]:
+        bad = bad_region(regions)
+        if bad is not None:
+            raise ConfigError(
+                f"{origin}: {table} region {bad!r} is not an AWS region name; "
+                f'for example: regions = ["{region_hint(bad)}"]'
+            )
     if cw.max_attempts < 1 or cw.timeout_seconds <= 0:
         raise ConfigError(
             f"{origin}: [cloudwatch] max_attempts must be at least 1 and timeout_seconds above 0, "

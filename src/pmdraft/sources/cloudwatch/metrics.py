@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...model import Event, MetricSeries, Window, iso_z, parse_time
-from .._aws import Page, Target
+from .._aws import Page, Target, paged
 from .alarms import BREACHES, AlarmInfo, account_of
 
 METRIC_QUERIES_PER_CALL = 500
@@ -123,30 +123,45 @@ def metric_points(
     start: datetime,
     end: datetime,
     call: Callable[[Iterator[Page]], Iterator[Page]],
+    notes: list[str] | None = None,
 ) -> dict[str, Points]:
     """Each alarm's datapoints from ``start`` to ``end``, by alarm name (``alarms`` graphable).
 
-    ``call`` wraps the pages so that a failed ``GetMetricData`` becomes a ``CollectorError``.
+    ``call`` wraps the pages so that a failed ``GetMetricData`` becomes a ``CollectorError``;
+    a paging loop ends the batch with a sentence in ``notes``. Datapoints outside
+    ``[start, end)`` are dropped.
     """
+    notes = [] if notes is None else notes
+    dropped = 0
     queries = [_query(i, a) for i, a in enumerate(alarms)]
     points: dict[str, Points] = {q["Id"]: ([], []) for q in queries}
     # One paginated call per batch; its NextToken pages bring more datapoints of the same queries.
     for batch in range(0, len(queries), METRIC_QUERIES_PER_CALL):
-        pages = client.get_paginator("get_metric_data").paginate(
-            MetricDataQueries=queries[batch : batch + METRIC_QUERIES_PER_CALL],
-            StartTime=start,
-            EndTime=end,
-            ScanBy="TimestampAscending",
-        )
-        for page in call(iter(pages)):
+        params = {
+            "MetricDataQueries": queries[batch : batch + METRIC_QUERIES_PER_CALL],
+            "StartTime": start,
+            "EndTime": end,
+            "ScanBy": "TimestampAscending",
+        }
+        pages = paged(client.get_metric_data, params, what="GetMetricData", notes=notes)
+        for page in call(pages):
             for result in page.get("MetricDataResults", []):
                 times, values = points[result["Id"]]
-                times.extend(t.astimezone(UTC) for t in result.get("Timestamps", []))
-                # A datapoint GetMetricData could not compute is a gap in the graph, not a zero.
-                values.extend(
-                    v if isinstance(v, (int, float)) else float("nan")
-                    for v in result.get("Values", [])
-                )
+                for at, value in zip(
+                    result.get("Timestamps", []), result.get("Values", []), strict=False
+                ):
+                    at = at.astimezone(UTC)
+                    if start <= at < end:
+                        times.append(at)
+                        # A datapoint GetMetricData could not compute is a gap, not a zero.
+                        values.append(value if isinstance(value, (int, float)) else float("nan"))
+                    else:
+                        dropped += 1
+    if dropped:
+        notes.append(
+            f"GetMetricData returned {dropped} datapoint{'s' if dropped > 1 else ''} outside "
+            f"{iso_z(start)} .. {iso_z(end)} (the graph window and its margins); dropped"
+        )
     return {a.name: points[q["Id"]] for q, a in zip(queries, alarms, strict=True)}
 
 

@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...model import DEPLOY_FAILED, DEPLOY_STARTED, DEPLOY_SUCCEEDED, Event, SourceExtras, Window
-from .._aws import Advice, RateLimiter, translated
-from .file import describe
+from .._aws import Advice, RateLimiter, guard_answers, paged, translated
+from .file import SHOWN_BAD_LINES, describe
 
 PAGE_SIZE = 50
 """Events per LookupEvents page: the API's maximum."""
@@ -107,6 +107,11 @@ class CloudTrailCollector:
         self.requests = 0
         """LookupEvents calls made so far (botocore's retries not counted)."""
         self.detail: str | None = None
+        self._notes: list[str] = []
+        self._bad: list[str] = []
+        self._outside = 0
+        for client in self.clients.values():
+            guard_answers(client)
 
     def extras(self) -> SourceExtras:
         """Nothing besides events."""
@@ -117,16 +122,21 @@ class CloudTrailCollector:
         for client in self.clients.values():
             client.close()
 
-    def _lookup(self, region: str, client: Any, params: dict[str, Any]) -> dict[str, Any]:
+    def _lookup(self, **params: Any) -> dict[str, Any]:
         self.limiter.wait()
         self.requests += 1
-        with translated(self.name, "LookupEvents", region, ADVICE):
-            return client.lookup_events(**params)  # type: ignore[no-any-return]
+        return self._client.lookup_events(**params)  # type: ignore[no-any-return]
 
     def collect(self, window: Window) -> Iterator[Event]:
-        """Yield the deploy-like calls from ``lookback`` before the window to its end."""
+        """Yield the deploy-like calls from ``lookback`` before the window to its end.
+
+        A record that cannot be read is skipped and named in ``detail``, as are the count of
+        events outside the window and lookback and a paging loop.
+        """
+        self._notes, self._bad, self._outside = [], [], 0
         since = window.since - self.lookback
         for region, client in self.clients.items():
+            self._client = client
             for name in self.event_names:
                 params: dict[str, Any] = {
                     "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": name}],
@@ -135,16 +145,45 @@ class CloudTrailCollector:
                     "MaxResults": PAGE_SIZE,
                 }
                 # Paged by hand, not with a paginator: each request must pass the rate limiter.
-                while True:
-                    page = self._lookup(region, client, params)
-                    for record in page.get("Events", []):
-                        event = self._event(region, record)
-                        if event is not None and since <= event.at < window.until:
-                            yield event
-                    token = page.get("NextToken")
-                    if not token:
-                        break
-                    params = {**params, "NextToken": token}
+                what = f"LookupEvents for {name} in {region}"
+                with translated(self.name, "LookupEvents", region, ADVICE):
+                    for page in paged(self._lookup, params, what=what, notes=self._notes):
+                        yield from self._page(region, page, since, window)
+        self.detail = self._detail()
+
+    def _page(
+        self, region: str, page: Mapping[str, Any], since: datetime, window: Window
+    ) -> Iterator[Event]:
+        for record in page.get("Events", []):
+            try:
+                event = self._event(region, record)
+            except (TypeError, ValueError, AttributeError) as exc:
+                who = record.get("EventId") if isinstance(record, dict) else None
+                self._bad.append(f"{region}: event {who or '?'}: {exc}")
+                continue
+            if event is None:
+                who = record.get("EventId") or "?"
+                self._bad.append(f"{region}: event {who}: EventTime is missing")
+            elif since <= event.at < window.until:
+                yield event
+            else:
+                self._outside += 1
+
+    def _detail(self) -> str | None:
+        parts = list(self._notes)
+        if self._bad:
+            more = len(self._bad) - SHOWN_BAD_LINES
+            parts.append(
+                f"{len(self._bad)} CloudTrail record{'s' if len(self._bad) > 1 else ''} skipped: "
+                + " / ".join(self._bad[:SHOWN_BAD_LINES])
+                + (f" / and {more} more" if more > 0 else "")
+            )
+        if self._outside:
+            parts.append(
+                f"{self._outside} event{'s' if self._outside > 1 else ''} outside the window and "
+                f"the {self.lookback / timedelta(hours=1):g} h deploy lookback before it left out"
+            )
+        return "; ".join(parts) or None
 
     def _event(self, region: str, record: Mapping[str, Any]) -> Event | None:
         at = record.get("EventTime")

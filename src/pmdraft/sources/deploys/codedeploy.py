@@ -24,9 +24,9 @@ from ...model import (
     SourceExtras,
     Window,
 )
-from .._aws import Advice, translated
+from .._aws import Advice, guard_answers, paged, translated
 from ..base import RequestCounter
-from .file import describe
+from .file import SHOWN_BAD_LINES, describe
 
 BATCH_SIZE = 25
 """Deployments per BatchGetDeployments call: the API's maximum."""
@@ -86,8 +86,11 @@ class CodeDeployCollector:
         self._counter = RequestCounter()
         for client in self.clients.values():
             client.meta.events.register("before-send.codedeploy", self._counter.add)
-
+            guard_answers(client)
         self.detail: str | None = None
+        self._notes: list[str] = []
+        self._bad: list[str] = []
+        self._outside = 0
 
     @property
     def requests(self) -> int:
@@ -108,15 +111,12 @@ class CodeDeployCollector:
             return func(**params)  # type: ignore[no-any-return]
 
     def _pages(self, region: str, what: str, func: Any, key: str, **params: Any) -> Iterator[str]:
-        token = None
-        while True:
-            page = self._call(
-                region, what, func, **params, **({"nextToken": token} if token else {})
-            )
-            yield from page.get(key, [])
-            token = page.get("nextToken")
-            if not token:
-                return
+        pages = paged(
+            func, params, what=f"{what} in {region}", notes=self._notes, token="nextToken"
+        )
+        with translated(self.name, what, region, ADVICE):
+            for page in pages:
+                yield from page.get(key, [])
 
     def _targets(self, region: str, client: Any) -> list[dict[str, str]]:
         if not self.applications:
@@ -138,7 +138,32 @@ class CodeDeployCollector:
         return targets
 
     def collect(self, window: Window) -> Iterator[Event]:
-        """Yield the deployments' events from ``lookback`` before the window to its end."""
+        """Yield the deployments' events from ``lookback`` before the window to its end.
+
+        A deployment that cannot be read is skipped and named in ``detail``; so is the count of
+        events outside the window and lookback, and a paging loop.
+        """
+        self._notes, self._bad, self._outside = [], [], 0
+        yield from self._collect(window)
+        self.detail = self._detail()
+
+    def _detail(self) -> str | None:
+        parts = list(self._notes)
+        if self._bad:
+            more = len(self._bad) - SHOWN_BAD_LINES
+            parts.append(
+                f"{len(self._bad)} deployment{'s' if len(self._bad) > 1 else ''} skipped: "
+                + " / ".join(self._bad[:SHOWN_BAD_LINES])
+                + (f" / and {more} more" if more > 0 else "")
+            )
+        if self._outside:
+            parts.append(
+                f"{self._outside} event{'s' if self._outside > 1 else ''} outside the window and "
+                f"the {self.lookback / timedelta(hours=1):g} h deploy lookback before it left out"
+            )
+        return "; ".join(parts) or None
+
+    def _collect(self, window: Window) -> Iterator[Event]:
         since = window.since - self.lookback
         for region, client in self.clients.items():
             ids: list[str] = []
@@ -162,9 +187,17 @@ class CodeDeployCollector:
                     deploymentIds=ids[start : start + BATCH_SIZE],
                 )
                 for info in batch.get("deploymentsInfo", []):
-                    for event in self._events(region, info):
+                    try:
+                        events = list(self._events(region, info))
+                    except (TypeError, ValueError, AttributeError) as exc:
+                        who = info.get("deploymentId") if isinstance(info, dict) else None
+                        self._bad.append(f"{region}: deployment {who or '?'}: {exc}")
+                        continue
+                    for event in events:
                         if since <= event.at < window.until:
                             yield event
+                        else:
+                            self._outside += 1
 
     def _events(self, region: str, info: Mapping[str, Any]) -> Iterator[Event]:
         ref = str(info.get("deploymentId"))

@@ -8,11 +8,12 @@ from typing import Any
 
 from ...errors import ConfigError
 from ...settings import ENV_NAME, did_you_mean, key, looks_like_token, read_table
+from .._regions import bad_region, region_hint
 
 
 @dataclass(frozen=True)
 class DeploySourceConfig:
-    """A ``[[deploys]]`` table of ``type = "file"``: a file of deploy records (JSON Lines or CSV)."""
+    """A ``[[deploys]]`` table of ``type = "file"``: a file of deploy records (JSONL or CSV)."""
 
     type: str = key("file", 'type = "file"')
     path: str = key("", 'path = "deploys.jsonl"', required=True)
@@ -112,6 +113,12 @@ def _regions(origin: str, d: CodeDeployConfig | CloudTrailConfig) -> None:
         raise ConfigError(
             f'{origin}: [[deploys]] type = "{d.type}": regions is empty; '
             'for example: regions = ["us-east-1"]'
+        )
+    bad = bad_region(d.regions)
+    if bad is not None:
+        raise ConfigError(
+            f'{origin}: [[deploys]] type = "{d.type}": region {bad!r} is not an AWS region name; '
+            f'for example: regions = ["{region_hint(bad)}"]'
         )
 
 

@@ -5,18 +5,18 @@ Fields: ``timestamp`` (ISO 8601 with an offset or ``Z``, or epoch seconds or mil
 optionally ``service``, ``version``, ``environment``, ``actor``, ``description``, ``url``, ``id``.
 ``fields`` maps these names to a CI system's own ones, so its export is read as it is.
 
-A record that breaks these rules is skipped, never guessed, and reported with its file and line:
-once the file is read, the source fails with every skipped line named (the draft's "Data gaps"
-note, exit 3; ``--strict`` makes it fatal) and keeps the events of the good lines.
+A record that breaks these rules is skipped, never guessed, and reported with its file and line
+in the source's ``detail``; the source stays ``ok`` with the good lines' events (one bad line
+never costs the others). Records outside the window and its lookback are left out and counted.
+The file is streamed a line at a time, so its size does not bound memory.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,8 @@ class DeployFileCollector:
         self.requests = 0
         self.skipped = 0
         """Malformed lines skipped by the last :meth:`collect`."""
+        self.outside = 0
+        """Records the last :meth:`collect` left out: outside the window and its lookback."""
         self.detail: str | None = None
 
     def extras(self) -> SourceExtras:
@@ -118,11 +120,11 @@ class DeployFileCollector:
         return SourceExtras()
 
     def close(self) -> None:
-        """Nothing to release: the file is read whole and closed by :meth:`collect`."""
+        """Nothing to release: the file is opened and closed by :meth:`collect`."""
 
-    def _records(self, text: str) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
+    def _records(self, lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
         if self.format == "csv":
-            reader = csv.DictReader(io.StringIO(text))
+            reader = csv.DictReader(lines)
             header = [name.strip() for name in reader.fieldnames or [] if name]
             missing = [
                 self.fields[n]
@@ -140,35 +142,29 @@ class DeployFileCollector:
             for row in reader:
                 yield reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items() if k}
             return
-        # Only "\n" ends a line: str.splitlines() would also split at U+2028 and other separators,
-        # which JSON allows unescaped inside strings.
-        for number, line in enumerate(text.split("\n"), start=1):
+        for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except ValueError as exc:
-                # json.loads raises JSONDecodeError, or a plain ValueError for an over-long number.
-                why = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-                yield (
-                    number,
-                    BadLine(
-                        f"{self.path}, line {number}: not a JSON object ({why}); each line must be "
-                        f'one object such as {{"timestamp": "{EXAMPLE_TIME}", '
-                        '"status": "succeeded", "version": "v2.3.4"}'
-                    ),
-                )
-                continue
-            if not isinstance(record, dict):
-                yield (
-                    number,
-                    BadLine(
-                        f"{self.path}, line {number}: a JSON object is expected, "
-                        f"got {type(record).__name__}"
-                    ),
-                )
-                continue
-            yield number, record
+            yield number, self._json(number, line)
+
+    def _json(self, number: int, line: str) -> dict[str, Any] | BadLine:
+        """One JSON Lines line as an object, or the :class:`BadLine` saying why it is not one."""
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            # json.loads raises JSONDecodeError, or a plain ValueError for an over-long number.
+            why = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            return BadLine(
+                f"{self.path}, line {number}: not a JSON object ({why}); each line must be "
+                f'one object such as {{"timestamp": "{EXAMPLE_TIME}", '
+                '"status": "succeeded", "version": "v2.3.4"}'
+            )
+        if not isinstance(record, dict):
+            return BadLine(
+                f"{self.path}, line {number}: a JSON object is expected, "
+                f"got {type(record).__name__}"
+            )
+        return record
 
     def _record(self, number: int, raw: Mapping[str, Any]) -> dict[str, str]:
         where = f"{self.path}, line {number}"
@@ -227,40 +223,51 @@ class DeployFileCollector:
             )
         return at.astimezone(UTC)
 
-    def _text(self, data: bytes, bad: list[str]) -> str:
-        """The file as text; a line that is not UTF-8 is reported in ``bad`` and read as empty."""
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            pass
-        lines = data.split(b"\n")
-        for number, raw in enumerate(lines, start=1):
+    def _lines(self, handle: Iterable[bytes], bad: list[str]) -> Iterator[str]:
+        """The file's lines as text, one at a time; a line that is not UTF-8 is named and read as
+        empty. Only ``\\n`` ends a line: U+2028 and other separators are JSON string content."""
+        for number, raw in enumerate(handle, start=1):
             try:
-                raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as exc:
                 bad.append(
                     f"{self.path}, line {number}: byte 0x{exc.object[exc.start]:02x} is not "
-                    "UTF-8 text; "
-                    "save the deploy log as UTF-8 (JSON Lines or CSV)"
+                    "UTF-8 text; save the deploy log as UTF-8 (JSON Lines or CSV)"
                 )
-                lines[number - 1] = b""
-        return b"\n".join(lines).decode("utf-8-sig")
+                yield "\n"
 
     def collect(self, window: Window) -> Iterator[Event]:
-        """Yield the deploys from ``lookback`` before the window to its end; bad lines fail last."""
+        """Yield the deploys from ``lookback`` before the window to its end, reading line by line.
+
+        Malformed lines are skipped and named in ``detail``; the source stays ``ok``.
+        """
+        bad: list[str] = []
+        self.skipped, self.outside, self.detail = 0, 0, None
         try:
-            data = self.path.read_bytes()
+            handle = self.path.open("rb")
         except FileNotFoundError as exc:
             raise CollectorError(self.name, f"deploy log {self.path} does not exist") from exc
         except OSError as exc:
             raise CollectorError(
                 self.name, f"deploy log {self.path} could not be read: {exc}"
             ) from exc
-        bad: list[str] = []
-        self.skipped, self.detail = 0, None
-        text = self._text(data, bad)
+        with handle:
+            try:
+                yield from self._events(self._records(self._lines(handle, bad)), window, bad)
+            except OSError as exc:
+                raise CollectorError(
+                    self.name, f"deploy log {self.path} could not be read: {exc}"
+                ) from exc
+        self.detail = self._detail(bad)
+
+    def _events(
+        self,
+        records: Iterable[tuple[int, dict[str, Any] | BadLine]],
+        window: Window,
+        bad: list[str],
+    ) -> Iterator[Event]:
         since = window.since - self.lookback
-        for number, raw in self._records(text):
+        for number, raw in records:
             try:
                 if isinstance(raw, BadLine):
                     raise raw
@@ -271,6 +278,7 @@ class DeployFileCollector:
                 bad.append(str(exc))
                 continue
             if not since <= at < window.until:
+                self.outside += 1
                 continue
             ref = record.get("id") or ":".join(
                 record.get(k, "") for k in ("service", "version", "environment")
@@ -289,10 +297,19 @@ class DeployFileCollector:
                 }
                 | {"file": self.path.name, "line": number},
             )
+
+    def _detail(self, bad: list[str]) -> str | None:
+        """The skipped lines (the first few named) and the records left out, if any."""
+        parts = []
         if bad:
             self.skipped = len(bad)
-            count = f"{len(bad)} malformed line{'s' if len(bad) > 1 else ''} skipped"
-            self.detail = count
             more = len(bad) - SHOWN_BAD_LINES
             shown = " / ".join(bad[:SHOWN_BAD_LINES]) + (f" / and {more} more" if more > 0 else "")
-            raise CollectorError(self.name, f"{count}: {shown}")
+            parts.append(f"{len(bad)} malformed line{'s' if len(bad) > 1 else ''} skipped: {shown}")
+        if self.outside:
+            hours = self.lookback / timedelta(hours=1)
+            parts.append(
+                f"{self.outside} record{'s' if self.outside > 1 else ''} outside the window and "
+                f"the {hours:g} h deploy lookback before it left out"
+            )
+        return "; ".join(parts) or None
