@@ -43,6 +43,7 @@ def seeded(
     caplog.set_level(logging.DEBUG)
     work = tmp_path / "work"
     work.mkdir()
+    (tmp_path / "out").mkdir()
     return scenario.seed(moto, standin, work, token_env="PAGERDUTY_API_TOKEN")
 
 
@@ -274,6 +275,7 @@ def test_demo_shows_no_token(
     monkeypatch.setenv("PAGERDUTY_API_TOKEN", LEAK)
     caplog.set_level(logging.DEBUG)
     out = tmp_path / "demo" / "demo.md"
+    out.parent.mkdir()
     result = CliRunner().invoke(cli, ["-v", "demo", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "impact lasted 25 minutes" in out.read_text(encoding="utf-8")

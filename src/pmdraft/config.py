@@ -84,8 +84,23 @@ class BatchConfig:
     """
 
 
+@dataclass(frozen=True)
+class RunConfig:
+    """``[run]``: limits that hold for every run (draft, timeline, batch)."""
+
+    max_requests: int = key(5000, "max_requests = 5000")
+    """Most HTTP requests one source may make in one run (retries count); default 5000. A source
+    that reaches it stops and becomes a named gap; the others go on. In ``batch``, the incident
+    listing and each incident's draft are runs of their own."""
+
+
 _STATE_KINDS = ("sqlite", "dynamodb")
-_CORE: dict[str, type] = {"timeline": TimelineConfig, "render": RenderConfig, "batch": BatchConfig}
+_CORE: dict[str, type] = {
+    "timeline": TimelineConfig,
+    "render": RenderConfig,
+    "batch": BatchConfig,
+    "run": RunConfig,
+}
 
 
 @dataclass(frozen=True)
@@ -99,6 +114,7 @@ class Config:
     timeline: TimelineConfig = field(default_factory=TimelineConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
+    run: RunConfig = field(default_factory=RunConfig)
     path: Path | None = None
     warnings: tuple[str, ...] = ()
     """Things the file holds that work but should not be there (a value shaped like a token)."""
@@ -140,6 +156,7 @@ class Config:
             base_dir=self.base_dir,
             incidents=self.incidents,
             deploy_lookback=self.deploy_lookback,
+            max_requests=self.run.max_requests,
         )
 
     def settings_of(self, source: Source) -> list[Any]:
@@ -244,6 +261,11 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
         for name, cls in _CORE.items()
     }
     _check_batch(origin, core["batch"])
+    if core["run"].max_requests < 1:
+        raise ConfigError(
+            f"{origin}: [run] key 'max_requests' must be at least 1, got "
+            f"{core['run'].max_requests}; for example: max_requests = 5000"
+        )
     if not sections and not deploys:
         raise ConfigError(
             f"{origin}: no source is configured; add at least one of {_sources_phrase()} "
@@ -255,6 +277,7 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
         timeline=core["timeline"],
         render=core["render"],
         batch=core["batch"],
+        run=core["run"],
         path=path,
         warnings=_token_warnings(origin, data),
     )

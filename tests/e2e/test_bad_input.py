@@ -15,6 +15,7 @@ WINDOW = ["--since", "2024-01-15T14:00:00Z", "--until", "2024-01-15T15:30:00Z"]
 
 def draft(tmp_path: Path, *args: str):
     out = tmp_path / "out" / "pm.md"
+    out.parent.mkdir(exist_ok=True)
     result = CliRunner().invoke(cli, ["draft", *args, "-o", str(out)], catch_exceptions=False)
     return result, out
 
