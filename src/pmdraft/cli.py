@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,7 @@ def _config_path(option: str | None) -> Path:
 
 def _window(since: datetime, until: datetime) -> Any:
     """The window of --since/--until: in order, and not wholly in the future (exit 2)."""
-    from .model import UTC, Window, iso_z
+    from .model import Window, iso_z
 
     if until <= since:
         raise click.BadParameter(
@@ -701,7 +701,7 @@ def _interrupted() -> None:
     """Say what an interrupted batch left behind, and exit 130 without waiting for the
     collectors' threads to finish their requests."""
     click.echo(
-        "pmdraft: batch interrupted: the incident being drafted was released for the next run; "
+        "pmdraft: batch interrupted: no incident is left claimed (the next run drafts it); "
         "no draft was half-written",
         err=True,
     )

@@ -10,6 +10,7 @@ holds an unexpired claim on it, so two runners never draft the same incident.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from dataclasses import asdict, dataclass
@@ -423,7 +424,7 @@ class DynamoState:
     def release(self, incident_id: str, runner: str) -> None:
         from botocore.exceptions import ClientError
 
-        try:
+        with contextlib.suppress(ClientError):  # not ours any more: nothing to release
             self._call(
                 f"releasing incident {incident_id}",
                 "update_item",
@@ -432,8 +433,6 @@ class DynamoState:
                 ConditionExpression="claimed_by = :r",
                 ExpressionAttributeValues={":r": {"S": runner}},
             )
-        except ClientError:
-            pass  # not ours any more: nothing to release
 
     def mark_annotated(self, incident_id: str, at: datetime) -> None:
         self._call(

@@ -288,10 +288,10 @@ def test_sigterm_during_batch_releases_the_claim_and_exits_130(
         time.sleep(0.05)
     time.sleep(0.5)  # now drafting #102, whose log entries answer slowly
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=20)
+    _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
     assert (
-        "pmdraft: batch interrupted: the incident being drafted was released for the next run; "
+        "pmdraft: batch interrupted: no incident is left claimed (the next run drafts it); "
         "no draft was half-written"
     ) in err
     assert "Traceback" not in err
