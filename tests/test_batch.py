@@ -146,7 +146,8 @@ def test_a_run_killed_after_the_second_incident_is_completed_by_the_next(
 
 
 def test_a_run_killed_while_drafting_is_retried_once_its_claim_expires(pd, tmp_path: Path) -> None:
-    """An incident whose run died mid-draft is skipped while claimed, then drafted by a later run."""
+    """An incident whose run died mid-draft without a word (SIGKILL, power loss: no release) is
+    skipped while claimed, then drafted by a later run."""
     seed(pd, 2)
     config = config_for(pd, tmp_path, "claim_minutes = 10\n")
 
@@ -155,6 +156,7 @@ def test_a_run_killed_while_drafting_is_retried_once_its_claim_expires(pd, tmp_p
 
     job = make_batch(config)
     job.render = die
+    job.state.release = lambda incident_id, runner: None  # a SIGKILL gets no chance to release
     with pytest.raises(KeyboardInterrupt):
         job.run(NOW)
     soon = make_batch(config).run(NOW + timedelta(minutes=5))
@@ -168,6 +170,33 @@ def test_a_run_killed_while_drafting_is_retried_once_its_claim_expires(pd, tmp_p
         (102, "skipped", "already drafted"),
     ]
     assert len(list((tmp_path / "drafts").iterdir())) == 2
+
+
+def test_an_interrupted_run_releases_its_claim_and_writes_no_half_file(pd, tmp_path: Path) -> None:
+    """Ctrl-C (or SIGTERM) while drafting gives the incident back at once: the next run drafts it,
+    with no "claimed by another runner", and the interrupted run left no file at all."""
+    seed(pd, 2)
+    config = config_for(pd, tmp_path, "claim_minutes = 30\n")
+
+    def interrupted(draft) -> str:
+        raise KeyboardInterrupt
+
+    job = make_batch(config)
+    job.render = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        job.run(NOW)
+    drafts = tmp_path / "drafts"
+    assert not drafts.exists() or list(drafts.iterdir()) == []
+    state = SqliteState(tmp_path / "pmdraft-state.sqlite3")
+    rec = state.get("QB001")
+    assert rec is not None and rec.status == "" and rec.attempts == 0
+    state.close()
+    soon = make_batch(config).run(NOW + timedelta(minutes=1))
+    assert [(o.number, o.status) for o in soon.outcomes] == [(101, "drafted"), (102, "drafted")]
+    assert sorted(p.name for p in drafts.iterdir()) == [
+        "101-checkout-errors-1.md",
+        "102-checkout-errors-2.md",
+    ]
 
 
 def test_a_partial_draft_is_retried_until_complete(pd, tmp_path: Path) -> None:

@@ -58,6 +58,7 @@ def test_case(
         seed_moto(work, request.getfixturevalue("moto"))
     config = work / case.get("config", "pmdraft.toml")
     out = tmp_path / "out" / "draft.md"
+    out.parent.mkdir()  # -o never makes a missing folder
     argv = ["draft", *case.get("window", WINDOW), "--config", str(config), "-o", str(out)]
 
     result = CliRunner().invoke(cli, argv)
@@ -84,6 +85,7 @@ def test_case(
         return
     if case.get("strict"):
         strict_out = tmp_path / "strict" / "draft.md"
+        strict_out.parent.mkdir()  # -o never makes a missing folder
         strict = CliRunner().invoke(cli, [*argv[:-1], str(strict_out), "--strict"])
         assert strict.exit_code == 1, strict.output
         assert (

@@ -43,6 +43,7 @@ def seeded(
     caplog.set_level(logging.DEBUG)
     work = tmp_path / "work"
     work.mkdir()
+    (tmp_path / "out").mkdir()
     return scenario.seed(moto, standin, work, token_env="PAGERDUTY_API_TOKEN")
 
 
@@ -274,6 +275,7 @@ def test_demo_shows_no_token(
     monkeypatch.setenv("PAGERDUTY_API_TOKEN", LEAK)
     caplog.set_level(logging.DEBUG)
     out = tmp_path / "demo" / "demo.md"
+    out.parent.mkdir()
     result = CliRunner().invoke(cli, ["-v", "demo", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "impact lasted 25 minutes" in out.read_text(encoding="utf-8")
@@ -397,3 +399,64 @@ def test_ordinary_values_raise_no_token_warning() -> None:
         '[pagerduty]\ntoken_env = "PAGERDUTY_API_TOKEN_READONLY"\nservice_ids = ["PABC123", "P1Q2R3S"]\n'
     )
     assert config.warnings == ()
+
+
+COMMANDS = ("draft", "timeline", "demo", "batch", "doctor", "sources", "template")
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_help_of_every_command_shows_no_token(
+    command: str | None,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`pmdraft [COMMAND] --help` with the token in the environment prints none of it."""
+    monkeypatch.setenv("PAGERDUTY_API_TOKEN", LEAK)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_LEAK)
+    result = CliRunner().invoke(cli, [*([command] if command else []), "--help"])
+    assert result.exit_code == 0 and "Usage: " in result.stdout
+    assert_no_leak(everything_seen(result, caplog, tmp_path))
+
+
+OTHER_RUNS = {
+    "doctor": ["doctor"],
+    "sources": ["sources"],
+    "template --dump": ["template", "--dump", "-o", "out/t.md.j2"],
+    "batch": ["batch", "--since", "2024-01-15T00:00:00Z", "-o", "out/batch"],
+    "batch --dry-run": ["batch", "--dry-run", "--since", "2024-01-15T00:00:00Z"],
+    "batch --annotate": ["batch", "--annotate", "--since", "2024-01-15T00:00:00Z", "-o", "out/b2"],
+}
+
+
+@pytest.mark.parametrize("args", OTHER_RUNS.values(), ids=OTHER_RUNS.keys())
+def test_every_other_command_shows_no_token(
+    seeded: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, args: list[str]
+) -> None:
+    """doctor, sources, template --dump and batch (plain, --dry-run, --annotate), each with -v
+    after the subcommand, write and print neither token."""
+    config = [] if args[0] == "template" else ["--config", str(seeded)]
+    if args[0] == "batch":
+        text = seeded.read_text(encoding="utf-8")
+        seeded.write_text(text + '\n[batch]\nannotate_from = "bot@example.com"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, [*args, *config, "-v"])
+    assert result.exit_code in (0, 3), result.output
+    assert result.output.strip(), "the command said something"
+    assert_no_leak(everything_seen(result, caplog, tmp_path))
+
+
+def test_doctor_hides_a_token_an_error_page_echoes(
+    seeded: Path, tmp_path: Path, standin: PagerDutyStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A proxy error page echoing the Authorization header shows "[token]" in doctor's table."""
+    standin.inject(
+        "/incidents", 502, times=5, body=f"Bad gateway. Authorization: Token token={LEAK}"
+    )
+    text = seeded.read_text(encoding="utf-8").replace(
+        "[pagerduty]\n", "[pagerduty]\nmax_retries = 0\n"
+    )
+    seeded.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["doctor", "--config", str(seeded)])
+    assert result.exit_code == 1, result.output
+    assert "Authorization: Token token=[token]" in result.stdout
+    assert_no_leak(everything_seen(result, caplog, tmp_path))

@@ -31,10 +31,12 @@ from typing import Any
 from .config import Config
 from .draft import make_draft
 from .errors import InputError, PmdraftError
+from .graphs_beside import with_graphs
 from .living import merge
 from .model import IncidentRef, Window, parse_time_or_none
 from .output import DirectorySink, S3Sink, Sink, draft_name, parse_s3_url, proposal_name
 from .scope import scope_to_incidents
+from .sources.base import RequestCeilingReached, request_ceiling
 from .sources.pagerduty import PagerDutyConfig
 from .sources.pagerduty import open_api as pagerduty_api
 from .state import COMPLETE, FAILED, PARTIAL, DynamoState, IncidentRecord, SqliteState, State
@@ -192,11 +194,11 @@ def open_sink(config: Config, output: str | None = None) -> Sink:
     return DirectorySink(Path(output) if output else config.resolve(target))
 
 
-def open_state(config: Config) -> State:
-    """The state store ``[batch] state`` names."""
+def open_state(config: Config, *, read_only: bool = False) -> State:
+    """The state store ``[batch] state`` names; ``read_only`` (``--dry-run``) creates no file."""
     if config.batch.state == "dynamodb":
         return DynamoState(_aws_client(config, "dynamodb"), config.batch.table)
-    return SqliteState(config.resolve(config.batch.state_path))
+    return SqliteState(config.resolve(config.batch.state_path), read_only=read_only)
 
 
 def _aws_client(config: Config, service: str) -> Any:
@@ -256,6 +258,11 @@ class Batch:
         collector = self._pagerduty()
         try:
             listed = find_resolved(collector, self.config, lower, now)
+        except RequestCeilingReached as exc:
+            raise InputError(
+                f"listing the PagerDuty incidents resolved since {lower.isoformat()} "
+                f"{exc.message}; use a later --since"
+            ) from exc
         finally:
             collector.close()
         found = [
@@ -345,7 +352,13 @@ class Batch:
             if rec is not None and rec.attempts:
                 c = dataclasses.replace(c, reason="retry")
             return self._draft(c, rec, now, annotate=annotate, result=result)
-        except PmdraftError as exc:
+        except BaseException as exc:
+            if not isinstance(exc, PmdraftError):
+                # Interrupted (SIGINT, SIGTERM) or crashed: nothing was recorded, so give the
+                # incident back at once rather than leaving it claimed for claim_minutes.
+                self.state.release(c.incident_id, self.runner)
+                raise
+
             failed = dataclasses.replace(
                 rec or IncidentRecord(c.incident_id),
                 number=base["number"],
@@ -376,12 +389,14 @@ class Batch:
         )
         title = c.title or (rec.title if rec else "") or str(first.get("title") or "")
         name = rec.name if rec and rec.name else draft_name(number, title, c.incident_id)
-        if (
-            not draft.incidents
-        ):  # its log entries are missing: the title still comes from the incident
+        if not draft.incidents:  # its log entries are missing: the title still comes from it
             draft = dataclasses.replace(
                 draft, incidents=(IncidentRef(id=c.incident_id, number=number, title=title),)
             )
+        drawn = with_graphs(draft, name)
+        draft = drawn.draft
+        for relative, png in drawn.images.items():
+            self.sink.write_asset(relative, png)
         fresh = self.render(draft)
         existing = self.sink.read(name)
         text, proposal, kept = fresh, "", tuple[str, ...]()
@@ -430,7 +445,9 @@ class Batch:
         use."""
         cfg = self.config.get(PagerDutyConfig)
         assert cfg is not None  # checked in __init__
-        return pagerduty_api(cfg, self.config.context(self.environ))
+        context = self.config.context(self.environ)
+        with request_ceiling(context.max_requests):
+            return pagerduty_api(cfg, context)
 
     def link(self, rec: IncidentRecord) -> str:
         """What the PagerDuty note points at: ``link_base`` + file name, else the draft's location."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable
-from datetime import datetime, tzinfo
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -79,35 +80,22 @@ ZONE = TimeZoneName()
 
 
 def _write_graphs(result: Any, output: str | None, *, embed: bool = False) -> Any:
-    """Draw the draft's graphs, write them beside ``output``; the draft with their links.
+    """The draft with its graphs drawn, written beside ``output`` and linked from it.
 
     Without matplotlib, or without a file to write beside, the draft says why and goes on.
     """
-    if not result.metric_series:
-        return result
-    if not output or output == "-":
-        return result.with_graphs(note="graphs are written beside the draft: pass -o PATH")
-    from .errors import GraphsUnavailable
-    from .render.graphs import graph_links, graphs_folder, render_graphs
+    from .graphs_beside import with_graphs
 
-    draft_path = Path(output)
-    folder = graphs_folder(draft_path.name)
-    try:
-        images = render_graphs(result, folder)
-    except GraphsUnavailable as exc:
-        click.echo(f"pmdraft: {exc}", err=True)
-        return result.with_graphs(note="graphs not drawn: install pmdraft[graphs]")
-    for relative, png in images.items():
-        write_atomic(draft_path.parent / relative, png)
-    links = graph_links(result, folder)
-    if embed:
-        import base64
-
-        for link in links:
-            link["data_uri"] = "data:image/png;base64," + base64.b64encode(
-                images[link["path"]]
-            ).decode("ascii")
-    return result.with_graphs(links)
+    name = Path(output).name if output and output != "-" else None
+    drawn = with_graphs(result, name, embed=embed)
+    if drawn.warning:
+        click.echo(f"pmdraft: {drawn.warning}", err=True)
+    assert output is not None or not drawn.images
+    for relative, png in drawn.images.items():
+        target = Path(str(output)).parent / relative
+        target.parent.mkdir(exist_ok=True)
+        write_atomic(target, png)
+    return drawn.draft
 
 
 def _config_path(option: str | None) -> Path:
@@ -124,12 +112,25 @@ def _config_path(option: str | None) -> Path:
 
 
 def _window(since: datetime, until: datetime) -> Any:
-    from .model import Window
+    """The window of --since/--until: in order, and not wholly in the future (exit 2)."""
+    from .model import Window, iso_z
 
     if until <= since:
         raise click.BadParameter(
             f"--until ({until.isoformat()}) must be after --since ({since.isoformat()})",
             param_hint="'--until'",
+        )
+    now = datetime.now(UTC).replace(microsecond=0)
+    if since >= now:
+        raise click.UsageError(
+            f"the window {iso_z(since)} to {iso_z(until)} is entirely after now ({iso_z(now)}): "
+            "nothing has happened in it yet; give a --since in the past"
+        )
+    if until > now:
+        click.echo(
+            f"pmdraft: note: the window ends at {iso_z(until)}, after now ({iso_z(now)}); "
+            "nothing is known after now",
+            err=True,
         )
     return Window(since, until)
 
@@ -149,6 +150,18 @@ def _run(func: Callable[[], int]) -> None:
         raise click.ClickException(str(exc)) from exc
     if code:
         sys.exit(code)
+
+
+def _check_output(output: str | None) -> None:
+    """Stop (exit 1, nothing fetched) when ``-o`` cannot be written: a missing or read-only
+    folder is named with the fix."""
+    if output and output != "-":
+        from .output import check_writable
+
+        try:
+            check_writable(Path(output))
+        except PmdraftError as exc:
+            raise click.ClickException(str(exc)) from exc
 
 
 def _output(text: str, output: str | None) -> None:
@@ -187,6 +200,48 @@ def _report_kept(path: str, kept: list[str] | tuple[str, ...], proposal: str) ->
     else:
         what = "the whole file (it has no pmdraft markers)"
     click.echo(f"pmdraft: kept {what} in {path}; the new version is in {proposal}", err=True)
+
+
+QUIET_LOGGERS = (
+    "botocore",
+    "boto3",
+    "urllib3",
+    "httpx2",
+    "httpcore",
+    "httpcore2",
+    "pagerduty",
+    "matplotlib",
+    "PIL",
+    "werkzeug",
+    "moto",
+    "flask",
+)
+"""Third-party loggers held at WARNING whatever -v says (matplotlib's font search, HTTP debug)."""
+
+
+def setup_logging(verbose: bool) -> None:
+    """Log to stderr: pmdraft's own loggers (``pmdraft.*``) at INFO with ``verbose``, else at
+    WARNING; every third-party logger at WARNING either way."""
+    logging.basicConfig(level=logging.WARNING, format="pmdraft: %(levelname)s: %(message)s")
+    logging.getLogger().setLevel(logging.WARNING)
+    logging.getLogger("pmdraft").setLevel(logging.INFO if verbose else logging.WARNING)
+    for noisy in QUIET_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _store_verbose(ctx: click.Context, param: Any, value: bool) -> None:
+    if value:
+        setup_logging(True)
+
+
+verbose_option = click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    expose_value=False,
+    callback=_store_verbose,
+    help="Log what each source does (requests, events, status) on stderr.",
+)
 
 
 def _store_quiet(ctx: click.Context, param: Any, value: bool) -> None:
@@ -230,6 +285,7 @@ def _progress() -> Callable[[list[Any]], None] | None:
 
 
 time_options = [
+    verbose_option,
     quiet_option,
     click.option(
         "--since",
@@ -289,9 +345,10 @@ def _draft(
     *,
     graphs: bool = True,
     config: Any = None,
+    output: str | None = None,
 ) -> Any:
     """Collect and build the draft; ``config`` if the command has read it already, else from
-    ``config_path``."""
+    ``config_path``. The window and ``output`` are checked before any source is asked."""
     from .draft import make_draft
 
     if not incidents and (since is None or until is None):
@@ -301,6 +358,7 @@ def _draft(
     window = _window(since, until) if since is not None and until is not None else None
     if config is None:
         config = _load_config(config_path)
+    _check_output(output)
     if not graphs:
         config = _without_graphs(config)
     environ = dict(os.environ)
@@ -350,12 +408,7 @@ def cli(verbose: bool) -> None:
       export PAGERDUTY_API_TOKEN=...   # never on the command line
       pmdraft draft --since 2024-01-15T14:00:00Z --until 2024-01-15T15:30:00Z -o postmortem.md
     """
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="pmdraft: %(levelname)s: %(message)s",
-    )
-    for noisy in ("botocore", "urllib3", "httpx2", "httpcore", "httpcore2", "pagerduty"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    setup_logging(verbose)
 
 
 @cli.command()
@@ -452,7 +505,14 @@ def draft(
 
         user_template, config = _user_template(fmt, template_path, config_path)
         result = _draft(
-            since, until, config_path, overrides, incidents, graphs=not no_graphs, config=config
+            since,
+            until,
+            config_path,
+            overrides,
+            incidents,
+            graphs=not no_graphs,
+            config=config,
+            output=output,
         )
         _report_sources(result)
         if strict and result.gaps:
@@ -519,7 +579,7 @@ def timeline(
     def run() -> int:
         from .render import render_timeline
 
-        result = _draft(since, until, config_path, {}, incidents)
+        result = _draft(since, until, config_path, {}, incidents, output=output)
         _report_sources(result)
         if strict and result.gaps:
             raise click.ClickException("--strict: a source failed, so nothing was written")
@@ -530,6 +590,7 @@ def timeline(
 
 
 @cli.command()
+@verbose_option
 @quiet_option
 @click.option(
     "-o",
@@ -557,6 +618,8 @@ def demo(output: str, tz: tzinfo | None, no_graphs: bool) -> None:
     Example:
       pmdraft demo -o /tmp/demo.md
     """
+
+    _check_output(output)
 
     def run() -> int:
         _require_demo_extra()
@@ -589,6 +652,7 @@ def demo(output: str, tz: tzinfo | None, no_graphs: bool) -> None:
 
 
 @cli.command("template")
+@verbose_option
 @click.option("--dump", is_flag=True, help="Write the built-in template, to start your own from.")
 @click.option(
     "--format",
@@ -625,7 +689,45 @@ def template_command(dump: bool, fmt: str, output: str | None) -> None:
     _output(builtin_template(fmt), output)
 
 
+EXIT_INTERRUPTED = 130
+"""``batch`` stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report Ctrl-C)."""
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM raises ``KeyboardInterrupt`` like SIGINT does, inside the block (main thread)."""
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted() -> None:
+    """Say what an interrupted batch left behind, and exit 130 without waiting for the
+    collectors' threads to finish their requests."""
+    click.echo(
+        "pmdraft: batch interrupted: no incident is left claimed (the next run drafts it); "
+        "no draft was half-written",
+        err=True,
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    import threading
+
+    main = threading.main_thread()
+    if any(t is not main and not t.daemon and t.is_alive() for t in threading.enumerate()):
+        os._exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_INTERRUPTED)
+
+
 @cli.command()
+@verbose_option
 @click.option(
     "--config",
     "config_path",
@@ -705,7 +807,7 @@ def batch(
 
         config = _load_config(config_path)
         template, _ = _user_template("markdown", None, config_path, config)
-        state = open_state(config)
+        state = open_state(config, read_only=dry_run)
         try:
             job = Batch(
                 config,
@@ -716,7 +818,11 @@ def batch(
                 runner=f"{socket.gethostname()}:{os.getpid()}",
                 on_outcome=say,
             )
-            result = job.run(datetime.now(UTC), since=since, dry_run=dry_run, annotate=annotate)
+            with _signals_interrupt():
+                result = job.run(datetime.now(UTC), since=since, dry_run=dry_run, annotate=annotate)
+        except KeyboardInterrupt:
+            state.close()
+            _interrupted()
         finally:
             state.close()
         for error in result.annotate_errors:
@@ -744,6 +850,7 @@ def batch(
 
 
 @cli.command()
+@verbose_option
 @click.argument("draft_path", metavar="DRAFT.md", type=click.Path(dir_okay=False))
 @click.option("--confluence-space", "space", help="Space key; else [confluence] space_key.")
 @click.option("--parent", "parent", help="Title of the page to create it under.")
@@ -802,6 +909,7 @@ def publish(
 
 
 @cli.command()
+@verbose_option
 @click.option(
     "--config",
     "config_path",
@@ -837,6 +945,7 @@ def sources(config_path: str | None) -> None:
 
 
 @cli.command()
+@verbose_option
 @click.option(
     "--config",
     "config_path",
@@ -857,8 +966,10 @@ def doctor(config_path: str | None) -> None:
     """
     from .doctor import run_checks
 
-    checks = run_checks(_config_path(config_path), dict(os.environ))
-    rows = [("CHECK", "STATUS", "DETAILS")] + [(c.name, c.status, c.detail) for c in checks]
+    environ = dict(os.environ)
+    checks = run_checks(_config_path(config_path), environ)
+    scrub = _scrubber(environ, _config_path(config_path))
+    rows = [("CHECK", "STATUS", "DETAILS")] + [(c.name, c.status, scrub(c.detail)) for c in checks]
     width = [max(len(r[i]) for r in rows) for i in range(2)]
     for name, status, detail in rows:
         click.echo(f"{name:{width[0]}}  {status:{width[1]}}  {detail}")
@@ -871,6 +982,32 @@ def doctor(config_path: str | None) -> None:
         )
         sys.exit(1)
     click.echo("\nEverything configured works.")
+
+
+def _scrubber(environ: dict[str, str], config_path: Path) -> Callable[[str], str]:
+    """Hide every secret the sources may read from the environment (and a cut-off start of one)
+    in text about to be printed: a proxy's error page may echo the Authorization header."""
+    from .config import load_config
+    from .sources.pagerduty import PagerDutyConfig
+    from .sources.registry import registry
+
+    names = {name for source in registry for name in source.env}
+    names |= {"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+    try:
+        pd = load_config(config_path).get(PagerDutyConfig)
+        names |= {pd.token_env} if pd else set()
+    except PmdraftError:
+        pass
+    secrets = sorted({environ[n] for n in names if len(environ.get(n, "")) >= 8}, key=len)
+
+    def scrub(text: str) -> str:
+        for secret in reversed(secrets):
+            text = text.replace(secret, "[token]")
+            cut = next((n for n in range(len(secret) - 1, 3, -1) if text.endswith(secret[:n])), 0)
+            text = text[: len(text) - cut] + "[token]" if cut else text
+        return text
+
+    return scrub
 
 
 def main() -> None:

@@ -97,12 +97,23 @@ class ConfluenceConfig:
     """The page drafts are created under; empty: the space's top level."""
 
 
+@dataclass(frozen=True)
+class RunConfig:
+    """``[run]``: limits that hold for every run (draft, timeline, batch)."""
+
+    max_requests: int = key(5000, "max_requests = 5000")
+    """Most HTTP requests one source may make in one run (retries count); default 5000. A source
+    that reaches it stops and becomes a named gap; the others go on. In ``batch``, the incident
+    listing and each incident's draft are runs of their own."""
+
+
 _STATE_KINDS = ("sqlite", "dynamodb")
 _CORE: dict[str, type] = {
     "timeline": TimelineConfig,
     "render": RenderConfig,
     "batch": BatchConfig,
     "confluence": ConfluenceConfig,
+    "run": RunConfig,
 }
 
 
@@ -118,6 +129,7 @@ class Config:
     render: RenderConfig = field(default_factory=RenderConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
     confluence: ConfluenceConfig = field(default_factory=ConfluenceConfig)
+    run: RunConfig = field(default_factory=RunConfig)
     path: Path | None = None
     warnings: tuple[str, ...] = ()
     """Things the file holds that work but should not be there (a value shaped like a token)."""
@@ -162,6 +174,7 @@ class Config:
             incidents=self.incidents,
             incident_numbers=self.incident_numbers,
             deploy_lookback=self.deploy_lookback,
+            max_requests=self.run.max_requests,
         )
 
     def settings_of(self, source: Source) -> list[Any]:
@@ -266,6 +279,11 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
         for name, cls in _CORE.items()
     }
     _check_batch(origin, core["batch"])
+    if core["run"].max_requests < 1:
+        raise ConfigError(
+            f"{origin}: [run] key 'max_requests' must be at least 1, got "
+            f"{core['run'].max_requests}; for example: max_requests = 5000"
+        )
     if not sections and not deploys:
         raise ConfigError(
             f"{origin}: no source is configured; add at least one of {_sources_phrase()} "
@@ -278,6 +296,7 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
         render=core["render"],
         batch=core["batch"],
         confluence=core["confluence"],
+        run=core["run"],
         path=path,
         warnings=_token_warnings(origin, data),
     )

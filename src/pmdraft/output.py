@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -21,6 +22,7 @@ SLUG_MAX = 60
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*\.md")
+_SAFE_ASSET = re.compile(r"[a-z0-9][a-z0-9.-]*-graphs/[A-Za-z0-9][A-Za-z0-9._-]*\.png")
 
 
 def slug(title: str, limit: int = SLUG_MAX) -> str:
@@ -57,6 +59,12 @@ def _check(name: str) -> str:
     return name
 
 
+def _check_asset(relative: str) -> str:
+    if not _SAFE_ASSET.fullmatch(relative) or ".." in relative:
+        raise InputError(f"{relative!r} is not a safe graph path (<draft>-graphs/<name>.png)")
+    return relative
+
+
 class Sink(Protocol):
     """A place drafts are kept, by name."""
 
@@ -66,20 +74,67 @@ class Sink(Protocol):
     def write(self, name: str, text: str) -> None:
         """Store ``text`` as ``name`` in one piece."""
 
+    def write_asset(self, relative: str, data: bytes) -> None:
+        """Store a graph beside the drafts, at ``<draft>-graphs/<file>.png``, in one piece."""
+
     def location(self, name: str) -> str:
         """Where ``name`` is, for people: a path or an ``s3://`` URL."""
+
+
+def _create_temp(directory: Path, name: str) -> tuple[int, str]:
+    """A new, empty temporary file beside ``name``, created with mode 0o666 so the kernel applies
+    the umask exactly as a plain ``open()`` would (``mkstemp`` would force 0o600)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = str(directory / f".{name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
+def check_writable(path: Path, flag: str = "-o") -> None:
+    """Raise ``OutputError`` unless a file can be created at ``path``; nothing is left behind.
+
+    The folder must exist (it is never made silently) and accept a new file; an existing
+    ``path`` must be a file. Called before any API request, so a bad path costs nothing.
+    """
+    path = path.expanduser()
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise OutputError(
+            f"{flag} {path}: the folder {folder} {what}; create it (mkdir -p {folder}) "
+            f"or choose another {flag} path"
+        )
+    if path.is_dir():
+        raise OutputError(f"{flag} {path} is a folder; give a file name, like {path}/postmortem.md")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".check", dir=folder)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise OutputError(
+            f"{flag} {path}: the folder {folder} is not writable ({reason}); make it writable "
+            f"or choose another {flag} path"
+        ) from exc
+    os.close(fd)
+    os.unlink(tmp)
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file, fsync and a rename: never a half file.
 
     Text is written exactly as given (no newline translation), so a draft's own line endings
-    survive.
+    survive. The file gets the mode a plain ``open()`` would give (``0o666 & ~umask``). The
+    folder must exist: a missing one is an ``OutputError`` naming it, never made silently.
     """
     path = path.expanduser()
     directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    if not directory.is_dir():
+        raise OutputError(
+            f"{path} could not be written: the folder {directory} does not exist; create it first"
+        )
+    fd, tmp = _create_temp(directory, path.name)
     try:
         with (
             os.fdopen(fd, "wb")
@@ -118,11 +173,22 @@ class DirectorySink:
 
     def write(self, name: str, text: str) -> None:
         try:
+            self.directory.mkdir(parents=True, exist_ok=True)
             write_atomic(self._path(name), text)
         except OSError as exc:
             raise OutputError(
                 f"draft {self._path(name)} could not be written: {exc}; check that "
                 f"{self.directory} is writable"
+            ) from exc
+
+    def write_asset(self, relative: str, data: bytes) -> None:
+        path = self.directory / _check_asset(relative)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, data)
+        except OSError as exc:
+            raise OutputError(
+                f"graph {path} could not be written: {exc}; check that {self.directory} is writable"
             ) from exc
 
     def location(self, name: str) -> str:
@@ -154,18 +220,19 @@ class S3Sink:
         return str(body.decode("utf-8"))
 
     def write(self, name: str, text: str) -> None:
+        self._put(self._key(name), text.encode("utf-8"), "text/markdown; charset=utf-8")
+
+    def write_asset(self, relative: str, data: bytes) -> None:
+        self._put(self.prefix + _check_asset(relative), data, "image/png")
+
+    def _put(self, key: str, body: bytes, content_type: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self.client.put_object(
-                Bucket=self.bucket,
-                Key=self._key(name),
-                Body=text.encode("utf-8"),
-                ContentType="text/markdown; charset=utf-8",
-            )
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
         except (ClientError, BotoCoreError) as exc:
             raise OutputError(
-                f"PutObject {self.location(name)} failed: {exc}; the job needs "
+                f"PutObject s3://{self.bucket}/{key} failed: {exc}; the job needs "
                 "s3:PutObject and s3:GetObject on the prefix"
             ) from exc
 

@@ -16,7 +16,7 @@ from typing import Any
 from .config import Config
 from .errors import CollectorError, InputError
 from .model import Event, MetricSeries, PastIncident, RelatedIncidents, SourceExtras, Window
-from .sources.base import Collector
+from .sources.base import Collector, RequestCounter, ceiling_message, request_ceiling
 from .sources.registry import build_all
 
 log = logging.getLogger(__name__)
@@ -84,11 +84,17 @@ PROGRESS_EVERY = 0.25
 """Seconds between two progress calls."""
 
 
-def _run(
-    collector: Collector, window: Window, events: list[Event] | None = None
-) -> tuple[list[Event], SourceReport]:
-    """Drain one collector into ``events``; a collector with ``close()`` is closed once it is done."""
-    events = [] if events is None else events
+def _stopped_counter(collector: Collector) -> RequestCounter | None:
+    """The collector's request counter that refused a request at the per-run ceiling, if any."""
+    for value in getattr(collector, "__dict__", {}).values():
+        if isinstance(value, RequestCounter) and value.stopped:
+            return value
+    return None
+
+
+def _drain(collector: Collector, window: Window, events: list[Event]) -> SourceReport:
+    """Drain one collector into ``events`` and say how it went (``InputError`` is raised)."""
+    detail = None
     try:
         for event in collector.collect(window):
             events.append(event)
@@ -96,31 +102,47 @@ def _run(
         raise
     except CollectorError as exc:
         log.warning("%s", exc)
-        return events, SourceReport(
-            collector.name,
-            FAILED,
-            len(events),
-            collector.requests,
-            exc.message,
-            getattr(collector, "detail", None),
+        detail = getattr(collector, "detail", None)
+        return SourceReport(
+            collector.name, FAILED, len(events), collector.requests, exc.message, detail
         )
     except Exception as exc:
         log.debug("source %s crashed", collector.name, exc_info=True)
         message = f"unexpected {exc.__class__.__name__}: {exc}"
-        return events, SourceReport(
-            collector.name, FAILED, len(events), collector.requests, message
-        )
+        return SourceReport(collector.name, FAILED, len(events), collector.requests, message)
+    detail = getattr(collector, "detail", None)
+    return SourceReport(collector.name, OK, len(events), collector.requests, detail=detail)
+
+
+def _run(
+    collector: Collector, window: Window, events: list[Event] | None = None
+) -> tuple[list[Event], SourceReport]:
+    """Drain one collector into ``events``; a collector with ``close()`` is closed once it is done.
+
+    A source whose request counter refused a request at the per-run ceiling is a gap saying so,
+    whatever the source made of the refusal.
+    """
+    events = [] if events is None else events
+    try:
+        report = _drain(collector, window, events)
     finally:
         close = getattr(collector, "close", None)
         if close is not None:
             close()
-    return events, SourceReport(
-        collector.name,
-        OK,
-        len(events),
-        collector.requests,
-        detail=getattr(collector, "detail", None),
+    stopped = _stopped_counter(collector)
+    if stopped is not None and stopped.limit is not None:
+        report.status, report.error = FAILED, ceiling_message(stopped.limit)
+        log.warning("%s: %s", collector.name, report.error)
+    log.info(
+        "source %s: %s, %d requests, %d events%s%s",
+        report.name,
+        report.status,
+        report.requests,
+        report.events,
+        f"; error: {report.error}" if report.error else "",
+        f"; detail: {report.detail}" if report.detail else "",
     )
+    return events, report
 
 
 def _snapshot(
@@ -174,8 +196,13 @@ def collect(
 def build_collectors(
     config: Config, environ: Mapping[str, str]
 ) -> tuple[list[Collector], list[str]]:
-    """The configured sources' collectors, and the names of the sources not configured."""
-    return build_all(config.sections, config.deploys, config.context(environ))
+    """The configured sources' collectors, and the names of the sources not configured.
+
+    Their request counters enforce ``[run] max_requests`` (see :func:`request_ceiling`).
+    """
+    context = config.context(environ)
+    with request_ceiling(context.max_requests):
+        return build_all(config.sections, config.deploys, context)
 
 
 def _extras_of(collector: Collector) -> SourceExtras:

@@ -10,6 +10,7 @@ holds an unexpired claim on it, so two runners never draft the same incident.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from dataclasses import asdict, dataclass
@@ -71,6 +72,10 @@ class State(Protocol):
     def record(self, rec: IncidentRecord, runner: str) -> None:
         """Store the outcome of a claimed incident and release the claim."""
 
+    def release(self, incident_id: str, runner: str) -> None:
+        """Drop ``runner``'s claim on an incident without recording an outcome (an interrupted run),
+        so the next run may draft it at once."""
+
     def mark_annotated(self, incident_id: str, at: datetime) -> None:
         """Remember that the incident's PagerDuty note was added."""
 
@@ -115,22 +120,40 @@ def _parse(value: str | None) -> datetime | None:
 class SqliteState:
     """The state in one SQLite file (WAL mode); every change is a transaction."""
 
-    def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
-        """Open or create the database at ``path``; ``timeout`` seconds are waited for a lock."""
+    def __init__(self, path: Path, *, timeout: float = 30.0, read_only: bool = False) -> None:
+        """Open or create the database at ``path``; ``timeout`` seconds are waited for a lock.
+
+        With ``read_only`` (``batch --dry-run``) nothing is created or changed on disk: a missing
+        file reads as an empty state held in memory, an existing one is opened read-only.
+        """
         self.path = path
         try:
+            if read_only:
+                self._db = self._open_read_only(path, timeout)
+                return
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            with self._tx():
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
+            self._create_schema()
         except (sqlite3.Error, OSError) as exc:
             raise StateError(
                 f"state database {path} could not be opened: {exc}; check [batch] state_path"
             ) from exc
+
+    def _open_read_only(self, path: Path, timeout: float) -> sqlite3.Connection:
+        if not path.exists():
+            self._db = sqlite3.connect(":memory:", isolation_level=None)
+            self._create_schema()
+            return self._db
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        return sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+
+    def _create_schema(self) -> None:
+        with self._tx():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
 
     def _tx(self) -> Any:
         db = self._db
@@ -201,6 +224,16 @@ class SqliteState:
                 )
 
         self._do(f"recording incident {rec.incident_id}", record)
+
+    def release(self, incident_id: str, runner: str) -> None:
+        self._do(
+            f"releasing incident {incident_id}",
+            lambda db: db.execute(
+                "UPDATE incidents SET claimed_by = NULL, claimed_until = NULL "
+                "WHERE incident_id = ? AND claimed_by = ?",
+                (incident_id, runner),
+            ),
+        )
 
     def mark_annotated(self, incident_id: str, at: datetime) -> None:
         self._do(
@@ -387,6 +420,19 @@ class DynamoState:
                 f"incident {rec.incident_id} is no longer claimed by this run (its claim "
                 "expired and another run took it); raise [batch] claim_minutes"
             ) from exc
+
+    def release(self, incident_id: str, runner: str) -> None:
+        from botocore.exceptions import ClientError
+
+        with contextlib.suppress(ClientError):  # not ours any more: nothing to release
+            self._call(
+                f"releasing incident {incident_id}",
+                "update_item",
+                Key=_incident_key(incident_id),
+                UpdateExpression="REMOVE claimed_by, claimed_until",
+                ConditionExpression="claimed_by = :r",
+                ExpressionAttributeValues={":r": {"S": runner}},
+            )
 
     def mark_annotated(self, incident_id: str, at: datetime) -> None:
         self._call(

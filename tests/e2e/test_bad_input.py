@@ -16,6 +16,7 @@ WINDOW = ["--since", "2024-01-15T14:00:00Z", "--until", "2024-01-15T15:30:00Z"]
 
 def draft(tmp_path: Path, *args: str):
     out = tmp_path / "out" / "pm.md"
+    out.parent.mkdir(exist_ok=True)
     result = CliRunner().invoke(cli, ["draft", *args, "-o", str(out)], catch_exceptions=False)
     return result, out
 
@@ -95,6 +96,7 @@ def test_deploy_line_without_offset_is_skipped_and_named_in_the_source_detail(
     """A naive deploy timestamp is skipped, never guessed: the source stays ok (exit 0) and its detail names the file and line."""
     cfg = deploy_config(tmp_path, NAIVE_LINE)
     out = tmp_path / "out" / "pm.json"
+    out.parent.mkdir()  # -o never makes a missing folder
     result = CliRunner().invoke(
         cli, ["draft", *WINDOW, "--config", str(cfg), "--format", "json", "-o", str(out)]
     )

@@ -235,3 +235,91 @@ def test_draft_update_keeps_edits_and_proposes_an_edited_block(
         "draft", "--incident", "1234", "--config", str(demo_config), "-o", str(out), "--update"
     )
     assert unchanged.exit_code == 0 and out.read_text(encoding="utf-8") == after
+
+
+def test_batch_dry_run_leaves_the_folder_as_it_was(seeded: Path, tmp_path: Path) -> None:
+    """--dry-run creates no SQLite file, no draft folder, no state: only the config is there."""
+    result = run("batch", "--config", str(seeded), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("would draft #10") == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pm.toml"]
+
+
+def test_batch_dry_run_far_back_stops_at_the_request_ceiling(seeded: Path, pd) -> None:
+    """`batch --dry-run --since 2015-...` with [run] max_requests = 2 stops after two listing
+    requests with an error naming the ceiling and the fix, exit 1."""
+    seeded.write_text(
+        seeded.read_text(encoding="utf-8") + "\n[run]\nmax_requests = 2\n", encoding="utf-8"
+    )
+    result = run("batch", "--config", str(seeded), "--dry-run", "--since", "2015-01-01T00:00:00Z")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: listing the PagerDuty incidents resolved since 2015-01-01T00:00:00+00:00 stopped "
+        "after 2 requests, the per-run ceiling [run] max_requests; narrow the window or raise it; "
+        "use a later --since\n"
+    )
+    assert len(pd.requests) == 2
+
+
+def test_sigterm_during_batch_releases_the_claim_and_exits_130(
+    seeded: Path, pd, tmp_path: Path
+) -> None:
+    """SIGTERM while an incident is being drafted: exit 130, no draft file, the claim released,
+    and the next run drafts that incident at once (no "claimed by another runner")."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    pd.inject_fault("/incidents/QB002/log_entries", "slow", seconds=3)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pmdraft.cli", "batch", "--config", str(seeded)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    deadline = time.monotonic() + 30
+    first = tmp_path / "drafts" / "101-checkout-errors-1.md"
+    while not first.exists():
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    time.sleep(0.5)  # now drafting #102, whose log entries answer slowly
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert (
+        "pmdraft: batch interrupted: no incident is left claimed (the next run drafts it); "
+        "no draft was half-written"
+    ) in err
+    assert "Traceback" not in err
+    drafts = tmp_path / "drafts"
+    assert [p.name for p in drafts.iterdir()] == ["101-checkout-errors-1.md"]
+    db = sqlite3.connect(tmp_path / "pmdraft-state.sqlite3")
+    rows = db.execute("SELECT claimed_by, status FROM incidents WHERE incident_id='QB002'")
+    assert rows.fetchall() == [(None, "")]
+    db.close()
+    again = run("batch", "--config", str(seeded))
+    assert again.exit_code == 0, again.output
+    assert "claimed by another runner" not in again.output
+    assert again.stdout.splitlines() == [
+        str(drafts / "102-checkout-errors-2.md"),
+        str(drafts / "103-checkout-errors-3.md"),
+    ]
+
+
+def test_batch_drafts_get_graphs_beside_them(demo_config: Path, tmp_path: Path) -> None:
+    """A batch draft of the demo incident links its graphs, written in <name>-graphs/ beside it."""
+    out = tmp_path / "drafts"
+    result = run(
+        "batch", "--config", str(demo_config), "--since", "2024-01-15T00:00:00Z", "-o", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    [draft] = [p for p in out.iterdir() if p.suffix == ".md"]
+    folder = out / (draft.stem + "-graphs")
+    pngs = sorted(p.name for p in folder.iterdir())
+    assert "overview.png" in pngs and len(pngs) >= 2
+    text = draft.read_text(encoding="utf-8")
+    assert f"]({draft.stem}-graphs/overview.png)" in text

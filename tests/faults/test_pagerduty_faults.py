@@ -212,6 +212,7 @@ def test_strict_turns_a_fault_into_exit_1_and_no_file(
     """With --strict a persistent fault writes nothing at all, not even a temporary file."""
     pd.inject("/incidents", 500, headers={"Retry-After": "0"}, times=10)
     out = tmp_path / "out" / "pm.md"
+    out.parent.mkdir()  # -o never makes a missing folder
     result = CliRunner().invoke(
         cli,
         [

@@ -62,6 +62,8 @@ class BuildContext:
     deploy_lookback: timedelta = timedelta(hours=6)
     """How long before the window deploys are read (the longer of the suspect and long lookbacks).
     """
+    max_requests: int | None = None
+    """``[run] max_requests``: most requests one source may make in a run; ``None``: no ceiling."""
 
     def resolve(self, relative: str) -> Path:
         """A path from the config, relative to the config file's folder."""
