@@ -74,7 +74,8 @@ def scope_to_incidents(
 def _others(
     calls: Any, cfg: PagerDutyConfig, window: Window, named: set[str]
 ) -> tuple[tuple[PastIncident, ...], str | None]:
-    """The incidents created in ``window`` besides ``named`` (one listing), or why there are none."""
+    """The incidents created in ``window`` besides ``named`` (one listing), or why there are
+    none."""
     params = {"service_ids[]": list(cfg.service_ids)} if cfg.service_ids else {}
     try:
         listed = calls.list_incidents(window, params)

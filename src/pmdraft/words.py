@@ -301,12 +301,3 @@ def detection_measures(ttd: float, ctd: float, version: str) -> str:
         f"(change_to_detect = {ctd} s)"
     )
 
-
-def spans(impact: float | None, incident: float | None) -> list[str]:
-    """The Summary's two spans, each labelled with what it measures."""
-    said = []
-    if impact is not None:
-        said.append(f"customer-facing impact lasted {duration_words(impact)}")
-    if incident is not None:
-        said.append(f"the incident lasted {duration_words(incident)}")
-    return said

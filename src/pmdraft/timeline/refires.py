@@ -7,7 +7,6 @@ again (linked by :mod:`.correlate`); the incident it opened is named.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -52,10 +51,3 @@ def refires(frame: pd.DataFrame) -> list[Refire]:
             last_ok.pop(ref, None)
     return found
 
-
-def by_alarm(found: list[Refire]) -> Mapping[str, list[Refire]]:
-    """``found`` grouped by alarm name, in order."""
-    out: dict[str, list[Refire]] = {}
-    for r in found:
-        out.setdefault(r.alarm, []).append(r)
-    return out

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -71,7 +71,7 @@ class Scope:
     """The services in scope, as written (after the catalog's mapping)."""
     links: tuple[AlarmLink, ...] = ()
     """One link per alarm seen in the window (``reason`` ``None``: unlinked)."""
-    incident_services: Mapping[str, str | None] = None  # type: ignore[assignment]
+    incident_services: Mapping[str, str | None] = field(default_factory=dict)
     """Incident ref -> its service, for every incident of the window."""
     service: str | None = None
     """The ``--service`` the draft was narrowed to, if any."""
