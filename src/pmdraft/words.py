@@ -300,4 +300,3 @@ def detection_measures(ttd: float, ctd: float, version: str) -> str:
         f"began (time_to_detect = {ttd} s) and {duration_words(ctd)} after deploy {version} "
         f"(change_to_detect = {ctd} s)"
     )
-

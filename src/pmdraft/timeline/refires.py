@@ -50,4 +50,3 @@ def refires(frame: pd.DataFrame) -> list[Refire]:
         else:
             last_ok.pop(ref, None)
     return found
-
