@@ -278,7 +278,7 @@ def test_demo_shows_no_token(
     out.parent.mkdir()
     result = CliRunner().invoke(cli, ["-v", "demo", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert "impact lasted 25 minutes" in out.read_text(encoding="utf-8")
+    assert "the incident lasted 25 minutes" in out.read_text(encoding="utf-8")
     assert_no_leak(everything_seen(result, caplog, tmp_path))
 
 

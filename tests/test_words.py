@@ -232,3 +232,23 @@ def test_folded_and_merged_lines_read_as_in_the_timeline() -> None:
     assert (
         line_text(flap) == "CloudWatch alarm Err flapped 6 times between 14:32 and 14:41 (see JSON)"
     )
+
+
+def test_two_detection_measures_are_stated_plainly_side_by_side() -> None:
+    """Detection that is quick after impact but late after the change is said as two numbers, not as fast and late."""
+    from pmdraft.words import detection_measures
+
+    assert detection_measures(25, 1045, "v2.3.4") == (
+        "Detection, two measures: the first alert fired 25 seconds after impact began "
+        "(time_to_detect = 25 s) and 17 minutes after deploy v2.3.4 (change_to_detect = 1045 s)"
+    )
+
+
+def test_an_unlinked_alarm_says_nothing_links_it() -> None:
+    """An alarm with no link says what was looked for."""
+    from pmdraft.facts import AlarmLink
+    from pmdraft.words import link_reason
+
+    assert link_reason(AlarmLink("disk-full", "arn:disk-full", None)) == (
+        "nothing links it to an incident or service (no page, catalog entry, tag or prefix)"
+    )

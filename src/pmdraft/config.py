@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import ConfigError
+from .model import PastIncident
 from .settings import did_you_mean, is_credential, key, looks_like_token, read_table, token_advice
 from .sources.base import Collector
 from .sources.registry import BuildContext, Source, configured, registry
@@ -107,6 +108,27 @@ class RunConfig:
     listing and each incident's draft are runs of their own."""
 
 
+@dataclass(frozen=True)
+class ServiceConfig:
+    """``[[services]]``: one service of the catalog, and the names other systems give it.
+
+    A draft's scope is its incidents' services; the catalog says which PagerDuty services,
+    deploy names and alarms belong to each (README: "Scope, the catalog and concurrent activity").
+    """
+
+    name: str = key("", 'name = "checkout"', required=True)
+    """The service's name, as the draft says it."""
+    pagerduty_service_ids: list[str] = key([], 'pagerduty_service_ids = ["PCHK01"]')
+    """PagerDuty services of this service: their incidents are said as ``name``."""
+    deploy_services: list[str] = key([], 'deploy_services = ["checkout", "checkout-web"]')
+    """The service names your deploy systems write (case ignored): their deploys are ``name``'s."""
+    alarm_prefixes: list[str] = key([], 'alarm_prefixes = ["checkout-"]')
+    """CloudWatch alarms whose name starts with one of these belong to this service."""
+    alarm_tags: dict[str, str] = key({}, 'alarm_tags = { team = "checkout" }')
+    """CloudWatch alarms with all of these tags belong to this service (needs the alarms' tags:
+    ``[cloudwatch] alarm_services = true``)."""
+
+
 _STATE_KINDS = ("sqlite", "dynamodb")
 _CORE: dict[str, type] = {
     "timeline": TimelineConfig,
@@ -115,6 +137,7 @@ _CORE: dict[str, type] = {
     "confluence": ConfluenceConfig,
     "run": RunConfig,
 }
+_ARRAYS = ("deploys", "services")
 
 
 @dataclass(frozen=True)
@@ -137,6 +160,13 @@ class Config:
     """PagerDuty incident ids the run is scoped to (``--incident``); set by the caller."""
     incident_numbers: tuple[int, ...] = ()
     """Their numbers (an incident channel's name carries the number); set by the caller."""
+    services: tuple[ServiceConfig, ...] = ()
+    """The service catalog (``[[services]]``), in the file's order."""
+    concurrent_incidents: tuple[PastIncident, ...] = ()
+    """With ``--incident``: the window's other incidents (concurrent activity); set by the
+    caller."""
+    concurrent_error: str | None = None
+    """Why the window's other incidents could not be listed, if they could not."""
 
     @property
     def base_dir(self) -> Path:
@@ -188,7 +218,8 @@ class Config:
         return [c for one in self.settings_of(source) for c in source.build(one, context)]
 
     def source_details(self, name: str) -> str | None:
-        """What this config reads from source ``name``, in a few words; ``None`` if not configured."""
+        """What this config reads from source ``name``, in a few words; ``None`` if not
+        configured."""
         source = registry.get(name)
         described = [source.describe(s) for s in self.settings_of(source)]
         return "; ".join(described) or None
@@ -219,8 +250,8 @@ def _unknown_section(origin: str, name: str, data: Mapping[str, Any]) -> ConfigE
             f"{origin}: key '{name}' looks like a credential: {advice}; remove '{name}' from the "
             "file"
         )
-    known = [*registry.by_table(), "deploys", *_CORE]
-    listed = ", ".join(f"[[{k}]]" if k == "deploys" else f"[{k}]" for k in known)
+    known = [*registry.by_table(), "deploys", *_CORE, "services"]
+    listed = ", ".join(f"[[{k}]]" if k in _ARRAYS else f"[{k}]" for k in known)
     return ConfigError(
         f"{origin}: unknown section [{name}]{did_you_mean(name, known)}; known sections: {listed}"
     )
@@ -241,6 +272,32 @@ def _check_batch(origin: str, bc: BatchConfig) -> None:
             raise ConfigError(
                 f"{origin}: [batch] key '{name}' must be at least 1, got {getattr(bc, name)}"
             )
+
+
+def read_services(origin: str, raw: Any) -> tuple[ServiceConfig, ...]:
+    """The ``[[services]]`` tables, validated: each named once, each deploy name claimed once."""
+    if not isinstance(raw, list):
+        raise ConfigError(
+            f"{origin}: services must be an array of tables: write [[services]] (two brackets)"
+        )
+    services = tuple(read_table(origin, "services", t, ServiceConfig) for t in raw)
+    names: dict[str, str] = {}
+    claimed: dict[str, str] = {}
+    for s in services:
+        if s.name.casefold() in names:
+            raise ConfigError(
+                f"{origin}: [[services]] name {s.name!r} is listed twice; "
+                "give each service one table"
+            )
+        names[s.name.casefold()] = s.name
+        for d in s.deploy_services:
+            other = claimed.setdefault(d.casefold(), s.name)
+            if other != s.name:
+                raise ConfigError(
+                    f"{origin}: [[services]] key 'deploy_services': {d!r} is claimed by both "
+                    f"{other!r} and {s.name!r}; list it under one service"
+                )
+    return services
 
 
 def _token_warnings(origin: str, data: Mapping[str, Any]) -> tuple[str, ...]:
@@ -264,7 +321,7 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{origin}: invalid TOML: {exc}") from exc
     tables = registry.by_table()
-    unknown = [k for k in data if k not in tables and k != "deploys" and k not in _CORE]
+    unknown = [k for k in data if k not in tables and k not in _ARRAYS and k not in _CORE]
     if unknown:
         raise _unknown_section(origin, unknown[0], data)
     sections = {name: tables[name].read(origin, data[name]) for name in tables if name in data}
@@ -284,6 +341,7 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
             f"{origin}: [run] key 'max_requests' must be at least 1, got "
             f"{core['run'].max_requests}; for example: max_requests = 5000"
         )
+    services = read_services(origin, data.get("services", []))
     if not sections and not deploys:
         raise ConfigError(
             f"{origin}: no source is configured; add at least one of {_sources_phrase()} "
@@ -297,6 +355,7 @@ def parse_config(text: str, origin: str = "<config>", path: Path | None = None) 
         batch=core["batch"],
         confluence=core["confluence"],
         run=core["run"],
+        services=services,
         path=path,
         warnings=_token_warnings(origin, data),
     )

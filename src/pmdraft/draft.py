@@ -6,21 +6,24 @@ Everything the CLI does is also a Python call here: :func:`make_draft` returns a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from .config import Config
-from .facts import RelatedMatch
-from .model import Event, IncidentRef, MetricSeries, Scalar, Window
+from .facts import Refire, RelatedMatch
+from .model import Event, IncidentRef, MetricSeries, PastIncident, Scalar, Window
 from .pipeline import Collected, Progress, SourceReport, build_collectors, collect
 from .sources.base import Collector
 from .sources.cloudwatch import CloudWatchConfig
 from .timeline import Analysis, Row, analyse, build_frame, build_rows, frame_events
+from .timeline.concurrent import Concurrent, IncidentFacts, concurrent_activity
 from .timeline.correlate import correlate
+from .timeline.refires import refires
 from .timeline.related import related
 from .timeline.responders import Responder, people, responders
+from .timeline.scope import CatalogService, Scope, apply_catalog, find_scope, incident_mask
 from .timeline.suspects import Suspects
 
 
@@ -51,6 +54,16 @@ class Draft:
     """The graphs written beside the draft (path, title, alt), added by whoever writes them."""
     graphs_note: str | None = None
     """Why there are no graphs, when that is worth saying (matplotlib missing, --no-graphs)."""
+    in_scope: tuple[bool, ...] = ()
+    """Per event of :attr:`events`: whether it is in the draft's scope (empty: all are)."""
+    scope: Scope | None = None
+    """What the draft covers: its incidents, services and each alarm's link."""
+    per_incident: tuple[IncidentFacts, ...] = ()
+    """Each in-scope incident's own milestones and durations; the first is the headline's."""
+    concurrent: Concurrent = field(default_factory=Concurrent)
+    """What ran in the window outside the scope: other incidents, alarms and deploys."""
+    refires: tuple[Refire, ...] = ()
+    """In-scope alarms that went back to ALARM after recovering."""
 
     @property
     def suspects(self) -> Suspects:
@@ -155,6 +168,31 @@ def alarms_of_services(events: Sequence[Event]) -> list[Event]:
     return [e for e in events if e.source != "cloudwatch" or mentioned(e)]
 
 
+def _service_ids(collected: Collected) -> dict[str, str]:
+    """Incident id -> its PagerDuty service id, as the past-incident listing read them."""
+    scope = collected.related.scope if collected.related else ()
+    return {str(p.id): p.service_id for p in scope if p.id and p.service_id}
+
+
+@dataclass(frozen=True)
+class Scoping:
+    """How a draft's scope is chosen: the catalog, the incidents named, one service, what else ran.
+
+    Every field's default keeps the behaviour of a draft without a catalog: the incidents of the
+    window, all of them.
+    """
+
+    catalog: Sequence[CatalogService] = ()
+    """The service catalog (``[[services]]``)."""
+    incidents: Sequence[str] = ()
+    """Incident ids named with ``--incident``; empty: every incident of the window."""
+    service: str | None = None
+    """``--service``: only the incidents of this service."""
+    listed: Sequence[PastIncident] = ()
+    """The window's other incidents, listed apart (``--incident`` reads only its own)."""
+    listed_error: str | None = None
+
+
 def build_draft(
     collected: Collected,
     window: Window,
@@ -166,53 +204,99 @@ def build_draft(
     flap_transitions: int = 3,
     flap_span: timedelta = timedelta(minutes=10),
     alarm_services: bool = False,
+    scoping: Scoping | None = None,
 ) -> Draft:
-    """Turn gathered events into a draft: one sorted frame, milestones, timeline rows, suspects.
+    """Turn gathered events into a draft: one sorted frame, its scope, milestones, rows, suspects.
 
     Deploys from before ``suspect_lookback`` ahead of the window (read for the long lookback)
     stay out of the frame and the timeline; they only feed the long lookback's list. With
-    ``alarm_services``, alarms go through :func:`alarms_of_services` first.
+    ``alarm_services``, alarms go through :func:`alarms_of_services` first. Milestones come from
+    the in-scope rows only (:mod:`pmdraft.timeline.scope`): the headline ones from the first
+    triggered incident in scope, each incident's own in :attr:`Draft.per_incident`.
     """
+    how = scoping or Scoping()
     if alarm_services:
         collected = replace(collected, events=alarms_of_services(collected.events))
+    events = apply_catalog(collected.events, how.catalog, _service_ids(collected))
     cutoff = window.since - suspect_lookback
-    history = [e for e in collected.events if e.at < cutoff and e.kind.startswith("deploy.")]
-    current = (
-        [e for e in collected.events if not (e.at < cutoff and e.kind.startswith("deploy."))]
-        if history
-        else collected.events
-    )
+    history = [e for e in events if e.at < cutoff and e.kind.startswith("deploy.")]
+    current = [e for e in events if not (e.at < cutoff and e.kind.startswith("deploy."))]
     frame = correlate(build_frame(current))
-    analysis = analyse(
+    scope = find_scope(
         frame,
-        suspect_lookback=suspect_lookback,
-        overrides=overrides,
-        failed_sources=[r.name for r in collected.reports if r.status == "failed"],
-        history=history,
-        long_lookback=long_lookback,
+        how.catalog,
+        incidents=how.incidents,
+        service=how.service,
+        other_services=[p.service for p in how.listed if p.service],
     )
-    events = tuple(frame_events(frame))
+
+    def analysis_of(mask: Any) -> Analysis:
+        """The milestones of the rows in ``mask``."""
+        return analyse(
+            frame[mask].reset_index(drop=True) if mask is not None else frame,
+            suspect_lookback=suspect_lookback,
+            overrides=overrides,
+            failed_sources=[r.name for r in collected.reports if r.status == "failed"],
+            history=history,
+            long_lookback=long_lookback,
+        )
+
+    inner_mask = scope.mask if scope.partial else None
+    per_incident = _per_incident(frame, scope, analysis_of)
+    analysis = per_incident[0].analysis if per_incident else analysis_of(inner_mask)
+    inner = frame[scope.mask].reset_index(drop=True) if scope.partial else frame
+    all_events = tuple(frame_events(frame))
+    kept = tuple(e for e, keep in zip(all_events, scope.mask.tolist(), strict=True) if keep)
     series = collected.series
     if alarm_services:
-        kept = {e.attrs.get("alarm_name") for e in events if e.source == "cloudwatch"}
-        series = tuple(s for s in series if s.alarm_name in kept)
-    incidents = _incidents(events)
+        names = {e.attrs.get("alarm_name") for e in all_events if e.source == "cloudwatch"}
+        series = tuple(s for s in series if s.alarm_name in names)
+    incidents = _incidents(kept)
     rel = collected.related
-    rows = build_rows(frame, analysis.marks, flap_transitions=flap_transitions, flap_span=flap_span)
+    rows = build_rows(inner, analysis.marks, flap_transitions=flap_transitions, flap_span=flap_span)
     return Draft(
         window=window,
-        events=events,
+        events=all_events,
         analysis=analysis,
         rows=tuple(rows),
         reports=tuple(collected.reports),
         generated_at=generated_at,
         incidents=incidents,
-        responders=tuple(responders(events)),
+        responders=tuple(responders(kept)),
         related=related_incidents(incidents, collected),
         related_lookback_days=rel.lookback_days if rel else None,
         related_error=rel.error if rel else None,
         series=series,
+        in_scope=tuple(scope.mask.tolist()),
+        scope=scope,
+        per_incident=per_incident,
+        concurrent=concurrent_activity(frame, scope, how.listed, how.listed_error),
+        refires=tuple(refires(inner)),
     )
+
+
+def _per_incident(
+    frame: Any, scope: Scope, analysis_of: Callable[[Any], Analysis]
+) -> tuple[IncidentFacts, ...]:
+    """Each in-scope incident's own analysis (its rows: :func:`.timeline.scope.incident_mask`)."""
+    numbers = {
+        str(ref): attrs.get("incident_number")
+        for ref, attrs in zip(frame["ref"], frame["attrs"], strict=True)
+        if attrs.get("incident_number") is not None
+    }
+    out = []
+    for ref in scope.incidents:
+        mask = incident_mask(frame, scope, ref)
+        number = numbers.get(ref)
+        whole = len(scope.incidents) == 1 and not scope.partial
+        out.append(
+            IncidentFacts(
+                ref,
+                number if isinstance(number, int) else None,
+                analysis_of(None if whole else mask),
+            )
+        )
+    return tuple(out)
 
 
 def make_draft(
@@ -224,10 +308,12 @@ def make_draft(
     collectors: Sequence[Collector] | None = None,
     generated_at: datetime | None = None,
     progress: Progress | None = None,
+    service: str | None = None,
 ) -> Draft:
     """Collect every configured source for ``window`` and build the draft.
 
-    ``progress`` is passed to :func:`pmdraft.pipeline.collect` (per-source counts while it runs).
+    ``progress`` is passed to :func:`pmdraft.pipeline.collect` (per-source counts while it runs);
+    ``service`` (``--service``) narrows the draft to that service's incidents.
     """
     not_configured: list[str] = []
     if collectors is None:
@@ -236,6 +322,13 @@ def make_draft(
     collected = collect(collectors, window, not_configured, progress=progress)
     cw = config.get(CloudWatchConfig)
     alarm_services = cw is not None and cw.alarm_services
+    scoping = Scoping(
+        catalog=config.services,
+        incidents=config.incidents,
+        service=service,
+        listed=config.concurrent_incidents,
+        listed_error=config.concurrent_error,
+    )
     return build_draft(
         collected,
         window,
@@ -246,4 +339,5 @@ def make_draft(
         flap_transitions=config.timeline.flap_transitions,
         flap_span=timedelta(minutes=config.timeline.flap_minutes),
         alarm_services=alarm_services,
+        scoping=scoping,
     )

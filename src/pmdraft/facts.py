@@ -274,3 +274,81 @@ class RelatedMatch:
         if self.resolved is None or self.resolved < self.created:
             return None
         return (self.resolved - self.created).total_seconds()
+
+
+class LinkReason(StrEnum):
+    """Why an alarm belongs to an incident or a service, strongest first."""
+
+    PAGED = "paged"
+    """The alarm's transition to ALARM paged the incident (``detail``: the correlation rule)."""
+    CATALOG = "catalog"
+    """A ``[[services]]`` entry claims the alarm (``detail``: its prefix or tag)."""
+    TAG_OR_DIMENSION = "tag_or_dimension"
+    """The alarm's tags or dimensions name the service (``detail``: what they hold)."""
+    NAME_PREFIX = "name_prefix"
+    """The alarm's name starts with the service's name."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmLink:
+    """Where one alarm belongs: an incident (paged) or a service, the reason, and the verdict."""
+
+    alarm: str
+    ref: str
+    reason: LinkReason | None
+    """``None``: nothing links the alarm to any incident or service."""
+    detail: str | None = None
+    service: str | None = None
+    incident: str | None = None
+    """The incident's ref, for :attr:`LinkReason.PAGED`."""
+    incident_number: int | None = None
+    in_scope: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Refire:
+    """``alarm`` recovered at ``recovered`` and went back to ALARM at ``refired``.
+
+    ``incident_number``: the PagerDuty incident the return to ALARM opened, if one did.
+    """
+
+    alarm: str
+    recovered: datetime
+    refired: datetime
+    incident_number: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OtherIncident:
+    """A PagerDuty incident of the window outside the draft's scope (concurrent activity)."""
+
+    id: str
+    number: int | None
+    title: str | None
+    service: str | None
+    url: str | None
+    created: datetime | None
+    resolved: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OtherAlarm:
+    """An alarm that went to ALARM in the window outside the draft's scope."""
+
+    alarm: str
+    fired: datetime
+    """Its first transition to ALARM in the window."""
+    recovered: datetime | None
+    """Its last transition to OK, if it ended the window OK."""
+    link: AlarmLink
+
+
+@dataclass(frozen=True, slots=True)
+class OtherDeploy:
+    """A deploy of a service outside the draft's scope."""
+
+    at: datetime
+    summary: str
+    service: str | None
+    source: str
+    ref: str

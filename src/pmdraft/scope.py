@@ -1,17 +1,23 @@
 """What a draft covers: with ``--incident``, the PagerDuty incidents named and the window around
-them."""
+them, and the window's other incidents (listed once, shown as concurrent activity).
+
+Which events of the window are in scope is decided later, from the events themselves
+(:mod:`pmdraft.timeline.scope`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from .config import Config
-from .errors import InputError
-from .model import Window
+from .errors import CollectorError, InputError
+from .model import PastIncident, Window
 from .sources.pagerduty import PagerDutyConfig
 from .sources.pagerduty import open_api as pagerduty_api
+from .sources.pagerduty.events import past_incident
 
 
 def scope_to_incidents(
@@ -27,7 +33,9 @@ def scope_to_incidents(
 
     The window runs from the earliest incident's creation minus ``incident_lookback_minutes`` to
     the latest resolution (``now`` for one still open) plus ``incident_after_minutes``;
-    ``since`` and ``until`` can only widen it.
+    ``since`` and ``until`` can only widen it. The other incidents created in the window (of
+    ``[pagerduty] service_ids``, when set) are listed once, for the draft's concurrent activity;
+    a failed listing is said in the draft, not raised.
     """
     cfg = config.get(PagerDutyConfig)
     if cfg is None:
@@ -40,19 +48,37 @@ def scope_to_incidents(
     calls = pagerduty_api(cfg, config.context(environ))
     try:
         incidents = calls.resolve(refs)
+        window = incident_window(
+            incidents,
+            lookback=timedelta(minutes=cfg.incident_lookback_minutes),
+            after=timedelta(minutes=cfg.incident_after_minutes),
+            now=now,
+        )
+        window = Window(
+            min(window.since, since or window.since), max(window.until, until or window.until)
+        )
+        others, error = _others(calls, cfg, window, {i["id"] for i in incidents})
     finally:
         calls.close()
-    window = incident_window(
-        incidents,
-        lookback=timedelta(minutes=cfg.incident_lookback_minutes),
-        after=timedelta(minutes=cfg.incident_after_minutes),
-        now=now,
-    )
-    window = Window(
-        min(window.since, since or window.since), max(window.until, until or window.until)
-    )
     numbers = tuple(n for i in incidents if isinstance(n := i.get("incident_number"), int))
     scoped = dataclasses.replace(
-        config, incidents=tuple(i["id"] for i in incidents), incident_numbers=numbers
+        config,
+        incidents=tuple(i["id"] for i in incidents),
+        incident_numbers=numbers,
+        concurrent_incidents=others,
+        concurrent_error=error,
     )
     return scoped, window
+
+
+def _others(
+    calls: Any, cfg: PagerDutyConfig, window: Window, named: set[str]
+) -> tuple[tuple[PastIncident, ...], str | None]:
+    """The incidents created in ``window`` besides ``named`` (one listing), or why there are
+    none."""
+    params = {"service_ids[]": list(cfg.service_ids)} if cfg.service_ids else {}
+    try:
+        listed = calls.list_incidents(window, params)
+    except CollectorError as exc:
+        return (), exc.message
+    return tuple(past_incident(i) for i in listed if i.get("id") not in named), None

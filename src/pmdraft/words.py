@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from .facts import (
+    AlarmLink,
     AlarmsUnread,
     BeforeImpact,
     DetectUnknown,
@@ -18,12 +19,14 @@ from .facts import (
     FlapIgnored,
     Line,
     LinkedLine,
+    LinkReason,
     Milestone,
     NoAlarmFired,
     Note,
     NotifiedLine,
     OtherService,
     Reason,
+    Refire,
     RelatedMatch,
     Rule,
     RunLine,
@@ -266,4 +269,39 @@ def line_text(line: Line) -> str:
     return (
         f"CloudWatch alarm {line.alarm} flapped {line.count} times between "
         f"{_clock(line.first, line.last)} and {_clock(line.last, line.first)} (see JSON)"
+    )
+
+
+def link_reason(link: AlarmLink) -> str:
+    """Why an alarm belongs where it does: ``paged PagerDuty #4711 (incident key)``."""
+    if link.reason is LinkReason.PAGED:
+        how = f" ({link.detail})" if link.detail else ""
+        return f"paged {_incident(link.incident_number)}{how}"
+    if link.reason is LinkReason.CATALOG:
+        return f"service catalog: {link.service} {link.detail}"
+    if link.reason is LinkReason.TAG_OR_DIMENSION:
+        return f"its {link.detail} name {link.service}"
+    if link.reason is LinkReason.NAME_PREFIX:
+        return f"its name starts with {link.service!r}"
+    return "nothing links it to an incident or service (no page, catalog entry, tag or prefix)"
+
+
+def refire(fact: Refire) -> str:
+    """An alarm back in ALARM after recovering, as What Went Wrong says it."""
+    gap = duration_words((fact.refired - fact.recovered).total_seconds())
+    text = (
+        f"{fact.alarm} re-fired {gap} after recovering (OK at {fact.recovered:%H:%M:%S}, "
+        f"ALARM again at {fact.refired:%H:%M:%S} UTC)"
+    )
+    if fact.incident_number is not None:
+        text += f"; PagerDuty opened #{fact.incident_number}"
+    return text
+
+
+def detection_measures(ttd: float, ctd: float, version: str) -> str:
+    """Both detection measures, said plainly side by side (neither called fast nor late)."""
+    return (
+        f"Detection, two measures: the first alert fired {duration_words(ttd)} after impact "
+        f"began (time_to_detect = {ttd} s) and {duration_words(ctd)} after deploy {version} "
+        f"(change_to_detect = {ctd} s)"
     )

@@ -51,7 +51,7 @@ def test_json_has_every_milestone_and_duration_of_the_worked_example(demo_config
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["schema"] == "pmdraft/draft-1"
+    assert data["schema"] == "pmdraft/draft-2"
     assert data["window"] == {"since": SINCE, "until": UNTIL}
     at = {name: (m["at"] if m else None) for name, m in data["milestones"].items()}
     assert at == {
@@ -103,7 +103,7 @@ def test_markdown_tells_the_worked_example_story(demo_config: Path, tmp_path: Pa
     assert md.startswith('# Postmortem: ALARM: "HighErrorRate" in US East (N. Virginia)\n')
     assert "**Status:** Draft" in md
     assert "**Severity:** P1, high urgency (from PagerDuty)" in md
-    assert "impact lasted 25 minutes (14:32 - 14:57 UTC)" in md
+    assert "the incident lasted 25 minutes (14:32 - 14:57 UTC, impact start to resolved)" in md
     assert "- Duration: 25 minutes (14:32 - 14:57 UTC" in md
     assert "| 14:15:00 | Deploy: v2.3.4 deployed to production (api)" in md
     assert (
@@ -116,7 +116,7 @@ def test_markdown_tells_the_worked_example_story(demo_config: Path, tmp_path: Pa
     assert "| 14:35:10 | PagerDuty #1234 acknowledged by Jane Doe _[acknowledged]_ |" in md
     assert "| 14:50:00 | CloudWatch alarm HighErrorRate: ALARM -> OK _[mitigated]_ |" in md
     assert "| 14:57:00 | PagerDuty #1234 resolved by Jane Doe _[resolved]_ |" in md
-    assert "Late detection: 17 minutes between deploy v2.3.4 and the first alert" in md
+    assert "17 minutes after deploy v2.3.4 (change_to_detect = 1045 s)" in md
     assert "Lead, not a verdict: **v2.3.4 deployed to production (api)" in md
     assert (
         "- 2024-01-15 14:38:00 UTC, Jane Doe on PagerDuty #1234: Identified: database connection pool at 100%"
@@ -150,7 +150,7 @@ def test_demo_command_writes_the_draft_and_prints_its_path(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [str(out), str(out.with_suffix(".json"))]
     md = out.read_text(encoding="utf-8")
-    assert "impact lasted 25 minutes (14:32 - 14:57 UTC)" in md
+    assert "the incident lasted 25 minutes (14:32 - 14:57 UTC, impact start to resolved)" in md
     data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert data["durations"]["time_to_resolve"] == 1500
 

@@ -61,6 +61,7 @@ def test_draft_from_an_incident_number_gives_the_window_forms_milestones(
     assert refs == {"Q1DEMO1234"}
     assert [r.path for r in pd.requests if r.path.startswith("/incidents")] == [
         "/incidents/1234",
+        "/incidents",  # the window's other incidents, for Concurrent activity
         "/incidents/Q1DEMO1234",
         "/incidents/Q1DEMO1234/log_entries",
         "/incidents",  # the past incidents, for Related Incidents

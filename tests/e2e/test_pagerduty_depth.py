@@ -96,7 +96,7 @@ def test_the_draft_names_the_incidents_people_and_each_responders_time_to_acknow
     assert md.index("| PagerDuty incident | Priority |") < md.index("## Summary")
     responders = section(md, "### Responders")
     assert "| #1234 | Jane Doe | 14:33:05 | 14:35:10 | 2 minutes (125 s) |" in responders
-    assert "| #1234 | John Smith | 14:36:32 | did not acknowledge | n/a |" in responders
+    assert "| #1234 | John Smith | 14:36:32 | paged; Jane Doe acknowledged | n/a |" in responders
 
 
 def test_related_incidents_lists_past_incidents_of_the_service_most_similar_first(

@@ -95,7 +95,7 @@ def test_a_staged_rollout_outranks_an_unrelated_later_deploy() -> None:
     )
     data = json.loads(render_json(d))
     assert [lead["ref"] for lead in data["suspects"]["leads"]] == ["r5-us", "web-9"]
-    assert data["schema"] == "pmdraft/draft-1" and "milestones" in data
+    assert data["schema"] == "pmdraft/draft-2" and "milestones" in data
 
 
 def test_a_failed_deploy_of_the_service_is_flagged() -> None:

@@ -18,13 +18,16 @@ from ..timeline.suspects import Lead
 from ..words import (
     DURATION_MEANINGS,
     SOURCE_LABEL,
+    detection_measures,
     duration_words,
     line_text,
     milestone_rule,
     note,
     reasons,
+    refire,
     related_reasons,
 )
+from .scope import scope_context
 from .text import hhmm, hhmmss, long_date, markdown_text
 
 if TYPE_CHECKING:
@@ -62,12 +65,15 @@ def _source_title(name: str) -> str:
     return SOURCE_TITLES.get(name, name)
 
 
-def _facts(draft: Draft) -> tuple[list[str], list[str]]:
-    """What Went Well and What Went Wrong, as far as the numbers tell."""
+def _detection(draft: Draft, well: list[str], wrong: list[str]) -> None:
+    """Detection as far as the numbers tell; two measures that disagree are stated plainly."""
     d, m = draft.analysis.durations, draft.analysis.milestones
-    well: list[str] = []
-    wrong: list[str] = []
-    ttd = d.get("time_to_detect")
+    ttd, ctd = d.get("time_to_detect"), d.get("change_to_detect")
+    if m.get("suspect_change") is None:
+        ctd = None
+    if ttd is not None and ctd is not None and (ttd <= FAST_DETECT) != (ctd <= LATE_CHANGE):
+        wrong.append(detection_measures(ttd, ctd, _change_name(draft)))
+        return
     if ttd is not None:
         text = (
             f"the first alert fired {duration_words(ttd)} after impact began "
@@ -76,22 +82,28 @@ def _facts(draft: Draft) -> tuple[list[str], list[str]]:
         (well if ttd <= FAST_DETECT else wrong).append(
             ("Fast detection: " if ttd <= FAST_DETECT else "Slow detection: ") + text
         )
-    tta = d.get("time_to_acknowledge")
-    if tta is not None:
-        text = f"acknowledged {duration_words(tta)} after the page (time_to_acknowledge = {tta} s)"
-        (well if tta <= FAST_ACK else wrong).append(
-            ("Quick response: " if tta <= FAST_ACK else "Slow response: ") + text
-        )
-    ctd = d.get("change_to_detect")
-    change = m.get("suspect_change")
-    if ctd is not None and change is not None:
-        version = _change_name(draft)
+    if ctd is not None:
         text = (
-            f"{duration_words(ctd)} between deploy {version} and the first alert "
+            f"{duration_words(ctd)} between deploy {_change_name(draft)} and the first alert "
             f"(change_to_detect = {ctd} s)"
         )
         (wrong if ctd > LATE_CHANGE else well).append(
             ("Late detection: " if ctd > LATE_CHANGE else "Early signal: ") + text
+        )
+
+
+def _facts(draft: Draft) -> tuple[list[str], list[str]]:
+    """What Went Well and What Went Wrong, as far as the numbers tell (no judgement of people:
+    a slow acknowledgement is left to the writer, with its number under Metrics)."""
+    d, m = draft.analysis.durations, draft.analysis.milestones
+    well: list[str] = []
+    wrong: list[str] = []
+    _detection(draft, well, wrong)
+    tta = d.get("time_to_acknowledge")
+    if tta is not None and tta <= FAST_ACK:
+        well.append(
+            "Quick response: acknowledged "
+            f"{duration_words(tta)} after the page (time_to_acknowledge = {tta} s)"
         )
     detected, rollback = m.get("detected"), draft.rollback
     if rollback is not None and detected is not None:
@@ -101,6 +113,7 @@ def _facts(draft: Draft) -> tuple[list[str], list[str]]:
             f"at {hhmmss(rollback.at)} UTC; "
             f"the rollback took {duration_words(took)} from the first alert"
         )
+    wrong += [f"Alarm re-fired: {markdown_text(refire(r))}" for r in draft.refires]
     return well, wrong
 
 
@@ -232,14 +245,29 @@ def _lead(lead: Lead) -> dict[str, Any]:
     }
 
 
-def _responder(r: Responder) -> dict[str, Any]:
-    """One responder of one incident as plain values: who, when paged and acknowledged, how fast."""
+def _responder(r: Responder, everyone: list[Responder]) -> dict[str, Any]:
+    """One responder of one incident as plain values: who, when paged and acknowledged, how fast.
+
+    A responder paged while someone else acknowledged the incident is said as that: who
+    acknowledged, not "did not acknowledge".
+    """
     tta = r.time_to_ack
+    others = [
+        o.name
+        for o in everyone
+        if o.incident_id == r.incident_id and o.acknowledged and o.name != r.name
+    ]
+    if r.acknowledged:
+        acknowledged = hhmmss(r.acknowledged)
+    elif others:
+        acknowledged = f"paged; {', '.join(others)} acknowledged"
+    else:
+        acknowledged = "no acknowledgement in the data"
     return {
         "incident": f"#{r.incident_number}" if r.incident_number is not None else r.incident_id,
         "who": r.name,
         "paged": hhmmss(r.paged) if r.paged else None,
-        "acknowledged": hhmmss(r.acknowledged) if r.acknowledged else None,
+        "acknowledged": acknowledged,
         "time_to_ack": None if tta is None else f"{duration_words(tta)} ({tta:g} s)",
         "time_to_ack_seconds": tta,
     }
@@ -352,7 +380,7 @@ def context(draft: Draft, tz: tzinfo | None = None) -> dict[str, Any]:
         **_sources(draft),
         "comms": comms,
         "incidents": [inc.to_record() for inc in draft.incidents],
-        "responders": [_responder(r) for r in draft.responders],
+        "responders": [_responder(r, list(draft.responders)) for r in draft.responders],
         "related": [_related(r) for r in draft.related],
         "related_days": None
         if draft.related_lookback_days is None
@@ -361,4 +389,5 @@ def context(draft: Draft, tz: tzinfo | None = None) -> dict[str, Any]:
         "source_labels": SOURCE_LABEL,
         "graphs": [{**g, "href": quote(g["path"])} for g in draft.graphs],
         "graphs_note": draft.graphs_note,
+        **scope_context(draft),
     }

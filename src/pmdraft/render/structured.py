@@ -1,4 +1,10 @@
-"""The JSON contract (``pmdraft/draft-1``) and the bare timeline formats (table, CSV, JSON)."""
+"""The JSON contract (``pmdraft/draft-2``) and the bare timeline formats (table, CSV, JSON).
+
+``draft-2`` added, to ``draft-1``: each event's ``in_scope``; ``scope`` (the incidents and
+services the draft covers, the incident the headline milestones follow, and each alarm's link
+with its reason); ``incidents`` (each in-scope incident with its own ``milestones`` and
+``durations``); and ``concurrent`` (other incidents, alarms and deploys of the window).
+"""
 
 from __future__ import annotations
 
@@ -13,12 +19,13 @@ from ..model import Event, iso_z
 from ..timeline.milestones import MILESTONES
 from ..timeline.suspects import Lead, Suspects
 from ..words import SUSPECTS_NOTE, line_text, milestone_rule, notes, reasons, related_reasons
+from .scope_json import scope_record
 from .text import inline
 
 if TYPE_CHECKING:
     from ..draft import Draft
 
-SCHEMA = "pmdraft/draft-1"
+SCHEMA = "pmdraft/draft-2"
 
 
 def milestone_record(name: str, m: Milestone) -> dict[str, Any]:
@@ -82,7 +89,12 @@ def draft_record(draft: Draft) -> dict[str, Any]:
         "schema": SCHEMA,
         "window": {"since": iso_z(draft.window.since), "until": iso_z(draft.window.until)},
         "sources": [r.to_record() for r in draft.reports],
-        "events": [e.to_record() for e in draft.events],
+        "events": [
+            {**e.to_record(), "in_scope": keep}
+            for e, keep in zip(
+                draft.events, draft.in_scope or [True] * len(draft.events), strict=True
+            )
+        ],
         "milestones": {
             name: (
                 milestone_record(name, m) if (m := draft.analysis.milestones.get(name)) else None
@@ -93,11 +105,12 @@ def draft_record(draft: Draft) -> dict[str, Any]:
         "notes": notes(draft.analysis.notes),
         "suspects": suspects_record(draft.suspects),
         "related": [related_record(r) for r in draft.related],
+        **scope_record(draft),
     }
 
 
 def render_json(draft: Draft) -> str:
-    """The draft as the JSON contract (``pmdraft/draft-1``), indented, UTF-8 text kept as is."""
+    """The draft as the JSON contract (``pmdraft/draft-2``), indented, UTF-8 text kept as is."""
     return json.dumps(draft_record(draft), indent=2, ensure_ascii=False) + "\n"
 
 

@@ -29,6 +29,7 @@ def build_file(d: DeploySourceConfig, context: BuildContext) -> list[Collector]:
             lookback=context.deploy_lookback,
             time_format=d.time_format,
             fields=d.fields,
+            values=d.values,
         )
     ]
 

@@ -24,6 +24,10 @@ class DeploySourceConfig:
     """How the timestamp field is written: ISO 8601 with an offset, or epoch seconds or ms (UTC)."""
     fields: dict[str, str] = key({}, '[deploys.fields] timestamp = "ts"')
     """pmdraft field -> the file's own field (column) name; unnamed fields keep their names."""
+    values: dict[str, dict[str, str]] | None = key(
+        None, '[deploys.values] status = { success = "succeeded", rollback = "rolled_back" }'
+    )
+    """pmdraft field -> {the file's value: pmdraft's value}, e.g. a CI's statuses; none: as is."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,37 @@ def read_file(origin: str, table: Any) -> DeploySourceConfig:
             f"'{unknown[0]}'{did_you_mean(unknown[0], list(_FIELDS))}; "
             f"known fields: {', '.join(_FIELDS)}"
         )
+    _check_values(origin, d.values)
     return d
+
+
+_STATUSES = ("started", "succeeded", "failed", "rolled_back")
+
+
+def _check_values(origin: str, values: Any) -> None:
+    """``[deploys.values]``: a table per known field, of strings; statuses map to known ones."""
+    example = '[deploys.values] status = { success = "succeeded", rollback = "rolled_back" }'
+    if values is None:
+        return
+    if not isinstance(values, dict):
+        raise ConfigError(f"{origin}: [deploys.values] must be a table; for example: {example}")
+    for name, table in values.items():
+        if name not in _FIELDS:
+            raise ConfigError(
+                f"{origin}: [deploys.values]: unknown field '{name}'"
+                f"{did_you_mean(name, list(_FIELDS))}; known fields: {', '.join(_FIELDS)}"
+            )
+        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+            raise ConfigError(
+                f"{origin}: [deploys.values] key '{name}' must be a table of strings; "
+                f"for example: {example}"
+            )
+        bad = [v for v in table.values() if name == "status" and v not in _STATUSES]
+        if bad:
+            raise ConfigError(
+                f"{origin}: [deploys.values] key 'status' maps to {bad[0]!r}, which is not one "
+                f"of {', '.join(_STATUSES)}; for example: {example}"
+            )
 
 
 def _regions(origin: str, d: CodeDeployConfig | CloudTrailConfig) -> None:

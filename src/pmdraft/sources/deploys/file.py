@@ -3,7 +3,8 @@
 Fields: ``timestamp`` (ISO 8601 with an offset or ``Z``, or epoch seconds or milliseconds with
 ``time_format``), ``status`` (``started``, ``succeeded``, ``failed``, ``rolled_back``), and
 optionally ``service``, ``version``, ``environment``, ``actor``, ``description``, ``url``, ``id``.
-``fields`` maps these names to a CI system's own ones, so its export is read as it is.
+``fields`` maps these names to a CI system's own ones, and ``values`` a field's values
+(``status``: ``success`` -> ``succeeded``), so its export is read as it is.
 
 A record that breaks these rules is skipped, never guessed, and reported with its file and line
 in the source's ``detail``; the source stays ``ok`` with the good lines' events (one bad line
@@ -93,6 +94,7 @@ class DeployFileCollector:
         lookback: timedelta = timedelta(hours=6),
         time_format: str = "iso8601",
         fields: Mapping[str, str] | None = None,
+        values: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.path = path
         self.format = (
@@ -107,6 +109,8 @@ class DeployFileCollector:
         self.time_format = time_format
         self.fields = {name: (fields or {}).get(name, name) for name in FIELDS}
         """pmdraft field -> the name the file uses for it."""
+        self.values = {k: dict(v) for k, v in (values or {}).items()}
+        """pmdraft field -> {the file's value: pmdraft's value} (a CI's own vocabulary)."""
         self.name = f"deploys:{path.name}"
         self.requests = 0
         self.skipped = 0
@@ -171,6 +175,9 @@ class DeployFileCollector:
         record = {
             k: str(raw[name]) for k, name in self.fields.items() if raw.get(name) not in (None, "")
         }
+        for k, mapping in self.values.items():
+            if k in record:
+                record[k] = mapping.get(record[k], record[k])
         stamp = record.get("timestamp")
         if not stamp:
             name = self.fields["timestamp"]

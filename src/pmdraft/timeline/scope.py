@@ -1,0 +1,333 @@
+"""What a draft covers: its incidents, their services, the alarms linked to them, their deploys.
+
+Everything else the sources returned for the window is *concurrent activity*: it is kept (the
+JSON marks each event's ``in_scope``) and listed apart, and it never sets a milestone.
+
+The incidents in scope are the PagerDuty incidents named with ``--incident`` (all of the window's
+otherwise), narrowed to one service by ``--service``. An alarm is linked to an incident or a
+service by the first of these that holds, each link recorded with its reason
+(:class:`~pmdraft.facts.LinkReason`):
+
+1. **paged**: its transition to ALARM paged the incident (:mod:`.correlate`);
+2. **catalog**: a ``[[services]]`` entry lists one of its name prefixes or all of its tags;
+3. **tags or dimensions** name the service;
+4. **name prefix**: its name starts with the service's name (``checkout-5xx-high``).
+
+A linked alarm is in scope when its incident or service is; an alarm with no link is out of scope
+when any incident in scope has a linked alarm, and in scope otherwise. A deploy is in scope when
+its service (mapped through the catalog's ``deploy_services``) is a service in scope, or it names
+no service, or no service is known. A window without incidents keeps every event in scope.
+
+Pure: a frame in, facts out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from ..facts import AlarmLink, LinkReason
+from ..model import ALARM_KINDS, DEPLOY_KINDS, INCIDENT_TRIGGERED, Event
+
+
+class CatalogService(Protocol):
+    """One service of the catalog (``[[services]]`` in the config), as the scope reads it."""
+
+    @property
+    def name(self) -> str:
+        """The service's name, as the draft says it."""
+
+    @property
+    def pagerduty_service_ids(self) -> Sequence[str]:
+        """PagerDuty service ids of this service."""
+
+    @property
+    def deploy_services(self) -> Sequence[str]:
+        """The service names deploy systems write for it."""
+
+    @property
+    def alarm_prefixes(self) -> Sequence[str]:
+        """Alarm name prefixes of this service."""
+
+    @property
+    def alarm_tags(self) -> Mapping[str, str]:
+        """Alarm tags (all must match) of this service."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the draft covers, as a mask over the frame's rows and the facts behind it."""
+
+    mask: np.ndarray
+    """``mask[i]``: whether frame row ``i`` is in scope."""
+    incidents: tuple[str, ...] = ()
+    """The in-scope incident refs, the first triggered first."""
+    services: tuple[str, ...] = ()
+    """The services in scope, as written (after the catalog's mapping)."""
+    links: tuple[AlarmLink, ...] = ()
+    """One link per alarm seen in the window (``reason`` ``None``: unlinked)."""
+    incident_services: Mapping[str, str | None] = field(default_factory=dict)
+    """Incident ref -> its service, for every incident of the window."""
+    service: str | None = None
+    """The ``--service`` the draft was narrowed to, if any."""
+
+    @property
+    def partial(self) -> bool:
+        """Whether some rows are out of scope."""
+        return not bool(self.mask.all())
+
+
+def _fold(text: str) -> str:
+    return text.casefold()
+
+
+def _squashed(text: str) -> str:
+    return "".join(c for c in text.casefold() if c not in " -_")
+
+
+def apply_catalog(
+    events: Iterable[Event],
+    catalog: Sequence[CatalogService],
+    service_ids: Mapping[str, str] | None = None,
+) -> list[Event]:
+    """``events`` with each deploy's and incident's service said as the catalog names it.
+
+    A deploy whose service is one of an entry's ``deploy_services`` (case ignored), and an
+    incident whose PagerDuty service id (``service_ids``: incident id -> service id) is one of an
+    entry's ``pagerduty_service_ids``, take the entry's name; the name as written is kept in
+    ``attrs["service_as_written"]``. Without a catalog, ``events`` are returned as they are.
+    """
+    if not catalog:
+        return list(events)
+    by_deploy = {_fold(n): s.name for s in catalog for n in s.deploy_services}
+    by_id = {i: s.name for s in catalog for i in s.pagerduty_service_ids}
+    ids = service_ids or {}
+    out: list[Event] = []
+    for e in events:
+        name: str | None = None
+        if e.kind in DEPLOY_KINDS and e.service:
+            name = by_deploy.get(_fold(e.service))
+        elif e.source == "pagerduty" and e.kind.startswith("incident."):
+            name = by_id.get(ids.get(e.ref, ""))
+        if name is None or name == e.service:
+            out.append(e)
+            continue
+        attrs = {**e.attrs, "service_as_written": e.service}
+        out.append(replace(e, service=name, attrs=attrs))
+    return out
+
+
+def _tags(attrs: Mapping[str, Any]) -> dict[str, str]:
+    """An alarm's tags from its ``tags`` attr (``k=v, k=v``)."""
+    raw = attrs.get("tags")
+    if not isinstance(raw, str):
+        return {}
+    pairs = (item.partition("=") for item in raw.split(", ") if "=" in item)
+    return {k.strip(): v.strip() for k, _, v in pairs}
+
+
+def _catalog_link(
+    name: str, attrs: Mapping[str, Any], catalog: Sequence[CatalogService]
+) -> tuple[str, str] | None:
+    """(service, what matched) of the first catalog entry that claims alarm ``name``."""
+    tags = _tags(attrs)
+    for s in catalog:
+        prefix = next((p for p in s.alarm_prefixes if p and name.startswith(p)), None)
+        if prefix is not None:
+            return s.name, f"alarm_prefixes {prefix!r}"
+        wanted = dict(s.alarm_tags)
+        if wanted and all(tags.get(k) == v for k, v in wanted.items()):
+            return s.name, "alarm_tags " + ", ".join(f"{k}={v}" for k, v in wanted.items())
+    return None
+
+
+def _named_link(
+    name: str, attrs: Mapping[str, Any], services: Sequence[str]
+) -> tuple[LinkReason, str, str] | None:
+    """(reason, service, detail) when the alarm's tags, dimensions or name name a service."""
+    said = {k: str(attrs.get(k) or "") for k in ("tags", "dimensions")}
+    for s in services:
+        key = _squashed(s)
+        for what, text in said.items():
+            if key and key in _squashed(text):
+                return LinkReason.TAG_OR_DIMENSION, s, f"{what} {text}"
+    for s in services:
+        if re.match(rf"{re.escape(_fold(s))}(?![a-z0-9])", _fold(name)):
+            return LinkReason.NAME_PREFIX, s, f"name starts with {s!r}"
+    return None
+
+
+def _paged(rows: np.ndarray, attrs: np.ndarray, numbers: Mapping[str, int | None]) -> Any:
+    """(incident ref, number, rule) of the first incident one of the alarm's rows paged."""
+    for p in rows.tolist():
+        link = attrs[p].get("correlation")
+        if isinstance(link, str):
+            ref = link.split("/", 1)[0]
+            return ref, numbers.get(ref), str(attrs[p].get("correlated_by") or "")
+    return None
+
+
+def link_alarms(
+    frame: pd.DataFrame,
+    catalog: Sequence[CatalogService],
+    services: Sequence[str],
+    incident_services: Mapping[str, str | None],
+    numbers: Mapping[str, int | None],
+) -> list[AlarmLink]:
+    """One link per alarm of the frame, the strongest reason first (see the module's list)."""
+    alarm_rows = np.flatnonzero(frame["kind"].isin(ALARM_KINDS).to_numpy())
+    if not len(alarm_rows):
+        return []
+    refs = frame["ref"].to_numpy()
+    attrs = frame["attrs"].to_numpy()
+    links: list[AlarmLink] = []
+    for ref in pd.unique(refs[alarm_rows]):
+        rows = alarm_rows[refs[alarm_rows] == ref]
+        first = attrs[rows[0]]
+        name = str(first.get("alarm_name") or ref)
+        paged = _paged(rows, attrs, numbers)
+        if paged is not None:
+            incident, number, rule = paged
+            links.append(
+                AlarmLink(
+                    name,
+                    str(ref),
+                    LinkReason.PAGED,
+                    rule or None,
+                    service=incident_services.get(incident),
+                    incident=incident,
+                    incident_number=number,
+                )
+            )
+            continue
+        claimed = _catalog_link(name, first, catalog)
+        if claimed is not None:
+            links.append(AlarmLink(name, str(ref), LinkReason.CATALOG, claimed[1], claimed[0]))
+            continue
+        named = _named_link(name, first, services)
+        if named is not None:
+            links.append(AlarmLink(name, str(ref), named[0], named[2], named[1]))
+            continue
+        links.append(AlarmLink(name, str(ref), None))
+    return links
+
+
+def _incidents(frame: pd.DataFrame) -> tuple[list[str], dict[str, str | None], dict[str, Any]]:
+    """The window's incident refs (first triggered first), each one's service and number."""
+    is_incident = (frame["source"] == "pagerduty") & frame["kind"].str.startswith("incident.")
+    rows = frame[is_incident.to_numpy()]
+    order: dict[str, tuple[int, int]] = {}
+    services: dict[str, str | None] = {}
+    numbers: dict[str, Any] = {}
+    for i, (ref, kind, service, attrs) in enumerate(
+        zip(rows["ref"], rows["kind"], rows["service"], rows["attrs"], strict=True)
+    ):
+        rank = (0 if kind == INCIDENT_TRIGGERED else 1, i)
+        order[ref] = min(order.get(ref, rank), rank)
+        services.setdefault(ref, service if isinstance(service, str) and service else None)
+        number = attrs.get("incident_number")
+        numbers.setdefault(ref, number if isinstance(number, int) else None)
+    return sorted(order, key=lambda r: order[r]), services, numbers
+
+
+def find_scope(
+    frame: pd.DataFrame,
+    catalog: Sequence[CatalogService] = (),
+    *,
+    incidents: Sequence[str] = (),
+    service: str | None = None,
+    other_services: Iterable[str] = (),
+) -> Scope:
+    """The scope of a correlated frame: ``incidents`` (refs; empty: all), narrowed to ``service``.
+
+    ``other_services`` are services known besides the frame's incidents (concurrent incidents
+    read apart), so an alarm that names one is linked to it and left out.
+    """
+    refs, incident_services, numbers = _incidents(frame)
+    chosen = [r for r in refs if not incidents or r in incidents]
+    if service is not None:
+        chosen = [r for r in chosen if _fold(incident_services.get(r) or "") == _fold(service)]
+    in_services = list(dict.fromkeys(s for r in chosen if (s := incident_services.get(r))))
+    if service is not None and _fold(service) not in {_fold(s) for s in in_services}:
+        in_services.append(service)
+    known = list(
+        dict.fromkeys(
+            [
+                *in_services,
+                *(s for s in incident_services.values() if s),
+                *other_services,
+                *(c.name for c in catalog),
+            ]
+        )
+    )
+    links = link_alarms(frame, catalog, known, incident_services, numbers)
+    wanted = {_fold(s) for s in in_services}
+    links = [replace(k, in_scope=_linked_in(k, chosen, wanted)) for k in links]
+    if not refs and service is None:
+        mask = np.ones(len(frame), dtype=bool)
+        return Scope(mask, (), (), tuple(links), incident_services)
+    any_linked = any(k.reason is not None and k.in_scope for k in links)
+    links = [replace(k, in_scope=not any_linked) if k.reason is None else k for k in links]
+    mask = _mask(frame, chosen, wanted, {k.ref: k.in_scope for k in links})
+    return Scope(mask, tuple(chosen), tuple(in_services), tuple(links), incident_services, service)
+
+
+def _linked_in(link: AlarmLink, chosen: Sequence[str], services: set[str]) -> bool:
+    if link.reason is None:
+        return True
+    if link.incident is not None:
+        return link.incident in chosen
+    return _fold(link.service or "") in services
+
+
+def _mask(
+    frame: pd.DataFrame, chosen: Sequence[str], services: set[str], alarms: Mapping[str, bool]
+) -> np.ndarray:
+    """Which rows are in scope: chosen incidents, in-scope alarms and deploys, any other row."""
+    source, kind, ref, service = (frame[c].to_numpy() for c in ("source", "kind", "ref", "service"))
+    is_incident = (source == "pagerduty") & np.char.startswith(kind.astype(str), "incident.")
+    is_alarm = np.isin(kind, ALARM_KINDS)
+    is_deploy = np.isin(kind, DEPLOY_KINDS)
+    mask = np.ones(len(frame), dtype=bool)
+    mask[is_incident] = np.isin(ref[is_incident], list(chosen))
+    mask[is_alarm] = [alarms.get(r, True) for r in ref[is_alarm].tolist()]
+    if services:
+        mask[is_deploy] = [
+            not isinstance(s, str) or not s or _fold(s) in services
+            for s in service[is_deploy].tolist()
+        ]
+    return mask
+
+
+def incident_mask(frame: pd.DataFrame, scope: Scope, incident: str) -> np.ndarray:
+    """The in-scope rows that belong to ``incident``: its own, its alarms, its service's deploys.
+
+    An alarm that paged another incident, or is linked to another service, is not its; an
+    unlinked in-scope alarm and a deploy naming no service are everyone's.
+    """
+    mask = scope.mask.copy()
+    source, kind, ref, service = (frame[c].to_numpy() for c in ("source", "kind", "ref", "service"))
+    is_incident = (source == "pagerduty") & np.char.startswith(kind.astype(str), "incident.")
+    mask &= ~is_incident | (ref == incident)
+    own = scope.incident_services.get(incident)
+    links = {k.ref: k for k in scope.links}
+    is_alarm = np.isin(kind, ALARM_KINDS)
+    for p in np.flatnonzero(is_alarm & mask).tolist():
+        link = links.get(ref[p])
+        if link is None or link.reason is None:
+            continue
+        if link.incident is not None:
+            mask[p] = link.incident == incident
+        else:
+            mask[p] = own is None or _fold(link.service or "") == _fold(own)
+    if own is not None:
+        is_deploy = np.isin(kind, DEPLOY_KINDS)
+        for p in np.flatnonzero(is_deploy & mask).tolist():
+            s = service[p]
+            mask[p] = not isinstance(s, str) or not s or _fold(s) == _fold(own)
+    return mask
