@@ -101,6 +101,10 @@ DEPLOYS: list[dict[str, Any]] = [
 ]
 
 
+ALB = [{"Name": "LoadBalancer", "Value": "app/api-prod-alb/50dc6c495c0c9188"}]
+"""The api service's load balancer: both demo alarms watch it (their dimension names the service)."""
+
+
 def _alarms(cw: Any) -> None:
     cw.put_metric_alarm(
         AlarmName="HighErrorRate",
@@ -113,6 +117,7 @@ def _alarms(cw: Any) -> None:
         Threshold=5.0,
         ComparisonOperator="GreaterThanThreshold",
         AlarmDescription="API 5xx errors above 5 per 10 s",
+        Dimensions=ALB,
     )
     cw.put_metric_alarm(
         AlarmName="HighLatencyP99",
@@ -124,6 +129,7 @@ def _alarms(cw: Any) -> None:
         Threshold=1.5,
         ComparisonOperator="GreaterThanThreshold",
         AlarmDescription="API p99 latency above 1.5 s",
+        Dimensions=ALB,
     )
 
 
@@ -152,6 +158,7 @@ def _metrics(cw: Any) -> None:
             MetricData=[
                 {
                     "MetricName": "HTTPCode_Target_5XX_Count",
+                    "Dimensions": ALB,
                     "Timestamp": t,
                     "Value": _level(t, errors_high, 0.5, 2.0),
                 }
@@ -163,6 +170,7 @@ def _metrics(cw: Any) -> None:
         MetricData=[
             {
                 "MetricName": "TargetResponseTime",
+                "Dimensions": ALB,
                 "Timestamp": t,
                 "Value": _level(t, latency_high, 0.35, 0.2),
             }
