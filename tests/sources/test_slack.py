@@ -130,7 +130,8 @@ def test_people_s_messages_become_chat_events_with_rendered_text(slack: SlackSta
     assert first.at == utc(2024, 1, 15, 14, 33, 30) + timedelta(microseconds=200)
     assert first.ref == f"{INC}:1705329210.000200"
     assert first.url == f"https://acme.slack.com/archives/{INC}/p1705329210000200"
-    assert source.detail == (
+    assert source.detail == "1 outside the window clipped"
+    assert source.summary() == (
         "1 channel (#inc-4711-checkout); 5 messages, 2 pinned or highlighted; "
         "2 bot or system messages left out; 1 outside the window clipped; 1 thread read"
     )

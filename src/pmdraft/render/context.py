@@ -305,7 +305,8 @@ def _milestone_rows(draft: Draft) -> list[dict[str, str]]:
 
 
 def _sources(draft: Draft) -> dict[str, Any]:
-    """The Sources table, the Data gaps note and the sources not configured."""
+    """The Sources table, the Data gaps note, the sources not configured, and what reading the
+    others involved (records skipped and named, windows split, waits)."""
     return {
         "sources": [
             {
@@ -323,6 +324,11 @@ def _sources(draft: Draft) -> dict[str, Any]:
         ],
         "not_configured": [
             _source_title(r.name) for r in draft.reports if r.status == "not_configured"
+        ],
+        "notes": [
+            {"title": _source_title(r.name), "detail": r.detail}
+            for r in draft.reports
+            if r.status == "ok" and r.detail
         ],
     }
 

@@ -16,6 +16,7 @@ thread that needs it; ``users.info`` once per distinct person.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +25,8 @@ from ...model import Event, SourceExtras, Window
 from .client import SOURCE, SlackClient, SlackError
 from .config import SlackConfig
 from .markup import mentioned_users, render
+
+log = logging.getLogger(__name__)
 
 CHAT_MESSAGE = "chat.message"
 """The kind of a chat message (Slack now; Teams or others later)."""
@@ -88,9 +91,18 @@ class SlackCollector:
 
     @property
     def detail(self) -> str | None:
-        """What was read and what was left out, for the Sources table."""
-        if not self.channels_read and not self._notes:
+        """What reading the channels involved beyond plain reading (clipped messages, threads
+        that could not be read, ...); ``None`` for a plain read. Which channels were read, and
+        how many messages, is logged (``-v``), not put in the draft."""
+        if not self.clipped and not self._notes:
+            log.info("slack: %s", self.summary())
             return None
+        return "; ".join(
+            ([f"{self.clipped} outside the window clipped"] if self.clipped else []) + self._notes
+        )
+
+    def summary(self) -> str:
+        """What was read and what was left out, in a few words."""
         parts = [
             f"{len(self.channels_read)} channel{'s' if len(self.channels_read) != 1 else ''}"
             + (
