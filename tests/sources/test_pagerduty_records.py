@@ -135,3 +135,14 @@ def test_an_error_mid_listing_ends_without_a_traceback(pd, tmp_path: Path) -> No
     assert done.returncode == 3, done.stderr
     assert "pmdraft: data gap: pagerduty failed: stopped after 4 requests" in done.stderr
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+
+
+def test_an_incidents_own_entry_without_a_reference_is_still_its_own(pd) -> None:
+    """In an incident's own log entries listing, an entry without ``incident`` belongs to it."""
+    [inc] = seed(pd, n_incidents=1)
+    entry = log_entry(id="LNOREF", type="acknowledge_log_entry", created_at=T0, incident=inc)
+    del entry["incident"]
+    pd.inject(f"/incidents/{inc['id']}/log_entries", 200, body=listing("log_entries", [entry]))
+    c = collector(pd, incident_ids=[inc["id"]], incidents=[pd._store.incidents[inc["id"]]])
+    assert [(e.ref, e.kind) for e in c.collect(WINDOW)] == [(inc["id"], "incident.acknowledged")]
+    assert c.detail is None

@@ -177,9 +177,8 @@ class PagerDutyCollector:
                 scope.append(inc)
                 since = min(padded.since, parse_time_or_none(inc.get("created_at")) or padded.since)
                 span = Window(since, _entries_until(padded.until, [inc]))
-                yield from self._entry_events(
-                    self.api.log_entries(span, inc["id"]), span, {inc["id"]: inc}
-                )
+                entries = self.api.log_entries(span, inc["id"])
+                yield from self._entry_events(entries, span, {inc["id"]: inc}, own=inc["id"])
             return
         incidents = {i["id"]: i for i in self.incidents(window)}
         scope.extend(incidents.values())
@@ -193,11 +192,17 @@ class PagerDutyCollector:
         entries: Iterable[Mapping[str, Any]],
         span: Window,
         incidents: Mapping[str, Mapping[str, Any]],
+        own: str | None = None,
     ) -> Iterator[Event]:
-        """``incidents``' entries as events: bad ones skipped, ones outside ``span`` dropped."""
+        """``incidents``' entries as events: bad ones skipped, ones outside ``span`` dropped.
+
+        ``own``: the incident whose own listing ``entries`` is, for entries without a reference.
+        """
         for entry in entries:
             name = f"log entry {shown_id(entry.get('id'))}"
             incident_id, problem = entry_incident_id(entry)
+            if own is not None and incident_id is None:
+                incident_id, problem = own, None
             if incident_id is not None and incident_id not in incidents:
                 continue
             problem = problem or entry_problem(entry)
