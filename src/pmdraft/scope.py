@@ -15,7 +15,7 @@ from typing import Any
 from .config import Config
 from .errors import CollectorError, InputError
 from .model import PastIncident, Window
-from .sources.pagerduty import PagerDutyConfig
+from .sources.pagerduty import PagerDutyConfig, ScopedPagerDutyConfig
 from .sources.pagerduty import open_api as pagerduty_api
 from .sources.pagerduty.events import past_incident
 
@@ -31,6 +31,8 @@ def scope_to_incidents(
 ) -> tuple[Config, Window]:
     """The config scoped to the PagerDuty incidents ``refs`` (numbers or ids), and their window.
 
+    The incidents are looked up here, once: the scoped config carries their records
+    (:class:`ScopedPagerDutyConfig`), so the collector does not ask for them again.
     The window runs from the earliest incident's creation minus ``incident_lookback_minutes`` to
     the latest resolution (``now`` for one still open) plus ``incident_after_minutes``;
     ``since`` and ``until`` can only widen it. The other incidents created in the window (of
@@ -61,8 +63,14 @@ def scope_to_incidents(
     finally:
         calls.close()
     numbers = tuple(n for i in incidents if isinstance(n := i.get("incident_number"), int))
+    name = next(n for n, s in config.sections.items() if s is cfg)
+    settings = ScopedPagerDutyConfig(
+        **{f.name: getattr(cfg, f.name) for f in dataclasses.fields(PagerDutyConfig)},
+        resolved=tuple(incidents),
+    )
     scoped = dataclasses.replace(
         config,
+        sections={**config.sections, name: settings},
         incidents=tuple(i["id"] for i in incidents),
         incident_numbers=numbers,
         concurrent_incidents=others,

@@ -60,9 +60,8 @@ def test_draft_from_an_incident_number_gives_the_window_forms_milestones(
     refs = {e["ref"] for e in data["events"] if e["source"] == "pagerduty"}
     assert refs == {"Q1DEMO1234"}
     assert [r.path for r in pd.requests if r.path.startswith("/incidents")] == [
-        "/incidents/1234",
+        "/incidents/1234",  # looked up once: the collector is given the record
         "/incidents",  # the window's other incidents, for Concurrent activity
-        "/incidents/Q1DEMO1234",
         "/incidents/Q1DEMO1234/log_entries",
         "/incidents",  # the past incidents, for Related Incidents
     ]

@@ -375,16 +375,46 @@ def test_an_entry_written_between_pages_is_kept_once(
     assert ids.count("RLATE01") == 1 and len(set(ids)) == len(ids)
 
 
-def test_a_listing_that_never_settles_is_a_gap(
+def test_a_total_that_keeps_disagreeing_is_reported_not_fatal(
     config: Path, pd: PagerDutyStandIn, paged: list[str], tmp_path: Path
 ) -> None:
-    """Pages that keep moving on every re-read end in a named gap, never a silently shorter timeline."""
+    """Pages that skip a record on every read keep what they gave and say so in detail, exit 0."""
     pd.inject_fault("/log_entries", "shift", shift=-1, times=10)
-    out = tmp_path / "pm.md"
-    result = draft(config, out)
-    assert_gap(
-        result,
-        out,
-        "GET /log_entries kept changing while it was read (its total moved, or its pages "
-        "repeated or skipped records) even after 3 re-reads",
+    out = tmp_path / "pm.json"
+    result = draft(config, out, "json")
+    assert result.exit_code == 0, result.output
+    assert_clean(result, out)
+    ids = pagerduty_entry_ids(out)
+    assert len(ids) == len(set(ids)) == PD_EVENTS + BURST - 1
+    report = next(
+        s
+        for s in json.loads(out.read_text(encoding="utf-8"))["sources"]
+        if s["name"] == "pagerduty"
     )
+    assert report["status"] == "ok"
+    assert report["detail"] == (
+        f"{REREAD}; GET /log_entries reported a total of {PD_EVENTS + BURST + 2} records but "
+        f"its pages held {PD_EVENTS + BURST + 1} (its records moved while it was read, or its "
+        "total is wrong); the records read are kept"
+    )
+
+
+def test_a_change_events_failure_is_named_as_change_events(
+    config: Path, pd: PagerDutyStandIn, tmp_path: Path
+) -> None:
+    """GET /change_events failing is a gap that says change events were not read, while every
+    incident event is still drafted."""
+    pd.inject("/change_events", 503, times=5)
+    out = tmp_path / "pm.json"
+    result = draft(config, out, "json")
+    assert result.exit_code == 3, result.output
+    assert_clean(result, out)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    report = next(s for s in data["sources"] if s["name"] == "pagerduty")
+    assert report["status"] == "failed"
+    assert report["error"].startswith(
+        "change events were not read (the incidents and their log entries were): "
+        "GET /change_events failed: 503 after 2 attempts"
+    )
+    assert len(pagerduty_entry_ids(out)) == PD_EVENTS
+    assert "Traceback" not in result.stderr

@@ -656,3 +656,25 @@ def test_change_events_are_listed_by_timestamp_and_match_the_official_openapi(
         2,
         "2024-01-15T09:34:00-05:00",
     )
+
+
+def test_listings_can_be_served_without_total(loaded, raw, openapi):
+    """With ``listing_total`` off, total=true still answers total null, and the page is valid."""
+    loaded.listing_total = False
+    response = raw.get("/incidents", params={"date_range": "all", "total": "true", "limit": 1})
+    check(openapi, "/incidents", response)
+    body = response.json()
+    assert (len(body["incidents"]), body["more"], body["total"]) == (1, True, None)
+
+
+def test_the_official_examples_endless_listing_can_be_served(loaded, raw, openapi):
+    """With ``repeat_forever``, every offset answers the same record, limit 1, more true."""
+    loaded.repeat_forever = True
+    pages = [
+        raw.get("/log_entries", params={"offset": offset, "total": "true"}) for offset in (0, 1, 50)
+    ]
+    for page in pages:
+        check(openapi, "/log_entries", page)
+    bodies = [p.json() for p in pages]
+    assert {b["log_entries"][0]["id"] for b in bodies} == {bodies[0]["log_entries"][0]["id"]}
+    assert [(b["limit"], b["more"], b.get("total")) for b in bodies] == [(1, True, None)] * 3

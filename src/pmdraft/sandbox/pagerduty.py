@@ -196,7 +196,7 @@ class PagerDutyStandIn(FaultInjection):
         self._add("entries", entries)
 
     def add_change_events(self, events: list[_Obj]) -> None:
-        """Load PagerDuty ``ChangeEvent`` dicts (see :func:`change_event`); add in bulk, not singly."""
+        """Load PagerDuty ``ChangeEvent`` dicts (see :func:`change_event`); in bulk, not singly."""
         self._add("changes", events, "timestamp")
 
     def _add(self, kind: str, records: list[_Obj], time_key: str = "created_at") -> None:
@@ -286,10 +286,10 @@ class PagerDutyStandIn(FaultInjection):
                 if method == "POST":
                     status, answer = 200, self._post(handler.headers, url.path, body)
                 else:
-                    status, answer = (
-                        200,
-                        self._answer(handler.headers.get("Authorization"), url.path, query, zone),
+                    answer = self._answer(
+                        handler.headers.get("Authorization"), url.path, query, zone
                     )
+                    status, answer = 200, self.shape_listing(answer)
             except _ApiError as refusal:
                 status = refusal.status
                 answer = _error_body(status, refusal.message, refusal.errors)

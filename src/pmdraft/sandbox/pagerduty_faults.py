@@ -31,6 +31,30 @@ class FaultInjection:
     _faults: list[list[Any]]
     _requests: list[RequestRecord]
 
+    listing_total: bool = True
+    """Whether listings answer ``total=true`` with ``total`` (PagerDuty need not): set it to
+    ``False`` to serve every listing without one (``"total": null``), as the API may."""
+
+    repeat_forever: bool = False
+    """Serve listings as the official OpenAPI example does: ``limit: 1``, ``more: true`` and the
+    same newest record at every offset, with no ``total``."""
+
+    def shape_listing(self, answer: _Obj) -> _Obj:
+        """``answer`` (a listing) as :attr:`listing_total` and :attr:`repeat_forever` make it."""
+        key = next((k for k, v in answer.items() if isinstance(v, list)), None)
+        if key is None or "more" not in answer:
+            return answer
+        if self.repeat_forever:
+            # The record the first page gave, served again at every later offset.
+            firsts: dict[str, list[_Obj]] = self.__dict__.setdefault("_repeated", {})
+            if answer["offset"] == 0 or key not in firsts:
+                firsts[key] = answer[key][:1]
+            first = firsts[key]
+            return {key: first, "limit": 1, "offset": answer["offset"], "more": bool(first)}
+        if not self.listing_total:
+            return {**answer, "total": None}
+        return answer
+
     def add_log_entries(self, entries: list[_Obj]) -> None:
         """Provided by the stand-in (an ``insert`` fault adds entries while a listing is read)."""
         raise NotImplementedError

@@ -269,7 +269,7 @@ def translate(
             + (", or raise timeout_seconds" if exc.timed_out else ""),
         )
     return CollectorError(
-        source, f"{what} failed: {exc.__class__.__name__}: {scrub(str(exc), secret)}"
+        source, f"{what} failed: {exc.__class__.__name__}: {quote(str(exc), secret, one_line=True)}"
     )
 
 

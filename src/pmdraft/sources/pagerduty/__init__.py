@@ -9,7 +9,12 @@ from ...errors import InputError
 from ..base import Collector
 from ..registry import BuildContext, Source
 from .check import check_pagerduty
-from .config import PagerDutyConfig, describe_pagerduty, read_pagerduty
+from .config import (
+    PagerDutyConfig,
+    ScopedPagerDutyConfig,
+    describe_pagerduty,
+    read_pagerduty,
+)
 
 if TYPE_CHECKING:
     from .api import PagerDutyApi
@@ -70,6 +75,7 @@ def build(cfg: PagerDutyConfig, context: BuildContext) -> list[Collector]:
             service_ids=cfg.service_ids,
             margin=timedelta(minutes=cfg.incident_margin_minutes),
             incident_ids=context.incidents,
+            incidents=getattr(cfg, "resolved", ()),
             max_connections=cfg.max_connections,
             budget=budget,
             related_lookback=timedelta(days=cfg.related_lookback_days),
@@ -93,4 +99,4 @@ SOURCES = (
     ),
 )
 
-__all__ = ["SOURCES", "PagerDutyConfig", "build", "open_api", "token_of"]
+__all__ = ["SOURCES", "PagerDutyConfig", "ScopedPagerDutyConfig", "build", "open_api", "token_of"]

@@ -8,6 +8,7 @@ them into events is :mod:`.events`' job.
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -118,6 +119,22 @@ class PagerDutyApi:
         if not isinstance(inc, dict) or not isinstance(inc.get("id"), str):
             raise CollectorError(self.name, f"GET /incidents/{ref} answered without an incident")
         return inc
+
+    def incident_by_id(self, incident_id: str) -> dict[str, Any]:
+        """One incident by PagerDuty's own id (as a listing or an earlier lookup gave it)."""
+        path = f"/incidents/{urllib.parse.quote(incident_id, safe='')}"
+        inc = self.get(path, {"time_zone": "UTC"}).get("incident")
+        if not isinstance(inc, dict) or not isinstance(inc.get("id"), str):
+            raise CollectorError(self.name, f"GET {path} answered without an incident")
+        return inc
+
+    def resolve_ids(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The incidents of PagerDuty's ``ids`` (not user input), each once, in the order given."""
+        found: dict[str, dict[str, Any]] = {}
+        for ident in ids:
+            inc = self.incident_by_id(ident)
+            found.setdefault(inc["id"], inc)
+        return list(found.values())
 
     def resolve(self, refs: Sequence[str]) -> list[dict[str, Any]]:
         """The incidents named by number or id, each once, in the order given."""

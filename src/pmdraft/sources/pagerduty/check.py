@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import PmdraftError
 from .._http import quote
-from ..registry import FAIL, OK, BuildContext, Check, short
+from ..registry import FAIL, OK, BuildContext, Check
 
 if TYPE_CHECKING:
     from .config import PagerDutyConfig
 
+
+MESSAGE_LIMIT = 1000
+"""Characters of pmdraft's own error text kept in a doctor line (scrubbed all the same)."""
 
 UNAUTHORIZED = (
     "GET /incidents was refused (401 Unauthorized): the token is invalid or deactivated, or "
@@ -25,7 +28,7 @@ def _pagerduty_failure(exc: Exception, base_url: str, ca_bundle: str, token: str
     )
     if status == 401:
         return UNAUTHORIZED
-    text = quote(short(exc), token)
+    text = quote(str(exc) or type(exc).__name__, token, one_line=True)
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text.lower():
         where = f" (ca_bundle = {ca_bundle})" if ca_bundle else ""
         return (
@@ -57,7 +60,7 @@ def check_pagerduty(cfg: PagerDutyConfig, context: BuildContext) -> list[Check]:
     try:
         calls = open_api(cfg, context)
     except PmdraftError as exc:
-        return [Check("pagerduty", FAIL, str(exc))]
+        return [Check("pagerduty", FAIL, quote(str(exc), token, limit=MESSAGE_LIMIT))]
     client: Any = calls.client
     try:
         response = client.get("/incidents", params={"limit": 1})
@@ -83,6 +86,9 @@ def check_pagerduty(cfg: PagerDutyConfig, context: BuildContext) -> list[Check]:
         return [
             Check("pagerduty", FAIL, f"GET /incidents answered HTTP {response.status_code}: {body}")
         ]
+    shape = _listing_problem(response)
+    if shape:
+        return [Check("pagerduty", FAIL, f"GET /incidents answered 200, but {shape}")]
     return [
         Check(
             "pagerduty",
@@ -90,3 +96,16 @@ def check_pagerduty(cfg: PagerDutyConfig, context: BuildContext) -> list[Check]:
             f"GET /incidents answered 200 at {cfg.base_url}; token from ${cfg.token_env}",
         )
     ]
+
+
+def _listing_problem(response: Any) -> str | None:
+    """Why a 200 answer to ``GET /incidents`` is not a PagerDuty listing, or ``None``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return "not with JSON: is base_url the REST API (https://api.pagerduty.com)?"
+    if not isinstance(body, dict) or not isinstance(body.get("incidents"), list):
+        return (
+            "not with a listing of incidents: is base_url the REST API (https://api.pagerduty.com)?"
+        )
+    return None

@@ -6,7 +6,9 @@ incident, and only entries of in-scope incidents are kept. Given incident ids in
 (``--incident``), those incidents are the scope and each one's own log entries are read.
 
 The calls are :class:`~.api.PagerDutyApi`'s, listings are read completely by
-:mod:`.listing` (past the 10,000-record cap), and records become events in :mod:`.events`.
+:mod:`.listing` (past the 10,000-record cap), records are checked one at a time and clipped to
+the span they were read for (:mod:`.records`: a bad one is skipped and named, an out-of-span one
+dropped and counted, both in ``detail``), and become events in :mod:`.events`.
 """
 
 from __future__ import annotations
@@ -17,10 +19,20 @@ from typing import Any
 
 from ...errors import CollectorError, InputError
 from ...model import Event, RelatedIncidents, SourceExtras, Window, parse_time_or_none
+from .._http import quote, scrub
 from .._rate import RequestBudget
 from ..base import RequestCounter
 from .api import PagerDutyApi
 from .events import change_event, log_entry_event, past_incident
+from .records import (
+    Tally,
+    change_problem,
+    entry_incident_id,
+    entry_problem,
+    incident_problem,
+    shown_id,
+    within,
+)
 
 
 def incident_window(
@@ -74,6 +86,7 @@ class PagerDutyCollector:
         service_ids: Sequence[str] = (),
         margin: timedelta = timedelta(minutes=60),
         incident_ids: Sequence[str] = (),
+        incidents: Sequence[Mapping[str, Any]] = (),
         max_connections: int = 8,
         budget: RequestBudget | None = None,
         related_lookback: timedelta = timedelta(0),
@@ -88,7 +101,9 @@ class PagerDutyCollector:
         self.margin = margin
         """How far before and after the window incidents are looked for."""
         self.incident_ids = list(incident_ids)
-        """When given, the scope: these incidents (ids or numbers), not the window's."""
+        """When given, the scope: these incidents (PagerDuty's ids), not the window's."""
+        self.incidents_given = [dict(i) for i in incidents]
+        """The scope's incident records already looked up (``--incident``): not fetched again."""
         self.budget = budget
         """The client's request budget, read only to report time spent waiting for it."""
         self.related_lookback = related_lookback
@@ -97,6 +112,8 @@ class PagerDutyCollector:
         """Whether change events (``GET /change_events``) are read as deploys."""
         self.change_lookback = change_lookback
         """How far before the window change events are read (the deploy sources' lookback)."""
+        self.tally = Tally()
+        """Records skipped (named) and dropped outside their span (counted) in this run."""
         self._related: RelatedIncidents | None = None
 
     @property
@@ -106,14 +123,14 @@ class PagerDutyCollector:
 
     @property
     def detail(self) -> str | None:
-        """What the run had to do beyond plain paging (window splits, budget waits), or ``None``."""
-        notes = list(self.api.remarks)
+        """What the run skipped, dropped or had to do beyond plain paging, or ``None``."""
+        notes = [*self.tally.notes(), *self.api.remarks]
         if self.budget is not None and self.budget.waited >= 0.5:
             notes.append(
                 f"waited {self.budget.waited:.0f} s in all for the request budget "
                 f"({self.budget.limit} requests a minute)"
             )
-        return "; ".join(notes) or None
+        return scrub("; ".join(notes), self.api.secret) or None
 
     def extras(self) -> SourceExtras:
         """The related incidents, once collected with a lookback; else nothing."""
@@ -124,40 +141,84 @@ class PagerDutyCollector:
         self.api.close()
 
     def collect(self, window: Window) -> Iterator[Event]:
-        """The in-scope incidents' log entries, then (if asked) change events, as events."""
+        """The in-scope incidents' log entries, then (if asked) change events, as events.
+
+        A failure of the change events listing names that listing, after the incidents' events
+        were given.
+        """
         self.api.remarks.clear()
+        self.tally.clear()
         self._related = None
         scope: list[dict[str, Any]] = []
         yield from self._log_events(window, scope)
         if scope and self.related_lookback > timedelta(0):
             self._related = self._related_incidents(scope)
         if self.change_events:
-            yield from self._changes(window)
+            try:
+                yield from self._changes(window)
+            except CollectorError as exc:
+                raise CollectorError(
+                    self.name,
+                    "change events were not read (the incidents and their log entries were): "
+                    + exc.message,
+                ) from exc
+
+    def _scope(self) -> list[dict[str, Any]]:
+        """The ``--incident`` incidents: those given, else looked up by id (once, here)."""
+        if self.incidents_given:
+            return self.incidents_given
+        return self.api.resolve_ids(self.incident_ids)
 
     def _log_events(self, window: Window, scope: list[dict[str, Any]]) -> Iterator[Event]:
         """The in-scope incidents' log entries as events; the incidents are added to ``scope``."""
         padded = window.padded(self.margin, self.margin)
-        if self.incident_ids:
-            for inc in self.api.resolve(self.incident_ids):
+        if self.incident_ids or self.incidents_given:
+            for inc in self._scope():
                 scope.append(inc)
                 since = min(padded.since, parse_time_or_none(inc.get("created_at")) or padded.since)
                 span = Window(since, _entries_until(padded.until, [inc]))
-                for entry in self.api.log_entries(span, inc["id"]):
-                    event = log_entry_event(entry, inc)
-                    if event is not None:
-                        yield event
+                entries = self.api.log_entries(span, inc["id"])
+                yield from self._entry_events(entries, span, {inc["id"]: inc}, own=inc["id"])
             return
-        incidents = {i["id"]: i for i in self.incidents(window) if "id" in i}
+        incidents = {i["id"]: i for i in self.incidents(window)}
         scope.extend(incidents.values())
         if not incidents:
             return
         span = Window(padded.since, _entries_until(padded.until, incidents.values()))
-        for entry in self.api.log_entries(span):
-            incident = incidents.get((entry.get("incident") or {}).get("id"))
-            if incident is not None:
-                event = log_entry_event(entry, incident)
-                if event is not None:
-                    yield event
+        yield from self._entry_events(self.api.log_entries(span), span, incidents)
+
+    def _entry_events(
+        self,
+        entries: Iterable[Mapping[str, Any]],
+        span: Window,
+        incidents: Mapping[str, Mapping[str, Any]],
+        own: str | None = None,
+    ) -> Iterator[Event]:
+        """``incidents``' entries as events: bad ones skipped, ones outside ``span`` dropped.
+
+        ``own``: the incident whose own listing ``entries`` is, for entries without a reference.
+        """
+        for entry in entries:
+            name = f"log entry {shown_id(entry.get('id'))}"
+            incident_id, problem = entry_incident_id(entry)
+            if own is not None and incident_id is None:
+                incident_id, problem = own, None
+            if incident_id is not None and incident_id not in incidents:
+                continue
+            problem = problem or entry_problem(entry)
+            if problem is None and not within(parse_time_or_none(entry["created_at"]), span):
+                self.tally.drop("log entry", span)
+                continue
+            event = None
+            if problem is None and incident_id is not None:
+                try:
+                    event = log_entry_event(entry, incidents[incident_id])
+                except (TypeError, ValueError, AttributeError) as exc:
+                    problem = quote(f"{exc.__class__.__name__}: {exc}", self.api.secret)
+            if event is None:
+                self.tally.skip("log entry", name, problem or "it could not be read")
+                continue
+            yield event
 
     def _related_incidents(self, scope: Sequence[Mapping[str, Any]]) -> RelatedIncidents:
         """The in-scope incidents and the incidents created in the lookback before the earliest.
@@ -174,9 +235,10 @@ class PagerDutyCollector:
             return RelatedIncidents(lookback_days, scope=in_scope)
         earliest = min(created)
         ids = {i.get("id") for i in scope}
+        span = Window(earliest - self.related_lookback, earliest)
         try:
-            past = self.api.list_incidents(
-                Window(earliest - self.related_lookback, earliest), self._service_params()
+            past = self._checked_incidents(
+                self.api.list_incidents(span, self._service_params()), span, "related incident"
             )
         except CollectorError as exc:
             self.api.remarks.append(f"related incidents were not read: {exc.message}")
@@ -188,6 +250,13 @@ class PagerDutyCollector:
         """Change events from the deploy lookback before the window to its end, as deploys."""
         span = Window(window.since - self.change_lookback, window.until)
         for item in self.api.change_events(span):
+            problem = change_problem(item)
+            if problem is not None:
+                self.tally.skip("change event", f"change event {shown_id(item.get('id'))}", problem)
+                continue
+            if not within(parse_time_or_none(item["timestamp"]), span):
+                self.tally.drop("change event", span)
+                continue
             services = [s for s in item.get("services") or [] if isinstance(s, dict)]
             if self.service_ids and not any(s.get("id") in self.service_ids for s in services):
                 continue
@@ -198,7 +267,23 @@ class PagerDutyCollector:
     def _service_params(self) -> dict[str, Any]:
         return {"service_ids[]": self.service_ids} if self.service_ids else {}
 
+    def _checked_incidents(
+        self, records: Iterable[dict[str, Any]], span: Window, what: str
+    ) -> list[dict[str, Any]]:
+        """``records`` that are usable incidents created in ``span``; the others counted."""
+        kept = []
+        for inc in records:
+            problem = incident_problem(inc)
+            if problem is not None:
+                self.tally.skip(what, f"{what} {shown_id(inc.get('id'))}", problem)
+            elif not within(parse_time_or_none(inc["created_at"]), span):
+                self.tally.drop(what, span)
+            else:
+                kept.append(inc)
+        return kept
+
     def incidents(self, window: Window) -> list[dict[str, Any]]:
-        """The incidents created in ``window`` padded by the margin, filtered by service."""
+        """The usable incidents created in ``window`` padded by the margin, filtered by service."""
         padded = window.padded(self.margin, self.margin)
-        return self.api.list_incidents(padded, self._service_params())
+        listed = self.api.list_incidents(padded, self._service_params())
+        return self._checked_incidents(listed, padded, "incident")

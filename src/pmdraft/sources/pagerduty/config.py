@@ -70,3 +70,15 @@ def describe_pagerduty(pd: PagerDutyConfig) -> str:
     """What this ``[pagerduty]`` reads, in a few words."""
     services = f"services {', '.join(pd.service_ids)}" if pd.service_ids else "every service"
     return f"{pd.base_url}; {services}; token from ${pd.token_env}"
+
+
+@dataclass(frozen=True)
+class ScopedPagerDutyConfig(PagerDutyConfig):
+    """``[pagerduty]`` scoped to ``--incident``: the incidents already looked up by
+    :func:`pmdraft.scope.scope_to_incidents`, so the collector does not look them up again.
+
+    Not a key of the file: made only by the scoping step, never read from TOML.
+    """
+
+    resolved: tuple[dict[str, Any], ...] = ()
+    """The incident records (``GET /incidents/{id}``'s ``incident``) the draft is scoped to."""

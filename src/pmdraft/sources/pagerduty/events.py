@@ -66,9 +66,22 @@ CHANGE_KINDS = {
 event without one is a finished change (``deploy.succeeded``): that is what teams send."""
 
 
+UNTITLED = "(untitled)"
+"""What an incident without a title is called in the timeline."""
+
+
 def ref_name(ref: Any) -> str | None:
     """The display name of a PagerDuty reference (``summary``, else ``name``), or ``None``."""
-    return ref.get("summary") or ref.get("name") if isinstance(ref, dict) else None
+    if not isinstance(ref, dict):
+        return None
+    for key in ("summary", "name"):
+        if isinstance(ref.get(key), str) and ref[key]:
+            return str(ref[key])
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def past_incident(inc: Mapping[str, Any]) -> PastIncident:
@@ -79,13 +92,13 @@ def past_incident(inc: Mapping[str, Any]) -> PastIncident:
     return PastIncident(
         id=inc.get("id"),
         number=number if isinstance(number, int) else None,
-        title=str(inc.get("title") or ""),
-        url=inc.get("html_url"),
+        title=_text(inc.get("title")) or "",
+        url=_text(inc.get("html_url")),
         service_id=service.get("id"),
         service=ref_name(service),
-        created_at=inc.get("created_at"),
-        resolved_at=inc.get("resolved_at"),
-        status=inc.get("status"),
+        created_at=_text(inc.get("created_at")),
+        resolved_at=_text(inc.get("resolved_at")),
+        status=_text(inc.get("status")),
     )
 
 
@@ -94,7 +107,7 @@ def log_entry_event(entry: Mapping[str, Any], incident: Mapping[str, Any]) -> Ev
     at = parse_time_or_none(entry.get("created_at"))
     if at is None:
         return None
-    entry_type = str(entry.get("type", ""))
+    entry_type = _text(entry.get("type")) or ""
     kind = KIND_BY_TYPE.get(entry_type, INCIDENT_OTHER)
     raw_channel = entry.get("channel")
     channel: dict[str, Any] = raw_channel if isinstance(raw_channel, dict) else {}
@@ -102,20 +115,21 @@ def log_entry_event(entry: Mapping[str, Any], incident: Mapping[str, Any]) -> Ev
     attrs: dict[str, Scalar] = {
         "incident_id": record.id,
         "incident_number": record.number,
-        # The raw title (``None`` stays ``None``), unlike PastIncident's text.
-        "incident_title": incident.get("title"),
+        "incident_title": _text(incident.get("title")) or UNTITLED,
         "incident_url": record.url,
-        "urgency": incident.get("urgency"),
+        "urgency": _text(incident.get("urgency")),
         "priority": ref_name(incident.get("priority")),
         "status": record.status,
         "escalation_policy": ref_name(incident.get("escalation_policy")),
-        "log_entry_id": entry.get("id"),
+        "log_entry_id": _text(entry.get("id")),
         "log_entry_type": entry_type,
-        "channel": channel.get("type"),
+        "channel": _text(channel.get("type")),
     }
     attrs.update(_kind_attrs(kind, entry, incident, channel))
     label = f"PagerDuty #{record.number}" if record.number is not None else "PagerDuty"
-    summary = str(entry.get("summary") or entry_type.replace("_log_entry", "").replace("_", " "))
+    summary = str(
+        _text(entry.get("summary")) or entry_type.replace("_log_entry", "").replace("_", " ")
+    )
     return Event(
         at=at,
         source=SOURCE,
@@ -124,7 +138,7 @@ def log_entry_event(entry: Mapping[str, Any], incident: Mapping[str, Any]) -> Ev
         summary=f"{label}: {summary}",
         service=ref_name(incident.get("service")),
         actor=ref_name(entry.get("agent")),
-        url=entry.get("html_url") or incident.get("html_url"),
+        url=_text(entry.get("html_url")) or record.url,
         attrs=attrs,
     )
 
@@ -144,7 +158,7 @@ def _kind_attrs(
     if kind == INCIDENT_NOTIFIED:
         return {"notified_user": ref_name(entry.get("user"))}
     if kind == INCIDENT_ANNOTATED:
-        return {"note": entry.get("note") or channel.get("summary") or ""}
+        return {"note": _text(entry.get("note")) or _text(channel.get("summary")) or ""}
     if kind in (INCIDENT_ASSIGNED, INCIDENT_ESCALATED):
         names = [ref_name(a) for a in entry.get("assignees") or []]
         return {"assignees": ", ".join(n for n in names if n)}

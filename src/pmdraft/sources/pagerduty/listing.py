@@ -1,10 +1,15 @@
 """Reading a PagerDuty listing completely: classic offset pagination under the 10,000-record cap.
 
-A listing's first page asks for ``total``. PagerDuty refuses ``offset + limit`` above 10,000, so a
-window holding more is cut into time slices (recursively, until each slice fits); the remaining
-pages of every slice, whose offsets are then known, are fetched concurrently over at most
-``max_connections`` threads. Records are deduplicated by id, and a slice that changed while it
-was read (new records shift the newest-first offsets) is read again, a bounded number of times.
+A listing's first page asks for ``total``. When PagerDuty reports it, the remaining pages' offsets
+are known: they are fetched concurrently over at most ``max_connections`` threads, and a window
+holding more than the 10,000-record cap is first cut into time slices (recursively, until each
+fits). PagerDuty need not send ``total``: such a listing is read page after page while ``more``
+says so, and a window that reaches the cap that way is split in two halves in time, each read
+the same way. Records are deduplicated by id. A slice whose ``total`` disagrees with its records
+(new records shift the newest-first offsets) is read again, a bounded number of times, and a
+disagreement that stays is said in ``remarks``, never fatal. A page past the first that only
+repeats records of its listing (the official example answers every offset with the same record)
+ends that listing, with a remark; the records read are kept.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from ...errors import CollectorError
@@ -30,7 +36,7 @@ SLICE_TARGET = 9_000
 spread unevenly over the window rarely need a second split."""
 
 MAX_REREADS = 3
-"""Times a slice that grew while it was read is read again before the source gives up."""
+"""Times a slice whose total disagrees with its records is read again before that is reported."""
 
 Get = Callable[[str, Mapping[str, Any]], dict[str, Any]]
 """``GET path?params`` answering the decoded JSON object (errors already translated)."""
@@ -40,42 +46,65 @@ _R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
+class _Page:
+    """One answered page: its records, the listing's ``total`` (if sent), ``more`` and ``limit``."""
+
+    items: list[dict[str, Any]]
+    total: int | None
+    more: bool
+    limit: int
+
+
+@dataclass(frozen=True)
 class _Slice:
-    """A time slice of a listing that fits under the cap, with its first page."""
+    """A time slice of a listing with its first page; ``total`` is ``None`` if not reported."""
 
     window: Window
-    total: int
-    first: list[dict[str, Any]]
+    first: _Page
+
+    @property
+    def total(self) -> int | None:
+        return self.first.total
 
 
-def pooled_map(
-    fn: Callable[[_T], _R], items: Iterable[_T], workers: int, name: str
-) -> Iterator[_R]:
+def whole_seconds(window: Window) -> tuple[str, str]:
+    """``since`` rounded down and ``until`` rounded up to whole seconds, as query values."""
+    since = window.since.replace(microsecond=0)
+    until = window.until.replace(microsecond=0)
+    if until < window.until:
+        until += timedelta(seconds=1)
+    return iso_z(since), iso_z(until)
+
+
+def pooled_map(fn: Callable[[_T], _R], items: Iterable[_T], workers: int, name: str) -> list[_R]:
     """``fn`` over ``items`` on at most ``workers`` threads; results in order.
 
-    The calls all start with the first result asked for; on an error the pending ones are
-    cancelled and the running ones awaited.
+    Eager, and the pool is shut down by the calling thread before this returns or raises (on an
+    error the pending calls are cancelled), so no thread is left for a finalizer to join.
     """
     todo = list(items)
     if len(todo) <= 1 or workers == 1:
-        return map(fn, todo)
-    return _pooled(fn, todo, workers, name)
+        return [fn(item) for item in todo]
+    with ThreadPoolExecutor(min(workers, len(todo)), thread_name_prefix=name) as pool:
+        futures = [pool.submit(fn, item) for item in todo]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
-def _pooled(fn: Callable[[_T], _R], todo: list[_T], workers: int, name: str) -> Iterator[_R]:
-    pool = ThreadPoolExecutor(min(workers, len(todo)), thread_name_prefix=name)
-    try:
-        futures: list[Future[_R]] = [pool.submit(fn, item) for item in todo]
-        for future in futures:
-            yield future.result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+def _distinct(items: list[dict[str, Any]]) -> int:
+    ids = [i.get("id") for i in items]
+    return len({i for i in ids if isinstance(i, str)}) + sum(not isinstance(i, str) for i in ids)
 
 
 class OffsetPager:
     """Every record of a PagerDuty listing in a window, each once, read with ``get``.
 
-    What the reading had to do beyond plain paging (splits, re-reads) is appended to ``remarks``.
+    What the reading had to do beyond plain paging (splits, re-reads, a total that disagreed, a
+    listing ended on repeated pages) is appended to ``remarks``.
     """
 
     def __init__(self, get: Get, *, source: str = "pagerduty", max_connections: int = 8) -> None:
@@ -87,60 +116,69 @@ class OffsetPager:
         self.max_connections = max_connections
         """Pages fetched at once (threads, and so connections), once their offsets are known."""
         self.remarks: list[str] = []
-        """Splits and re-reads so far, as the source's report says them."""
+        """Splits, re-reads and disagreements so far, as the source's report says them."""
+
+    def _remark(self, text: str) -> None:
+        if text not in self.remarks:
+            self.remarks.append(text)
 
     def records(
         self, path: str, key: str, params: Mapping[str, Any], window: Window
     ) -> Iterator[dict[str, Any]]:
         """Every record of ``GET path`` (its ``key`` list) created in ``window``, each once."""
         seen: set[str] = set()
-        todo = [window]
+        todo, last = [window], dict[Window, tuple[int, int]]()
         for round_ in range(MAX_REREADS + 1):
             slices = self._plan(path, key, params, todo)
             if round_ == 0 and len(slices) > 1:
-                self.remarks.append(
-                    f"GET {path} held {sum(s.total for s in slices):,} records, more than "
+                self._remark(
+                    f"GET {path} held {sum(s.total or 0 for s in slices):,} records, more than "
                     f"PagerDuty's {OFFSET_CAP:,}-record pagination cap, so its window was split "
                     f"into {len(slices)} time slices"
                 )
             todo = []
+            for s in (s for s in slices if s.total is None):
+                yield from self._follow(path, key, params, s, seen)
             for s, items, changed in self._read(path, key, params, slices):
-                for item in items:
-                    ident = item.get("id")
-                    if isinstance(ident, str):
-                        if ident in seen:
-                            continue
-                        seen.add(ident)
-                    yield item
-                if changed:
+                yield from _fresh(items, seen)
+                state = (s.total or 0, _distinct(items))
+                if changed and last.get(s.window) != state:
                     todo.append(s.window)
+                elif changed:
+                    self._disagrees(path, *state)
+                last[s.window] = state
             if not todo:
                 return
             if round_ == 0:
-                self.remarks.append(
+                self._remark(
                     f"GET {path} changed while it was read (its total moved, or its pages repeated "
                     "or skipped records), so it was read again"
                 )
-        raise CollectorError(
-            self.source,
-            f"GET {path} kept changing while it was read (its total moved, or its pages repeated "
-            f"or skipped records) even after {MAX_REREADS} re-reads; try again, or end the window "
-            "(--until) before the records still being written",
+        for window_ in todo:
+            self._disagrees(path, *last[window_], rereads=MAX_REREADS)
+
+    def _disagrees(self, path: str, total: int, held: int, rereads: int = 0) -> None:
+        after = f" even after {rereads} re-reads" if rereads else ""
+        self._remark(
+            f"GET {path} reported a total of {total:,} records but its pages held {held:,}"
+            f"{after} (its records moved while it was read, or its total is wrong); "
+            "the records read are kept"
         )
 
-    def _map(self, fn: Callable[[_T], _R], items: Iterable[_T]) -> Iterator[_R]:
+    def _map(self, fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
         return pooled_map(fn, items, self.max_connections, self.source)
 
     def _page(
         self, path: str, key: str, params: Mapping[str, Any], window: Window, offset: int
-    ) -> tuple[list[dict[str, Any]], int | None, bool]:
-        """One page of ``window``: its records, the listing's ``total`` then, and ``more``."""
+    ) -> _Page:
+        """One page of ``window`` at ``offset``; ``since``/``until`` in whole seconds."""
+        since, until = whole_seconds(window)
         body = self.get(
             path,
             {
                 **params,
-                "since": iso_z(window.since),
-                "until": iso_z(window.until),
+                "since": since,
+                "until": until,
                 "limit": PAGE_SIZE,
                 "offset": offset,
                 "total": "true",
@@ -149,9 +187,66 @@ class OffsetPager:
         items = body.get(key)
         if not isinstance(items, list):
             raise CollectorError(self.source, f"GET {path} answered without a {key!r} list")
-        total = body.get("total")
-        known = total if isinstance(total, int) and not isinstance(total, bool) else None
-        return [i for i in items if isinstance(i, dict)], known, bool(body.get("more"))
+        total, limit = body.get("total"), body.get("limit")
+        return _Page(
+            [i for i in items if isinstance(i, dict)],
+            total if isinstance(total, int) and not isinstance(total, bool) else None,
+            body.get("more") is True,
+            limit if isinstance(limit, int) and 0 < limit <= PAGE_SIZE else PAGE_SIZE,
+        )
+
+    def _follow(
+        self, path: str, key: str, params: Mapping[str, Any], s: _Slice, seen: set[str]
+    ) -> Iterator[dict[str, Any]]:
+        """A slice without a ``total``, read page after page while ``more`` says so.
+
+        At the pagination cap the slice is split in two halves in time, each read the same way;
+        a page that only repeats records this slice already gave ends it (with a remark).
+        """
+        page, offset, mine = s.first, 0, set[str]()
+        while True:
+            ids = {i for i in (r.get("id") for r in page.items) if isinstance(i, str)}
+            if offset and page.items and len(ids) == len(page.items) and ids <= mine:
+                self._remark(
+                    f"GET {path} answered offset {offset} with only records it had already given "
+                    f"(more=true, no total), so reading it stopped there; {_kept(len(mine))}"
+                )
+                return
+            mine |= ids
+            yield from _fresh(page.items, seen)
+            if not page.more:
+                return
+            if not page.items:
+                self._remark(
+                    f"GET {path} answered an empty page at offset {offset} with more=true, so "
+                    "reading it stopped there; the records read are kept"
+                )
+                return
+            offset += len(page.items)
+            if offset + PAGE_SIZE > OFFSET_CAP:
+                yield from self._halves(path, key, params, s.window, seen)
+                return
+            page = self._page(path, key, params, s.window, offset)
+
+    def _halves(
+        self, path: str, key: str, params: Mapping[str, Any], window: Window, seen: set[str]
+    ) -> Iterator[dict[str, Any]]:
+        """``window``, which reached the cap without a total, read again as two halves."""
+        mid = (window.since + (window.until - window.since) / 2).replace(microsecond=0)
+        if not window.since < mid < window.until:
+            self._remark(
+                f"GET {path} holds more than PagerDuty's {OFFSET_CAP:,}-record pagination cap "
+                f"within one second ({iso_z(window.since)}) and reports no total, so only "
+                f"the first {OFFSET_CAP:,} of them were read"
+            )
+            return
+        self._remark(
+            f"GET {path} reported no total and reached PagerDuty's {OFFSET_CAP:,}-record "
+            "pagination cap, so its window was split in time"
+        )
+        for half in (Window(mid, window.until), Window(window.since, mid)):
+            first = self._page(path, key, params, half, 0)
+            yield from self._follow(path, key, params, _Slice(half, first), seen)
 
     def _split(self, path: str, window: Window, total: int) -> list[Window]:
         """``window`` cut at whole seconds into enough slices to hold ``total`` under the cap.
@@ -161,7 +256,7 @@ class OffsetPager:
         """
         n = max(2, math.ceil(total / SLICE_TARGET))
         span = window.until - window.since
-        cuts = sorted({(window.since + span * k / n).replace(microsecond=0) for k in range(1, n)})
+        cuts = sorted({_second(window.since + span * k / n) for k in range(1, n)})
         cuts = [c for c in cuts if window.since < c < window.until]
         if not cuts:
             raise CollectorError(
@@ -176,48 +271,62 @@ class OffsetPager:
     def _plan(
         self, path: str, key: str, params: Mapping[str, Any], windows: list[Window]
     ) -> list[_Slice]:
-        """Probe ``windows`` (first page, ``total``), splitting any over the cap; newest first."""
+        """Probe ``windows`` (first page, ``total``), splitting any over the cap; newest first.
+
+        A first page without ``total`` and with ``more`` is a slice of unknown size
+        (``total is None``); without ``more``, its records are all there is.
+        """
         leaves: list[_Slice] = []
         while windows:
             probes = self._map(lambda w: (w, self._page(path, key, params, w, 0)), windows)
             windows = []
-            for window, (items, total, more) in probes:
-                if total is None:
-                    if more:
-                        raise CollectorError(
-                            self.source,
-                            f"GET {path} did not report a total with total=true, so it cannot "
-                            "be read completely past its first page",
-                        )
-                    total = len(items)
-                if total <= OFFSET_CAP:
-                    leaves.append(_Slice(window, total, items))
+            for window, page in probes:
+                if page.total is None and not page.more:
+                    page = _Page(page.items, len(page.items), False, page.limit)
+                if page.total is None or page.total <= OFFSET_CAP:
+                    leaves.append(_Slice(window, page))
                 else:
-                    windows.extend(self._split(path, window, total))
+                    windows.extend(self._split(path, window, page.total))
         leaves.sort(key=lambda s: s.window.since, reverse=True)
         return leaves
 
     def _read(
         self, path: str, key: str, params: Mapping[str, Any], slices: list[_Slice]
     ) -> Iterator[tuple[_Slice, list[dict[str, Any]], bool]]:
-        """Each slice's records, with whether it changed while it was read.
+        """Each slice with a ``total``: its records, with whether they disagree with it.
 
-        A slice changed if a page reports another ``total``, or if its pages hold fewer distinct
-        records than ``total``: offsets that moved between pages repeat some records and skip
-        others, even when the total stays the same.
+        They disagree if a page reports another ``total``, or if the pages hold another number
+        of distinct records than ``total``: offsets that moved between pages repeat some records
+        and skip others, even when the total stays the same.
         """
+        known = [s for s in slices if s.total is not None]
         jobs = [
-            (s.window, offset) for s in slices for offset in range(PAGE_SIZE, s.total, PAGE_SIZE)
+            (s.window, o) for s in known for o in range(s.first.limit, s.total or 0, s.first.limit)
         ]
-        pages = self._map(lambda job: self._page(path, key, params, *job), jobs)
-        for s in slices:
-            items, changed = list(s.first), False
-            for _ in range(PAGE_SIZE, s.total, PAGE_SIZE):
-                page, total, _more = next(pages)
-                items.extend(page)
-                changed = changed or (total is not None and total != s.total)
-            ids = [i.get("id") for i in items]
-            distinct = len({i for i in ids if isinstance(i, str)}) + sum(
-                not isinstance(i, str) for i in ids
-            )
-            yield s, items, changed or distinct < s.total
+        pages = iter(self._map(lambda job: self._page(path, key, params, *job), jobs))
+        for s in known:
+            items, changed = list(s.first.items), False
+            for _ in range(s.first.limit, s.total or 0, s.first.limit):
+                page = next(pages)
+                items.extend(page.items)
+                changed = changed or (page.total is not None and page.total != s.total)
+            yield s, items, changed or _distinct(items) != s.total
+
+
+def _kept(n: int) -> str:
+    return f"the {n:,} records read are kept" if n != 1 else "the 1 record read is kept"
+
+
+def _second(value: datetime) -> datetime:
+    return value.replace(microsecond=0)
+
+
+def _fresh(items: Iterable[dict[str, Any]], seen: set[str]) -> Iterator[dict[str, Any]]:
+    """The records of ``items`` not yet in ``seen`` (which they are added to); id-less ones too."""
+    for item in items:
+        ident = item.get("id")
+        if isinstance(ident, str):
+            if ident in seen:
+                continue
+            seen.add(ident)
+        yield item
