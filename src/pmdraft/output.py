@@ -134,14 +134,13 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         raise OutputError(
             f"{path} could not be written: the folder {directory} does not exist; create it first"
         )
+    # Text is encoded here rather than through a text-mode file: the same UTF-8 bytes, with no
+    # newline translation, and one binary handle whatever ``data`` is.
+    raw = data if isinstance(data, bytes) else data.encode("utf-8")
     fd, tmp = _create_temp(directory, path.name)
     try:
-        with (
-            os.fdopen(fd, "wb")
-            if isinstance(data, bytes)
-            else os.fdopen(fd, "w", encoding="utf-8", newline="")
-        ) as handle:
-            handle.write(data)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(raw)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
