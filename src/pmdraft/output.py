@@ -162,6 +162,7 @@ class DirectorySink:
         return path
 
     def read(self, name: str) -> str | None:
+        """The draft called ``name``, or ``None`` if there is none yet."""
         try:
             with open(self._path(name), encoding="utf-8", newline="") as handle:
                 return handle.read()
@@ -171,6 +172,7 @@ class DirectorySink:
             raise OutputError(f"draft {self._path(name)} could not be read: {exc}") from exc
 
     def write(self, name: str, text: str) -> None:
+        """Write the draft called ``name`` whole."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             write_atomic(self._path(name), text)
@@ -181,6 +183,7 @@ class DirectorySink:
             ) from exc
 
     def write_asset(self, relative: str, data: bytes) -> None:
+        """Write a graph (a PNG) at ``relative``, beside the drafts."""
         path = self.directory / _check_asset(relative)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -191,6 +194,7 @@ class DirectorySink:
             ) from exc
 
     def location(self, name: str) -> str:
+        """Where the draft called ``name`` is, as a user would look for it."""
         return str(self._path(name))
 
 
@@ -206,6 +210,7 @@ class S3Sink:
         return self.prefix + _check(name)
 
     def read(self, name: str) -> str | None:
+        """The draft called ``name``, or ``None`` if there is none yet."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -219,9 +224,11 @@ class S3Sink:
         return str(body.decode("utf-8"))
 
     def write(self, name: str, text: str) -> None:
+        """Write the draft called ``name`` whole."""
         self._put(self._key(name), text.encode("utf-8"), "text/markdown; charset=utf-8")
 
     def write_asset(self, relative: str, data: bytes) -> None:
+        """Write a graph (a PNG) at ``relative``, beside the drafts."""
         self._put(self.prefix + _check_asset(relative), data, "image/png")
 
     def _put(self, key: str, body: bytes, content_type: str) -> None:
@@ -236,6 +243,7 @@ class S3Sink:
             ) from exc
 
     def location(self, name: str) -> str:
+        """Where the draft called ``name`` is, as a user would look for it."""
         return f"s3://{self.bucket}/{self._key(name)}"
 
 
