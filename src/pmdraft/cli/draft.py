@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -94,6 +95,7 @@ def draft(
       pmdraft draft --incident 1234 -o postmortem.md --update   # refresh it, keeping your edits
     Exit 3 means the draft was written but a source failed (see "Data gaps").
     """
+    # Long only by its parameters (one per option) and its help text: the code is ~40 lines.
     if output and output != "-" and Path(output).exists() and not update:
         raise click.ClickException(
             f"{output} exists; pass --update to refresh the pmdraft blocks in it (your edits "
@@ -112,8 +114,6 @@ def draft(
     }
 
     def body() -> int:
-        from ..render import render_html, render_json, render_markdown
-
         template, config = user_template(fmt, template_path, config_path)
         result = collect_draft(
             since,
@@ -130,16 +130,7 @@ def draft(
             raise click.ClickException("--strict: a source failed, so no draft was written")
         if fmt != "json":
             result = write_graphs(result, output, embed=fmt == "html")
-        if fmt == "json":
-            text = render_json(result)
-        elif fmt == "html":
-            text = render_html(result, tz=tz, template=template)
-        elif fmt == "confluence":
-            from ..render.confluence import render_confluence
-
-            text = render_confluence(result, tz=tz)
-        else:
-            text = render_markdown(result, tz=tz, template=template)
+        text = _render(result, fmt, tz, template)
         if fmt == "markdown" and update and output and output != "-" and Path(output).exists():
             merge_into(Path(output), text)
         else:
@@ -147,6 +138,21 @@ def draft(
         return EXIT_PARTIAL if result.gaps else 0
 
     run(body)
+
+
+def _render(result: Any, fmt: str, tz: tzinfo | None, template: Any) -> str:
+    """The draft as ``--format`` says: Markdown, HTML, JSON or Confluence storage format."""
+    from ..render import render_html, render_json, render_markdown
+
+    if fmt == "json":
+        return render_json(result)
+    if fmt == "html":
+        return render_html(result, tz=tz, template=template)
+    if fmt == "confluence":
+        from ..render.confluence import render_confluence
+
+        return render_confluence(result, tz=tz)
+    return render_markdown(result, tz=tz, template=template)
 
 
 @click.command()

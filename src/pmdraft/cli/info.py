@@ -137,10 +137,8 @@ def sources(config_path: str | None) -> None:
             details = config.source_details(source.name)
             hint = f"{source.how_to_add} (see config.example.toml)"
             rows.append((source.name, "yes" if details else "no", details or hint))
-        width = [max(len(r[i]) for r in rows) for i in range(2)]
         click.echo(f"Sources in {path}:\n")
-        for name, configured, details in rows:
-            click.echo(f"{name:{width[0]}}  {configured:{width[1]}}  {details}")
+        _echo_table(rows)
         return 0
 
     run(body)
@@ -167,9 +165,7 @@ def doctor(config_path: str | None) -> None:
     checks = run_checks(find_config(config_path), environ)
     scrub = _scrubber(environ, find_config(config_path))
     rows = [("CHECK", "STATUS", "DETAILS")] + [(c.name, c.status, scrub(c.detail)) for c in checks]
-    width = [max(len(r[i]) for r in rows) for i in range(2)]
-    for name, status, detail in rows:
-        click.echo(f"{name:{width[0]}}  {status:{width[1]}}  {detail}")
+    _echo_table(rows)
     failed = sum(c.failed for c in checks)
     if failed:
         click.echo(
@@ -179,6 +175,13 @@ def doctor(config_path: str | None) -> None:
         )
         sys.exit(1)
     click.echo("\nEverything configured works.")
+
+
+def _echo_table(rows: list[tuple[str, str, str]]) -> None:
+    """Three columns on stdout, the first two padded to their widest cell, two spaces apart."""
+    width = [max(len(r[i]) for r in rows) for i in range(2)]
+    for first, second, rest in rows:
+        click.echo(f"{first:{width[0]}}  {second:{width[1]}}  {rest}")
 
 
 def _scrubber(environ: dict[str, str], config_path: Path) -> Callable[[str], str]:

@@ -196,7 +196,8 @@ class PagerDutyStandIn(FaultInjection):
         self._add("entries", entries)
 
     def add_change_events(self, events: list[_Obj]) -> None:
-        """Load PagerDuty ``ChangeEvent`` dicts (see :func:`change_event`); add in bulk, not singly."""
+        """Load PagerDuty ``ChangeEvent`` dicts (see :func:`change_event`); add in bulk, not
+        singly."""
         self._add("changes", events, "timestamp")
 
     def _add(self, kind: str, records: list[_Obj], time_key: str = "created_at") -> None:
