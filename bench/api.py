@@ -60,10 +60,8 @@ class Sandbox:
         return self._read()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError, RuntimeError, ValueError):
             self.ask("stop")
-        except (OSError, RuntimeError, ValueError):
-            pass
         self.proc.wait(timeout=30)
 
 

@@ -229,7 +229,8 @@ def write_config(workdir: Path, cloudwatch_url: str, pd: PagerDutyStandIn) -> Pa
                 f'base_url = "{pd.base_url}"',
                 f'ca_bundle = "{pd.ca_path}"',
                 f'token_env = "{TOKEN_ENV}"',
-                # The streams compared with the naive read only: no related-incident listing, no change events.
+                # The streams compared with the naive read only: no related-incident listing, no
+                # change events.
                 "related_lookback_days = 0",
                 "change_events = false",
                 "",

@@ -64,7 +64,8 @@ def events(
                 "region": "us-east-1",
                 "old_state": old,
                 "new_state": new,
-                "reason": "Threshold Crossed: 1 datapoint [7.0] was greater than the threshold (5.0)",
+                "reason": "Threshold Crossed: 1 datapoint [7.0] was greater than the threshold "
+                "(5.0)",
                 "metric": "5XXError",
                 "namespace": "AWS/ApiGateway",
                 "threshold": 5.0,

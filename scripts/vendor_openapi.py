@@ -2,7 +2,8 @@
 
 Usage (refresh from a newer official document, then commit the result):
 
-    python scripts/vendor_openapi.py path/to/openapiv3.json tests/data/pagerduty-openapi/openapiv3-subset.json
+    python scripts/vendor_openapi.py path/to/openapiv3.json \\
+        tests/data/pagerduty-openapi/openapiv3-subset.json
 
 The official document is PagerDuty/api-schema, ``reference/REST/openapiv3.json``. The subset
 keeps the ``info`` block, the listed paths (every method of each), and every component those
@@ -60,7 +61,8 @@ def _resolve(document: dict[str, Any], ref: str) -> Any:
 
 
 def _component(ref: str) -> str:
-    """The top-level component a reference lies in: ``#/components/schemas/X/...`` -> ``#/components/schemas/X``."""
+    """The top-level component a reference lies in: ``#/components/schemas/X/...`` ->
+    ``#/components/schemas/X``."""
     return "/".join(ref.split("/")[:4])
 
 

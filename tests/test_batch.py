@@ -13,7 +13,8 @@ from pmdraft.config import load_config
 from pmdraft.model import UTC
 from pmdraft.render import render_markdown
 from pmdraft.sandbox.pagerduty import PagerDutyStandIn, incident, log_entry
-from pmdraft.state import DynamoState, SqliteState
+from pmdraft.state import SqliteState
+from pmdraft.state_dynamo import DynamoState
 
 from .conftest import TOKEN, write_config
 

@@ -56,7 +56,7 @@ def test_attrs_must_be_scalars_and_are_read_only() -> None:
 
 def test_unknown_kind_is_rejected() -> None:
     """Only the documented kinds exist."""
-    with pytest.raises(ValueError, match="unknown event kind 'alarm.maybe'"):
+    with pytest.raises(ValueError, match=r"unknown event kind 'alarm\.maybe'"):
         Event(at=utc(2024, 1, 1), source="s", kind="alarm.maybe", ref="r", summary="x")
 
 

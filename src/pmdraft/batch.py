@@ -23,165 +23,32 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .batch_find import Candidate, find_resolved, resolved_at
+from .batch_result import (
+    ALREADY_DRAFTED,
+    DRAFTED,
+    SKIPPED,
+    WOULD_DRAFT,
+    BatchResult,
+    Outcome,
+)
 from .config import Config
 from .draft import make_draft
 from .errors import InputError, PmdraftError
 from .graphs_beside import with_graphs
 from .living import merge
-from .model import IncidentRef, Window, parse_time_or_none
+from .model import IncidentRef
 from .output import DirectorySink, S3Sink, Sink, draft_name, parse_s3_url, proposal_name
 from .scope import scope_to_incidents
 from .sources.base import RequestCeilingReached, request_ceiling
 from .sources.pagerduty import PagerDutyConfig
 from .sources.pagerduty import open_api as pagerduty_api
-from .state import COMPLETE, FAILED, PARTIAL, DynamoState, IncidentRecord, SqliteState, State
-
-DRAFTED, WOULD_DRAFT, SKIPPED = "drafted", "would_draft", "skipped"
-"""Outcome statuses besides ``partial`` and ``failed``."""
-
-ALREADY_DRAFTED = "already drafted"
-MAX_LISTING_SPAN = timedelta(days=180)
-"""Longest creation window one PagerDuty incident listing may cover (PagerDuty allows six months).
-"""
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """An incident the run considers: new since the last run, or owed a retry."""
-
-    incident_id: str
-    number: int | None
-    title: str
-    resolved_at: datetime | None
-    reason: str
-    """``new`` or ``retry``."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the run did with one incident."""
-
-    incident_id: str
-    number: int | None
-    title: str
-    status: str
-    """``drafted``, ``partial``, ``failed``, ``skipped`` or (``--dry-run``) ``would_draft``."""
-    reason: str = ""
-    location: str = ""
-    attempts: int = 0
-    error: str = ""
-    proposal: str = ""
-    """Where the new version went because a person edited a block of the draft, else empty."""
-    kept: tuple[str, ...] = ()
-    """Blocks left as they were because a person edited them."""
-    annotated: bool = False
-
-    def as_json(self) -> dict[str, Any]:
-        return {"event": "incident", **dataclasses.asdict(self), "kept": list(self.kept)}
-
-
-@dataclass
-class BatchResult:
-    """Every outcome of a run, and the window of resolutions it looked at."""
-
-    since: datetime
-    until: datetime
-    outcomes: list[Outcome] = field(default_factory=list)
-    dry_run: bool = False
-    annotate_errors: list[str] = field(default_factory=list)
-
-    def count(self, status: str) -> int:
-        return sum(o.status == status for o in self.outcomes)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return {s: self.count(s) for s in (DRAFTED, PARTIAL, FAILED, SKIPPED, WOULD_DRAFT)}
-
-    @property
-    def exit_code(self) -> int:
-        """1 if an incident failed (or a note could not be added), 3 if one is partial, else 0."""
-        if self.count(FAILED) or self.annotate_errors:
-            return 1
-        return 3 if self.count(PARTIAL) else 0
-
-    def summary(self) -> str:
-        """One line: ``pmdraft batch: 4 drafted, 1 partial, 0 failed, 2 skipped (already drafted)``."""
-        reasons: dict[str, int] = {}
-        for o in self.outcomes:
-            if o.status == SKIPPED:
-                reasons[o.reason] = reasons.get(o.reason, 0) + 1
-        if not reasons or list(reasons) == [ALREADY_DRAFTED]:
-            why = ALREADY_DRAFTED
-        else:
-            why = ", ".join(f"{n} {reason}" for reason, n in reasons.items())
-        skipped = f"{self.count(SKIPPED)} skipped ({why})"
-        if self.dry_run:
-            return f"pmdraft batch --dry-run: {self.count(WOULD_DRAFT)} would be drafted, {skipped}"
-        return (
-            f"pmdraft batch: {self.count(DRAFTED)} drafted, {self.count(PARTIAL)} partial, "
-            f"{self.count(FAILED)} failed, {skipped}"
-        )
-
-
-def _resolved_at(incident: Mapping[str, Any]) -> datetime | None:
-    if incident.get("status") != "resolved":
-        return None
-    return parse_time_or_none(incident.get("resolved_at")) or parse_time_or_none(
-        incident.get("last_status_change_at")
-    )
-
-
-def _name_of(ref: Any) -> str:
-    return str(ref.get("summary") or ref.get("name") or "") if isinstance(ref, dict) else ""
-
-
-def qualifies(incident: Mapping[str, Any], config: Config) -> bool:
-    """Whether a resolved incident passes ``[batch]``'s priority, urgency, service and team filters."""
-    b = config.batch
-    services = b.service_ids or (pd.service_ids if (pd := config.get(PagerDutyConfig)) else [])
-    raw_service = incident.get("service")
-    service: dict[str, Any] = raw_service if isinstance(raw_service, dict) else {}
-    teams = {t.get("id") for t in incident.get("teams") or [] if isinstance(t, dict)}
-    return (
-        (not b.priorities or _name_of(incident.get("priority")) in b.priorities)
-        and (not b.urgencies or incident.get("urgency") in b.urgencies)
-        and (not services or service.get("id") in services)
-        and (not b.team_ids or bool(teams & set(b.team_ids)))
-    )
-
-
-def find_resolved(
-    collector: Any, config: Config, since: datetime, until: datetime
-) -> list[dict[str, Any]]:
-    """The qualifying incidents resolved in ``[since, until)``, oldest resolution first."""
-    b = config.batch
-    services = b.service_ids or (pd.service_ids if (pd := config.get(PagerDutyConfig)) else [])
-    params: dict[str, Any] = {"statuses[]": ["resolved"]}
-    if services:
-        params["service_ids[]"] = services
-    if b.team_ids:
-        params["team_ids[]"] = b.team_ids
-    if b.urgencies:
-        params["urgencies[]"] = b.urgencies
-    start = since - timedelta(days=b.created_within_days)
-    found: dict[str, dict[str, Any]] = {}
-    while start < until:
-        end = min(until, start + MAX_LISTING_SPAN)
-        for inc in collector.list_incidents(Window(start, end), params):
-            if isinstance(inc.get("id"), str):
-                found.setdefault(inc["id"], inc)
-        start = end
-    chosen = [
-        i
-        for i in found.values()
-        if (r := _resolved_at(i)) is not None and since <= r < until and qualifies(i, config)
-    ]
-    return sorted(chosen, key=lambda i: (_resolved_at(i), i.get("incident_number") or 0))
+from .state import COMPLETE, FAILED, PARTIAL, IncidentRecord, SqliteState, State
+from .state_dynamo import DynamoState
 
 
 def open_sink(config: Config, output: str | None = None) -> Sink:
@@ -267,7 +134,7 @@ class Batch:
             collector.close()
         found = [
             Candidate(
-                i["id"], i.get("incident_number"), str(i.get("title") or ""), _resolved_at(i), "new"
+                i["id"], i.get("incident_number"), str(i.get("title") or ""), resolved_at(i), "new"
             )
             for i in listed
         ]
@@ -313,6 +180,7 @@ class Batch:
     def _one(
         self, c: Candidate, now: datetime, *, dry_run: bool, annotate: bool, result: BatchResult
     ) -> Outcome:
+        """Skip, claim and draft one candidate; a failure is recorded and becomes its outcome."""
         b = self.config.batch
         rec = self.state.get(c.incident_id)
         base: dict[str, Any] = {
@@ -379,6 +247,7 @@ class Batch:
         annotate: bool,
         result: BatchResult,
     ) -> Outcome:
+        """Draft one claimed incident, write it and record it in the state."""
         scoped, window = scope_to_incidents(self.config, self.environ, [c.incident_id], now=now)
         draft = make_draft(scoped, window, self.environ)
         first = draft.incidents[0].to_record() if draft.incidents else {}
@@ -393,21 +262,7 @@ class Batch:
             draft = dataclasses.replace(
                 draft, incidents=(IncidentRef(id=c.incident_id, number=number, title=title),)
             )
-        drawn = with_graphs(draft, name)
-        draft = drawn.draft
-        for relative, png in drawn.images.items():
-            self.sink.write_asset(relative, png)
-        fresh = self.render(draft)
-        existing = self.sink.read(name)
-        text, proposal, kept = fresh, "", tuple[str, ...]()
-        if existing is not None:
-            merged = merge(existing, fresh)
-            text, kept = merged.text, tuple(merged.kept)
-            if merged.conflicts:
-                self.sink.write(proposal_name(name), fresh)
-                proposal = self.sink.location(proposal_name(name))
-        if text != existing:
-            self.sink.write(name, text)
+        draft, text, proposal, kept = self._write(draft, name)
         status = PARTIAL if draft.gaps else COMPLETE
         attempts = (rec.attempts if rec else 0) + 1
         new = IncidentRecord(
@@ -440,6 +295,28 @@ class Batch:
             annotated=annotated,
         )
 
+    def _write(self, draft: Any, name: str) -> tuple[Any, str, str, tuple[str, ...]]:
+        """Write ``draft`` as ``name`` with its graphs, merged into the draft already there.
+
+        Returns the draft with its graphs, the text written, where the new version was proposed
+        (empty unless a block edited by hand was kept) and the kept blocks.
+        """
+        drawn = with_graphs(draft, name)
+        for relative, png in drawn.images.items():
+            self.sink.write_asset(relative, png)
+        fresh = self.render(drawn.draft)
+        existing = self.sink.read(name)
+        text, proposal, kept = fresh, "", tuple[str, ...]()
+        if existing is not None:
+            merged = merge(existing, fresh)
+            text, kept = merged.text, tuple(merged.kept)
+            if merged.conflicts:
+                self.sink.write(proposal_name(name), fresh)
+                proposal = self.sink.location(proposal_name(name))
+        if text != existing:
+            self.sink.write(name, text)
+        return drawn.draft, text, proposal, kept
+
     def _pagerduty(self) -> Any:
         """A PagerDuty collector (its client) for listing incidents and adding notes; close it after
         use."""
@@ -450,7 +327,8 @@ class Batch:
             return pagerduty_api(cfg, context)
 
     def link(self, rec: IncidentRecord) -> str:
-        """What the PagerDuty note points at: ``link_base`` + file name, else the draft's location."""
+        """What the PagerDuty note points at: ``link_base`` + file name, else the draft's
+        location."""
         base = self.config.batch.link_base
         return base + rec.name if base else rec.location
 

@@ -134,14 +134,13 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         raise OutputError(
             f"{path} could not be written: the folder {directory} does not exist; create it first"
         )
+    # Text is encoded here rather than through a text-mode file: the same UTF-8 bytes, with no
+    # newline translation, and one binary handle whatever ``data`` is.
+    raw = data if isinstance(data, bytes) else data.encode("utf-8")
     fd, tmp = _create_temp(directory, path.name)
     try:
-        with (
-            os.fdopen(fd, "wb")
-            if isinstance(data, bytes)
-            else os.fdopen(fd, "w", encoding="utf-8", newline="")
-        ) as handle:
-            handle.write(data)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(raw)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -163,6 +162,7 @@ class DirectorySink:
         return path
 
     def read(self, name: str) -> str | None:
+        """The draft called ``name``, or ``None`` if there is none yet."""
         try:
             with open(self._path(name), encoding="utf-8", newline="") as handle:
                 return handle.read()
@@ -172,6 +172,7 @@ class DirectorySink:
             raise OutputError(f"draft {self._path(name)} could not be read: {exc}") from exc
 
     def write(self, name: str, text: str) -> None:
+        """Write the draft called ``name`` whole."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             write_atomic(self._path(name), text)
@@ -182,6 +183,7 @@ class DirectorySink:
             ) from exc
 
     def write_asset(self, relative: str, data: bytes) -> None:
+        """Write a graph (a PNG) at ``relative``, beside the drafts."""
         path = self.directory / _check_asset(relative)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -192,6 +194,7 @@ class DirectorySink:
             ) from exc
 
     def location(self, name: str) -> str:
+        """Where the draft called ``name`` is, as a user would look for it."""
         return str(self._path(name))
 
 
@@ -207,6 +210,7 @@ class S3Sink:
         return self.prefix + _check(name)
 
     def read(self, name: str) -> str | None:
+        """The draft called ``name``, or ``None`` if there is none yet."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -220,9 +224,11 @@ class S3Sink:
         return str(body.decode("utf-8"))
 
     def write(self, name: str, text: str) -> None:
+        """Write the draft called ``name`` whole."""
         self._put(self._key(name), text.encode("utf-8"), "text/markdown; charset=utf-8")
 
     def write_asset(self, relative: str, data: bytes) -> None:
+        """Write a graph (a PNG) at ``relative``, beside the drafts."""
         self._put(self.prefix + _check_asset(relative), data, "image/png")
 
     def _put(self, key: str, body: bytes, content_type: str) -> None:
@@ -237,6 +243,7 @@ class S3Sink:
             ) from exc
 
     def location(self, name: str) -> str:
+        """Where the draft called ``name`` is, as a user would look for it."""
         return f"s3://{self.bucket}/{self._key(name)}"
 
 

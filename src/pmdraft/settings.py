@@ -73,7 +73,10 @@ def token_advice(table: Any, section: str = "pagerduty") -> str:
     env = table.get("token_env") if isinstance(table, dict) else None
     if not isinstance(env, str) or not ENV_NAME.fullmatch(env) or looks_like_token(env):
         env = DEFAULT_TOKEN_ENV
-    return f"do not put the token in the config file; export {env} (or the variable named by token_env)"
+    return (
+        f"do not put the token in the config file; export {env} "
+        "(or the variable named by token_env)"
+    )
 
 
 def shown(value: Any) -> str:

@@ -1,7 +1,8 @@
 """What the batch job remembers between runs: each incident's draft, and the high-water mark.
 
-Two stores with one interface. :class:`SqliteState` (the default) keeps a file on the runner;
-:class:`DynamoState` keeps a DynamoDB table several runners can share. Every change is one
+Two stores with one interface. :class:`SqliteState` (the default, here) keeps a file on the
+runner; :class:`~pmdraft.state_dynamo.DynamoState` keeps a DynamoDB table several runners can
+share. Every change is one
 transaction (SQLite) or one conditional write (DynamoDB), so a run killed at any point leaves
 either the old state or the new. An incident is *claimed* before it is drafted: the claim
 succeeds only if the incident is not drafted completely, has attempts left, and no other runner
@@ -10,12 +11,10 @@ holds an unexpired claim on it, so two runners never draft the same incident.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -82,7 +81,8 @@ class State(Protocol):
     def finish_run(
         self, runner: str, started: datetime, mark: datetime | None, counts: dict[str, int]
     ) -> None:
-        """Log the run and move the high-water mark forward to ``mark`` (never back), in one step."""
+        """Log the run and move the high-water mark forward to ``mark`` (never back), in one
+        step."""
 
     def close(self) -> None:
         """Release the store's connections."""
@@ -105,15 +105,17 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-_FIELDS = [f for f in IncidentRecord.__dataclass_fields__]
+RECORD_FIELDS = [f for f in IncidentRecord.__dataclass_fields__]
+"""The columns (SQLite) and attributes (DynamoDB) of an incident, in the record's order."""
 
 
-def _stamp(at: datetime) -> str:
+def stamp(at: datetime) -> str:
     """A fixed-width UTC time, so that stamps compare as strings in the order of their instants."""
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _parse(value: str | None) -> datetime | None:
+def parse_stamp(value: str | None) -> datetime | None:
+    """A stored time (a stamp or ISO 8601) as an aware UTC datetime; ``None`` for none."""
     return datetime.fromisoformat(value).astimezone(UTC) if value else None
 
 
@@ -176,19 +178,23 @@ class SqliteState:
             raise StateError(f"state database {self.path}: {what} failed: {exc}") from exc
 
     def high_water_mark(self) -> datetime | None:
+        """The time up to which resolved incidents have been looked at, or ``None``."""
         row = self._db.execute("SELECT value FROM meta WHERE key = 'high_water_mark'").fetchone()
-        return _parse(row[0]) if row else None
+        return parse_stamp(row[0]) if row else None
 
     def get(self, incident_id: str) -> IncidentRecord | None:
+        """The record of one incident, or ``None`` if the state has none."""
         row = self._db.execute(
-            f"SELECT {', '.join(_FIELDS)} FROM incidents WHERE incident_id = ?", (incident_id,)
+            f"SELECT {', '.join(RECORD_FIELDS)} FROM incidents WHERE incident_id = ?",
+            (incident_id,),
         ).fetchone()
         return IncidentRecord(*row) if row else None
 
     def retryable(self, max_attempts: int) -> list[IncidentRecord]:
+        """Incidents not drafted completely, with attempts left, lowest number first."""
         rows = self._db.execute(
-            f"SELECT {', '.join(_FIELDS)} FROM incidents WHERE status != ? AND attempts < ? ORDER "
-            "BY number",
+            f"SELECT {', '.join(RECORD_FIELDS)} FROM incidents "
+            "WHERE status != ? AND attempts < ? ORDER BY number",
             (COMPLETE, max_attempts),
         ).fetchall()
         return [IncidentRecord(*row) for row in rows]
@@ -196,6 +202,8 @@ class SqliteState:
     def claim(
         self, incident_id: str, runner: str, now: datetime, until: datetime, max_attempts: int
     ) -> bool:
+        """Claim an incident for ``runner`` until ``until``; ``False`` if done, spent or claimed."""
+
         def claim(db: sqlite3.Connection) -> bool:
             db.execute("INSERT OR IGNORE INTO incidents (incident_id) VALUES (?)", (incident_id,))
             cursor = db.execute(
@@ -208,11 +216,12 @@ class SqliteState:
         return bool(self._do(f"claiming incident {incident_id}", claim))
 
     def record(self, rec: IncidentRecord, runner: str) -> None:
+        """Store a claimed incident's outcome and release the claim (``StateError`` if lost)."""
         values = asdict(rec)
 
         def record(db: sqlite3.Connection) -> None:
             cursor = db.execute(
-                f"UPDATE incidents SET {', '.join(f'{k} = :{k}' for k in _FIELDS[1:])}, "
+                f"UPDATE incidents SET {', '.join(f'{k} = :{k}' for k in RECORD_FIELDS[1:])}, "
                 "claimed_by = NULL, "
                 "claimed_until = NULL WHERE incident_id = :incident_id AND claimed_by = :runner",
                 {**values, "runner": runner},
@@ -226,6 +235,7 @@ class SqliteState:
         self._do(f"recording incident {rec.incident_id}", record)
 
     def release(self, incident_id: str, runner: str) -> None:
+        """Drop ``runner``'s claim on an incident without recording an outcome."""
         self._do(
             f"releasing incident {incident_id}",
             lambda db: db.execute(
@@ -236,6 +246,7 @@ class SqliteState:
         )
 
     def mark_annotated(self, incident_id: str, at: datetime) -> None:
+        """Remember that the incident's PagerDuty note was added."""
         self._do(
             f"recording the note on incident {incident_id}",
             lambda db: db.execute(
@@ -247,6 +258,8 @@ class SqliteState:
     def finish_run(
         self, runner: str, started: datetime, mark: datetime | None, counts: dict[str, int]
     ) -> None:
+        """Log the run and move the high-water mark forward to ``mark`` (never back)."""
+
         def finish(db: sqlite3.Connection) -> None:
             db.execute(
                 "INSERT INTO runs (runner, started_at, finished_at, high_water_mark, counts) "
@@ -261,212 +274,15 @@ class SqliteState:
             )
             if mark is not None:
                 row = db.execute("SELECT value FROM meta WHERE key = 'high_water_mark'").fetchone()
-                old = _parse(row[0]) if row else None
+                old = parse_stamp(row[0]) if row else None
                 if old is None or mark > old:
                     db.execute(
                         "INSERT OR REPLACE INTO meta (key, value) VALUES ('high_water_mark', ?)",
-                        (_stamp(mark),),
+                        (stamp(mark),),
                     )
 
         self._do("finishing the run", finish)
 
     def close(self) -> None:
+        """Close the database connection."""
         self._db.close()
-
-
-_HWM_KEY = "meta#high_water_mark"
-
-
-def _incident_key(incident_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"incident#{incident_id}"}}
-
-
-class DynamoState:
-    """The state in a DynamoDB table (string hash key ``pk``), shared by several runners.
-
-    Claims and the high-water mark are conditional writes, so only one runner claims an incident
-    and the mark never moves back. Create the table once::
-
-        aws dynamodb create-table --table-name pmdraft-state --billing-mode PAY_PER_REQUEST \\
-          --attribute-definitions AttributeName=pk,AttributeType=S --key-schema
-          AttributeName=pk,KeyType=HASH
-    """
-
-    def __init__(self, client: Any, table: str) -> None:
-        self.client = client
-        self.table = table
-
-    def _call(self, what: str, method: str, **kwargs: Any) -> Any:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return getattr(self.client, method)(TableName=self.table, **kwargs)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise
-            raise StateError(
-                f"DynamoDB table {self.table}: {what} failed: {exc}; check [batch] table and "
-                "that the job may GetItem, PutItem, UpdateItem and Scan on it"
-            ) from exc
-        except BotoCoreError as exc:
-            raise StateError(f"DynamoDB table {self.table}: {what} failed: {exc}") from exc
-
-    @staticmethod
-    def _record(item: dict[str, Any]) -> IncidentRecord:
-        def value(name: str) -> Any:
-            cell = item.get(name)
-            if cell is None:
-                return None
-            return int(cell["N"]) if "N" in cell else cell.get("S", "")
-
-        values = {name: value(name) for name in _FIELDS}
-        values = {
-            k: (v if v is not None else IncidentRecord.__dataclass_fields__[k].default)
-            for k, v in values.items()
-        }
-        return IncidentRecord(**values)
-
-    def high_water_mark(self) -> datetime | None:
-        item = self._call(
-            "reading the high-water mark",
-            "get_item",
-            Key={"pk": {"S": _HWM_KEY}},
-            ConsistentRead=True,
-        ).get("Item")
-        return _parse(item["value"]["S"]) if item else None
-
-    def get(self, incident_id: str) -> IncidentRecord | None:
-        item = self._call(
-            f"reading incident {incident_id}",
-            "get_item",
-            Key=_incident_key(incident_id),
-            ConsistentRead=True,
-        ).get("Item")
-        return self._record(item) if item and "status" in item else None
-
-    def retryable(self, max_attempts: int) -> list[IncidentRecord]:
-        found, start = [], None
-        while True:
-            kwargs: dict[str, Any] = {
-                "FilterExpression": (
-                    "begins_with(pk, :inc) AND (attribute_not_exists(#s) OR #s <> :done) "
-                    "AND (attribute_not_exists(attempts) OR attempts < :max)"
-                ),
-                "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": {
-                    ":inc": {"S": "incident#"},
-                    ":done": {"S": COMPLETE},
-                    ":max": {"N": str(max_attempts)},
-                },
-                "ConsistentRead": True,
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            page = self._call("listing incidents to retry", "scan", **kwargs)
-            found += [self._record(i) for i in page.get("Items", [])]
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return sorted(found, key=lambda r: r.number or 0)
-
-    def claim(
-        self, incident_id: str, runner: str, now: datetime, until: datetime, max_attempts: int
-    ) -> bool:
-        from botocore.exceptions import ClientError
-
-        try:
-            self._call(
-                f"claiming incident {incident_id}",
-                "update_item",
-                Key=_incident_key(incident_id),
-                UpdateExpression="SET claimed_by = :r, claimed_until = :u, incident_id = :id",
-                ConditionExpression=(
-                    "(attribute_not_exists(#s) OR #s <> :done) "
-                    "AND (attribute_not_exists(attempts) OR attempts < :max) "
-                    "AND (attribute_not_exists(claimed_until) OR claimed_until < :now)"
-                ),
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":r": {"S": runner},
-                    ":u": {"N": str(Decimal(str(until.timestamp())))},
-                    ":id": {"S": incident_id},
-                    ":done": {"S": COMPLETE},
-                    ":max": {"N": str(max_attempts)},
-                    ":now": {"N": str(Decimal(str(now.timestamp())))},
-                },
-            )
-        except ClientError:
-            return False
-        return True
-
-    def record(self, rec: IncidentRecord, runner: str) -> None:
-        from botocore.exceptions import ClientError
-
-        item: dict[str, Any] = {"pk": {"S": f"incident#{rec.incident_id}"}}
-        for name, value in asdict(rec).items():
-            if isinstance(value, int) and not isinstance(value, bool):
-                item[name] = {"N": str(value)}
-            elif value is not None:
-                item[name] = {"S": str(value)}
-        try:
-            self._call(
-                f"recording incident {rec.incident_id}",
-                "put_item",
-                Item=item,
-                ConditionExpression="claimed_by = :r",
-                ExpressionAttributeValues={":r": {"S": runner}},
-            )
-        except ClientError as exc:
-            raise StateError(
-                f"incident {rec.incident_id} is no longer claimed by this run (its claim "
-                "expired and another run took it); raise [batch] claim_minutes"
-            ) from exc
-
-    def release(self, incident_id: str, runner: str) -> None:
-        from botocore.exceptions import ClientError
-
-        with contextlib.suppress(ClientError):  # not ours any more: nothing to release
-            self._call(
-                f"releasing incident {incident_id}",
-                "update_item",
-                Key=_incident_key(incident_id),
-                UpdateExpression="REMOVE claimed_by, claimed_until",
-                ConditionExpression="claimed_by = :r",
-                ExpressionAttributeValues={":r": {"S": runner}},
-            )
-
-    def mark_annotated(self, incident_id: str, at: datetime) -> None:
-        self._call(
-            f"recording the note on incident {incident_id}",
-            "update_item",
-            Key=_incident_key(incident_id),
-            UpdateExpression="SET annotated_at = :a",
-            ExpressionAttributeValues={":a": {"S": iso_z(at)}},
-        )
-
-    def finish_run(
-        self, runner: str, started: datetime, mark: datetime | None, counts: dict[str, int]
-    ) -> None:
-        from botocore.exceptions import ClientError
-
-        if mark is None:
-            return
-        try:
-            self._call(
-                "moving the high-water mark",
-                "put_item",
-                Item={
-                    "pk": {"S": _HWM_KEY},
-                    "value": {"S": _stamp(mark)},
-                    "runner": {"S": runner},
-                    "started_at": {"S": iso_z(started)},
-                    "counts": {"S": json.dumps(counts, sort_keys=True)},
-                },
-                ConditionExpression="attribute_not_exists(#v) OR #v < :v",
-                ExpressionAttributeNames={"#v": "value"},
-                ExpressionAttributeValues={":v": {"S": _stamp(mark)}},
-            )
-        except ClientError:
-            pass  # another runner already moved it further
-
-    def close(self) -> None:
-        """Nothing to release: boto3 clients need no closing."""

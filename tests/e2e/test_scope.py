@@ -311,3 +311,12 @@ def test_the_catalog_maps_a_ci_vocabulary_so_the_payments_deploy_leads(shop: Pat
     assert data["milestones"]["suspect_change"]["rule"].startswith(
         "top-ranked deploy at or before impact start within 6 h: same service (payments)"
     )
+
+
+def test_service_flag_narrows_a_window_to_that_service_s_incident(shop: Path) -> None:
+    """`draft --since/--until --service payments` gives payments' milestones; checkout is concurrent."""
+    window = ["--since", "2024-03-07T01:30:00Z", "--until", "2024-03-07T03:30:00Z"]
+    payments = draft_json(shop, *window, "--service", "payments")
+    assert times(payments["milestones"]) == PAYMENTS
+    assert payments["durations"] == PAYMENTS_DURATIONS
+    assert [i["number"] for i in payments["concurrent"]["incidents"]] == [4711]

@@ -29,3 +29,4 @@ def test_a_skipped_deploy_line_is_named_under_source_notes(tmp_path: Path) -> No
     [line] = [n for n in top.splitlines() if n.startswith("> - **deploy log deploys.jsonl**")]
     assert f"{DETAIL}: {log}, line 2" in line
     assert "v2.3.4 deployed" in result.stdout and "v2.3.5" not in result.stdout
+    assert f"pmdraft: note: deploys:deploys.jsonl: {DETAIL}: {log}, line 2" in result.stderr

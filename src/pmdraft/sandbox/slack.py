@@ -1,8 +1,8 @@
 """A Slack Web API stand-in on 127.0.0.1, for slack_sdk's own ``WebClient`` to talk to.
 
-It speaks the shapes of Slack's method docs (examples in ``tests/data/slack`` in the repository): ``ok`` on
-every answer, errors as HTTP 200 with ``ok: false`` (``invalid_auth``, ``not_in_channel``,
-``channel_not_found``, ``user_not_found``), cursor pagination with
+It speaks the shapes of Slack's method docs (examples in ``tests/data/slack`` in the
+repository): ``ok`` on every answer, errors as HTTP 200 with ``ok: false`` (``invalid_auth``,
+``not_in_channel``, ``channel_not_found``, ``user_not_found``), cursor pagination with
 ``response_metadata.next_cursor`` (empty when done), ``conversations.history`` newest first
 with ``has_more`` and ``oldest``/``latest``/``inclusive`` bounds, and HTTP 429 with
 ``Retry-After`` when told to throttle a method.

@@ -213,7 +213,8 @@ DEPLOYS = "deploys"
 
 
 def configured(source: Source, sections: Mapping[str, Any], deploys: Sequence[Any]) -> list[Any]:
-    """The settings objects that configure ``source``: its section, or its ``[[deploys]]`` tables."""
+    """The settings objects that configure ``source``: its section, or its ``[[deploys]]``
+    tables."""
     if source.table is not None:
         return [sections[source.table]] if source.table in sections else []
     return [d for d in deploys if getattr(d, "type", None) == source.deploy_type]

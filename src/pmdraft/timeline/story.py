@@ -95,7 +95,7 @@ def event_line(row: Mapping[str, Any]) -> EventLine:
 
 def _quiet_chat(kind: np.ndarray, attributes: np.ndarray) -> np.ndarray:
     """Chat messages nobody pinned or marked: they go to the Communication Log, not the timeline."""
-    quiet = kind == CHAT_MESSAGE
+    quiet: np.ndarray = np.asarray(kind == CHAT_MESSAGE, dtype=bool)
     for p in np.flatnonzero(quiet).tolist():
         attrs = attributes[p]
         quiet[p] = not (attrs.get("pinned") or attrs.get("highlighted"))

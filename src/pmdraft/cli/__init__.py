@@ -1,0 +1,66 @@
+"""The command line: the only package that prints, reads the environment or exits.
+
+Exit codes: 0 the draft is complete, 1 an error (nothing written), 2 a usage error,
+3 the draft was written but a source is missing (see its "Data gaps" note).
+
+The package:
+
+  __init__.py  the ``pmdraft`` group and ``main`` (the console script)
+  options.py   parameter types (TIME, ZONE), shared options, logging set-up
+  common.py    config file, window, running a command, progress, collecting a draft
+  write.py     stdout or an atomic file, the living-draft merge, graphs beside a draft
+  draft.py     draft, timeline, demo
+  batch.py     batch
+  info.py      sources, doctor, template, publish
+"""
+
+from __future__ import annotations
+
+import click
+
+from . import batch, draft, info
+from .common import EXIT_PARTIAL, format_progress
+from .options import EXAMPLE, TIME, ZONE, setup_logging
+
+__all__ = [
+    "EXAMPLE",
+    "EXIT_PARTIAL",
+    "TIME",
+    "ZONE",
+    "cli",
+    "format_progress",
+    "main",
+    "setup_logging",
+]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pmdraft")
+@click.option("-v", "--verbose", is_flag=True, help="Log what each source does (stderr).")
+def cli(verbose: bool) -> None:
+    """Reconstruct an incident from CloudWatch, PagerDuty and deploy logs and draft its postmortem.
+
+    \b
+    Example:
+      export PAGERDUTY_API_TOKEN=...   # never on the command line
+      pmdraft draft --since 2024-01-15T14:00:00Z --until 2024-01-15T15:30:00Z -o postmortem.md
+    """
+    setup_logging(verbose)
+
+
+for _command in (
+    draft.draft,
+    draft.timeline,
+    draft.demo,
+    info.template_command,
+    batch.batch,
+    info.publish,
+    info.sources,
+    info.doctor,
+):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="pmdraft")

@@ -1,0 +1,82 @@
+"""Where the CLI's text goes: stdout or an atomic file, a living draft merged, graphs beside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import PmdraftError
+from ..output import write_atomic
+
+
+def write_graphs(result: Any, output: str | None, *, embed: bool = False) -> Any:
+    """The draft with its graphs drawn, written beside ``output`` and linked from it.
+
+    Without matplotlib, or without a file to write beside, the draft says why and goes on.
+    """
+    from ..graphs_beside import with_graphs
+
+    name = Path(output).name if output and output != "-" else None
+    drawn = with_graphs(result, name, embed=embed)
+    if drawn.warning:
+        click.echo(f"pmdraft: {drawn.warning}", err=True)
+    assert output is not None or not drawn.images
+    for relative, png in drawn.images.items():
+        target = Path(str(output)).parent / relative
+        target.parent.mkdir(exist_ok=True)
+        write_atomic(target, png)
+    return drawn.draft
+
+
+def check_output(output: str | None) -> None:
+    """Stop (exit 1, nothing fetched) when ``-o`` cannot be written: a missing or read-only
+    folder is named with the fix."""
+    if output and output != "-":
+        from ..output import check_writable
+
+        try:
+            check_writable(Path(output))
+        except PmdraftError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+def emit(text: str, output: str | None) -> None:
+    """Write ``text`` atomically to ``output`` and say so on stderr; to stdout without one."""
+    if output and output != "-":
+        write_atomic(Path(output), text)
+        click.echo(f"pmdraft: wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def merge_into(path: Path, text: str) -> None:
+    """Merge a fresh Markdown draft into the one at ``path``; propose what could not be applied."""
+    from ..living import merge
+    from ..output import proposal_name
+
+    try:
+        existing = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{path} could not be read for --update: {exc}") from exc
+    merged = merge(existing, text)
+    if merged.text != existing:
+        write_atomic(path, merged.text)
+    click.echo(
+        f"pmdraft: updated {path}" + (f" ({', '.join(merged.updated)})" if merged.updated else ""),
+        err=True,
+    )
+    if merged.conflicts:
+        proposal = path.with_name(proposal_name(path.name))
+        write_atomic(proposal, text)
+        report_kept(str(path), merged.kept, str(proposal))
+
+
+def report_kept(path: str, kept: list[str] | tuple[str, ...], proposal: str) -> None:
+    """Say on stderr which hand-edited blocks of ``path`` were kept and where the new text is."""
+    if kept:
+        what = f"the {', '.join(kept)} block{'s' if len(kept) > 1 else ''} (edited by hand)"
+    else:
+        what = "the whole file (it has no pmdraft markers)"
+    click.echo(f"pmdraft: kept {what} in {path}; the new version is in {proposal}", err=True)
