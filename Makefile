@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_DEMO := $(VENV)/.demo-installed
 STAMP_TEST := $(VENV)/.test-installed
 
-.PHONY: demo test browser bench clean
+.PHONY: demo test browser prism bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,23 @@ browser:
 	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null) \
 	  || echo "chromium not installed; browser tests will skip"
 
-test: browser $(STAMP_TEST)
+# Stoplight Prism for tests/peers (a PagerDuty peer nobody here wrote), pinned by
+# tests/peers/package.json and its lockfile, installed into .prism/ (outside tests/, whose files
+# some tests walk). Without npm or the registry those tests skip: this never fails.
+PRISM_HOME := .prism
+PRISM_BIN := $(PRISM_HOME)/node_modules/.bin/prism
+
+prism: $(PRISM_BIN)
+
+$(PRISM_BIN): tests/peers/package.json tests/peers/package-lock.json
+	@(command -v npm >/dev/null \
+	  && mkdir -p $(PRISM_HOME) && cp tests/peers/package.json tests/peers/package-lock.json $(PRISM_HOME)/ \
+	  && npm ci --prefix $(PRISM_HOME) --ignore-scripts --no-audit --no-fund --loglevel=error \
+	       --fetch-retries=1 --fetch-timeout=30000 >/dev/null 2>&1 \
+	  && touch $@) \
+	  || echo "prism not installed (needs npm and the npm registry); tests/peers will skip"
+
+test: browser prism $(STAMP_TEST)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP_TEST)
