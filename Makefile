@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_DEMO := $(VENV)/.demo-installed
 STAMP_TEST := $(VENV)/.test-installed
 
-.PHONY: demo test lint browser bench clean
+.PHONY: demo test lint browser prism bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,11 +38,27 @@ lint: $(STAMP_TEST)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint browser $(STAMP_TEST)
+# Stoplight Prism for tests/peers (a PagerDuty peer nobody here wrote), pinned by
+# tests/peers/package.json and its lockfile, installed into .prism/ (outside tests/, whose files
+# some tests walk). Without npm or the registry those tests skip: this never fails.
+PRISM_HOME := .prism
+PRISM_BIN := $(PRISM_HOME)/node_modules/.bin/prism
+
+prism: $(PRISM_BIN)
+
+$(PRISM_BIN): tests/peers/package.json tests/peers/package-lock.json
+	@(command -v npm >/dev/null \
+	  && mkdir -p $(PRISM_HOME) && cp tests/peers/package.json tests/peers/package-lock.json $(PRISM_HOME)/ \
+	  && npm ci --prefix $(PRISM_HOME) --ignore-scripts --no-audit --no-fund --loglevel=error \
+	       --fetch-retries=1 --fetch-timeout=30000 >/dev/null 2>&1 \
+	  && touch $@) \
+	  || echo "prism not installed (needs npm and the npm registry); tests/peers will skip"
+
+test: lint browser prism $(STAMP_TEST)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP_TEST)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) pmdraft-demo.md pmdraft-demo.json pmdraft-demo-graphs
+	rm -rf $(VENV) .prism pmdraft-demo.md pmdraft-demo.json pmdraft-demo-graphs
