@@ -246,3 +246,14 @@ def test_the_command_says_what_it_reads_and_how_to_stop_it() -> None:
     text = CliRunner().invoke(sandbox_group, ["serve", "--help"]).output
     assert "YAML when PyYAML is" in text and "docs/sandbox.md" in text
     assert "--seconds" in text and "Ctrl-C" in text
+
+
+def test_registered_under_the_cli_its_help_has_an_example() -> None:
+    """Added to `pmdraft` as the CLI will add it, `pmdraft sandbox --help` shows an example."""
+    import click
+
+    pmdraft = click.Group("pmdraft", commands={**cli.commands, "sandbox": sandbox_group})
+    result = CliRunner().invoke(pmdraft, ["sandbox", "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output
+    assert "pmdraft sandbox serve --scenario examples/scenario.json" in result.output

@@ -141,7 +141,14 @@ def _write_port_file(path: Path, served: Served) -> None:
 
 sandbox_group = click.Group(
     "sandbox",
-    help="Local stand-ins for CloudWatch, PagerDuty and Slack, to try pmdraft without accounts.",
+    help="""Local stand-ins for CloudWatch, PagerDuty and Slack, seeded from your own story.
+
+    Try pmdraft on an incident you remember, or test your templates in CI, without accounts.
+
+    \b
+    Example:
+      pmdraft sandbox serve --scenario examples/scenario.json
+    """,
 )
 
 
