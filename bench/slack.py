@@ -111,6 +111,7 @@ def measure(size: Channel) -> dict[str, Any]:
 
 
 def main() -> None:
+    """Print the busy channel's measurement (the smaller one with ``--quick``) as JSON."""
     print(json.dumps(measure(QUICK if "--quick" in sys.argv else BUSY)))
 
 
