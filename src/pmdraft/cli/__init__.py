@@ -48,6 +48,8 @@ def cli(verbose: bool) -> None:
     setup_logging(verbose)
 
 
+from ..sandbox.serve import sandbox_group  # noqa: E402  # registered below with the rest
+
 for _command in (
     draft.draft,
     draft.timeline,
@@ -57,6 +59,7 @@ for _command in (
     info.publish,
     info.sources,
     info.doctor,
+    sandbox_group,
 ):
     cli.add_command(_command)
 
