@@ -51,10 +51,18 @@ from .state import COMPLETE, FAILED, PARTIAL, IncidentRecord, SqliteState, State
 from .state_dynamo import DynamoState
 
 
-def open_sink(config: Config, output: str | None = None) -> Sink:
-    """The directory or S3 prefix drafts go to: ``output`` (a directory relative to the working
-    directory), else ``[batch] output`` (relative to the config file)."""
+def open_sink(
+    config: Config, output: str | None = None, environ: Mapping[str, str] | None = None
+) -> Sink:
+    """The directory, S3 prefix or Confluence space drafts go to: ``output`` (a directory
+    relative to the working directory), else ``[batch] output`` (relative to the config file).
+    ``confluence://SPACE/Parent Title`` publishes each draft as a page, with the credentials in
+    ``environ`` (``CONFLUENCE_USER``, ``CONFLUENCE_API_TOKEN``)."""
     target = output or config.batch.output
+    if target.startswith("confluence://"):
+        from .publish import confluence_sink
+
+        return confluence_sink(target, config.confluence.base_url, environ or {})
     if target.startswith("s3://"):
         bucket, prefix = parse_s3_url(target)
         return S3Sink(_aws_client(config, "s3"), bucket, prefix)

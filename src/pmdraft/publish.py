@@ -66,3 +66,75 @@ def publish_draft(
     record = {"page_id": result.page_id, "url": result.url, "version": result.version}
     write_atomic(memo, json.dumps(record, indent=2) + "\n")
     return result
+
+
+CONFLUENCE_SCHEME = "confluence://"
+
+
+def parse_confluence_url(target: str) -> tuple[str, str | None]:
+    """``confluence://SPACE/Parent Title`` -> ``("SPACE", "Parent Title")`` (no parent: ``None``)."""
+    rest = target[len(CONFLUENCE_SCHEME) :]
+    space, _, parent = rest.partition("/")
+    if not space:
+        raise InputError(
+            f"{target!r} names no space; write it like confluence://SRE/Postmortems "
+            "(a space key, then the parent page's title)"
+        )
+    return space, parent.strip("/") or None
+
+
+class ConfluenceSink:
+    """Batch output to Confluence: each draft a page of its own, refreshed in place.
+
+    The living-draft merge happens on the page (:func:`pmdraft.confluence.publish`), so
+    :meth:`read` gives nothing to merge locally; graphs written with :meth:`write_asset` are
+    uploaded with the next draft as its attachments.
+    """
+
+    def __init__(self, client: ConfluenceClient, space_key: str, parent_title: str | None) -> None:
+        self.client, self.space_key, self.parent_title = client, space_key, parent_title
+        self._assets: dict[str, bytes] = {}
+        self._urls: dict[str, str] = {}
+
+    def read(self, name: str) -> str | None:
+        """Nothing: the page keeps people's edits itself."""
+        return None
+
+    def write_asset(self, relative: str, data: bytes) -> None:
+        """Keep a graph until its draft is published."""
+        self._assets[relative] = data
+
+    def write(self, name: str, text: str) -> None:
+        """Publish the Markdown draft ``text`` as the incident's page (created or refreshed)."""
+        storage = to_storage(text)
+        attachments = {
+            PurePosixPath(src).name: self._assets[src]
+            for src in storage.images
+            if src in self._assets
+        }
+        result = publish(
+            self.client,
+            storage.body,
+            title=storage.title,
+            space_key=self.space_key,
+            incident_key=Path(name).stem,
+            parent_title=self.parent_title,
+            attachments=attachments,
+        )
+        self._urls[name] = result.url
+        self._assets.clear()
+
+    def location(self, name: str) -> str:
+        """The page's address once published, else where it will go."""
+        return self._urls.get(name) or f"{CONFLUENCE_SCHEME}{self.space_key}/{name}"
+
+
+def confluence_sink(target: str, base_url: str, environ: Mapping[str, str]) -> ConfluenceSink:
+    """The sink for ``confluence://SPACE/Parent Title`` on the site ``base_url``."""
+    if not base_url:
+        raise InputError(
+            f"batch output {target} needs the Confluence site: set base_url in [confluence] "
+            '(for example: base_url = "https://acme.atlassian.net/wiki")'
+        )
+    space, parent = parse_confluence_url(target)
+    return ConfluenceSink(client_from_env(base_url, environ), space, parent)

@@ -163,7 +163,7 @@ def batch(
                 config,
                 dict(os.environ),
                 state=state,
-                sink=open_sink(config, output),
+                sink=open_sink(config, output, os.environ),
                 render=lambda d: render_markdown(d, template=template),
                 runner=f"{socket.gethostname()}:{os.getpid()}",
                 on_outcome=lambda outcome: _say(outcome, log_json),
