@@ -150,10 +150,12 @@ def render(
     add = out.append
     add("# Benchmarks\n")
     add(
-        "Written by `make bench` (`bench/run.py`); do not edit by hand. Every figure below was measured in"
+        "Written by `make bench` (`bench/run.py`); do not edit by hand. Every figure below was "
+        "measured in"
     )
     add(
-        "the same run: counts, times, and ratios of times taken on this machine minutes apart. Targets are"
+        "the same run: counts, times, and ratios of times taken on this machine minutes apart. "
+        "Targets are"
     )
     add("the project's (issue 8); the tests assert request counts but never time anything.")
     if quick:
@@ -165,10 +167,12 @@ def render(
     add(f"| load average (1, 5, 15 min) | {m['load']} at the start, {m['load_end']} at the end |")
     add(f"| whole run | {total_s:.0f} s |")
     add(
-        "\nThe load average counts every runnable process on the machine; above the number of CPUs, other"
+        "\nThe load average counts every runnable process on the machine; above the number of "
+        "CPUs, other"
     )
     add(
-        "work was competing with the benchmark and its times (not its counts) are longer than on an idle machine."
+        "work was competing with the benchmark and its times (not its counts) are longer than on "
+        "an idle machine."
     )
 
     add("\n## Summary\n")
@@ -177,20 +181,24 @@ def render(
         add(
             f"| merge + dedupe + sort + milestones + timeline rows, {merge['events']:,} events | "
             f"{s(merge['merge_s'])} | < {TARGET_MERGE_S:g} s | "
-            f"{verdict(merge['merge_s'] < TARGET_MERGE_S, under(TARGET_MERGE_S, merge['merge_s']))} |"
+            f"{verdict(merge['merge_s'] < TARGET_MERGE_S, under(TARGET_MERGE_S, merge['merge_s']))} |"  # noqa: E501
         )
         add(
-            f"| peak resident memory while merging (events included) | {merge['peak_merge_mb']:,.0f} MB | "
-            f"< {TARGET_MERGE_MB:,} MB | {verdict(merge['peak_merge_mb'] < TARGET_MERGE_MB, spare(merge['peak_merge_mb']))} |"
+            "| peak resident memory while merging (events included) | "
+            f"{merge['peak_merge_mb']:,.0f} MB | "
+            f"< {TARGET_MERGE_MB:,} MB | "
+            f"{verdict(merge['peak_merge_mb'] < TARGET_MERGE_MB, spare(merge['peak_merge_mb']))} |"
         )
     else:
         add(
-            f"| merge of {MERGE_EVENTS:,} events | **failed**: {merge['error']} | < {TARGET_MERGE_S:g} s | |"
+            f"| merge of {MERGE_EVENTS:,} events | **failed**: {merge['error']} | < "
+            f"{TARGET_MERGE_S:g} s | |"
         )
     if "error" not in rend:
         add(
-            f"| Markdown render of a {rend['events']:,}-event draft | {s(rend['markdown_s'])} | < {TARGET_RENDER_S:g} s | "
-            f"{verdict(rend['markdown_s'] < TARGET_RENDER_S, under(TARGET_RENDER_S, rend['markdown_s']))} |"
+            f"| Markdown render of a {rend['events']:,}-event draft | {s(rend['markdown_s'])} | < "
+            f"{TARGET_RENDER_S:g} s | "
+            f"{verdict(rend['markdown_s'] < TARGET_RENDER_S, under(TARGET_RENDER_S, rend['markdown_s']))} |"  # noqa: E501
         )
     else:
         add(f"| Markdown render | **failed**: {rend['error']} | < {TARGET_RENDER_S:g} s | |")
@@ -199,21 +207,24 @@ def render(
         add(
             f"| `pmdraft --help` / `python -c pass` | {start['help_s'] / start['bare_s']:.1f}x "
             f"({s(start['help_s'])} vs {s(start['bare_s'])}) | no heavy import | "
-            f"{verdict(not heavy, 'imports ' + (', '.join(heavy) if heavy else 'none of ' + ', '.join(start_heavy())))} |"
+            f"{verdict(not heavy, 'imports ' + (', '.join(heavy) if heavy else 'none of ' + ', '.join(start_heavy())))} |"  # noqa: E501
         )
     if "error" not in api:
         lat = api["latency"]
         ratio = lat["naive"]["wall_s"] / lat["pmdraft"]["wall_s"]
         add(
-            f"| busy month at {api['latency_s'] * 1000:.0f} ms a request: naive / pmdraft wall time | "
-            f"{ratio:.1f}x ({s(lat['naive']['wall_s'])} vs {s(lat['pmdraft']['wall_s'])}) | >= {TARGET_SPEEDUP:g}x | "
+            f"| busy month at {api['latency_s'] * 1000:.0f} ms a request: naive / pmdraft wall "
+            "time | "
+            f"{ratio:.1f}x ({s(lat['naive']['wall_s'])} vs {s(lat['pmdraft']['wall_s'])}) | >= "
+            f"{TARGET_SPEEDUP:g}x | "
             f"{verdict(ratio >= TARGET_SPEEDUP, versus(ratio))} |"
         )
         pm = api["counts"]["pmdraft"]
         bound = sum(sum(v.values()) for v in api["bounds"].values())
         got = sum(r["requests"] for r in pm["sources"])
         add(
-            f"| busy month: requests / lower bound (ceil(records/100) per stream) | {got / bound:.2f} ({got} / {bound}) | "
+            "| busy month: requests / lower bound (ceil(records/100) per stream) | "
+            f"{got / bound:.2f} ({got} / {bound}) | "
             f"close to 1 | naive: {naive_total(api['counts']['naive'])} requests |"
         )
     else:
@@ -231,22 +242,26 @@ def render(
     if "error" not in merge:
         add(
             f"{merge['events']:,} synthetic events (`bench/synth.py`: 40 % alarm transitions of "
-            f"{merge['events'] * 0.4 // 250:,.0f} alarms, 55 % PagerDuty log entries, 5 % deploys, 1 % exact duplicates),"
+            f"{merge['events'] * 0.4 // 250:,.0f} alarms, 55 % PagerDuty log entries, 5 % "
+            "deploys, 1 % exact duplicates),"
         )
         add(
-            "delivered source after source as the pipeline gathers them, each alarm's and incident's events"
+            "delivered source after source as the pipeline gathers them, each alarm's and "
+            "incident's events"
         )
         add("together (not in time order). Making them is not part of the timed merge.\n")
         add("| step | time |\n|---|---|")
         add(f"| making {merge['events']:,} `Event` objects (validated) | {s(merge['create_s'])} |")
         add(
-            f"| `build_frame` (merge, dedupe to {merge['distinct']:,}, sort) | {s(merge['frame_s'])} |"
+            f"| `build_frame` (merge, dedupe to {merge['distinct']:,}, sort) | "
+            f"{s(merge['frame_s'])} |"
         )
         add(f"| `analyse` (milestones, durations) | {s(merge['analyse_s'])} |")
         add(f"| `build_rows` ({merge['rows']:,} timeline rows) | {s(merge['rows_s'])} |")
         if merge.get("rows_without_flapping_s") is not None:
             add(
-                f"| (`build_rows` without the flapping-alarm fold, `flap_transitions=0`, one run) | "
+                "| (`build_rows` without the flapping-alarm fold, `flap_transitions=0`, one run) "
+                "| "
                 f"{s(merge['rows_without_flapping_s'])} |"
             )
         add(
@@ -254,36 +269,44 @@ def render(
             f"{', '.join(s(t) for t in merge['merge_runs_s'])}) | **{s(merge['merge_s'])}** |"
         )
         add(
-            f"| `frame_events` (the draft's {merge['rebuilt']:,} events back out of the frame) | {s(merge['frame_events_s'])} |"
+            f"| `frame_events` (the draft's {merge['rebuilt']:,} events back out of the frame) | "
+            f"{s(merge['frame_events_s'])} |"
         )
         add(
             f"\nResident memory: {merge['rss_before_merge_mb']:,.0f} MB with the events made, "
-            f"{merge['peak_merge_mb']:,.0f} MB at the merge's peak, {merge['peak_mb']:,.0f} MB after `frame_events` "
+            f"{merge['peak_merge_mb']:,.0f} MB at the merge's peak, {merge['peak_mb']:,.0f} MB "
+            "after `frame_events` "
             "(`ru_maxrss`). The events themselves are most of it."
         )
         add(
-            f"Making the events takes {merge['create_s'] / merge['merge_s']:.1f}x as long as merging them: past this point the"
+            f"Making the events takes {merge['create_s'] / merge['merge_s']:.1f}x as long as "
+            "merging them: past this point the"
         )
         add(
-            "cost is Python objects (one `Event`, one mapping proxy, one dict and its strings per event), not pandas."
+            "cost is Python objects (one `Event`, one mapping proxy, one dict and its strings per "
+            "event), not pandas."
         )
     if "error" not in rend:
         add(
             f"\nRendering: {rend['events']:,} events over one 8-hour day "
-            f"({rend['json_events']:,} distinct) give {rend['rows']:,} timeline rows: {rend['collapsed_lines']} collapsed "
-            f"bursts, {rend.get('flapping_lines', 0)} flapping-alarm lines (one per alarm and 10 minutes), the rest one "
+            f"({rend['json_events']:,} distinct) give {rend['rows']:,} timeline rows: "
+            f"{rend['collapsed_lines']} collapsed "
+            f"bursts, {rend.get('flapping_lines', 0)} flapping-alarm lines (one per alarm and 10 "
+            "minutes), the rest one "
             f"event each; the draft has {rend['markdown_lines']:,} lines.\n"
         )
         add("| step | time |\n|---|---|")
         add(
-            f"| `build_draft` | {s(rend['draft_s'])} |\n| `render_markdown` (median of 3) | {s(rend['markdown_s'])} |"
+            f"| `build_draft` | {s(rend['draft_s'])} |\n| `render_markdown` (median of 3) | "
+            f"{s(rend['markdown_s'])} |"
         )
         add(f"| `render_json` (all {rend['json_events']:,} events) | {s(rend['json_s'])} |")
 
     add("\n## Start-up\n")
     if "error" not in start:
         add(
-            f"Median of {start['runs']} fresh interpreters each, timed from outside (fork, exec, imports, help, exit).\n"
+            f"Median of {start['runs']} fresh interpreters each, timed from outside (fork, exec, "
+            "imports, help, exit).\n"
         )
         add("| command | time | / `python -c pass` |\n|---|---|---|")
         for label, key in (
@@ -294,7 +317,8 @@ def render(
         ):
             add(f"| {label} | {s(start[key])} | {start[key] / start['bare_s']:.1f}x |")
         add(
-            f"\nHeavy modules imported by `--help`: {start['heavy_on_help'] or 'none'}; by `draft --help`: "
+            f"\nHeavy modules imported by `--help`: {start['heavy_on_help'] or 'none'}; by `draft "
+            "--help`: "
             f"{start['heavy_on_draft_help'] or 'none'} (checked: {', '.join(start_heavy())})."
         )
     else:
@@ -321,10 +345,12 @@ def add_cap(add: Any, cap: dict[str, Any]) -> None:
         return
     whole = cap["records"] == cap["distinct"] == cap["expected"]
     add(
-        "One day holding 25,000 log entries of 50 incidents (`bench/window25k.py`), read by the collector alone.\n"
+        "One day holding 25,000 log entries of 50 incidents (`bench/window25k.py`), read by the "
+        "collector alone.\n"
     )
     add(
-        "| log entries read | distinct | requests | lower bound ceil(25,000/100) + ceil(50/100) | over the bound |"
+        "| log entries read | distinct | requests | lower bound ceil(25,000/100) + ceil(50/100) | "
+        "over the bound |"
     )
     add("|---|---|---|---|---|")
     over = cap["requests"] - cap["lower_bound"]
@@ -333,7 +359,7 @@ def add_cap(add: Any, cap: dict[str, Any]) -> None:
         f"{over} ({100 * over / cap['lower_bound']:.1f} %) |"
     )
     add(
-        f"\n{'Every entry came back exactly once.' if whole else '**Entries were lost or repeated.**'} "
+        f"\n{'Every entry came back exactly once.' if whole else '**Entries were lost or repeated.**'} "  # noqa: E501
         f"The collector said: {cap['detail']}."
     )
 
@@ -386,28 +412,36 @@ def start_heavy() -> tuple[str, ...]:
 def add_api(add: Any, api: dict[str, Any]) -> None:
     size = api["month_size"]
     add(
-        f"A busy month served by the sandbox: {size['incidents']} PagerDuty incidents with {size['log_entries']:,} log"
+        f"A busy month served by the sandbox: {size['incidents']} PagerDuty incidents with "
+        f"{size['log_entries']:,} log"
     )
     add(
-        f"entries, {size['transitions']:,} alarm transitions of {size['alarms']} alarms in each of 2 regions (moto with"
+        f"entries, {size['transitions']:,} alarm transitions of {size['alarms']} alarms in each "
+        "of 2 regions (moto with"
     )
     add(
-        f"`DescribeAlarmHistory`), {size['deploys']} deploys in a JSON Lines file (`bench/scenario.py`). The naive"
+        f"`DescribeAlarmHistory`), {size['deploys']} deploys in a JSON Lines file "
+        "(`bench/scenario.py`). The naive"
     )
     add(
-        "baseline (`bench/naive.py`) reads the same records as the libraries' documentation shows: incidents, then"
+        "baseline (`bench/naive.py`) reads the same records as the libraries' documentation "
+        "shows: incidents, then"
     )
     add(
-        "`GET /incidents/{id}/log_entries` for each, then each alarm's history by `AlarmName`, one source after another."
+        "`GET /incidents/{id}/log_entries` for each, then each alarm's history by `AlarmName`, "
+        "one source after another."
     )
     add(
-        "The draft's metric graphs are off (`graphs = false`): moto computes `GetMetricData` by walking every period of"
+        "The draft's metric graphs are off (`graphs = false`): moto computes `GetMetricData` by "
+        "walking every period of"
     )
     add(
-        "the month for every metric, which would measure the stand-in; with them on, each region adds one request."
+        "the month for every metric, which would measure the stand-in; with them on, each region "
+        "adds one request."
     )
     add(
-        "PagerDuty's related-incident listing and change events are off too (each one more listing), so both"
+        "PagerDuty's related-incident listing and change events are off too (each one more "
+        "listing), so both"
     )
     add("clients read the same records.\n")
     add("### Requests (no added latency)\n")
@@ -417,20 +451,24 @@ def add_api(add: Any, api: dict[str, Any]) -> None:
     paths = pm.get("seen", {}).get("pagerduty_paths", {})
     cw_bound = b["cloudwatch"]
     add(
-        f"| CloudWatch | {' + '.join(cw_bound)} | {' + '.join(str(v) for v in cw_bound.values())} | "
+        f"| CloudWatch | {' + '.join(cw_bound)} | {' + '.join(str(v) for v in cw_bound.values())} "
+        "| "
         f"{_requests_cell(cw)} | {nv['requests']['cloudwatch']} |"
     )
     naive_incidents = nv["requests"].get("pagerduty_incidents", 0)
     add(
-        f"| PagerDuty | GET /incidents | {b['pagerduty']['GET /incidents']} | {paths.get('/incidents', 0)} | "
+        f"| PagerDuty | GET /incidents | {b['pagerduty']['GET /incidents']} | "
+        f"{paths.get('/incidents', 0)} | "
         f"{naive_incidents} |"
     )
     add(
-        f"| PagerDuty | log entries | {b['pagerduty']['GET /log_entries']} | {paths.get('/log_entries', 0)} | "
+        f"| PagerDuty | log entries | {b['pagerduty']['GET /log_entries']} | "
+        f"{paths.get('/log_entries', 0)} | "
         f"{nv['requests']['pagerduty'] - naive_incidents} (one listing per incident) |"
     )
     add(
-        f"| PagerDuty | total | {sum(b['pagerduty'].values())} | {_requests_cell(pd)} | {nv['requests']['pagerduty']} |"
+        f"| PagerDuty | total | {sum(b['pagerduty'].values())} | {_requests_cell(pd)} | "
+        f"{nv['requests']['pagerduty']} |"
     )
     add("| deploy log | file | 0 | 0 | 0 |")
     if pd.get("detail"):
@@ -445,13 +483,16 @@ def add_api(add: Any, api: dict[str, Any]) -> None:
     )
     if "rows" in pm:
         add(
-            f"The month's draft has {pm['rows']:,} timeline rows for its {pm['events']:,} events: each incident logs"
+            f"The month's draft has {pm['rows']:,} timeline rows for its {pm['events']:,} events: "
+            "each incident logs"
         )
         add(
-            "about one entry a minute, sparser than the burst rule folds (more than 20 routine rows of a source"
+            "about one entry a minute, sparser than the burst rule folds (more than 20 routine "
+            "rows of a source"
         )
         add(
-            "within 10 minutes). A draft normally covers one incident's hours, where bursts are dense (see the"
+            "within 10 minutes). A draft normally covers one incident's hours, where bursts are "
+            "dense (see the"
         )
         add("10,000-event render above).")
 
@@ -459,33 +500,42 @@ def add_api(add: Any, api: dict[str, Any]) -> None:
     ms = api["latency_s"] * 1000
     add(f"\n### Wall time at {ms:.0f} ms a request\n")
     add(
-        f"{ms:.0f} ms is added to every request: by the PagerDuty stand-in (`latency=`) and by a delaying proxy in front"
+        f"{ms:.0f} ms is added to every request: by the PagerDuty stand-in (`latency=`) and by a "
+        "delaying proxy in front"
     )
     add(
-        "of moto (`bench/proxy.py`). pmdraft's time is a whole draft (collect, merge, analyse, render Markdown);"
+        "of moto (`bench/proxy.py`). pmdraft's time is a whole draft (collect, merge, analyse, "
+        "render Markdown);"
     )
     add("the naive baseline's is only reading the records.\n")
     add("| | wall time | requests |\n|---|---|---|")
     add(f"| naive | {s(lat['naive']['wall_s'])} | {naive_total(lat['naive'])} |")
     add(
-        f"| pmdraft | {s(lat['pmdraft']['wall_s'])} | {sum(r['requests'] for r in lat['pmdraft']['sources'])} |"
+        f"| pmdraft | {s(lat['pmdraft']['wall_s'])} | "
+        f"{sum(r['requests'] for r in lat['pmdraft']['sources'])} |"
     )
     add(f"| **naive / pmdraft** | **{lat['naive']['wall_s'] / lat['pmdraft']['wall_s']:.1f}x** | |")
     p = lat["pmdraft"]
     add(
-        f"\npmdraft's {s(p['wall_s'])}: collecting (all sources at once) {s(p['collect_s'])}, building the draft "
-        f"{s(p['build_s'])}, rendering {s(p['render_s'])}. Without added latency the same draft takes "
-        f"{s(api['counts']['pmdraft']['wall_s'])} (collecting {s(api['counts']['pmdraft']['collect_s'])}) and the "
-        f"naive read {s(api['counts']['naive']['wall_s'])}: that much of each is CPU (this client, and the sandbox "
+        f"\npmdraft's {s(p['wall_s'])}: collecting (all sources at once) {s(p['collect_s'])}, "
+        "building the draft "
+        f"{s(p['build_s'])}, rendering {s(p['render_s'])}. Without added latency the same draft "
+        "takes "
+        f"{s(api['counts']['pmdraft']['wall_s'])} (collecting "
+        f"{s(api['counts']['pmdraft']['collect_s'])}) and the "
+        f"naive read {s(api['counts']['naive']['wall_s'])}: that much of each is CPU (this "
+        "client, and the sandbox "
         "in its own process), not waiting."
     )
     cw_pages = _source(lat["pmdraft"], "cloudwatch").get("requests", 0)
     pd_pages = _source(lat["pmdraft"], "pagerduty").get("requests", 0)
     add(
-        f"\nWhat bounds pmdraft here: PagerDuty's {pd_pages} pages go over 8 connections (`max_connections`) once their offsets are known,"
+        f"\nWhat bounds pmdraft here: PagerDuty's {pd_pages} pages go over 8 connections "
+        "(`max_connections`) once their offsets are known,"
     )
     add(
-        f"about {pd_pages * api['latency_s'] / 8:.1f} s of round trips plus the probes that come first; CloudWatch's {cw_pages}"
+        f"about {pd_pages * api['latency_s'] / 8:.1f} s of round trips plus the probes that come "
+        f"first; CloudWatch's {cw_pages}"
     )
     add(
         f"requests are `NextToken` chains, one per region (about {cw_pages // 2} round trips, "
@@ -494,20 +544,25 @@ def add_api(add: Any, api: dict[str, Any]) -> None:
     chain = max(cw_pages, pd_pages) * api["latency_s"]
     ratio = lat["pmdraft"]["wall_s"] / chain if chain else float("nan")
     add(
-        f"\nAgainst the slowest single source's sequential page chain ({max(cw_pages, pd_pages)} requests one after "
-        f"another at {ms:.0f} ms = {s(chain)}), pmdraft's whole draft takes **{ratio:.2f}x** of it (target: within 1.5x)."
+        f"\nAgainst the slowest single source's sequential page chain ({max(cw_pages, pd_pages)} "
+        "requests one after "
+        f"another at {ms:.0f} ms = {s(chain)}), pmdraft's whole draft takes **{ratio:.2f}x** of "
+        "it (target: within 1.5x)."
     )
     add("The two sources run at the same time, so the slower one sets the wall time.")
 
     add(f"\n### Scaling (requests and wall time at {ms:.0f} ms a request)\n")
     base = api["scale_base"]
     add(
-        f"Base: {base['incidents']} incidents, {base['log_entries']:,} log entries, {base['transitions']} transitions of "
-        f"{base['alarms']} alarms a region, {base['deploys']} deploys; every count multiplied by the scale. Naive requests"
+        f"Base: {base['incidents']} incidents, {base['log_entries']:,} log entries, "
+        f"{base['transitions']} transitions of "
+        f"{base['alarms']} alarms a region, {base['deploys']} deploys; every count multiplied by "
+        "the scale. Naive requests"
     )
     add("are counted without latency (its wall time at 50 ms is the month's above).\n")
     add(
-        "| scale | records | lower bound | pmdraft requests | pmdraft wall | naive requests |\n|---|---|---|---|---|---|"
+        "| scale | records | lower bound | pmdraft requests | pmdraft wall | naive requests "
+        "|\n|---|---|---|---|---|---|"
     )
     for row in api["scaling"]:
         sz = row["size"]
@@ -517,7 +572,8 @@ def add_api(add: Any, api: dict[str, Any]) -> None:
         failed = [r["name"] for r in row["pmdraft"]["sources"] if r["status"] == "failed"]
         note = f" (failed: {', '.join(failed)})" if failed else ""
         add(
-            f"| {row['scale']}x | {records:,} | {bound} | {got}{note} | {s(row['pmdraft']['wall_s'])} | "
+            f"| {row['scale']}x | {records:,} | {bound} | {got}{note} | "
+            f"{s(row['pmdraft']['wall_s'])} | "
             f"{naive_total(row['naive'])} |"
         )
     first, last = api["scaling"][0], api["scaling"][-1]
@@ -525,8 +581,10 @@ def add_api(add: Any, api: dict[str, Any]) -> None:
     got0 = sum(r["requests"] for r in first["pmdraft"]["sources"])
     got1 = sum(r["requests"] for r in last["pmdraft"]["sources"])
     add(
-        f"\nFrom {first['scale']}x to {last['scale']}x ({k:.0f}x the records) pmdraft's requests grow "
-        f"{got1 / got0:.1f}x, its wall time {last['pmdraft']['wall_s'] / first['pmdraft']['wall_s']:.1f}x: requests follow"
+        f"\nFrom {first['scale']}x to {last['scale']}x ({k:.0f}x the records) pmdraft's requests "
+        "grow "
+        f"{got1 / got0:.1f}x, its wall time "
+        f"{last['pmdraft']['wall_s'] / first['pmdraft']['wall_s']:.1f}x: requests follow"
     )
     add("records / 100, never incidents x pages or alarms x pages.")
 

@@ -72,7 +72,7 @@ CONFLUENCE_SCHEME = "confluence://"
 
 
 def parse_confluence_url(target: str) -> tuple[str, str | None]:
-    """``confluence://SPACE/Parent Title`` -> ``("SPACE", "Parent Title")`` (no parent: ``None``)."""
+    """``confluence://SPACE/Parent Title`` -> ``("SPACE", "Parent Title")``; no parent: ``None``."""
     rest = target[len(CONFLUENCE_SCHEME) :]
     space, _, parent = rest.partition("/")
     if not space:
