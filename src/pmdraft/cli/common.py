@@ -129,6 +129,7 @@ def collect_draft(
     config: Any = None,
     output: str | None = None,
     service: str | None = None,
+    slack_channels: tuple[str, ...] = (),
 ) -> Any:
     """Collect and build the draft; ``config`` if the command has read it already, else from
     ``config_option``. The window and ``output`` are checked before any source is asked."""
@@ -144,6 +145,8 @@ def collect_draft(
     check_output(output)
     if not graphs:
         config = without_graphs(config)
+    if slack_channels:
+        config = with_slack_channels(config, slack_channels)
     environ = dict(os.environ)
     if incidents:
         from ..scope import scope_to_incidents
@@ -157,6 +160,28 @@ def collect_draft(
     return make_draft(
         config, span, environ, overrides=overrides, progress=progress(), service=service
     )
+
+
+def with_slack_channels(config: Any, channels: tuple[str, ...]) -> Any:
+    """``config`` reading these Slack channels too (``--slack-channel``), [slack] or not."""
+    import dataclasses
+    import re
+
+    from ..sources.slack import SlackConfig
+
+    bad = [c for c in channels if not re.fullmatch(r"[CG][A-Z0-9]{4,}", c)]
+    if bad:
+        raise click.BadParameter(
+            f"{bad[0]!r} is not a channel id; use the id from the channel's details, like "
+            "C0123ABCD, not its name",
+            param_hint="--slack-channel",
+        )
+    slack = config.get(SlackConfig)
+    if slack is None:
+        sections = {**config.sections, "slack": SlackConfig(channels=list(channels))}
+        return dataclasses.replace(config, sections=sections)
+    wanted = [*slack.channels, *(c for c in channels if c not in slack.channels)]
+    return config.with_settings(dataclasses.replace(slack, channels=wanted))
 
 
 def without_graphs(config: Any) -> Any:

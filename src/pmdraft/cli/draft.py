@@ -78,6 +78,7 @@ def draft(
     config_path: str | None,
     incidents: tuple[str, ...],
     service: str | None,
+    slack_channels: tuple[str, ...],
     strict: bool,
     output: str | None,
     fmt: str,
@@ -136,6 +137,7 @@ def draft(
             config=config,
             output=output,
             service=service,
+            slack_channels=slack_channels,
         )
         report_sources(result)
         if strict and result.gaps:
@@ -219,6 +221,7 @@ def timeline(
     config_path: str | None,
     incidents: tuple[str, ...],
     service: str | None,
+    slack_channels: tuple[str, ...],
     strict: bool,
     output: str | None,
     fmt: str,
@@ -236,7 +239,14 @@ def timeline(
         from ..render import render_timeline
 
         result = collect_draft(
-            since, until, config_path, {}, incidents, output=output, service=service
+            since,
+            until,
+            config_path,
+            {},
+            incidents,
+            output=output,
+            service=service,
+            slack_channels=slack_channels,
         )
         report_sources(result)
         if strict and result.gaps:

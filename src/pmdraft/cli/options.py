@@ -154,6 +154,14 @@ time_options = [
         "from it, and its log entries are the PagerDuty scope.",
     ),
     click.option(
+        "--slack-channel",
+        "slack_channels",
+        multiple=True,
+        metavar="ID",
+        help="Also read this Slack channel (its id, like C0123ABCD; repeatable), besides "
+        "[slack] channels; needs SLACK_BOT_TOKEN.",
+    ),
+    click.option(
         "--service",
         metavar="NAME",
         help="Only this service's incidents (a [[services]] name or the PagerDuty service's "
