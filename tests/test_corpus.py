@@ -101,7 +101,9 @@ def test_case(
     assert draft.endswith("_To be written: the pull request that fixed it._\n"), (
         "the draft is complete"
     )
-    assert [p.name for p in out.parent.iterdir()] == ["draft.md"], "no temporary file is left"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["draft.json", "draft.md"], (
+        "the draft and its JSON, and no temporary file"
+    )
     for text in case.get("contains", []):
         assert fill(text) in draft
     for text in case.get("absent", []):
