@@ -20,7 +20,8 @@ from typing import Any
 
 from ...model import DEPLOY_FAILED, DEPLOY_STARTED, DEPLOY_SUCCEEDED, Event, SourceExtras, Window
 from .._aws import Advice, RateLimiter, guard_answers, paged, translated
-from .file import SHOWN_BAD_LINES, describe
+from .file import describe
+from .notes import skipped_detail
 
 PAGE_SIZE = 50
 """Events per LookupEvents page: the API's maximum."""
@@ -170,20 +171,9 @@ class CloudTrailCollector:
                 self._outside += 1
 
     def _detail(self) -> str | None:
-        parts = list(self._notes)
-        if self._bad:
-            more = len(self._bad) - SHOWN_BAD_LINES
-            parts.append(
-                f"{len(self._bad)} CloudTrail record{'s' if len(self._bad) > 1 else ''} skipped: "
-                + " / ".join(self._bad[:SHOWN_BAD_LINES])
-                + (f" / and {more} more" if more > 0 else "")
-            )
-        if self._outside:
-            parts.append(
-                f"{self._outside} event{'s' if self._outside > 1 else ''} outside the window and "
-                f"the {self.lookback / timedelta(hours=1):g} h deploy lookback before it left out"
-            )
-        return "; ".join(parts) or None
+        return skipped_detail(
+            self._notes, self._bad, "CloudTrail record", self._outside, self.lookback
+        )
 
     def _event(self, region: str, record: Mapping[str, Any]) -> Event | None:
         at = record.get("EventTime")

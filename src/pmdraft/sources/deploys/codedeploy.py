@@ -26,7 +26,8 @@ from ...model import (
 )
 from .._aws import Advice, guard_answers, paged, translated
 from ..base import RequestCounter
-from .file import SHOWN_BAD_LINES, describe
+from .file import describe
+from .notes import skipped_detail
 
 BATCH_SIZE = 25
 """Deployments per BatchGetDeployments call: the API's maximum."""
@@ -148,20 +149,7 @@ class CodeDeployCollector:
         self.detail = self._detail()
 
     def _detail(self) -> str | None:
-        parts = list(self._notes)
-        if self._bad:
-            more = len(self._bad) - SHOWN_BAD_LINES
-            parts.append(
-                f"{len(self._bad)} deployment{'s' if len(self._bad) > 1 else ''} skipped: "
-                + " / ".join(self._bad[:SHOWN_BAD_LINES])
-                + (f" / and {more} more" if more > 0 else "")
-            )
-        if self._outside:
-            parts.append(
-                f"{self._outside} event{'s' if self._outside > 1 else ''} outside the window and "
-                f"the {self.lookback / timedelta(hours=1):g} h deploy lookback before it left out"
-            )
-        return "; ".join(parts) or None
+        return skipped_detail(self._notes, self._bad, "deployment", self._outside, self.lookback)
 
     def _collect(self, window: Window) -> Iterator[Event]:
         since = window.since - self.lookback

@@ -33,6 +33,7 @@ from ...model import (
     SourceExtras,
     Window,
 )
+from .notes import SHOWN_BAD_LINES
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,6 @@ FIELDS = (
     "id",
 )
 TIME_FORMATS = ("iso8601", "epoch_s", "epoch_ms")
-
-SHOWN_BAD_LINES = 5
-"""At most this many skipped lines are quoted in the source's error; the rest are counted."""
 
 
 class BadLine(ValueError):
