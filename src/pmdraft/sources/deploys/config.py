@@ -74,8 +74,9 @@ class CloudTrailConfig:
     """LookupEvents allows 2 requests per second per account and region."""
 
 
-_TIME_FORMATS = ("iso8601", "epoch_s", "epoch_ms")
-_FIELDS = (
+TIME_FORMATS = ("iso8601", "epoch_s", "epoch_ms")
+"""How a deploy log may write its timestamps."""
+FIELDS = (  # the fields pmdraft reads from a deploy record
     "timestamp",
     "service",
     "version",
@@ -97,17 +98,17 @@ def read_file(origin: str, table: Any) -> DeploySourceConfig:
             f"{origin}: [[deploys]] format {d.format!r} is not known; "
             f"use one of {', '.join(_FORMATS)}"
         )
-    if d.time_format not in _TIME_FORMATS:
+    if d.time_format not in TIME_FORMATS:
         raise ConfigError(
             f"{origin}: [[deploys]] time_format {d.time_format!r} is not known; "
-            f"use one of {', '.join(_TIME_FORMATS)}"
+            f"use one of {', '.join(TIME_FORMATS)}"
         )
-    unknown = [k for k in d.fields if k not in _FIELDS]
+    unknown = [k for k in d.fields if k not in FIELDS]
     if unknown:
         raise ConfigError(
             f"{origin}: [deploys.fields]: unknown field "
-            f"'{unknown[0]}'{did_you_mean(unknown[0], list(_FIELDS))}; "
-            f"known fields: {', '.join(_FIELDS)}"
+            f"'{unknown[0]}'{did_you_mean(unknown[0], list(FIELDS))}; "
+            f"known fields: {', '.join(FIELDS)}"
         )
     _check_values(origin, d.values)
     return d
@@ -124,10 +125,10 @@ def _check_values(origin: str, values: Any) -> None:
     if not isinstance(values, dict):
         raise ConfigError(f"{origin}: [deploys.values] must be a table; for example: {example}")
     for name, table in values.items():
-        if name not in _FIELDS:
+        if name not in FIELDS:
             raise ConfigError(
                 f"{origin}: [deploys.values]: unknown field '{name}'"
-                f"{did_you_mean(name, list(_FIELDS))}; known fields: {', '.join(_FIELDS)}"
+                f"{did_you_mean(name, list(FIELDS))}; known fields: {', '.join(FIELDS)}"
             )
         if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
             raise ConfigError(

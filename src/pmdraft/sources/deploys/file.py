@@ -33,6 +33,7 @@ from ...model import (
     SourceExtras,
     Window,
 )
+from .config import FIELDS, TIME_FORMATS
 from .notes import SHOWN_BAD_LINES
 
 log = logging.getLogger(__name__)
@@ -43,18 +44,6 @@ KIND_BY_STATUS = {
     "failed": DEPLOY_FAILED,
     "rolled_back": DEPLOY_ROLLED_BACK,
 }
-FIELDS = (
-    "timestamp",
-    "service",
-    "version",
-    "environment",
-    "status",
-    "actor",
-    "description",
-    "url",
-    "id",
-)
-TIME_FORMATS = ("iso8601", "epoch_s", "epoch_ms")
 
 
 class BadLine(ValueError):
