@@ -589,6 +589,22 @@ def add_api(add: Any, api: dict[str, Any]) -> None:
     add("records / 100, never incidents x pages or alarms x pages.")
 
 
+def graphs_table(g: dict[str, Any]) -> str:
+    """The graphs section (``bench/graphs.py``): a month, 200 alarms all with data."""
+    if "error" in g:
+        return f"\n## Graphs\n\n**failed**: {g['error']}\n"
+    return (
+        f"\n## Graphs\n\nA 30-day window, {g['alarms']} alarms all with data ("
+        f"{g['points']:,} points "
+        f"each at the {g['period_s']} s period the window gives), {g['deploys']} deploys "
+        f"(`bench/graphs.py`), drawn as `pmdraft draft -o` does.\n\n"
+        "| figures | total graph time | per alarm figure (median) | overview | deploy markers |\n"
+        "|---|---|---|---|---|\n"
+        f"| {g['figures']} | {s(g['total_s'])} | {s(g['figure_median_s'])} | {s(g['overview_s'])} "
+        f"| {g['near_deploys']} of {g['deploys']} (near the impact) |\n"
+    )
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
     started = time.perf_counter()
@@ -599,10 +615,12 @@ def main() -> None:
     api = step("api", ["api.py", *(["--quick"] if quick else [])])
     cap = step("window-25k", ["window25k.py"])
     slack = step("slack", ["slack.py", *(["--quick"] if quick else [])])
+    drawn = step("graphs", ["graphs.py"])
     total = time.perf_counter() - started
     m["load_end"] = "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
     DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(render(m, merge, rend, start, api, total, quick, cap, slack), encoding="utf-8")
+    text = render(m, merge, rend, start, api, total, quick, cap, slack) + graphs_table(drawn)
+    DOC.write_text(text, encoding="utf-8")
     print(f"bench: wrote {DOC.relative_to(REPO)} in {total:.0f} s", file=sys.stderr)
 
 

@@ -59,7 +59,7 @@ def test_unknown_key_names_the_section_and_suggests_the_right_one() -> None:
     assert str(err.value) == (
         "pm.toml: [cloudwatch]: unknown key 'regoins' (did you mean 'regions'?); "
         "known keys: accounts, alarm_prefixes, alarm_services, alarm_tags, archive_log_group, endpoint_url, graph_margin_minutes, graphs, "
-        "history_requests_per_second, history_retention_days, max_attempts, max_workers, metric_lookback_minutes, profile, regions, "
+        "history_requests_per_second, history_retention_days, history_slices, max_attempts, max_graphs, max_workers, metric_lookback_minutes, profile, regions, "
         "retry_mode, timeout_seconds"
     )
 

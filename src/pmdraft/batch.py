@@ -45,6 +45,7 @@ from .model import IncidentRef
 from .output import DirectorySink, S3Sink, Sink, draft_name, parse_s3_url, proposal_name
 from .scope import scope_to_incidents
 from .sources.base import RequestCeilingReached, request_ceiling
+from .sources.cloudwatch import CloudWatchConfig
 from .sources.pagerduty import PagerDutyConfig
 from .sources.pagerduty import open_api as pagerduty_api
 from .state import COMPLETE, FAILED, PARTIAL, IncidentRecord, SqliteState, State
@@ -309,7 +310,8 @@ class Batch:
         Returns the draft with its graphs, the text written, where the new version was proposed
         (empty unless a block edited by hand was kept) and the kept blocks.
         """
-        drawn = with_graphs(draft, name)
+        cw = self.config.get(CloudWatchConfig)
+        drawn = with_graphs(draft, name, max_graphs=cw.max_graphs if cw is not None else None)
         for relative, png in drawn.images.items():
             self.sink.write_asset(relative, png)
         fresh = self.render(drawn.draft)

@@ -28,26 +28,41 @@ class Drawn:
     """What to tell the operator (matplotlib missing), if anything."""
 
 
-def with_graphs(draft: Any, draft_name: str | None, *, embed: bool = False) -> Drawn:
+def with_graphs(
+    draft: Any, draft_name: str | None, *, embed: bool = False, max_graphs: int | None = None
+) -> Drawn:
     """Draw ``draft``'s graphs for a draft file called ``draft_name`` and link them from it.
 
     Without a file name (stdout) or without matplotlib the draft carries a note instead; with
-    ``embed`` (HTML) each link also carries its image as a ``data:`` URI.
+    ``embed`` (HTML) each link also carries its image as a ``data:`` URI. At most
+    ``max_graphs`` alarm figures (None: ``render.graphs.MAX_GRAPHS``, 8), the alarms longest in
+    ALARM; the draft's graphs note names the others.
     """
     if not draft.metric_series:
         return Drawn(draft)
     if not draft_name:
         return Drawn(dataclasses.replace(draft, graphs_note=NO_PATH_NOTE))
-    from .render.graphs import GraphsUnavailable, graph_links, graphs_folder, render_graphs
+    from .render.graphs import (
+        MAX_GRAPHS,
+        GraphsUnavailable,
+        graph_links,
+        graphs_folder,
+        not_drawn,
+        render_graphs,
+        rest_note,
+    )
 
+    most = MAX_GRAPHS if max_graphs is None else max_graphs
     folder = graphs_folder(draft_name)
     try:
-        images = render_graphs(draft, folder)
+        images = render_graphs(draft, folder, most)
     except GraphsUnavailable as exc:
         return Drawn(dataclasses.replace(draft, graphs_note=NOT_DRAWN_NOTE), warning=str(exc))
-    links = graph_links(draft, folder)
+    links = graph_links(draft, folder, most)
+    rest = not_drawn(draft, most)
+    note = rest_note(len(rest), most, rest) if rest else draft.graphs_note
     if embed:
         for link in links:
             encoded = base64.b64encode(images[link["path"]]).decode("ascii")
             link["data_uri"] = "data:image/png;base64," + encoded
-    return Drawn(dataclasses.replace(draft, graphs=links), images)
+    return Drawn(dataclasses.replace(draft, graphs=links, graphs_note=note), images)

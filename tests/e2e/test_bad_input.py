@@ -81,7 +81,7 @@ def test_unknown_config_key_exits_1_naming_it(tmp_path: Path) -> None:
     assert result.stderr == (
         f"Error: {cfg}: [cloudwatch]: unknown key 'region' (did you mean 'regions'?); "
         "known keys: accounts, alarm_prefixes, alarm_services, alarm_tags, archive_log_group, endpoint_url, graph_margin_minutes, graphs, "
-        "history_requests_per_second, history_retention_days, max_attempts, max_workers, metric_lookback_minutes, profile, regions, "
+        "history_requests_per_second, history_retention_days, history_slices, max_attempts, max_graphs, max_workers, metric_lookback_minutes, profile, regions, "
         "retry_mode, timeout_seconds\n"
     )
     assert_nothing_written(out)

@@ -231,8 +231,18 @@ def test_draft_update_keeps_edits_and_proposes_an_edited_block(
         "| 14:50:00 | CloudWatch alarm HighErrorRate: ALARM -> OK _[mitigated]_ |"
         in proposal.read_text(encoding="utf-8")
     )
+    # The same window as the update above: the graphs' period follows the window (issue 17).
     unchanged = run(
-        "draft", "--incident", "1234", "--config", str(demo_config), "-o", str(out), "--update"
+        "draft",
+        "--incident",
+        "1234",
+        "--config",
+        str(demo_config),
+        "-o",
+        str(out),
+        "--update",
+        "--since",
+        "2024-01-15T12:00:00Z",
     )
     assert unchanged.exit_code == 0 and out.read_text(encoding="utf-8") == after
 

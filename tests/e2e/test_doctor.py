@@ -133,7 +133,7 @@ def test_doctor_shows_a_broken_config_as_the_first_thing_to_fix(tmp_path: Path) 
             (
                 f"{cfg}: [cloudwatch]: unknown key 'regoins' (did you mean 'regions'?); "
                 "known keys: accounts, alarm_prefixes, alarm_services, alarm_tags, archive_log_group, endpoint_url, graph_margin_minutes, "
-                "graphs, history_requests_per_second, history_retention_days, max_attempts, max_workers, "
+                "graphs, history_requests_per_second, history_retention_days, history_slices, max_attempts, max_graphs, max_workers, "
                 "metric_lookback_minutes, profile, regions, retry_mode, timeout_seconds"
             ),
         ),

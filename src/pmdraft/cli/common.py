@@ -142,6 +142,7 @@ def collect_draft(
     span = window(since, until) if since is not None and until is not None else None
     if config is None:
         config = load_config(config_option)
+    click.get_current_context().meta["pmdraft.config"] = config  # read once, used for graphs
     check_output(output)
     if not graphs:
         config = without_graphs(config)

@@ -11,6 +11,16 @@ from ..errors import PmdraftError
 from ..output import write_atomic
 
 
+def max_graphs(config: Any) -> int | None:
+    """``[cloudwatch] max_graphs`` of the command's config, if it has one."""
+    if config is None:
+        return None
+    from ..sources.cloudwatch import CloudWatchConfig
+
+    cw = config.get(CloudWatchConfig)
+    return cw.max_graphs if cw is not None else None
+
+
 def write_graphs(result: Any, output: str | None, *, embed: bool = False) -> Any:
     """The draft with its graphs drawn, written beside ``output`` and linked from it.
 
@@ -19,7 +29,8 @@ def write_graphs(result: Any, output: str | None, *, embed: bool = False) -> Any
     from ..graphs_beside import with_graphs
 
     name = Path(output).name if output and output != "-" else None
-    drawn = with_graphs(result, name, embed=embed)
+    config = click.get_current_context().meta.get("pmdraft.config")
+    drawn = with_graphs(result, name, embed=embed, max_graphs=max_graphs(config))
     if drawn.warning:
         click.echo(f"pmdraft: {drawn.warning}", err=True)
     assert output is not None or not drawn.images

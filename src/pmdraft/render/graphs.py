@@ -1,9 +1,12 @@
 """Monitoring graphs: one PNG per alarm that went to ALARM, and an overview of them all.
 
 Each figure draws the alarm's metric over the window (plus the collector's margin), its
-threshold as a dashed line, its ALARM periods shaded red, and vertical markers for deploys and
-milestones. Nothing is written here: :func:`render_graphs` returns ``{relative path: PNG bytes}``
-and the CLI writes them beside the draft; :func:`graph_links` gives the draft's links and alt text.
+threshold as a dashed line, its ALARM periods shaded red, and vertical markers for milestones
+and for the deploys near the impact (from the suspect lookback before impact start to the
+resolution; without an impact start, the window's). At most ``max_graphs`` alarms are drawn
+(:data:`MAX_GRAPHS`): those that spent longest in ALARM; :func:`not_drawn` names the rest.
+Nothing is written here: :func:`render_graphs` returns ``{relative path: PNG bytes}`` and the
+CLI writes them beside the draft; :func:`graph_links` gives the draft's links and alt text.
 matplotlib is the optional extra ``pmdraft[graphs]``; without it :class:`GraphsUnavailable` says so.
 """
 
@@ -28,6 +31,9 @@ INSTALL_HINT = (
 
 OVERVIEW = "overview.png"
 """The combined figure's file name inside the graphs folder."""
+
+MAX_GRAPHS = 8
+"""Alarm figures drawn at most (plus the overview): the alarms longest in ALARM."""
 
 _MILESTONE_COLOURS = {
     "impact_started": "#d62728",
@@ -75,10 +81,40 @@ def _alarm_periods(draft: Draft, ref: str) -> list[tuple[datetime, datetime]]:
     return periods
 
 
-def _plans(draft: Draft) -> list[_Plan]:
+def _has_data(s: MetricSeries) -> bool:
+    return any(v is not None and not math.isnan(v) for v in s.values)
+
+
+def _ranked(draft: Draft, max_graphs: int) -> tuple[list[_Plan], list[str]]:
+    """(drawn, not drawn): the ``max_graphs`` plans longest in ALARM, in draft order, and the
+    names of the other alarms with data, in draft order. Ties go to the earlier series.
+
+    Only the drawn series' datapoints are parsed: a month of 200 alarms costs 8 series' parsing.
+    """
+    with_data = [i for i, s in enumerate(draft.series) if _has_data(s)]
+    if len(with_data) > max_graphs:
+        spent = {
+            i: sum((b - a).total_seconds() for a, b in _alarm_periods(draft, draft.series[i].ref))
+            for i in with_data
+        }
+        chosen = set(sorted(with_data, key=lambda i: (-spent[i], i))[:max_graphs])
+    else:
+        chosen = set(with_data)
+    rest = [draft.series[i].alarm_name for i in with_data if i not in chosen]
+    return _plans(draft, chosen), rest
+
+
+def not_drawn(draft: Draft, max_graphs: int = MAX_GRAPHS) -> list[str]:
+    """The alarms with data that are not drawn (past ``max_graphs``), by name, in draft order."""
+    return _ranked(draft, max_graphs)[1]
+
+
+def _plans(draft: Draft, chosen: set[int]) -> list[_Plan]:
     plans: list[_Plan] = []
     used: set[str] = set()
-    for s in draft.series:
+    for i, s in enumerate(draft.series):
+        if i not in chosen:
+            continue
         pairs = [
             (_parse(t), float(v))
             for t, v in zip(s.times, s.values, strict=True)
@@ -103,9 +139,12 @@ def _plans(draft: Draft) -> list[_Plan]:
     return plans
 
 
-def graph_links(draft: Draft, folder: str) -> list[dict[str, str]]:
-    """The graphs' links for the draft, relative to it: path, title and alt text, overview first."""
-    plans = _plans(draft)
+def graph_links(draft: Draft, folder: str, max_graphs: int = MAX_GRAPHS) -> list[dict[str, str]]:
+    """The graphs' links for the draft, relative to it: path, title and alt text, overview first.
+
+    The overview's alt text also names the alarms not drawn (past ``max_graphs``).
+    """
+    plans, rest = _ranked(draft, max_graphs)
     if not plans:
         return []
     names = ", ".join(p.series.alarm_name for p in plans)
@@ -115,7 +154,8 @@ def graph_links(draft: Draft, folder: str) -> list[dict[str, str]]:
             "title": "Overview",
             "alt": f"Overview of the alarmed metrics ({names}) with their thresholds, "
             "ALARM periods shaded red, "
-            "and the deploys and milestones marked",
+            "and the deploys and milestones marked"
+            + (f"; {rest_note(len(rest), max_graphs, rest)}" if rest else ""),
         }
     ]
     links += [
@@ -123,6 +163,31 @@ def graph_links(draft: Draft, folder: str) -> list[dict[str, str]]:
         for p in plans
     ]
     return links
+
+
+def rest_note(count: int, max_graphs: int, names: list[str]) -> str:
+    """``3 more alarms not drawn (at most 8 figures, longest in ALARM first): a, b, c``."""
+    return (
+        f"{count} more alarm{'s' if count > 1 else ''} not drawn (at most {max_graphs} figures, "
+        f"longest in ALARM first): {', '.join(names)}"
+    )
+
+
+def near_impact(draft: Draft) -> list[Any]:
+    """The deploys a figure marks: from the suspect lookback before impact start to resolution.
+
+    Without an impact start, every deploy in the draft; the end is the resolution, else the
+    mitigation, else the window's end.
+    """
+    deploys = [e for e in draft.events if e.kind.startswith("deploy.")]
+    milestones = draft.analysis.milestones
+    impact = milestones.get("impact_started")
+    if impact is None:
+        return deploys
+    end = milestones.get("resolved") or milestones.get("mitigated")
+    since = impact.at - draft.suspects.lookback
+    until = end.at if end is not None else draft.window.until
+    return [e for e in deploys if since <= e.at <= until]
 
 
 def _pyplot() -> Any:
@@ -138,8 +203,7 @@ def _pyplot() -> Any:
     return plt
 
 
-def _markers(ax: Any, draft: Draft, *, labels: bool) -> None:
-    deploys = [e for e in draft.events if e.kind.startswith("deploy.")]
+def _markers(ax: Any, draft: Draft, deploys: list[Any], *, labels: bool) -> None:
     low, high = ax.get_ylim()
     for e in deploys:
         ax.axvline(e.at, color="#555555", linestyle=":", linewidth=1)
@@ -166,7 +230,7 @@ def _markers(ax: Any, draft: Draft, *, labels: bool) -> None:
         )
 
 
-def _draw(ax: Any, draft: Draft, plan: _Plan, *, labels: bool) -> None:
+def _draw(ax: Any, draft: Draft, plan: _Plan, deploys: list[Any], *, labels: bool) -> None:
     import matplotlib.dates as mdates
 
     s = plan.series
@@ -188,7 +252,7 @@ def _draw(ax: Any, draft: Draft, plan: _Plan, *, labels: bool) -> None:
     for i, (a, b) in enumerate(plan.alarm_periods):
         ax.axvspan(a, b, color="#d62728", alpha=0.15, label="ALARM" if i == 0 else None)
     ax.set_xlim(plan.times[0], plan.times[-1])
-    _markers(ax, draft, labels=labels)
+    _markers(ax, draft, deploys, labels=labels)
     # matplotlib.dates has no type hints, so mypy sees an untyped call.
     formatter = mdates.DateFormatter("%H:%M", tz=UTC)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_formatter(formatter)
@@ -202,19 +266,21 @@ def _png(fig: Any) -> bytes:
     return buffer.getvalue()
 
 
-def render_graphs(draft: Draft, folder: str) -> dict[str, bytes]:
-    """``{path relative to the draft: PNG bytes}``: one figure per alarm, then the overview.
+def render_graphs(draft: Draft, folder: str, max_graphs: int = MAX_GRAPHS) -> dict[str, bytes]:
+    """``{path relative to the draft: PNG bytes}``: one figure per drawn alarm, then the overview.
 
-    Raises :class:`GraphsUnavailable` without matplotlib; an empty dict when no alarm has data.
+    At most ``max_graphs`` alarm figures, the alarms longest in ALARM. Raises
+    :class:`GraphsUnavailable` without matplotlib; an empty dict when no alarm has data.
     """
-    plans = _plans(draft)
+    plans = _ranked(draft, max_graphs)[0]
     if not plans:
         return {}
     plt = _pyplot()
+    deploys = near_impact(draft)
     out: dict[str, bytes] = {}
     for plan in plans:
         fig, ax = plt.subplots(figsize=(9, 3.6))
-        _draw(ax, draft, plan, labels=True)
+        _draw(ax, draft, plan, deploys, labels=True)
         ax.set_xlabel("UTC")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
         out[f"{folder}/{plan.filename}"] = _png(fig)
@@ -223,7 +289,7 @@ def render_graphs(draft: Draft, folder: str) -> dict[str, bytes]:
         len(plans), 1, figsize=(9, 2.4 * len(plans) + 0.6), sharex=True, squeeze=False
     )
     for i, (ax, plan) in enumerate(zip(axes[:, 0], plans, strict=True)):
-        _draw(ax, draft, plan, labels=i == 0)
+        _draw(ax, draft, plan, deploys, labels=i == 0)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
     axes[-1, 0].set_xlabel("UTC")
     fig.suptitle(f"Monitoring overview, {draft.window.since:%Y-%m-%d}", fontsize=11)
@@ -238,4 +304,13 @@ def graphs_folder(draft_name: str) -> str:
     return f"{stem}-graphs"
 
 
-__all__ = ["INSTALL_HINT", "GraphsUnavailable", "graph_links", "graphs_folder", "render_graphs"]
+__all__ = [
+    "INSTALL_HINT",
+    "MAX_GRAPHS",
+    "GraphsUnavailable",
+    "graph_links",
+    "graphs_folder",
+    "not_drawn",
+    "render_graphs",
+    "rest_note",
+]

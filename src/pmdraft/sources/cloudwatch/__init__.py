@@ -26,6 +26,7 @@ def build(cfg: CloudWatchConfig, context: BuildContext) -> list[Collector]:
             alarm_tags=cfg.alarm_tags,
             max_workers=cfg.max_workers,
             history_requests_per_second=cfg.history_requests_per_second,
+            history_slices=cfg.history_slices,
             retention=timedelta(days=retention) if retention > 0 else None,
             graph_margin=timedelta(minutes=cfg.graph_margin_minutes) if cfg.graphs else None,
             metric_lookback=minutes(cfg.metric_lookback_minutes),

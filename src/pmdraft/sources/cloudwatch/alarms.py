@@ -87,6 +87,19 @@ class AlarmInfo:
     statistic: str | None = None
     period: int | None = None
     dimensions: tuple[tuple[str, str], ...] = field(default=())
+    state_updated: datetime | None = None
+    """When the alarm last changed state (``StateUpdatedTimestamp``); None: not said."""
+
+    def changed_since(self, at: datetime) -> bool:
+        """Whether the alarm may have changed state at or after ``at`` (unknown: yes)."""
+        return self.state_updated is None or self.state_updated >= at
+
+
+def _aware(value: Any) -> datetime | None:
+    """A boto3 timestamp in UTC; anything else is None."""
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def alarms_of(page: Page) -> dict[str, AlarmInfo]:
@@ -103,6 +116,7 @@ def alarms_of(page: Page) -> dict[str, AlarmInfo]:
             statistic=a.get("Statistic") or a.get("ExtendedStatistic"),
             period=a.get("Period"),
             dimensions=tuple((d["Name"], d["Value"]) for d in a.get("Dimensions", [])),
+            state_updated=_aware(a.get("StateUpdatedTimestamp")),
         )
     for a in page.get("CompositeAlarms", []):
         alarms[a["AlarmName"]] = AlarmInfo(

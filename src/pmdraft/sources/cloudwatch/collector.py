@@ -1,17 +1,15 @@
 """CloudWatch alarm history: every state transition of every alarm in the window.
 
 For each (account, region) pair, read concurrently over a bounded pool: one paginated
-``DescribeAlarms`` (metric and composite alarms) for each alarm's metric, threshold, operator
-and rule, then one paginated ``DescribeAlarmHistory`` stream (``HistoryItemType=StateUpdate``,
-``MaxRecords=100``), never one call per alarm. ``ListTagsForResource`` is called per alarm only
-when ``alarm_tags`` or ``keep_tags`` is set, and ``GetMetricData`` only for the graphs
-(:mod:`.metrics`); the same query, its start widened by ``metric_lookback``, also finds breaches
-that began before an alarm's evaluated range. With ``archive_log_group``, archived EventBridge
-state changes are merged in (:mod:`.archive`). Each history item becomes one event
-(:mod:`.alarms`); one that cannot is skipped and named in ``detail``, and so is what was dropped
-for lying outside the window. With graphs off, a metric lookback reads its own
-``GetMetricData`` (only the fired alarms, only the lookback span), so a rendering choice never
-moves a milestone. Sessions, roles, clients and error translation are :mod:`.._aws`'s.
+``DescribeAlarms`` (metric and composite alarms), then the ``DescribeAlarmHistory`` stream
+(``StateUpdate``, ``MaxRecords=100``) of every alarm at once, never one call per alarm; a long
+window's stream is read as a few disjoint time slices side by side, sharing the account's rate
+limiter (:mod:`.slices`). ``ListTagsForResource`` is called per alarm only when ``alarm_tags``
+or ``keep_tags`` is set; ``GetMetricData`` only for the graphs, beside the history, and for the
+metric lookback (:mod:`.graphs`). With ``archive_log_group``, archived EventBridge state changes
+are merged in (:mod:`.archive`). Each history item becomes one event (:mod:`.alarms`); one that
+cannot is skipped and named in ``detail``, and so is what was dropped for lying outside the
+window. Sessions, roles, clients and error translation are :mod:`.._aws`'s.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -31,6 +29,7 @@ from ..base import RequestCounter
 from .alarms import ALARM_TYPES, AlarmInfo, BadItem, alarm_event, alarms_of, label, summary
 from .archive import archived_items, merged, readable
 from .graphs import MetricReads
+from .slices import HISTORY_SLICES, time_slices
 
 PAGE_SIZE = 100
 """Records per DescribeAlarms and DescribeAlarmHistory page: the API's maximum."""
@@ -85,6 +84,7 @@ class CloudWatchCollector(MetricReads):
         alarm_tags: Mapping[str, str] | None = None,
         max_workers: int = 8,
         history_requests_per_second: float = 20.0,
+        history_slices: int = HISTORY_SLICES,
         retention: timedelta | None = None,
         graph_margin: timedelta | None = None,
         metric_lookback: timedelta | None = None,
@@ -98,6 +98,8 @@ class CloudWatchCollector(MetricReads):
         self.alarm_prefixes = tuple(alarm_prefixes)
         self.alarm_tags = dict(alarm_tags or {})
         self.max_workers = max_workers
+        self.history_slices = history_slices
+        """At most this many time slices of a long window's history are read side by side."""
         self.retention = retention
         """Alarm history CloudWatch keeps; a window starting earlier is a gap. None: no check."""
         self.graph_margin = graph_margin
@@ -249,7 +251,29 @@ class CloudWatchCollector(MetricReads):
     def _collect_pair(self, target: Target, source: Any, window: Window) -> list[Event]:
         client = source if hasattr(source, "meta") else self._make(target, source)
         alarms = self._alarms(target, client)
-        items, tags = self._history(target, client, window, alarms)
+        slices = time_slices(window, self.history_slices)
+        with ThreadPoolExecutor(
+            max_workers=len(slices) + 1, thread_name_prefix="cloudwatch-pair"
+        ) as pool:
+            # GetMetricData for the graphs goes beside the history, not after it.
+            graphs = self._start_graphs(pool, target, client, window, alarms)
+            items, tags = self._history(target, client, window, alarms, pool, slices)
+            events = self._events(target, window, alarms, items, tags)
+            if graphs is not None:
+                return self._graphed(target, client, alarms, events, graphs)
+        if self.metric_lookback is not None:
+            return self._looked_back(target, client, alarms, events)
+        return events
+
+    def _events(
+        self,
+        target: Target,
+        window: Window,
+        alarms: Mapping[str, AlarmInfo],
+        items: list[dict[str, Any]],
+        tags: Mapping[str, Mapping[str, str]],
+    ) -> list[Event]:
+        """One event per history item in ``window``; the unreadable and the outside are counted."""
         events, outside = [], 0
         for item in items:
             name = item["AlarmName"]
@@ -268,10 +292,6 @@ class CloudWatchCollector(MetricReads):
                 outside += 1
         with self._lock:
             self._outside += outside
-        if self.graph_margin is not None:
-            return self._graphed(target, client, window, alarms, events)
-        if self.metric_lookback is not None:
-            return self._looked_back(target, client, alarms, events)
         return events
 
     def _alarms(self, target: Target, client: Any) -> dict[str, AlarmInfo]:
@@ -288,30 +308,20 @@ class CloudWatchCollector(MetricReads):
         return alarms
 
     def _history(
-        self, target: Target, client: Any, window: Window, alarms: Mapping[str, AlarmInfo]
+        self,
+        target: Target,
+        client: Any,
+        window: Window,
+        alarms: Mapping[str, AlarmInfo],
+        pool: Executor,
+        slices: Sequence[tuple[datetime, datetime]],
     ) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
         """The wanted ``StateUpdate`` items (history, then archive) and their alarms' tags."""
-        # One stream for every alarm of the pair, never a call per alarm; the paginator follows
-        # NextToken, and each request waits for the account's rate limiter (see _instrument).
-        pages = self._paged(
-            target,
-            "DescribeAlarmHistory",
-            client.describe_alarm_history,
-            AlarmTypes=ALARM_TYPES,
-            HistoryItemType="StateUpdate",
-            StartDate=window.since,
-            EndDate=window.until,
-            MaxRecords=PAGE_SIZE,
-        )
-        items = self._readable(
-            target,
-            (
-                item
-                for page in self._call(target, client, "DescribeAlarmHistory", pages)
-                for item in page.get("AlarmHistoryItems", [])
-                if item.get("HistoryItemType") == "StateUpdate"
-            ),
-        )
+        # One stream per time slice for every alarm of the pair, never a call per alarm; each
+        # follows its NextToken, and each request waits for the account's rate limiter.
+        read = partial(self._slice, target, client)
+        chains = [pool.submit(read, since, until) for since, until in slices]
+        items = self._readable(target, (item for chain in chains for item in chain.result()))
         if self.archive_log_group:
             items = merged(items, self._archived(target, window), self._wanted)
         tags: dict[str, dict[str, str]] = {}
@@ -324,6 +334,27 @@ class CloudWatchCollector(MetricReads):
                 if all(tags.get(i["AlarmName"], {}).get(k) == v for k, v in self.alarm_tags.items())
             ]
         return items, tags
+
+    def _slice(
+        self, target: Target, client: Any, since: datetime, until: datetime
+    ) -> list[dict[str, Any]]:
+        """The ``StateUpdate`` items of one time slice, newest first: one NextToken chain."""
+        pages = self._paged(
+            target,
+            "DescribeAlarmHistory",
+            client.describe_alarm_history,
+            AlarmTypes=ALARM_TYPES,
+            HistoryItemType="StateUpdate",
+            StartDate=since,
+            EndDate=until,
+            MaxRecords=PAGE_SIZE,
+        )
+        return [
+            item
+            for page in self._call(target, client, "DescribeAlarmHistory", pages)
+            for item in page.get("AlarmHistoryItems", [])
+            if item.get("HistoryItemType") == "StateUpdate"
+        ]
 
     def _readable(self, target: Target, items: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
         """The wanted items, each once; the unreadable ones and the repeats are noted."""

@@ -49,6 +49,9 @@ class CloudWatchConfig:
     """(account, region) pairs read at once (default 8)."""
     history_requests_per_second: float = key(20.0, "history_requests_per_second = 20")
     """DescribeAlarmHistory requests per second per account, across its regions (default 20)."""
+    history_slices: int = key(4, "history_slices = 4")
+    """Time slices (each at least 6 hours) a long window's history is read as, side by side,
+    each its own NextToken chain under the same rate limit (default 4)."""
     alarm_tags: dict[str, str] = key({}, '[cloudwatch.alarm_tags] team = "payments"')
     """Only alarms carrying every one of these tags (one ListTagsForResource per alarm)."""
     history_retention_days: float = key(14.0, "history_retention_days = 14")
@@ -58,6 +61,9 @@ class CloudWatchConfig:
     """Read the alarmed metrics (GetMetricData) for the draft's graphs; --no-graphs turns it off."""
     graph_margin_minutes: int = key(30, "graph_margin_minutes = 30")
     """Minutes of metric data drawn before and after the window (default 30)."""
+    max_graphs: int = key(8, "max_graphs = 8")
+    """At most this many alarm figures, the alarms longest in ALARM first (plus the overview);
+    the rest are named in the draft's graphs note (default 8)."""
     metric_lookback_minutes: int = key(60, "metric_lookback_minutes = 60")
     """Minutes before an alarm's breach start its metric is read back for an earlier start of
     the breaching run (rule metric_lookback); widens the graphs' GetMetricData query, or with
@@ -124,6 +130,11 @@ def _check_values(origin: str, cw: CloudWatchConfig) -> None:
         raise ConfigError(
             f"{origin}: [cloudwatch] max_workers must be at least 1 and "
             "history_requests_per_second above 0"
+        )
+    if cw.history_slices < 1 or cw.max_graphs < 1:
+        raise ConfigError(
+            f"{origin}: [cloudwatch] history_slices and max_graphs must be at least 1, got "
+            f"{cw.history_slices} and {cw.max_graphs}; for example: history_slices = 4"
         )
     if not cw.regions:
         raise ConfigError(

@@ -1,15 +1,22 @@
 """The CloudWatch collector's metric reads: for the graphs, and for the metric lookback alone.
 
-With graphs on, one ``GetMetricData`` query over the graph window (its start widened by the
-metric lookback) feeds both the graphs and the lookback. With graphs off and a lookback set,
-the lookback reads its own query: only the fired alarms, only the lookback span, on the same
-period grid, so the breach starts found are the same either way.
+With graphs on, ``GetMetricData`` starts as soon as ``DescribeAlarms`` has answered, beside the
+alarm history (not after it): it reads every wanted alarm whose state changed since the window
+began (``StateUpdatedTimestamp``; the ones that fired in the window are among them), over the
+graph window at the period :func:`~.metrics.graph_period` gives, and the graphs keep the alarms
+that fired. When that period is the alarm's own (windows up to about a day for a 60 s alarm)
+the same query also starts a metric lookback earlier and feeds the lookback. Otherwise, or for
+a breach that began before the query, the lookback reads its own query: only the fired alarms,
+only the lookback span, at the alarm's period, so the breach starts found are the same either
+way. With graphs off and a lookback set, only that lookback query is made.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -18,7 +25,33 @@ from ...errors import CollectorError
 from ...model import ALARM_ALARM, Event, MetricSeries, Window, parse_time
 from .._aws import Page, Target, where
 from .alarms import AlarmInfo
-from .metrics import Points, floor, graph_series, graphable, looked_back, metric_points, read_since
+from .metrics import (
+    Points,
+    floor,
+    floor_to,
+    graph_period,
+    graph_series,
+    graphable,
+    looked_back,
+    metric_points,
+)
+
+
+@dataclass(frozen=True)
+class GraphRead:
+    """One pair's ``GetMetricData`` for the graphs, started beside the history."""
+
+    alarms: tuple[AlarmInfo, ...]
+    """The alarms queried, by name: every wanted graphable alarm that changed since the start."""
+    periods: Mapping[str, int]
+    """Each alarm's query period, by name (:func:`~.metrics.graph_period`)."""
+    start: datetime
+    """Where the query starts: the graph window, earlier by the lookback when it shares it."""
+    shown: datetime
+    """Where the graphs start (the window less the margin, on the period grid)."""
+    lookback: timedelta | None
+    """The metric lookback this query also serves; None when the lookback reads its own."""
+    points: Future[dict[str, Points] | None]
 
 
 class MetricReads:
@@ -30,38 +63,66 @@ class MetricReads:
     _series: list[MetricSeries]
     _call: Callable[..., Iterator[Page]]
     _note: Callable[..., None]
+    _wanted: Callable[[str], bool]
+
+    def _start_graphs(
+        self,
+        pool: Executor,
+        target: Target,
+        client: Any,
+        window: Window,
+        alarms: Mapping[str, AlarmInfo],
+    ) -> GraphRead | None:
+        """Start the graphs' GetMetricData in ``pool``; None when graphs are off or none can be."""
+        if self.graph_margin is None:
+            return None
+        margin = self.graph_margin
+        usable = graphable(
+            [
+                alarms[n]
+                for n in sorted(alarms)
+                if self._wanted(n) and alarms[n].changed_since(window.since)
+            ]
+        )
+        if not usable:
+            return None
+        span = window.duration + 2 * margin
+        periods = {a.name: graph_period(span, a.period) for a in usable}
+        shared = all(periods[a.name] == a.period for a in usable)
+        lookback = self.metric_lookback if shared else None
+        step = max(60, *periods.values())
+        start = floor_to(window.since - margin - (lookback or timedelta(0)), step)
+        points = pool.submit(
+            self._points, target, client, usable, start, window.until + margin, "graphs", periods
+        )
+        shown = floor_to(window.since - margin, step)
+        return GraphRead(tuple(usable), periods, start, shown, lookback, points)
 
     def _graphed(
         self,
         target: Target,
         client: Any,
-        window: Window,
         alarms: Mapping[str, AlarmInfo],
         events: list[Event],
+        read: GraphRead,
     ) -> list[Event]:
-        """``events``, after reading the fired alarms' metrics for the graphs (and the lookback).
+        """``events``, with the graphs of the fired alarms kept (and the lookback applied).
 
         A failed metric read costs the graphs of the pair, not its events: it is a note.
         """
-        assert self.graph_margin is not None
         fired = [e for e in events if e.kind == ALARM_ALARM]
-        names = sorted({str(e.attrs["alarm_name"]) for e in fired})
+        names = {str(e.attrs["alarm_name"]) for e in fired}
         starts = [parse_time(str(e.attrs["breach_start"])) for e in fired]
-        lookback = self.metric_lookback if self.metric_lookback and starts else None
-        usable = graphable([alarms[n] for n in names if n in alarms])
-        if not usable:
+        points = read.points.result()
+        if points is not None:
+            usable = [a for a in read.alarms if a.name in names]
+            with self._lock:
+                self._series.extend(graph_series(target, usable, points, read.shown, read.periods))
+        if not self.metric_lookback or not starts:
             return events
-        since = read_since(window, self.graph_margin, starts, lookback)
-        points = self._points(
-            target, client, usable, floor(since, usable), window.until + self.graph_margin, "graphs"
-        )
-        if points is None:
-            return events
-        shown = floor(window.since - self.graph_margin, usable)
-        with self._lock:
-            self._series.extend(graph_series(target, usable, points, shown))
-        if lookback is None:
-            return events
+        lookback = read.lookback
+        if points is None or lookback is None or min(starts) - lookback < read.start:
+            return self._looked_back(target, client, alarms, events)
         return [
             looked_back(e, alarms, points, lookback) if e.kind == ALARM_ALARM else e for e in events
         ]
@@ -105,12 +166,13 @@ class MetricReads:
         start: datetime,
         end: datetime,
         purpose: str,
+        periods: Mapping[str, int] | None = None,
     ) -> dict[str, Points] | None:
         """The alarms' datapoints; None (and a note naming ``purpose``) when the read failed."""
         call = partial(self._call, target, client, "GetMetricData")
         notes: list[str] = []
         try:
-            return metric_points(client, usable, start, end, call, notes)
+            return metric_points(client, usable, start, end, call, notes, periods)
         except CollectorError as exc:
             self._note(f"no {purpose} for {where(target)}: {exc.message}")
             return None

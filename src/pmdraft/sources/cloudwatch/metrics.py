@@ -1,9 +1,13 @@
 """The alarmed metrics' datapoints (GetMetricData), for the graphs and the metric lookback.
 
-One query per alarm with a metric, ``METRIC_QUERIES_PER_CALL`` queries a call, over the window
-widened by the graph margin. With a metric lookback the same query also starts earlier, before
-each breach start, so a breach that began before the alarm's evaluated range is found
-(:func:`earlier_breach`) without another call.
+One query per alarm with a metric, over the window widened by the graph margin. Each query's
+period follows the window (:func:`graph_period`): at most :data:`POINTS_PER_SERIES` datapoints a
+series, never finer than the alarm's own period. Queries are batched so that each call stays
+within AWS's limits (:data:`METRIC_QUERIES_PER_CALL` queries, :data:`DATAPOINTS_PER_CALL`
+datapoints), and each call's ``NextToken`` pages are followed. With a metric lookback, and the
+graph period equal to the alarm's, the same query also starts earlier, before each breach start,
+so a breach that began before the alarm's evaluated range is found (:func:`earlier_breach`)
+without another call.
 """
 
 from __future__ import annotations
@@ -20,6 +24,15 @@ from .alarms import BREACHES, AlarmInfo, account_of
 
 METRIC_QUERIES_PER_CALL = 500
 """GetMetricData's limit on queries in one call."""
+
+DATAPOINTS_PER_CALL = 100_800
+"""GetMetricData's limit on datapoints in one answer (more come by NextToken)."""
+
+POINTS_PER_SERIES = 1_500
+"""At most this many datapoints per graphed series: the period grows with the window."""
+
+HIGH_RESOLUTION_PERIODS = (1, 5, 10, 30)
+"""The periods under a minute CloudWatch accepts; above a minute, any multiple of 60 s."""
 
 RULE_LOOKBACK = (
     "metric_lookback (first breaching datapoint of the run, read back with GetMetricData)"
@@ -97,11 +110,56 @@ def floor(at: datetime, alarms: Sequence[AlarmInfo]) -> datetime:
 
     GetMetricData aligns datapoints to the period; a start on that grid reads whole periods.
     """
-    step = max(60, *(a.period or 60 for a in alarms))
+    return floor_to(at, max(60, *(a.period or 60 for a in alarms)))
+
+
+def floor_to(at: datetime, step: int) -> datetime:
+    """``at`` rounded down to a multiple of ``step`` seconds from the epoch."""
     return at - timedelta(seconds=(at - EPOCH).total_seconds() % step)
 
 
-def _query(number: int, alarm: AlarmInfo) -> dict[str, Any]:
+def valid_period(seconds: float) -> int:
+    """The smallest period CloudWatch accepts that is at least ``seconds``.
+
+    1, 5, 10 or 30 s (high resolution), else the next multiple of 60 s.
+    """
+    for period in HIGH_RESOLUTION_PERIODS:
+        if seconds <= period:
+            return period
+    return 60 * math.ceil(seconds / 60)
+
+
+def graph_period(span: timedelta, alarm_period: int | None) -> int:
+    """The period a graph of ``span`` reads: the rule that keeps a series to ~1,500 points.
+
+    The smallest CloudWatch-valid period (1, 5, 10, 30 s, or a multiple of 60 s) that is at
+    least ``span / POINTS_PER_SERIES`` and at least the alarm's own period. A 90-minute window
+    with 30-minute margins keeps a 60 s alarm's 60 s; a 30-day month with its margins reads
+    1,740 s (1,492 points).
+    """
+    need = span.total_seconds() / POINTS_PER_SERIES
+    return valid_period(max(need, float(alarm_period or 60)))
+
+
+def _batches(queries: list[dict[str, Any]], span: timedelta) -> list[list[dict[str, Any]]]:
+    """``queries`` in calls of at most 500 queries and 100,800 datapoints (by their periods)."""
+    batches: list[list[dict[str, Any]]] = []
+    points = 0
+    for q in queries:
+        need = math.ceil(span.total_seconds() / q["MetricStat"]["Period"])
+        if (
+            not batches
+            or len(batches[-1]) >= METRIC_QUERIES_PER_CALL
+            or points + need > DATAPOINTS_PER_CALL
+        ):
+            batches.append([])
+            points = 0
+        batches[-1].append(q)
+        points += need
+    return batches
+
+
+def _query(number: int, alarm: AlarmInfo, period: int | None = None) -> dict[str, Any]:
     return {
         "Id": f"m{number}",
         "ReturnData": True,
@@ -111,7 +169,7 @@ def _query(number: int, alarm: AlarmInfo) -> dict[str, Any]:
                 "MetricName": alarm.metric,
                 "Dimensions": [{"Name": k, "Value": v} for k, v in alarm.dimensions],
             },
-            "Period": alarm.period,
+            "Period": period or alarm.period,
             "Stat": alarm.statistic,
         },
     }
@@ -124,21 +182,23 @@ def metric_points(
     end: datetime,
     call: Callable[[Iterator[Page]], Iterator[Page]],
     notes: list[str] | None = None,
+    periods: Mapping[str, int] | None = None,
 ) -> dict[str, Points]:
     """Each alarm's datapoints from ``start`` to ``end``, by alarm name (``alarms`` graphable).
 
-    ``call`` wraps the pages so that a failed ``GetMetricData`` becomes a ``CollectorError``;
-    a paging loop ends the batch with a sentence in ``notes``. Datapoints outside
-    ``[start, end)`` are dropped.
+    ``periods`` gives each alarm's query period by name (default: the alarm's own). ``call``
+    wraps the pages so that a failed ``GetMetricData`` becomes a ``CollectorError``; a paging
+    loop ends the batch with a sentence in ``notes``. Datapoints outside ``[start, end)`` are
+    dropped.
     """
     notes = [] if notes is None else notes
     dropped = 0
-    queries = [_query(i, a) for i, a in enumerate(alarms)]
+    queries = [_query(i, a, (periods or {}).get(a.name)) for i, a in enumerate(alarms)]
     points: dict[str, Points] = {q["Id"]: ([], []) for q in queries}
     # One paginated call per batch; its NextToken pages bring more datapoints of the same queries.
-    for batch in range(0, len(queries), METRIC_QUERIES_PER_CALL):
+    for batch in _batches(queries, end - start):
         params = {
-            "MetricDataQueries": queries[batch : batch + METRIC_QUERIES_PER_CALL],
+            "MetricDataQueries": batch,
             "StartTime": start,
             "EndTime": end,
             "ScanBy": "TimestampAscending",
@@ -166,9 +226,16 @@ def metric_points(
 
 
 def graph_series(
-    target: Target, alarms: Sequence[AlarmInfo], points: Mapping[str, Points], shown: datetime
+    target: Target,
+    alarms: Sequence[AlarmInfo],
+    points: Mapping[str, Points],
+    shown: datetime,
+    periods: Mapping[str, int] | None = None,
 ) -> list[MetricSeries]:
-    """Each alarm's datapoints from ``shown`` on, oldest first, as the graphs draw them."""
+    """Each alarm's datapoints from ``shown`` on, oldest first, as the graphs draw them.
+
+    ``periods`` gives the period each series was read at (default: the alarm's own).
+    """
     account, region = target
     found = []
     for a in alarms:
@@ -183,7 +250,7 @@ def graph_series(
                 metric=a.metric,
                 namespace=a.namespace,
                 statistic=a.statistic,
-                period=a.period,
+                period=(periods or {}).get(a.name, a.period),
                 threshold=a.threshold,
                 comparison_operator=a.comparison,
                 times=tuple(iso_z(times[i]) for i in order),
