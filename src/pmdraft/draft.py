@@ -193,6 +193,8 @@ class Scoping:
     listed_error: str | None = None
 
 
+# Long because it is the one place the stages meet: scope, frame, analysis per incident, rows,
+# suspects, related and concurrent activity, each one call; splitting it would scatter the order.
 def build_draft(
     collected: Collected,
     window: Window,

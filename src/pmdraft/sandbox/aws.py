@@ -159,9 +159,9 @@ def install() -> None:
     (idempotent)."""
     from moto.cloudwatch.responses import CloudWatchResponse
 
-    CloudWatchResponse.describe_alarm_history = _describe_alarm_history  # type: ignore[attr-defined]
+    CloudWatchResponse.describe_alarm_history = _describe_alarm_history  # type: ignore[attr-defined]  # moto lacks it
     # moto's put_metric_alarm already stores AlarmRule: it serves PutCompositeAlarm as it is.
-    CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm  # type: ignore[attr-defined]
+    CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm  # type: ignore[attr-defined]  # moto lacks it
     _teach_percentiles()
 
 
@@ -187,8 +187,8 @@ def _teach_percentiles() -> None:
                 value = values[int(rank)]
         return value
 
-    get_statistics_for_type.pmdraft = True  # type: ignore[attr-defined]
-    Statistics.get_statistics_for_type = get_statistics_for_type  # type: ignore[method-assign]
+    get_statistics_for_type.pmdraft = True  # type: ignore[attr-defined]  # a marker
+    Statistics.get_statistics_for_type = get_statistics_for_type  # type: ignore[method-assign]  # patched
 
 
 @dataclass

@@ -325,7 +325,7 @@ def _load(path: Path) -> Any:
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
-            import yaml  # type: ignore[import-untyped]
+            import yaml  # type: ignore[import-untyped]  # PyYAML ships no types
         except ImportError:
             raise InputError(
                 f"{path}: reading YAML needs PyYAML (pip install pyyaml); "

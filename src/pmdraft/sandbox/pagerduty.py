@@ -139,7 +139,7 @@ class PagerDutyStandIn(FaultInjection):
     def ca_path(self) -> str:
         """Path of a PEM file holding the CA that signed the server's certificate."""
         self._running()
-        return str(self._tmp / "ca.pem")  # type: ignore[operator]
+        return str(self._tmp / "ca.pem")  # type: ignore[operator]  # _tmp is set by start()
 
     def _running(self) -> _Server:
         if self._server is None:

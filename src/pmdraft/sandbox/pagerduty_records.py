@@ -7,6 +7,7 @@ values, with the fields PagerDuty's own examples carry (checked against them in 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +54,7 @@ def _reference(kind: str, id_: str, summary: str, service_id: str = "") -> _Obj:
     return ref
 
 
+# Long by its parameters: one per field of PagerDuty's Incident record, filled in order.
 def incident(
     *,
     id: str,
@@ -67,8 +69,8 @@ def incident(
     resolved_at: datetime | None = None,
     incident_key: str | None = None,
     escalation_policy: tuple[str, str] = ("PESC001", "Default"),
-    assignees: list[tuple[str, str]] = (),  # type: ignore[assignment]
-    teams: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    assignees: Sequence[tuple[str, str]] = (),
+    teams: Sequence[tuple[str, str]] = (),
 ) -> _Obj:
     """Build a PagerDuty ``Incident`` as ``GET /incidents`` returns it, times in UTC.
 
@@ -118,6 +120,7 @@ def incident(
     }
 
 
+# Long by its parameters and the per-type fields PagerDuty's LogEntry shapes carry.
 def log_entry(
     *,
     id: str,
@@ -128,7 +131,7 @@ def log_entry(
     channel: _Obj | None = None,
     user: tuple[str, str] | None = None,
     note: str | None = None,
-    assignees: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    assignees: Sequence[tuple[str, str]] = (),
     event_details: _Obj | None = None,
 ) -> _Obj:
     """Build a PagerDuty ``LogEntry`` of ``type`` on ``incident`` (a dict from :func:`incident`).

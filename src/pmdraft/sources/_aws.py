@@ -60,7 +60,7 @@ PAGE_LIMIT = 10_000
 """Pages :func:`paged` reads of one listing at most; past it the listing ends with a note."""
 
 
-class UnreadableAnswer(BotoCoreError):  # type: ignore[misc]
+class UnreadableAnswer(BotoCoreError):  # type: ignore[misc]  # botocore is untyped
     """A successful answer whose body is not valid in its protocol (cut, or not AWS at all)."""
 
     fmt = "HTTP {status} answer is not valid {kind} ({why}); body starts {start}"

@@ -126,7 +126,7 @@ class CloudTrailCollector:
     def _lookup(self, **params: Any) -> dict[str, Any]:
         self.limiter.wait()
         self.requests += 1
-        return self._client.lookup_events(**params)  # type: ignore[no-any-return]
+        return self._client.lookup_events(**params)  # type: ignore[no-any-return]  # boto3 is untyped
 
     def collect(self, window: Window) -> Iterator[Event]:
         """Yield the deploy-like calls from ``lookback`` before the window to its end.
