@@ -58,6 +58,9 @@ def test_a_block_edited_by_hand_is_kept_and_reported() -> None:
     assert "| failed |" not in merged.text and "| 14:50 | recovered |" in merged.text
     assert "-| ok (checked by Ana) |\n+| failed |\n" in merged.proposal()
     assert "14:50" not in merged.proposal(), "the proposal holds only the kept block's change"
+    fenced = merge(old.replace("| ok |", "| ```ok``` |"), draft("| 14:32 | alarm |\n"))
+    assert "````diff\n" in fenced.proposal()
+    assert "-| ```ok``` |\n+| ok |\n````\n" in fenced.proposal()
 
 
 TABLE = "## Timeline\n\n| Time | Event |\n|------|-------|\n"

@@ -94,10 +94,13 @@ class Merged:
             diff = difflib.unified_diff(
                 _lines(current), _lines(new), f"{name} (in the draft)", f"{name} (pmdraft)", n=1
             )
+            lines = [d if d.endswith("\n") else d + "\n" for d in diff]
+            runs = re.findall(r"`+", "".join(lines))
+            fence = "`" * max([3, *(len(r) + 1 for r in runs)])
             out += [
-                f"\n## {name}\n\n```diff\n",
-                *(d if d.endswith("\n") else d + "\n" for d in diff),
-                "```\n",
+                f"\n## {name}\n\n{fence}diff\n",
+                *lines,
+                f"{fence}\n",
             ]
         return "".join(out)
 
