@@ -59,7 +59,10 @@ def assert_tables_intact(md: str) -> None:
 def without_markers(md: str) -> str:
     """The draft without pmdraft's own block markers (HTML comments carrying a hex digest)."""
     return re.sub(
-        r"^<!-- pmdraft:(?:begin|end) [a-z]+(?: sha256=[0-9a-f]{64})? -->\n", "", md, flags=re.M
+        r"^<!-- pmdraft:(?:begin|end) [a-z_]+(?: sha256=[0-9a-f]{64})?(?: rows=[0-9a-f,]*)? -->\n",
+        "",
+        md,
+        flags=re.M,
     )
 
 

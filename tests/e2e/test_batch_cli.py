@@ -220,8 +220,8 @@ def test_draft_update_keeps_edits_and_proposes_an_edited_block(
         "Connection leak in v2.3.4's cache." in after
         and "| 14:50:00 | Errors back to normal (Ana) |" in after
     )
-    assert "2024-01-15T12:00:00Z .. 2024-01-15T15:27:00Z" not in after, (
-        "the header is the person's, not refreshed"
+    assert "2024-01-15T12:00:00Z .. 2024-01-15T15:27:00Z" in after, (
+        "the header's window is pmdraft's sentence, refreshed with the rest"
     )
     assert (
         after.split("<!-- pmdraft:end graphs -->")[1]

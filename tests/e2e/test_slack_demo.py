@@ -27,7 +27,8 @@ def test_the_pinned_decision_is_a_timeline_row_and_messages_fill_the_communicati
         "| 14:50:30 | #inc-1234-api-errors John Smith: Error rate back under the threshold & "
         "latency normal, watching (https://acme.slack.com/archives/C0DEMO1234/p1705330230000000) |",
     ]
-    log = text.split("### Communication Log\n", 1)[1].split("\n### ", 1)[0].strip().splitlines()
+    section = text.split("### Communication Log\n", 1)[1].split("\n### ", 1)[0]
+    log = [line for line in section.splitlines() if line.startswith("- ")]
     assert [line.split(" UTC, ")[0] for line in log] == [
         "- 2024-01-15 14:34:02",
         "- 2024-01-15 14:36:45",
