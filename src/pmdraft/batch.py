@@ -321,7 +321,7 @@ class Batch:
             merged = merge(existing, fresh)
             text, kept = merged.text, tuple(merged.kept)
             if merged.conflicts:
-                self.sink.write(proposal_name(name), fresh)
+                self.sink.write(proposal_name(name), merged.proposal())
                 proposal = self.sink.location(proposal_name(name))
         if text != existing:
             self.sink.write(name, text)

@@ -80,7 +80,7 @@ def merge_into(path: Path, text: str) -> None:
     )
     if merged.conflicts:
         proposal = path.with_name(proposal_name(path.name))
-        write_atomic(proposal, text)
+        write_atomic(proposal, merged.proposal())
         report_kept(str(path), merged.kept, str(proposal))
 
 
