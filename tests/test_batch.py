@@ -375,11 +375,12 @@ def test_two_concurrent_runners_draft_each_incident_exactly_once(
     results: dict[str, BatchResult] = {}
 
     def runner(name: str) -> None:
-        job = make_batch(config, runner=name)
-        start.wait()
         try:
+            job = make_batch(config, runner=name)
+            start.wait(timeout=60)  # a runner that failed to start breaks the barrier, no hang
             results[name] = job.run(NOW)
         except BaseException as exc:  # shown by the assertion below
+            start.abort()
             results[name] = exc  # type: ignore[assignment]
 
     threads = [threading.Thread(target=runner, args=(name,)) for name in ("a", "b")]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,13 +136,26 @@ class SqliteState:
                 return
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._wal(timeout)
             self._db.execute("PRAGMA synchronous=FULL")
             self._create_schema()
         except (sqlite3.Error, OSError) as exc:
             raise StateError(
                 f"state database {path} could not be opened: {exc}; check [batch] state_path"
             ) from exc
+
+    def _wal(self, timeout: float) -> None:
+        """Switch to WAL; two runners opening a new file at once may find it locked for a moment
+        (this pragma does not wait on SQLite's busy timeout), so it is retried for ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
 
     def _open_read_only(self, path: Path, timeout: float) -> sqlite3.Connection:
         if not path.exists():

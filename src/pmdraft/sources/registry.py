@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -114,6 +115,7 @@ class Registry:
     def __init__(self, *, discover: bool = True) -> None:
         self._sources: dict[str, Source] = {}
         self._discover = discover
+        self._loading = threading.RLock()
 
     def register(self, source: Source) -> Source:
         """Add ``source``; a name, table or deploy type registered twice is refused."""
@@ -163,13 +165,18 @@ class Registry:
         return {s.deploy_type: s for s in self if s.deploy_type is not None}
 
     def _load(self) -> None:
-        """Import each source package once and register its ``SOURCES``."""
-        if not self._discover:
-            return
-        self._discover = False
-        for module in builtin_packages():
-            for source in importlib.import_module(module).SOURCES:
-                self.register(source)
+        """Import each source package once and register its ``SOURCES``.
+
+        Under a lock: two threads reading a config at once (two batch runners) must both see
+        every source, not one of them a registry still being filled.
+        """
+        with self._loading:
+            if not self._discover:
+                return
+            self._discover = False
+            for module in builtin_packages():
+                for source in importlib.import_module(module).SOURCES:
+                    self.register(source)
 
 
 BUILTIN_ORDER = ("cloudwatch", "pagerduty", "deploys")
