@@ -144,6 +144,22 @@ class GitHubStandIn:
             )
         return number
 
+    def alter(self, repo: str, number: int, **fields: Any) -> None:
+        """Replace fields of deployment ``number`` as stored (an odd record: any JSON value)."""
+        with self._lock:
+            [record] = [d for d in self._repos[repo].deployments if d.get("id") == number]
+            record.update(fields)
+
+    def alter_status(self, repo: str, number: int, index: int, record: Any) -> None:
+        """Replace the ``index``-th newest status of deployment ``number`` with ``record``."""
+        with self._lock:
+            self._repos[repo].statuses[number][index] = record
+
+    def insert_raw(self, repo: str, index: int, record: Any) -> None:
+        """Put ``record`` (any JSON value) at ``index`` of the newest-first listing."""
+        with self._lock:
+            self._repos.setdefault(repo, _Repo()).deployments.insert(index, record)
+
     def inject(self, path_prefix: str, status: int, times: int = 1) -> None:
         """Answer the next ``times`` requests whose path starts with ``path_prefix`` with ``status``."""
         with self._lock:
