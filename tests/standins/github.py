@@ -160,10 +160,13 @@ class GitHubStandIn:
         with self._lock:
             self._repos.setdefault(repo, _Repo()).deployments.insert(index, record)
 
-    def inject(self, path_prefix: str, status: int, times: int = 1) -> None:
-        """Answer the next ``times`` requests whose path starts with ``path_prefix`` with ``status``."""
+    def inject(
+        self, path_prefix: str, status: int, times: int = 1, message: str = "Server Error"
+    ) -> None:
+        """Answer the next ``times`` requests whose path starts with ``path_prefix`` with ``status``
+        and ``message`` as the error body's message."""
         with self._lock:
-            self._faults.append([path_prefix, status, times])
+            self._faults.append([path_prefix, status, times, message])
 
     def spend_quota(self, remaining: int = 0, reset_in: float = 3600) -> None:
         """Leave ``remaining`` requests in the quota, which resets ``reset_in`` seconds from now."""
@@ -218,7 +221,7 @@ class GitHubStandIn:
                         fault[1],
                         limits,
                         {
-                            "message": "Server Error",
+                            "message": fault[3],
                             "documentation_url": DOCS,
                             "status": str(fault[1]),
                         },
