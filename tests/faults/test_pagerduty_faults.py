@@ -13,11 +13,10 @@ from pmdraft.cli import cli
 from pmdraft.sandbox import SANDBOX_TOKEN_ENV, scenario
 from pmdraft.sandbox.pagerduty import PagerDutyStandIn, log_entry
 from tests.conftest import TOKEN
+from tests.faults.common import LAST_LINE, SINCE, UNTIL, assert_clean, draft
 
-SINCE, UNTIL = "2024-01-15T14:00:00Z", "2024-01-15T15:30:00Z"
 PD_EVENTS = 11
 """PagerDuty events of the worked example in scope (the other service's two are left out)."""
-LAST_LINE = "_To be written: the pull request that fixed it._\n"
 
 
 @pytest.fixture
@@ -31,32 +30,6 @@ def config(moto, pd: PagerDutyStandIn, tmp_path: Path, monkeypatch: pytest.Monke
         encoding="utf-8",
     )
     return path
-
-
-def draft(config: Path, out: Path, fmt: str = "markdown") -> Result:
-    return CliRunner().invoke(
-        cli,
-        [
-            "draft",
-            "--since",
-            SINCE,
-            "--until",
-            UNTIL,
-            "--config",
-            str(config),
-            "--format",
-            fmt,
-            "-o",
-            str(out),
-        ],
-    )
-
-
-def assert_clean(result: Result, out: Path) -> None:
-    """No traceback, no exception escaped, and no temporary file left next to the output."""
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert sorted(p.name for p in out.parent.glob(f".{out.name}.*")) == []
 
 
 def assert_ridden_out(
