@@ -18,7 +18,7 @@ from pmdraft.sources.pagerduty.config import PagerDutyConfig
 from pmdraft.sources.registry import BuildContext
 
 from ..conftest import TOKEN, utc
-from .test_pagerduty import JANE, T0, WINDOW, collector, seed
+from .test_pagerduty import JANE, T0, WINDOW, changes_collector, collector, seed
 
 
 def listing(key: str, records: list[dict]) -> str:
@@ -33,7 +33,7 @@ def test_change_events_outside_the_span_are_dropped_and_counted(pd) -> None:
         for k in range(2)
     ]
     pd.inject("/change_events", 200, body=listing("change_events", [good, *old]))
-    c = collector(pd, change_events=True, change_lookback=timedelta(hours=6))
+    c = changes_collector(pd, lookback=timedelta(hours=6))
     events = list(c.collect(WINDOW))
     assert [(e.ref, e.at) for e in events] == [("CE1", T0 + timedelta(minutes=5))]
     assert c.detail == (
@@ -47,7 +47,7 @@ def test_a_change_event_with_a_bad_field_is_skipped_and_named(pd) -> None:
     good = change_event(id="CE1", summary="Deploy v2", timestamp=T0 + timedelta(minutes=5))
     bad = {**good, "id": "CE2", "summary": {"text": "Deploy v3"}}
     pd.inject("/change_events", 200, body=listing("change_events", [good, bad]))
-    c = collector(pd, change_events=True)
+    c = changes_collector(pd)
     assert [e.ref for e in c.collect(WINDOW)] == ["CE1"]
     assert c.detail == "1 change event skipped: change event CE2: summary is an object, not text"
 

@@ -33,6 +33,7 @@ def build(cfg: CloudWatchConfig, context: BuildContext) -> list[Collector]:
             keep_tags=cfg.alarm_services,
             archive_log_group=cfg.archive_log_group,
             archive_clients=aws_targets(cfg, "logs") if cfg.archive_log_group else None,
+            shared=context.shared.get("cloudwatch"),
         )
     ]
 
