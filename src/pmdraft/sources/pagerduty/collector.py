@@ -72,6 +72,32 @@ def _entries_until(until: datetime, incidents: Iterable[Mapping[str, Any]]) -> d
     return until
 
 
+def log_span(window: Window, margin: timedelta, inc: Mapping[str, Any]) -> Window:
+    """The span one given incident's log entries are read over: ``window`` padded by
+    ``margin``, from the incident's creation if earlier, past its last status change."""
+    padded = window.padded(margin, margin)
+    since = min(padded.since, parse_time_or_none(inc.get("created_at")) or padded.since)
+    return Window(since, _entries_until(padded.until, [inc]))
+
+
+def read_spans(
+    window: Window,
+    inc: Mapping[str, Any],
+    *,
+    margin: timedelta,
+    related_lookback: timedelta,
+    change_lookback: timedelta,
+) -> tuple[list[Window], Window, Window]:
+    """What a draft of one incident over ``window`` lists: incidents (the window's others, and
+    the related lookback before the incident), its log entries, and change events."""
+    incidents = [window]
+    created = parse_time_or_none(inc.get("created_at"))
+    if created is not None and related_lookback > timedelta(0):
+        incidents.append(Window(created - related_lookback, created))
+    changes = Window(window.since - change_lookback, window.until)
+    return incidents, log_span(window, margin, inc), changes
+
+
 class PagerDutyCollector:
     """Incident log entries (and, if asked, related incidents) from PagerDuty."""
 
@@ -158,8 +184,7 @@ class PagerDutyCollector:
         if self.incident_ids or self.incidents_given:
             for inc in self._scope():
                 scope.append(inc)
-                since = min(padded.since, parse_time_or_none(inc.get("created_at")) or padded.since)
-                span = Window(since, _entries_until(padded.until, [inc]))
+                span = log_span(window, self.margin, inc)
                 entries = self.api.log_entries(span, inc["id"])
                 yield from self._entry_events(entries, span, {inc["id"]: inc}, own=inc["id"])
             return

@@ -165,10 +165,11 @@ class SharedReads:
         per merged span, change events over the union."""
         self.params = dict(params)
         whole = union(incident_spans)
-        while whole is not None and whole.since < whole.until:
-            end = min(whole.until, whole.since + MAX_LISTING_SPAN)
-            self._incidents.append(_Read(Window(whole.since, end), "created_at"))
-            whole = Window(end, whole.until)
+        start = whole.since if whole is not None else None
+        while whole is not None and start is not None and start < whole.until:
+            end = min(whole.until, start + MAX_LISTING_SPAN)
+            self._incidents.append(_Read(Window(start, end), "created_at"))
+            start = end
         self._logs = [_Read(s, "created_at") for s in merged_spans(log_spans)]
         changes = union(change_spans)
         self._changes = _Read(changes, "timestamp") if changes is not None else None
