@@ -54,6 +54,12 @@ class SharedHistory:
         self._lock = threading.Lock()
         self._alarms: dict[Target, _Once] = {}
         self._history: dict[tuple[Target, Window], _Once] = {}
+        self._makers: dict[str, _Once] = {}
+
+    def makers(self, service: str, make: Callable[[], Any]) -> Any:
+        """The run's client makers of ``service`` (``aws_targets``), made once: each draft's
+        clients then come from the same boto3 sessions (a role is assumed once a run)."""
+        return self._once(self._makers, service).get(make)
 
     def _once(self, table: dict[Any, _Once], key: Any) -> _Once:
         with self._lock:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -100,6 +100,8 @@ class _Read:
         self.lock = threading.Lock()
         self.done = False
         self.records: Records = []
+        self.times: list[datetime | None] = []
+        """Each record's time, parsed once (``None``: unreadable)."""
         self.remarks: list[str] = []
         self.error: CollectorError | None = None
 
@@ -115,6 +117,7 @@ class _Read:
                 except CollectorError as exc:
                     self.error = exc
                 self.remarks = list(api.remarks)
+                self.times = [parse_time_or_none(r.get(self.key)) for r in self.records]
                 self.done = True
         if self.error is not None:
             raise self.error
@@ -125,8 +128,8 @@ class _Read:
         clip = _clipped(window)
         return [
             r
-            for r in self.records
-            if (at := parse_time_or_none(r.get(self.key))) is None or clip.since <= at < clip.until
+            for r, at in zip(self.records, self.times, strict=True)
+            if at is None or clip.since <= at < clip.until
         ]
 
 
