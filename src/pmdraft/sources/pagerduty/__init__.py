@@ -49,8 +49,8 @@ def _client(
     from ..base import RequestCounter
     from .client import build_client
 
-    counter = counter or RequestCounter()
-    budget = budget or RequestBudget(cfg.requests_per_minute)
+    counter = RequestCounter() if counter is None else counter
+    budget = RequestBudget(cfg.requests_per_minute) if budget is None else budget
     client = build_client(
         token_of(cfg, context.environ),
         cfg.base_url,
