@@ -146,3 +146,20 @@ def test_an_incidents_own_entry_without_a_reference_is_still_its_own(pd) -> None
     c = collector(pd, incident_ids=[inc["id"]], incidents=[pd._store.incidents[inc["id"]]])
     assert [(e.ref, e.kind) for e in c.collect(WINDOW)] == [(inc["id"], "incident.acknowledged")]
     assert c.detail is None
+
+
+def test_doctor_names_change_events_on_their_own_line(pd, tmp_path: Path) -> None:
+    """GET /change_events refused while GET /incidents answers: the incidents' line is ok and the
+    change events' line fails naming the fix; with change_events = false it is not checked."""
+    pd.inject("/change_events", 403)
+    cfg = PagerDutyConfig(base_url=pd.base_url, ca_bundle=pd.ca_path, max_retries=0)
+    incidents, changes = check_pagerduty(cfg, context(tmp_path))
+    assert (incidents.name, incidents.status) == ("pagerduty", "ok")
+    assert (changes.name, changes.status, changes.detail) == (
+        "pagerduty:change_events",
+        "FAIL",
+        "GET /change_events was refused (403): the token cannot read change events; use a key "
+        "that can, or set change_events = false in [pagerduty]",
+    )
+    off = PagerDutyConfig(base_url=pd.base_url, ca_bundle=pd.ca_path, change_events=False)
+    assert [c.name for c in check_pagerduty(off, context(tmp_path))] == ["pagerduty"]
