@@ -605,6 +605,33 @@ def graphs_table(g: dict[str, Any]) -> str:
     )
 
 
+def batch_table(b: dict[str, Any]) -> str:
+    """The batch section (``bench/batch.py``): requests against the lower bound, wall time."""
+    if "error" in b:
+        return f"\n## Batch\n\n**failed**: {b['error']}\n"
+    lines = [
+        "\n## Batch\n",
+        "`pmdraft batch` over incidents 45 minutes apart, "
+        f"{b['latency_s'] * 1000:.0f} ms a request (`bench/batch.py`: the lower bound is "
+        "defined there; goal: within 1.2 x bound + 5). "
+        "Each draft's reads are cut from one read per run or merged span; drafting each "
+        f"incident alone is shown for comparison. Load at the end: {b['load']}.\n",
+        "| incidents | requests (PagerDuty + CloudWatch) | lower bound | goal met | wall | "
+        "drafting each alone |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in b["runs"]:
+        sh, alone = r["shared"], r.get("alone")
+        lines.append(
+            f"| {r['incidents']} | {sh['requests']} ({sh['pagerduty']} + {sh['cloudwatch']}) | "
+            f"{r['bound']['total']} ({r['bound']['log_spans']} merged span(s)) | "
+            f"{'yes' if r['within_goal'] else 'no'} | {s(sh['wall_s'])} | "
+            + (f"{alone['requests']} requests, {s(alone['wall_s'])}" if alone else "not run")
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
     started = time.perf_counter()
@@ -616,10 +643,12 @@ def main() -> None:
     cap = step("window-25k", ["window25k.py"])
     slack = step("slack", ["slack.py", *(["--quick"] if quick else [])])
     drawn = step("graphs", ["graphs.py"])
+    batched = step("batch", ["batch.py", *(["--quick"] if quick else [])])
     total = time.perf_counter() - started
     m["load_end"] = "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
     DOC.parent.mkdir(parents=True, exist_ok=True)
     text = render(m, merge, rend, start, api, total, quick, cap, slack) + graphs_table(drawn)
+    text += batch_table(batched)
     DOC.write_text(text, encoding="utf-8")
     print(f"bench: wrote {DOC.relative_to(REPO)} in {total:.0f} s", file=sys.stderr)
 

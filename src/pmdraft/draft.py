@@ -311,15 +311,17 @@ def make_draft(
     generated_at: datetime | None = None,
     progress: Progress | None = None,
     service: str | None = None,
+    shared: Mapping[str, Any] | None = None,
 ) -> Draft:
     """Collect every configured source for ``window`` and build the draft.
 
     ``progress`` is passed to :func:`pmdraft.pipeline.collect` (per-source counts while it runs);
-    ``service`` (``--service``) narrows the draft to that service's incidents.
+    ``service`` (``--service``) narrows the draft to that service's incidents; ``shared`` is a
+    batch run's reads made once (:func:`pmdraft.pipeline.build_collectors`).
     """
     not_configured: list[str] = []
     if collectors is None:
-        built, not_configured = build_collectors(config, environ)
+        built, not_configured = build_collectors(config, environ, shared)
         collectors = built
     collected = collect(collectors, window, not_configured, progress=progress)
     cw = config.get(CloudWatchConfig)

@@ -68,6 +68,7 @@ def test_json_has_every_milestone_and_duration_of_the_worked_example(demo_config
     assert {n: s["status"] for n, s in sources.items()} == {
         "cloudwatch": "ok",
         "pagerduty": "ok",
+        "pagerduty:change_events": "ok",
         "deploys:deploys.jsonl": "ok",
         "slack": "not_configured",
     }
