@@ -35,6 +35,7 @@ from ..model import (
     ALARM_OK,
     DEPLOY_KINDS,
     INCIDENT_ACKNOWLEDGED,
+    INCIDENT_KINDS,
     INCIDENT_NOTIFIED,
     INCIDENT_RESOLVED,
     INCIDENT_TRIGGERED,
@@ -197,7 +198,7 @@ def _resolved(
     Without any PagerDuty incident, resolution is taken from ``mitigated``.
     """
     incident_positions = _positions(
-        frame, (frame["source"] == "pagerduty") & frame["kind"].str.startswith("incident.")
+        frame, (frame["source"] == "pagerduty") & frame["kind"].isin(INCIDENT_KINDS)
     )
     refs = frame["ref"].to_numpy()[incident_positions]
     if len(refs) == 0:
