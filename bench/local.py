@@ -5,12 +5,19 @@ Run by ``bench/run.py`` in a fresh interpreter per mode, so the peak resident me
 
     python bench/local.py merge 1000000
     python bench/local.py render 10000
+    python bench/local.py pmdraft 1000000    # raw records -> events -> frame -> milestones
+    python bench/local.py plain 1000000      # the same records -> milestones in plain pandas
+
+``pmdraft`` and ``plain`` build the same raw records the same way (``synth.records``) before
+their clock starts, so both peaks include them; each also reports its resident memory with
+only the records made, so the increase over them can be compared too.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+import os
 import resource
 import sys
 import time
@@ -19,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synth import T0, events
+import plain
+from synth import T0, events, records, to_events
 
 from pmdraft import words
 from pmdraft.draft import build_draft
@@ -86,6 +94,40 @@ def merge(n: int) -> dict[str, object]:
     }
 
 
+def _iso(value: object) -> str | None:
+    return None if value is None else value.isoformat()  # type: ignore[attr-defined]
+
+
+def from_records(n: int, who: str) -> dict[str, object]:
+    """Raw records to milestones, by pmdraft (``who="pmdraft"``) or plain pandas."""
+    raw, records_s = timed(records, n)
+    records_mb = current_mb()
+    steps: dict[str, float] = {}
+    start = time.perf_counter()
+    if who == "pmdraft":
+        evs, steps["events_s"] = timed(to_events, raw)
+        frame, steps["frame_s"] = timed(build_frame, evs)
+        analysis, steps["analyse_s"] = timed(analyse, frame)
+        found = {k: analysis.milestones[k] for k in plain.MILESTONES}
+        milestones = {k: None if m is None else m.at for k, m in found.items()}
+        distinct = len(frame)
+    else:
+        (milestones, distinct), steps["plain_s"] = timed(plain.milestones, raw.records)
+    total_s = time.perf_counter() - start
+    return {
+        "who": who,
+        "records": n,
+        "distinct": distinct,
+        "records_s": records_s,
+        "records_mb": records_mb,
+        "total_s": total_s,
+        **steps,
+        "peak_mb": peak_mb(),
+        "milestones": {k: _iso(v) for k, v in milestones.items()},
+        "load": os.getloadavg(),
+    }
+
+
 def render(n: int) -> dict[str, object]:
     evs = events(
         n,
@@ -120,4 +162,7 @@ def render(n: int) -> dict[str, object]:
 
 if __name__ == "__main__":
     mode, count = sys.argv[1], int(sys.argv[2])
-    print(json.dumps({"merge": merge, "render": render}[mode](count)))
+    if mode in ("pmdraft", "plain"):
+        print(json.dumps(from_records(count, mode)))
+    else:
+        print(json.dumps({"merge": merge, "render": render}[mode](count)))
