@@ -130,14 +130,17 @@ MAX_SHAPES = 4096
 _SCALAR_TYPES = frozenset(_SCALARS)
 
 
-def _shape(keys: tuple[str, ...], base: _Shape | None) -> _Shape:
-    """The shared layout of ``keys`` (after ``base``'s keys, if given); keys checked once."""
+def _shape(keys: tuple[str, ...], base: _Shape | None) -> _Shape | None:
+    """The shared layout of ``keys`` (after ``base``'s keys, if given), keys checked once;
+    ``None`` when a key is also one of ``base``'s (the caller then makes one flat layout)."""
     found = _SHAPES.get((base, keys) if base else keys)
     if found is not None:
         return found
     for key in keys:
         if not isinstance(key, str):
             raise TypeError(f"Event.attrs key {key!r} must be a string")
+    if base is not None and not base.index.keys().isdisjoint(keys):
+        return None
     made = _Shape((*base.keys, *keys), len(base.keys)) if base else _Shape(keys)
     if len(_SHAPES) >= MAX_SHAPES:
         return made
@@ -168,9 +171,11 @@ class Attrs(Mapping[str, Scalar]):
         given: Mapping[str, Scalar] = (
             items if type(items) is dict else {} if items is None else dict(items)
         )
-        if base is not None and (base._base is not None or not given.keys().isdisjoint(base)):
-            # Nested, or a key given twice: one flat layout, as {**base, **items} would be.
-            return cls({**base.to_dict(), **given})
+        if base is not None and base._base is not None:
+            base = cls(base.to_dict())  # nested: its own base becomes part of it
+        shape = _shape(tuple(given), base._shape if base else None)
+        if shape is None:  # a key given again: one flat layout, as {**base, **items} would be
+            return cls({**base.to_dict(), **given})  # type: ignore[union-attr]  # base is set
         values = tuple(given.values())
         if not _SCALAR_TYPES.issuperset(map(type, values)):
             for key, value in given.items():
@@ -181,7 +186,7 @@ class Attrs(Mapping[str, Scalar]):
                     )
         made = _new(cls)
         _SET_BASE(made, base)
-        _SET_SHAPE(made, _shape(tuple(given), base._shape if base else None))
+        _SET_SHAPE(made, shape)
         _SET_VALUES(made, values)
         return made
 
@@ -276,15 +281,15 @@ class Event:
             for name, value in (("source", source), ("ref", ref), ("summary", summary)):
                 if not isinstance(value, str):
                     raise TypeError(f"Event.{name} must be a string")
-        _SET_EVENT[0](self, at)
-        _SET_EVENT[1](self, source)
-        _SET_EVENT[2](self, kind)
-        _SET_EVENT[3](self, ref)
-        _SET_EVENT[4](self, summary)
-        _SET_EVENT[5](self, service)
-        _SET_EVENT[6](self, actor)
-        _SET_EVENT[7](self, url)
-        _SET_EVENT[8](self, attrs if type(attrs) is Attrs else Attrs(attrs))
+        _set_at(self, at)
+        _set_source(self, source)
+        _set_kind(self, kind)
+        _set_ref(self, ref)
+        _set_summary(self, summary)
+        _set_service(self, service)
+        _set_actor(self, actor)
+        _set_url(self, url)
+        _set_attrs(self, attrs if type(attrs) is Attrs else Attrs(attrs))
 
     def __hash__(self) -> int:
         return hash(
@@ -320,9 +325,9 @@ _new = object.__new__
 _SET_BASE: Callable[[Attrs, Attrs | None], None] = vars(Attrs)["_base"].__set__
 _SET_SHAPE: Callable[[Attrs, _Shape], None] = vars(Attrs)["_shape"].__set__
 _SET_VALUES: Callable[[Attrs, tuple[Scalar, ...]], None] = vars(Attrs)["_values"].__set__
-_SET_EVENT: tuple[Callable[[Event, Any], None], ...] = tuple(
-    getattr(Event, f.name).__set__ for f in fields(Event)
-)
+_SETTERS: list[Callable[[Event, Any], None]] = [vars(Event)[f.name].__set__ for f in fields(Event)]
+_set_at, _set_source, _set_kind, _set_ref, _set_summary = _SETTERS[:5]
+_set_service, _set_actor, _set_url, _set_attrs = _SETTERS[5:]
 """Slot setters of ``Attrs`` and ``Event`` (field order): they bypass the frozen ``__setattr__``."""
 
 
