@@ -7,7 +7,7 @@ sharing one ``ref``, never one row with several time columns.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -213,6 +213,18 @@ class Attrs(Mapping[str, Scalar]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._shape.index
+
+    def keys(self) -> KeysView[str]:
+        """The keys, in order (a view of a snapshot: an ``Attrs`` never changes)."""
+        return self.to_dict().keys()
+
+    def items(self) -> ItemsView[str, Scalar]:
+        """The items, in order (a view of a snapshot: an ``Attrs`` never changes)."""
+        return self.to_dict().items()
+
+    def values(self) -> ValuesView[Scalar]:
+        """The values, in order (a view of a snapshot: an ``Attrs`` never changes)."""
+        return self.to_dict().values()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._shape.keys)

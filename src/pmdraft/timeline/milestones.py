@@ -122,10 +122,6 @@ def _first(frame: pd.DataFrame, kinds: tuple[str, ...]) -> pd.Series | None:
     return None if len(hits) == 0 else frame.iloc[hits[0]]
 
 
-_OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
-"""How a breach start that states its offset ends (a naive one goes through ``parse_time``)."""
-
-
 def _breach_starts(attrs: np.ndarray, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each alarm row's breach start (``datetime64[us]``, naive UTC), its own time when it has
     none, and whether it had one. Parsed as a column; any text the column parse might read
@@ -138,8 +134,9 @@ def _breach_starts(attrs: np.ndarray, fallback: np.ndarray) -> tuple[np.ndarray,
         return starts, given
     shown = texts[given]
     parsed = pd.to_datetime(shown, utc=True, format="ISO8601", errors="coerce")
-    odd = parsed.isna() | ~shown.str.contains(_OFFSET) | (parsed.dt.nanosecond != 0)
-    values = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    # Only UTC text ending in Z (as collectors write it) is trusted to the column parse.
+    odd = parsed.isna() | ~shown.str.endswith("Z") | (parsed.dt.nanosecond != 0)
+    values = np.array(parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[us]"))
     if odd.any():
         rows = np.flatnonzero(odd.to_numpy())
         values[rows] = [parse_time(t).replace(tzinfo=None) for t in shown.iloc[rows].tolist()]
