@@ -263,7 +263,10 @@ def render(
         )
         add("together (not in time order). Making them is not part of the timed merge.\n")
         add("| step | time |\n|---|---|")
-        add(f"| making {merge['events']:,} `Event` objects (validated) | {s(merge['create_s'])} |")
+        add(
+            f"| making {merge['events']:,} `Event` objects from raw records (`synth.to_events`, "
+            f"validated) | {s(merge['create_s'])} |"
+        )
         add(
             f"| `build_frame` (merge, dedupe to {merge['distinct']:,}, sort) | "
             f"{s(merge['frame_s'])} |"
