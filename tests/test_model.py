@@ -115,10 +115,12 @@ def test_facts_kept_once_read_and_write_as_if_copied_into_each_event() -> None:
 
 def test_a_fact_given_again_overrides_the_shared_one_in_its_place() -> None:
     """An event that states one of the shared facts itself reads its own value, in the key
-    order ``{**facts, **own}`` would give."""
+    order ``{**facts, **own}`` would give; facts on facts read in the same order."""
     e = pd_event(utc(2024, 1, 15, 14, 32), Attrs({"status": "resolved", "x": 1}, Attrs(INCIDENT)))
     assert e.to_record()["attrs"] == {**INCIDENT, "status": "resolved", "x": 1}
     assert list(e.attrs) == [*INCIDENT, "x"]
+    nested = Attrs({"y": 3}, Attrs({"x": 1}, Attrs({"b": 2})))
+    assert list(nested.items()) == [("b", 2), ("x", 1), ("y", 3)]
 
 
 def test_attrs_are_a_snapshot_and_checked_like_a_dict() -> None:

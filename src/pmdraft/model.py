@@ -171,8 +171,8 @@ class Attrs(Mapping[str, Scalar]):
         given: Mapping[str, Scalar] = (
             items if type(items) is dict else {} if items is None else dict(items)
         )
-        if base is not None and base._base is not None:
-            base = cls(base.to_dict())  # nested: its own base becomes part of it
+        if base is not None and (type(base) is not Attrs or base._base is not None):
+            base = cls(base if type(base) is not Attrs else base.to_dict())  # one flat base
         shape = _shape(tuple(given), base._shape if base else None)
         if shape is None:  # a key given again: one flat layout, as {**base, **items} would be
             return cls({**base.to_dict(), **given})  # type: ignore[union-attr]  # base is set
