@@ -156,6 +156,10 @@ class Attrs(Mapping[str, Scalar]):
     ``Attrs`` and given as ``base``, they are shared, not copied, and read as if they came
     first. Reads, iteration order, equality with any mapping and ``dict(attrs)`` behave as for
     the dict ``{**base, **items}``.
+
+    Like any Python class with ``__getitem__`` and ``__len__``, numpy takes it for a sequence:
+    ``np.array(list_of_attrs, dtype=object)`` unpacks them; use ``np.fromiter(..., dtype=object)``
+    (pandas ``Series`` and ``DataFrame`` keep them whole).
     """
 
     __slots__ = ("_base", "_shape", "_values")
