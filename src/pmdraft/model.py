@@ -7,16 +7,16 @@ sharing one ``ref``, never one row with several time columns.
 
 from __future__ import annotations
 
-from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-UTC = UTC
+from .attrs import Attrs as Attrs
+from .attrs import Scalar as Scalar
 
-Scalar = str | int | float | bool | None
-_SCALARS = (str, int, float, bool, type(None))
+UTC = UTC
 
 # Kinds, by source. A collector may only emit kinds listed here.
 ALARM_ALARM = "alarm.alarm"
@@ -111,149 +111,6 @@ def iso_z(value: datetime) -> str:
     return text + "Z"
 
 
-class _Shape:
-    """The keys of one attrs layout, in order, and where each key's value sits: the first
-    ``split`` values are a shared base's, the rest the mapping's own."""
-
-    __slots__ = ("index", "keys", "split")
-
-    def __init__(self, keys: tuple[str, ...], split: int = 0) -> None:
-        self.keys = keys
-        self.index = {key: i for i, key in enumerate(keys)}
-        self.split = split
-
-
-_SHAPES: dict[tuple[Any, ...], _Shape] = {}
-"""Layouts seen so far (a collector makes a handful), shared by every event that has one."""
-MAX_SHAPES = 4096
-"""Layouts kept for sharing; past this many, a new layout is still used, just not shared."""
-_SCALAR_TYPES = frozenset(_SCALARS)
-
-
-def _shape(keys: tuple[str, ...], base: _Shape | None) -> _Shape | None:
-    """The shared layout of ``keys`` (after ``base``'s keys, if given), keys checked once;
-    ``None`` when a key is also one of ``base``'s (the caller then makes one flat layout)."""
-    found = _SHAPES.get((base, keys) if base else keys)
-    if found is not None:
-        return found
-    for key in keys:
-        if not isinstance(key, str):
-            raise TypeError(f"Event.attrs key {key!r} must be a string")
-    if base is not None and not base.index.keys().isdisjoint(keys):
-        return None
-    made = _Shape((*base.keys, *keys), len(base.keys)) if base else _Shape(keys)
-    if len(_SHAPES) >= MAX_SHAPES:
-        return made
-    return _SHAPES.setdefault((base, keys) if base else keys, made)
-
-
-class Attrs(Mapping[str, Scalar]):
-    """An event's extra facts: a read-only mapping of ``str`` to scalars, stored compactly.
-
-    Each event keeps only a tuple of its values; the keys, in order, are kept once per layout
-    and shared by every event with that layout (a collector makes a handful). Facts common to
-    many events (an incident's title, an alarm's metric) can be kept once too: made into one
-    ``Attrs`` and given as ``base``, they are shared, not copied, and read as if they came
-    first. Reads, iteration order, equality with any mapping and ``dict(attrs)`` behave as for
-    the dict ``{**base, **items}``.
-
-    Like any Python class with ``__getitem__`` and ``__len__``, numpy takes it for a sequence:
-    ``np.array(list_of_attrs, dtype=object)`` unpacks them; use ``np.fromiter(..., dtype=object)``
-    (pandas ``Series`` and ``DataFrame`` keep them whole).
-    """
-
-    __slots__ = ("_base", "_shape", "_values")
-
-    _base: Attrs | None
-    _shape: _Shape
-    _values: tuple[Scalar, ...]
-
-    def __new__(cls, items: Mapping[str, Scalar] | None = None, base: Attrs | None = None) -> Attrs:
-        """``items`` checked (string keys, scalar values) and copied; an ``Attrs`` is reused."""
-        if type(items) is Attrs and base is None:
-            return items
-        given: Mapping[str, Scalar] = (
-            items if type(items) is dict else {} if items is None else dict(items)
-        )
-        if base is not None and (type(base) is not Attrs or base._base is not None):
-            base = cls(base if type(base) is not Attrs else base.to_dict())  # one flat base
-        shape = _shape(tuple(given), base._shape if base else None)
-        if shape is None:  # a key given again: one flat layout, as {**base, **items} would be
-            return cls({**base.to_dict(), **given})  # type: ignore[union-attr]  # base is set
-        values = tuple(given.values())
-        if not _SCALAR_TYPES.issuperset(map(type, values)):
-            for key, value in given.items():
-                if not isinstance(value, _SCALARS):
-                    raise TypeError(
-                        f"Event.attrs[{key!r}] must be a scalar (str, int, float, bool, None), "
-                        f"got {type(value).__name__}"
-                    )
-        made = _new(cls)
-        _SET_BASE(made, base)
-        _SET_SHAPE(made, shape)
-        _SET_VALUES(made, values)
-        return made
-
-    def _all(self) -> tuple[Scalar, ...]:
-        base = self._base
-        return self._values if base is None else base._values + self._values
-
-    def __getitem__(self, key: str) -> Scalar:
-        i = self._shape.index[key]
-        split = self._shape.split
-        if i < split:
-            return self._base._values[i]  # type: ignore[union-attr]  # split > 0: a base
-        return self._values[i - split]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """The value of ``key``, or ``default``."""
-        i = self._shape.index.get(key)
-        if i is None:
-            return default
-        split = self._shape.split
-        if i < split:
-            return self._base._values[i]  # type: ignore[union-attr]  # split > 0: a base
-        return self._values[i - split]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._shape.index
-
-    def keys(self) -> KeysView[str]:
-        """The keys, in order (a view of a snapshot: an ``Attrs`` never changes)."""
-        return self.to_dict().keys()
-
-    def items(self) -> ItemsView[str, Scalar]:
-        """The items, in order (a view of a snapshot: an ``Attrs`` never changes)."""
-        return self.to_dict().items()
-
-    def values(self) -> ValuesView[Scalar]:
-        """The values, in order (a view of a snapshot: an ``Attrs`` never changes)."""
-        return self.to_dict().values()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._shape.keys)
-
-    def __len__(self) -> int:
-        return len(self._shape.keys)
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is Attrs and other._shape is self._shape and other._base is self._base:
-            return self._values == other._values
-        return Mapping.__eq__(self, other)
-
-    __hash__ = None  # type: ignore[assignment]  # read-only, but like dict never a dict key
-
-    def to_dict(self) -> dict[str, Scalar]:
-        """A new plain dict of the same items, in the same order."""
-        return dict(zip(self._shape.keys, self._all(), strict=True))
-
-    def __repr__(self) -> str:
-        return f"Attrs({self.to_dict()!r})"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Attrs, (self.to_dict(),))
-
-
 @dataclass(frozen=True, slots=True, init=False)
 class Event:
     """One instant in an incident's story, from one source.
@@ -337,14 +194,10 @@ class Event:
         }
 
 
-_new = object.__new__
-_SET_BASE: Callable[[Attrs, Attrs | None], None] = vars(Attrs)["_base"].__set__
-_SET_SHAPE: Callable[[Attrs, _Shape], None] = vars(Attrs)["_shape"].__set__
-_SET_VALUES: Callable[[Attrs, tuple[Scalar, ...]], None] = vars(Attrs)["_values"].__set__
 _SETTERS: list[Callable[[Event, Any], None]] = [vars(Event)[f.name].__set__ for f in fields(Event)]
 _set_at, _set_source, _set_kind, _set_ref, _set_summary = _SETTERS[:5]
 _set_service, _set_actor, _set_url, _set_attrs = _SETTERS[5:]
-"""Slot setters of ``Attrs`` and ``Event`` (field order): they bypass the frozen ``__setattr__``."""
+"""Slot setters of ``Event`` (field order): they bypass the frozen ``__setattr__``."""
 
 
 @dataclass(frozen=True, slots=True)
