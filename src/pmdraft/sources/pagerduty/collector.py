@@ -18,12 +18,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ...errors import CollectorError, InputError
-from ...model import Event, RelatedIncidents, SourceExtras, Window, parse_time_or_none
+from ...model import Attrs, Event, RelatedIncidents, SourceExtras, Window, parse_time_or_none
 from .._http import quote, scrub
 from .._rate import RequestBudget
 from ..base import RequestCounter
 from .api import PagerDutyApi
-from .events import log_entry_event, past_incident
+from .events import incident_facts, log_entry_event, past_incident
 from .records import (
     Tally,
     entry_incident_id,
@@ -206,6 +206,7 @@ class PagerDutyCollector:
 
         ``own``: the incident whose own listing ``entries`` is, for entries without a reference.
         """
+        facts: dict[str, Attrs] = {}
         for entry in entries:
             name = f"log entry {shown_id(entry.get('id'))}"
             incident_id, problem = entry_incident_id(entry)
@@ -220,7 +221,10 @@ class PagerDutyCollector:
             event = None
             if problem is None and incident_id is not None:
                 try:
-                    event = log_entry_event(entry, incidents[incident_id])
+                    incident = incidents[incident_id]
+                    if incident_id not in facts:
+                        facts[incident_id] = incident_facts(incident)
+                    event = log_entry_event(entry, incident, facts[incident_id])
                 except (TypeError, ValueError, AttributeError) as exc:
                     problem = quote(f"{exc.__class__.__name__}: {exc}", self.api.secret)
             if event is None:

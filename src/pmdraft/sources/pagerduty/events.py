@@ -24,6 +24,7 @@ from ...model import (
     INCIDENT_TRIGGERED,
     INCIDENT_UNACKNOWLEDGED,
     INCIDENT_URGENCY_CHANGED,
+    Attrs,
     Event,
     PastIncident,
     Scalar,
@@ -102,8 +103,30 @@ def past_incident(inc: Mapping[str, Any]) -> PastIncident:
     )
 
 
-def log_entry_event(entry: Mapping[str, Any], incident: Mapping[str, Any]) -> Event | None:
-    """One log entry of ``incident`` as an ``incident.*`` event; ``None`` if its time is bad."""
+def incident_facts(incident: Mapping[str, Any]) -> Attrs:
+    """The facts every event of ``incident`` carries, made once and shared by its events."""
+    record = past_incident(incident)
+    return Attrs(
+        {
+            "incident_id": record.id,
+            "incident_number": record.number,
+            "incident_title": _text(incident.get("title")) or UNTITLED,
+            "incident_url": record.url,
+            "urgency": _text(incident.get("urgency")),
+            "priority": ref_name(incident.get("priority")),
+            "status": record.status,
+            "escalation_policy": ref_name(incident.get("escalation_policy")),
+        }
+    )
+
+
+def log_entry_event(
+    entry: Mapping[str, Any], incident: Mapping[str, Any], facts: Attrs | None = None
+) -> Event | None:
+    """One log entry of ``incident`` as an ``incident.*`` event; ``None`` if its time is bad.
+
+    ``facts``: :func:`incident_facts` of ``incident``, when the caller keeps them per incident.
+    """
     at = parse_time_or_none(entry.get("created_at"))
     if at is None:
         return None
@@ -111,22 +134,15 @@ def log_entry_event(entry: Mapping[str, Any], incident: Mapping[str, Any]) -> Ev
     kind = KIND_BY_TYPE.get(entry_type, INCIDENT_OTHER)
     raw_channel = entry.get("channel")
     channel: dict[str, Any] = raw_channel if isinstance(raw_channel, dict) else {}
-    record = past_incident(incident)
-    attrs: dict[str, Scalar] = {
-        "incident_id": record.id,
-        "incident_number": record.number,
-        "incident_title": _text(incident.get("title")) or UNTITLED,
-        "incident_url": record.url,
-        "urgency": _text(incident.get("urgency")),
-        "priority": ref_name(incident.get("priority")),
-        "status": record.status,
-        "escalation_policy": ref_name(incident.get("escalation_policy")),
+    facts = incident_facts(incident) if facts is None else facts
+    own: dict[str, Scalar] = {
         "log_entry_id": _text(entry.get("id")),
         "log_entry_type": entry_type,
         "channel": _text(channel.get("type")),
     }
-    attrs.update(_kind_attrs(kind, entry, incident, channel))
-    label = f"PagerDuty #{record.number}" if record.number is not None else "PagerDuty"
+    own.update(_kind_attrs(kind, entry, incident, channel))
+    number, url = facts["incident_number"], facts["incident_url"]
+    label = f"PagerDuty #{number}" if number is not None else "PagerDuty"
     summary = str(
         _text(entry.get("summary")) or entry_type.replace("_log_entry", "").replace("_", " ")
     )
@@ -138,8 +154,8 @@ def log_entry_event(entry: Mapping[str, Any], incident: Mapping[str, Any]) -> Ev
         summary=f"{label}: {summary}",
         service=ref_name(incident.get("service")),
         actor=ref_name(entry.get("agent")),
-        url=_text(entry.get("html_url")) or record.url,
-        attrs=attrs,
+        url=_text(entry.get("html_url")) or (url if isinstance(url, str) else None),
+        attrs=Attrs(own, facts),
     )
 
 
