@@ -96,9 +96,9 @@ def run(peer: PrismPeer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args:
     return CliRunner().invoke(cli, [*args, "--config", str(config)])
 
 
-def pagerduty_report(result: Result) -> dict:
-    """The ``pagerduty`` entry of a JSON draft's ``sources``."""
-    [report] = [s for s in json.loads(result.stdout)["sources"] if s["name"] == "pagerduty"]
+def pagerduty_report(result: Result, name: str = "pagerduty") -> dict:
+    """The ``name`` entry (PagerDuty's incidents by default) of a JSON draft's ``sources``."""
+    [report] = [s for s in json.loads(result.stdout)["sources"] if s["name"] == name]
     return report
 
 
@@ -248,7 +248,9 @@ def test_draft_json_reads_the_examples_notes_the_repeats_and_clips_their_odd_dat
     assert_repeats_noted(report, result.exit_code)
     assert result.exit_code == 0 and report["status"] == "ok"
     assert "1 log entry dated outside the span read" in report["detail"]
-    assert "2 change events dated outside the span read" in report["detail"]
+    changes = pagerduty_report(result, "pagerduty:change_events")
+    assert changes["status"] == "ok", changes
+    assert "2 change events dated outside the span read" in changes["detail"]
     assert json.loads(result.stdout)["events"] == []
     assert "data gap" not in result.stderr
 
