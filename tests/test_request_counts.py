@@ -143,3 +143,77 @@ def test_requests_are_one_per_page_of_100_per_stream(tmp_path: Path, moto, pd) -
     assert (reports["cloudwatch"].status, reports["cloudwatch"].events) == ("ok", 2 * TRANSITIONS)
     bound = len(REGIONS) * (1 + math.ceil(TRANSITIONS / 100))
     assert reports["cloudwatch"].requests == len(REGIONS) * (1 + 7) == 16 <= bound + 2 * 3
+
+
+# CloudWatch's metric reads (GetMetricData): only when something uses them, and batched.
+
+
+def cloudwatch_config(tmp_path: Path, moto, *, graphs: bool, lookback_minutes: int) -> Path:
+    path = tmp_path / "cloudwatch.toml"
+    path.write_text(
+        "\n".join(
+            [
+                "[cloudwatch]",
+                f'regions = ["{REGIONS[0]}", "{REGIONS[1]}"]',
+                f'endpoint_url = "{moto.endpoint_url}"',
+                f"graphs = {'true' if graphs else 'false'}",
+                f"metric_lookback_minutes = {lookback_minutes}",
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+LOOKBACK_ALARMS = 60
+"""Per region, each breaching once: 45 minutes apart, so the breaches span 44 hours."""
+
+
+def test_the_metric_lookback_reads_one_get_metric_data_per_region(tmp_path: Path, moto) -> None:
+    """With graphs off, the lookback of 60 alarms' breaches costs one GetMetricData a region, not one per 100,800 possible datapoints."""
+    for region in REGIONS:
+        client = moto.client(region=region)
+        for a in range(LOOKBACK_ALARMS):
+            client.put_metric_alarm(
+                AlarmName=f"Lookback{a}",
+                MetricName=f"Errors{a}",
+                Namespace="App",
+                Statistic="Sum",
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=1.0,
+                ComparisonOperator="GreaterThanThreshold",
+            )
+            at = T0 + timedelta(minutes=45 * a + 1)
+            aws.add_history(region, f"Lookback{a}", at, "OK", "ALARM")
+            aws.add_history(region, f"Lookback{a}", at + timedelta(minutes=5), "ALARM", "OK")
+        client.close()
+    cfg = cloudwatch_config(tmp_path, moto, graphs=False, lookback_minutes=60)
+    draft = make_draft(load_config(cfg), WINDOW, {})
+    report = next(r for r in draft.reports if r.name == "cloudwatch")
+    # Per region: one DescribeAlarms page, 4 history slices of one page each, and the lookback:
+    # 60 alarms over 45 hours of 60 s periods (162,000 possible datapoints, which counted as if
+    # every period held one made 2 calls) in one call, its datapoints paged by NextToken.
+    assert (report.status, report.events) == ("ok", len(REGIONS) * 2 * LOOKBACK_ALARMS)
+    assert report.requests == len(REGIONS) * (1 + 4 + 1) == 12
+
+
+def test_format_json_reads_no_metric_data_for_graphs(tmp_path: Path, moto) -> None:
+    """`draft --format json` draws no graph, so it makes no GetMetricData call for one."""
+    import json
+
+    from click.testing import CliRunner
+
+    from pmdraft.cli import cli
+
+    seed_cloudwatch(moto)
+    cfg = cloudwatch_config(tmp_path, moto, graphs=True, lookback_minutes=0)
+    out = tmp_path / "draft.json"
+    window = ["--since", "2024-03-04T08:00:00Z", "--until", "2024-03-06T08:00:00Z"]
+    args = ["draft", *window, "--config", str(cfg), "--format", "json", "-o", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    sources = json.loads(out.read_text(encoding="utf-8"))["sources"]
+    # The history alone is 16 requests (above); graphs would add one GetMetricData a region.
+    assert next(s["requests"] for s in sources if s["name"] == "cloudwatch") == 16

@@ -148,8 +148,11 @@ class MetricReads:
             return events
         starts = [parse_time(str(e.attrs["breach_start"])) for e in fired]
         since = floor(min(starts) - self.metric_lookback, usable)
+        end = max(starts) + timedelta(seconds=1)
+        # One call per 500 alarms, not per 100,800 possible datapoints: the span runs from the
+        # first breach to the last, and only the periods that hold data come back (by NextToken).
         points = self._points(
-            target, client, usable, since, max(starts) + timedelta(seconds=1), "the metric lookback"
+            target, client, usable, since, end, "the metric lookback", by_points=False
         )
         if points is None:
             return events
@@ -167,12 +170,16 @@ class MetricReads:
         end: datetime,
         purpose: str,
         periods: Mapping[str, int] | None = None,
+        *,
+        by_points: bool = True,
     ) -> dict[str, Points] | None:
         """The alarms' datapoints; None (and a note naming ``purpose``) when the read failed."""
         call = partial(self._call, target, client, "GetMetricData")
         notes: list[str] = []
         try:
-            return metric_points(client, usable, start, end, call, notes, periods)
+            return metric_points(
+                client, usable, start, end, call, notes, periods, by_points=by_points
+            )
         except CollectorError as exc:
             self._note(f"no {purpose} for {where(target)}: {exc.message}")
             return None

@@ -141,12 +141,15 @@ def graph_period(span: timedelta, alarm_period: int | None) -> int:
     return valid_period(max(need, float(alarm_period or 60)))
 
 
-def _batches(queries: list[dict[str, Any]], span: timedelta) -> list[list[dict[str, Any]]]:
-    """``queries`` in calls of at most 500 queries and 100,800 datapoints (by their periods)."""
+def _batches(
+    queries: list[dict[str, Any]], span: timedelta, *, by_points: bool = True
+) -> list[list[dict[str, Any]]]:
+    """``queries`` in calls of at most 500 queries and, ``by_points``, 100,800 datapoints (as if
+    every period of ``span`` held one); otherwise the datapoints are left to NextToken pages."""
     batches: list[list[dict[str, Any]]] = []
     points = 0
     for q in queries:
-        need = math.ceil(span.total_seconds() / q["MetricStat"]["Period"])
+        need = math.ceil(span.total_seconds() / q["MetricStat"]["Period"]) if by_points else 0
         if (
             not batches
             or len(batches[-1]) >= METRIC_QUERIES_PER_CALL
@@ -183,10 +186,16 @@ def metric_points(
     call: Callable[[Iterator[Page]], Iterator[Page]],
     notes: list[str] | None = None,
     periods: Mapping[str, int] | None = None,
+    *,
+    by_points: bool = True,
 ) -> dict[str, Points]:
     """Each alarm's datapoints from ``start`` to ``end``, by alarm name (``alarms`` graphable).
 
-    ``periods`` gives each alarm's query period by name (default: the alarm's own). ``call``
+    ``periods`` gives each alarm's query period by name (default: the alarm's own). Calls hold
+    at most 500 queries and, ``by_points``, 100,800 datapoints counted as if every period held
+    one; without it (the metric lookback, whose span is mostly empty periods) a call holds up to
+    500 queries and GetMetricData's own NextToken pages (100,800 datapoints each, only periods
+    that hold data) bring what it returns. ``call``
     wraps the pages so that a failed ``GetMetricData`` becomes a ``CollectorError``; a paging
     loop ends the batch with a sentence in ``notes``. Datapoints outside ``[start, end)`` are
     dropped.
@@ -196,7 +205,7 @@ def metric_points(
     queries = [_query(i, a, (periods or {}).get(a.name)) for i, a in enumerate(alarms)]
     points: dict[str, Points] = {q["Id"]: ([], []) for q in queries}
     # One paginated call per batch; its NextToken pages bring more datapoints of the same queries.
-    for batch in _batches(queries, end - start):
+    for batch in _batches(queries, end - start, by_points=by_points):
         params = {
             "MetricDataQueries": batch,
             "StartTime": start,
