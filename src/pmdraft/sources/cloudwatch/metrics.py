@@ -12,7 +12,9 @@ without another call.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -55,15 +57,16 @@ def earlier_breach(
 
     Walks back from ``start`` one period at a time while each datapoint breaches the threshold;
     a missing or non-breaching datapoint ends the run, and so does ``start - lookback``.
+    ``times`` are ascending (as :func:`metric_points` gives them): the walk starts by bisection,
+    so a month of datapoints costs each breach only its own run.
     """
     breaches = BREACHES.get(alarm.comparison or "")
     if breaches is None or alarm.threshold is None or not alarm.period:
         return None
     period = timedelta(seconds=alarm.period)
     found, expected = None, start
-    for at, value in sorted(
-        ((t, v) for t, v in zip(times, values, strict=True) if t < start), reverse=True
-    ):
+    for i in range(bisect.bisect_left(times, start) - 1, -1, -1):
+        at, value = times[i], values[i]
         if (
             at < start - lookback
             or expected - at > period
@@ -189,7 +192,8 @@ def metric_points(
     *,
     by_points: bool = True,
 ) -> dict[str, Points]:
-    """Each alarm's datapoints from ``start`` to ``end``, by alarm name (``alarms`` graphable).
+    """Each alarm's datapoints from ``start`` to ``end``, oldest first, by alarm name
+    (``alarms`` graphable).
 
     ``periods`` gives each alarm's query period by name (default: the alarm's own). Calls hold
     at most 500 queries and, ``by_points``, 100,800 datapoints counted as if every period held
@@ -226,6 +230,10 @@ def metric_points(
                         values.append(value if isinstance(value, (int, float)) else float("nan"))
                     else:
                         dropped += 1
+    for times, values in points.values():
+        if any(a > b for a, b in itertools.pairwise(times)):
+            pairs = sorted(zip(times, values, strict=True), key=lambda p: p[0])
+            times[:], values[:] = [t for t, _ in pairs], [v for _, v in pairs]
     if dropped:
         notes.append(
             f"GetMetricData returned {dropped} datapoint{'s' if dropped > 1 else ''} outside "
