@@ -144,15 +144,12 @@ def graph_period(span: timedelta, alarm_period: int | None) -> int:
     return valid_period(max(need, float(alarm_period or 60)))
 
 
-def _batches(
-    queries: list[dict[str, Any]], span: timedelta, *, by_points: bool = True
-) -> list[list[dict[str, Any]]]:
-    """``queries`` in calls of at most 500 queries and, ``by_points``, 100,800 datapoints (as if
-    every period of ``span`` held one); otherwise the datapoints are left to NextToken pages."""
+def _batches(queries: list[dict[str, Any]], span: timedelta) -> list[list[dict[str, Any]]]:
+    """``queries`` in calls of at most 500 queries and 100,800 datapoints (by their periods)."""
     batches: list[list[dict[str, Any]]] = []
     points = 0
     for q in queries:
-        need = math.ceil(span.total_seconds() / q["MetricStat"]["Period"]) if by_points else 0
+        need = math.ceil(span.total_seconds() / q["MetricStat"]["Period"])
         if (
             not batches
             or len(batches[-1]) >= METRIC_QUERIES_PER_CALL
@@ -189,17 +186,11 @@ def metric_points(
     call: Callable[[Iterator[Page]], Iterator[Page]],
     notes: list[str] | None = None,
     periods: Mapping[str, int] | None = None,
-    *,
-    by_points: bool = True,
 ) -> dict[str, Points]:
     """Each alarm's datapoints from ``start`` to ``end``, oldest first, by alarm name
     (``alarms`` graphable).
 
-    ``periods`` gives each alarm's query period by name (default: the alarm's own). Calls hold
-    at most 500 queries and, ``by_points``, 100,800 datapoints counted as if every period held
-    one; without it (the metric lookback, whose span is mostly empty periods) a call holds up to
-    500 queries and GetMetricData's own NextToken pages (100,800 datapoints each, only periods
-    that hold data) bring what it returns. ``call``
+    ``periods`` gives each alarm's query period by name (default: the alarm's own). ``call``
     wraps the pages so that a failed ``GetMetricData`` becomes a ``CollectorError``; a paging
     loop ends the batch with a sentence in ``notes``. Datapoints outside ``[start, end)`` are
     dropped.
@@ -209,7 +200,7 @@ def metric_points(
     queries = [_query(i, a, (periods or {}).get(a.name)) for i, a in enumerate(alarms)]
     points: dict[str, Points] = {q["Id"]: ([], []) for q in queries}
     # One paginated call per batch; its NextToken pages bring more datapoints of the same queries.
-    for batch in _batches(queries, end - start, by_points=by_points):
+    for batch in _batches(queries, end - start):
         params = {
             "MetricDataQueries": batch,
             "StartTime": start,
@@ -275,6 +266,56 @@ def graph_series(
             )
         )
     return found
+
+
+@dataclasses.dataclass
+class LookbackCall:
+    """One GetMetricData call of the metric lookback: a time span and the alarms it reads."""
+
+    since: datetime
+    end: datetime
+    alarms: dict[str, AlarmInfo]
+    events: list[int]
+    """The indexes of the breaches (``ALARM`` events) this call's datapoints serve."""
+
+    def points(self, alarms: Mapping[str, AlarmInfo] | None = None) -> int:
+        """Datapoints the call could return, as if every period held one."""
+        span = (self.end - self.since).total_seconds()
+        return sum(math.ceil(span / (a.period or 60)) for a in (alarms or self.alarms).values())
+
+
+def lookback_calls(
+    breaches: Sequence[tuple[int, datetime, AlarmInfo]], lookback: timedelta
+) -> list[LookbackCall]:
+    """The lookback's breaches ``(index, breach start, alarm)`` grouped into GetMetricData calls.
+
+    A call has one time span for all its queries, so reading every alarm from the first breach
+    to the last reads every quiet period in between (a busy month: 444,000 datapoints a region
+    where the lookbacks need 20,000). Instead the breaches, by start, are swept into calls: a
+    breach joins the current call while the call stays within AWS's limits (500 queries,
+    100,800 datapoints as if every period held one), else it starts the next. Each call's span
+    starts on the period grid (:func:`floor`), as the graphs' query does, so the datapoints and
+    the breach starts found are the same as from one long query.
+    """
+    calls: list[LookbackCall] = []
+    for index, start, alarm in sorted(breaches, key=lambda b: (b[1], b[0])):
+        since, end = floor(start - lookback, [alarm]), start + timedelta(seconds=1)
+        if calls:
+            last = calls[-1]
+            joined = LookbackCall(
+                min(last.since, since), max(last.end, end), last.alarms, last.events
+            )
+            wanted = {**last.alarms, alarm.name: alarm}
+            if len(wanted) <= METRIC_QUERIES_PER_CALL and joined.points(wanted) <= (
+                DATAPOINTS_PER_CALL
+            ):
+                last.since, last.end, last.alarms = joined.since, joined.end, wanted
+                last.events.append(index)
+                continue
+        calls.append(LookbackCall(since, end, {alarm.name: alarm}, [index]))
+    for call in calls:
+        call.since = floor(call.since, list(call.alarms.values()))
+    return calls
 
 
 def read_since(
