@@ -198,6 +198,7 @@ class Bed:
             "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
             "exit": done.returncode,
             "requests": {"pagerduty": seen["pagerduty"], "cloudwatch": seen["cloudwatch"]},
+            "cloudwatch_operations": seen.get("cloudwatch_operations", {}),
         }
 
     def _args(self) -> str:
