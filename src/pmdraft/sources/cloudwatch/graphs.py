@@ -8,7 +8,9 @@ that fired. When that period is the alarm's own (windows up to about a day for a
 the same query also starts a metric lookback earlier and feeds the lookback. Otherwise, or for
 a breach that began before the query, the lookback reads its own calls: only the fired alarms,
 only the spans near their breaches (:func:`~.metrics.lookback_calls`), at the alarm's period,
-so the breach starts found are the same either way. With graphs off and a lookback set, only that lookback query is made.
+so the breach starts found are the same either way. With graphs off and a lookback set, only
+the lookback's calls are made. Every GetMetricData request of an account waits for
+:data:`METRIC_REQUESTS_PER_SECOND`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 from ...errors import CollectorError
 from ...model import ALARM_ALARM, Event, MetricSeries, Window, parse_time
-from .._aws import Page, Target, where
+from .._aws import Page, RateLimiter, Target, where
 from .alarms import AlarmInfo
 from .metrics import (
     Points,
@@ -38,6 +40,9 @@ from .metrics import (
 
 LOOKBACK_WORKERS = 4
 """The metric lookback's GetMetricData calls in flight at once, per (account, region)."""
+
+METRIC_REQUESTS_PER_SECOND = 50.0
+"""GetMetricData's request quota; every GetMetricData request of an account waits for it."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,19 @@ class MetricReads:
     _call: Callable[..., Iterator[Page]]
     _note: Callable[..., None]
     _wanted: Callable[[str], bool]
+
+    def _metric_limited(self, target: Target, client: Any) -> None:
+        """Hold ``client``'s GetMetricData requests to the account's quota (once per client)."""
+        with self._lock:
+            limiters: dict[str, RateLimiter] = self.__dict__.setdefault("_metric_limiters", {})
+            limited: set[int] = self.__dict__.setdefault("_metric_clients", set())
+            if id(client) in limited:
+                return
+            limited.add(id(client))
+            limiter = limiters.setdefault(target[0], RateLimiter(METRIC_REQUESTS_PER_SECOND))
+        client.meta.events.register(
+            "before-send.cloudwatch.GetMetricData", lambda **_: limiter.wait()
+        )
 
     def _start_graphs(
         self,
@@ -184,6 +202,8 @@ class MetricReads:
         periods: Mapping[str, int] | None = None,
     ) -> dict[str, Points] | None:
         """The alarms' datapoints; None (and a note naming ``purpose``) when the read failed."""
+        if hasattr(client, "meta"):
+            self._metric_limited(target, client)
         call = partial(self._call, target, client, "GetMetricData")
         notes: list[str] = []
         try:
