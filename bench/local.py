@@ -5,25 +5,37 @@ Run by ``bench/run.py`` in a fresh interpreter per mode, so the peak resident me
 
     python bench/local.py merge 1000000
     python bench/local.py render 10000
+    python bench/local.py pmdraft 1000000    # raw records -> events -> frame -> milestones
+    python bench/local.py plain 1000000      # the same records -> milestones in plain pandas
+    python bench/local.py attrs 300000       # bytes and time per event of three attrs layouts
+
+``pmdraft`` and ``plain`` build the same raw records the same way (``synth.records``) before
+their clock starts, so both peaks include them; each also reports its resident memory with
+only the records made, so the increase over them can be compared too.
 """
 
 from __future__ import annotations
 
+import gc
 import inspect
 import json
+import os
 import resource
 import sys
 import time
+from dataclasses import fields
 from datetime import timedelta
 from pathlib import Path
+from types import MappingProxyType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synth import T0, events
+import plain
+from synth import COMMON, T0, events, records, to_events
 
 from pmdraft import words
 from pmdraft.draft import build_draft
-from pmdraft.model import Window
+from pmdraft.model import Attrs, Event, Window
 from pmdraft.pipeline import Collected, SourceReport
 from pmdraft.render import render_json, render_markdown
 from pmdraft.timeline import analyse, build_frame, build_rows, frame_events
@@ -51,7 +63,9 @@ def timed(fn, *args):
 
 
 def merge(n: int) -> dict[str, object]:
-    evs, create_s = timed(events, n)
+    raw = records(n)
+    evs, create_s = timed(to_events, raw)
+    del raw  # the merge starts from the events alone, as the pipeline hands them over
     before_mb = current_mb()
     runs: list[tuple[float, float, float]] = []
     for _ in range(REPEATS):
@@ -84,6 +98,98 @@ def merge(n: int) -> dict[str, object]:
         "peak_merge_mb": merge_peak_mb,
         "peak_mb": peak_mb(),
     }
+
+
+def _iso(value: object) -> str | None:
+    return None if value is None else value.isoformat()  # type: ignore[attr-defined]
+
+
+def from_records(n: int, who: str) -> dict[str, object]:
+    """Raw records to milestones, by pmdraft (``who="pmdraft"``) or plain pandas."""
+    raw, records_s = timed(records, n)
+    records_mb = current_mb()
+    steps: dict[str, float] = {}
+    start = time.perf_counter()
+    if who == "pmdraft":
+        evs, steps["events_s"] = timed(to_events, raw)
+        frame, steps["frame_s"] = timed(build_frame, evs)
+        analysis, steps["analyse_s"] = timed(analyse, frame)
+        found = {k: analysis.milestones[k] for k in plain.MILESTONES}
+        milestones = {k: None if m is None else m.at for k, m in found.items()}
+        distinct = len(frame)
+    else:
+        (milestones, distinct), steps["plain_s"] = timed(plain.milestones, raw.records)
+    total_s = time.perf_counter() - start
+    return {
+        "who": who,
+        "records": n,
+        "distinct": distinct,
+        "records_s": records_s,
+        "records_mb": records_mb,
+        "total_s": total_s,
+        **steps,
+        "peak_mb": peak_mb(),
+        "milestones": {k: _iso(v) for k, v in milestones.items()},
+        "load": os.getloadavg(),
+    }
+
+
+def _checked_proxy(given: dict[str, object]) -> MappingProxyType[str, object]:
+    """What ``Event`` did with ``attrs`` before ``Attrs``: copy, check each item, wrap."""
+    checked = {}
+    for key, value in dict(given).items():
+        if not isinstance(key, str) or not isinstance(value, (str, int, float, bool, type(None))):
+            raise TypeError(key)
+        checked[key] = value
+    return MappingProxyType(checked)
+
+
+def attrs_layouts(n: int) -> dict[str, object]:
+    """Bytes and time per event of three ways to hold the records' ``attrs``, one at a time:
+    a read-only dict per event (what events held before ``Attrs``), an ``Attrs`` with the
+    object's facts copied in, and an ``Attrs`` sharing them (one per object, as ``base``)."""
+    raw = records(n)
+    common = frozenset(COMMON)
+    owns = [{k: v for k, v in r.items() if k not in common} for r in raw.records]
+    refs = [r["ref"] for r in raw.records]
+    shared = {ref: Attrs(f) for ref, f in raw.objects.items()}
+    facts = raw.objects
+    ways = {
+        "proxy_dict": lambda own, ref: _checked_proxy({**facts.get(ref, {}), **own}),
+        "attrs_copied": lambda own, ref: Attrs({**facts.get(ref, {}), **own}),
+        "attrs_shared": lambda own, ref: Attrs(own, shared.get(ref)),
+    }
+    out: dict[str, object] = {"events": n}
+    for name, make in ways.items():
+        gc.collect()
+        before = current_mb()
+        start = time.perf_counter()
+        held = [make(own, ref) for own, ref in zip(owns, refs, strict=True)]
+        took = time.perf_counter() - start
+        gc.collect()
+        out[f"{name}_bytes"] = (current_mb() - before) * 2**20 / len(held)
+        out[f"{name}_us"] = took / len(held) * 1e6
+        del held
+    # An Event made by its constructor (checks included) against one made with no checks at
+    # all (what a trusted per-page constructor would do at best), from the same values.
+    at = T0
+    made = Attrs({"x": 1})
+    s0, s1, s2, s3, s4, s5, s6, s7, s8 = (vars(Event)[f.name].__set__ for f in fields(Event))
+    values = (at, "pagerduty", "incident.notified", "Q1", "summary", "svc", "Ana", "url", made)
+
+    def unchecked() -> Event:
+        event = object.__new__(Event)
+        s0(event, at), s1(event, "pagerduty"), s2(event, "incident.notified"), s3(event, "Q1")
+        s4(event, "summary"), s5(event, "svc"), s6(event, "Ana"), s7(event, "url")
+        s8(event, made)
+        return event
+
+    for name, make in (("event", lambda: Event(*values)), ("unchecked", unchecked)):
+        start = time.perf_counter()
+        for _ in range(n):
+            make()
+        out[f"{name}_us"] = (time.perf_counter() - start) / n * 1e6
+    return out
 
 
 def render(n: int) -> dict[str, object]:
@@ -120,4 +226,8 @@ def render(n: int) -> dict[str, object]:
 
 if __name__ == "__main__":
     mode, count = sys.argv[1], int(sys.argv[2])
-    print(json.dumps({"merge": merge, "render": render}[mode](count)))
+    if mode in ("pmdraft", "plain"):
+        print(json.dumps(from_records(count, mode)))
+    else:
+        modes = {"merge": merge, "render": render, "attrs": attrs_layouts}
+        print(json.dumps(modes[mode](count)))

@@ -44,6 +44,9 @@ RENDER_EVENTS = 10_000
 TARGET_MERGE_S = 5.0
 TARGET_MERGE_MB = 1536
 TARGET_RENDER_S = 1.0
+TARGET_VS_PANDAS = 1.5
+"""pmdraft from raw records to milestones, against plain pandas: at most this many times the
+time and the peak memory (issue 17)."""
 
 
 def step(name: str, args: list[str]) -> dict[str, Any]:
@@ -120,6 +123,7 @@ def render(
     quick: bool,
     cap: dict[str, Any] | None = None,
     slack: dict[str, Any] | None = None,
+    records: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None = None,
 ) -> str:
     out: list[str] = []
     add = out.append
@@ -169,6 +173,14 @@ def render(
             f"| merge of {MERGE_EVENTS:,} events | **failed**: {merge['error']} | < "
             f"{TARGET_MERGE_S:g} s | |"
         )
+    if records is not None and not any("error" in r for r in records[:2]):
+        pm, pl, _ = records
+        t, m = pm["total_s"] / pl["total_s"], pm["peak_mb"] / pl["peak_mb"]
+        add(
+            f"| {pm['records']:,} raw records to milestones: pmdraft / plain pandas, time and "
+            f"peak memory | {t:.2f}x and {m:.2f}x | <= {TARGET_VS_PANDAS:g}x both | "
+            f"{verdict(max(t, m) <= TARGET_VS_PANDAS, 'see Local work')} |"
+        )
     if "error" not in rend:
         add(
             f"| Markdown render of a {rend['events']:,}-event draft | {s(rend['markdown_s'])} | < "
@@ -210,7 +222,10 @@ def render(
         )
         add("together (not in time order). Making them is not part of the timed merge.\n")
         add("| step | time |\n|---|---|")
-        add(f"| making {merge['events']:,} `Event` objects (validated) | {s(merge['create_s'])} |")
+        add(
+            f"| making {merge['events']:,} `Event` objects from raw records (`synth.to_events`, "
+            f"validated) | {s(merge['create_s'])} |"
+        )
         add(
             f"| `build_frame` (merge, dedupe to {merge['distinct']:,}, sort) | "
             f"{s(merge['frame_s'])} |"
@@ -242,9 +257,11 @@ def render(
             "merging them: past this point the"
         )
         add(
-            "cost is Python objects (one `Event`, one mapping proxy, one dict and its strings per "
-            "event), not pandas."
+            "cost is Python objects (one `Event`, its `Attrs` and their values per event), not "
+            "pandas."
         )
+    if records is not None:
+        add_records(add, *records)
     if "error" not in rend:
         add(
             f"\nRendering: {rend['events']:,} events over one 8-hour day "
@@ -294,6 +311,101 @@ def render(
         add_slack(add, slack)
     add("")
     return "\n".join(out)
+
+
+def add_records(add: Any, pm: dict[str, Any], pl: dict[str, Any], layouts: dict[str, Any]) -> None:
+    """Local work: raw records to milestones, pmdraft against plain pandas (``bench/plain.py``),
+    and the event attrs layouts that were measured to choose how events hold their facts."""
+    add("\n### From raw records to milestones, against plain pandas\n")
+    if "error" in pm or "error" in pl:
+        add(f"**failed**: {pm.get('error') or pl.get('error')}")
+        return
+    same = "yes" if pm["milestones"] == pl["milestones"] else "**no**"
+    add(
+        f"{pm['records']:,} raw records (`synth.records`: flat dicts with the time as ISO 8601 "
+        "text, plus each incident's and alarm's facts read once, keyed by ref; 1 % exact copies) "
+        "are built the same way in two fresh interpreters, then turned into the milestones "
+        "impact started, detected, paged, acknowledged, mitigated and resolved. **pmdraft**: "
+        "records -> `Event`s as a collector makes them (`synth.to_events`: time parsed, each "
+        "object's facts one shared `Attrs`) -> `build_frame` -> `analyse`, which also writes "
+        "the notes and ranks suspect deploys. **Plain pandas** (`bench/plain.py`): "
+        "`DataFrame(records)`, `to_datetime`, `drop_duplicates()`, a stable sort by (at, "
+        "source, kind, ref), then masks and `groupby` for the same six milestones (no notes, "
+        f"suspects or rollback). Same milestones: {same}; distinct records: "
+        f"{pm['distinct']:,} and {pl['distinct']:,}. Peak memory is each interpreter's "
+        "`ru_maxrss`, so it includes the records both hold.\n"
+    )
+    add("| | time | peak memory | peak over the records alone |\n|---|---|---|---|")
+    steps = ", ".join(
+        f"{name} {s(pm[key])}"
+        for name, key in (
+            ("events", "events_s"),
+            ("`build_frame`", "frame_s"),
+            ("`analyse`", "analyse_s"),
+        )
+    )
+    for label, r, detail in (("pmdraft", pm, f" ({steps})"), ("plain pandas", pl, "")):
+        add(
+            f"| {label} | {s(r['total_s'])}{detail} | {r['peak_mb']:,.0f} MB | "
+            f"+{r['peak_mb'] - r['records_mb']:,.0f} MB |"
+        )
+    t, m = pm["total_s"] / pl["total_s"], pm["peak_mb"] / pl["peak_mb"]
+    over = (pm["peak_mb"] - pm["records_mb"]) / (pl["peak_mb"] - pl["records_mb"])
+    add(
+        f"| **pmdraft / plain pandas** | **{t:.2f}x** | **{m:.2f}x** | {over:.2f}x |\n\n"
+        f"Goal: within {TARGET_VS_PANDAS:g}x on both: "
+        f"{'met' if max(t, m) <= TARGET_VS_PANDAS else '**not met**'}. Load average (1, 5, 15 "
+        "min) when each finished: pmdraft "
+        + " ".join(f"{x:.1f}" for x in pm["load"])
+        + ", plain pandas "
+        + " ".join(f"{x:.1f}" for x in pl["load"])
+        + ". The records alone took "
+        f"{pm['records_mb']:,.0f} MB."
+    )
+    add_layouts(add, layouts)
+
+
+LAYOUT_NAMES = {
+    "proxy_dict": "the checked dict",
+    "attrs_copied": "`Attrs` with the facts copied",
+    "attrs_shared": "`Attrs` sharing the facts",
+}
+
+
+def add_layouts(add: Any, lay: dict[str, Any]) -> None:
+    """How events hold their ``attrs``: the three layouts measured, and why the shared one."""
+    add("\n### How events hold their facts\n")
+    if "error" in lay:
+        add(f"**failed**: {lay['error']}")
+        return
+    add(
+        f"The `attrs` of {lay['events']:,} of the same records, held three ways, one after "
+        "the other in one interpreter (resident memory added per event, and time to make each, "
+        "checks included):\n"
+    )
+    add("| layout | bytes per event | time per event |\n|---|---|---|")
+    for label, key in (
+        ("a checked, read-only dict per event (what `Event` held before)", "proxy_dict"),
+        ("`Attrs`, the object's facts copied into each", "attrs_copied"),
+        ("`Attrs` sharing the object's facts (`Attrs(own, base=facts)`)", "attrs_shared"),
+    ):
+        add(f"| {label} | {lay[key + '_bytes']:,.0f} | {lay[key + '_us']:.2f} us |")
+    quickest = min(("proxy_dict", "attrs_copied", "attrs_shared"), key=lambda k: lay[k + "_us"])
+    add(
+        "\nChosen: `Attrs` (keys kept once per layout, a tuple of values per event) with the "
+        "per-incident and per-alarm facts kept once as a shared base: the smallest by far "
+        f"({lay['attrs_shared_bytes']:,.0f} B against {lay['proxy_dict_bytes']:,.0f} B), "
+        f"and in this run the quickest to make was {LAYOUT_NAMES[quickest]}. It "
+        "keeps `Event`'s constructor, its attributes, `to_record` and equality as they were, "
+        "so no collector has to change (a dict given to `Event` is compacted; a collector "
+        "that makes one `Attrs` per object also shares the facts). Column batches from the "
+        "collectors would change every collector and `Collector.collect`'s contract for what "
+        "is left: past the attrs, an event is its `Event`, its `datetime` and its strings, and "
+        "the time is Python making objects (`Event()` is written out: one type check per "
+        "field, slots set directly), not checks that a per-page validation could skip: "
+        f"`Event(...)` takes {lay['event_us']:.2f} us, the same object made with no check at "
+        f"all {lay['unchecked_us']:.2f} us."
+    )
 
 
 def add_cap(add: Any, cap: dict[str, Any]) -> None:
@@ -384,21 +496,57 @@ def graphs_table(g: dict[str, Any]) -> str:
     )
 
 
+def batch_table(b: dict[str, Any]) -> str:
+    """The batch section (``bench/batch.py``): requests against the lower bound, wall time."""
+    if "error" in b:
+        return f"\n## Batch\n\n**failed**: {b['error']}\n"
+    lines = [
+        "\n## Batch\n",
+        "`pmdraft batch` over incidents 45 minutes apart, "
+        f"{b['latency_s'] * 1000:.0f} ms a request (`bench/batch.py`: the lower bound is "
+        "defined there; goal: within 1.2 x bound + 5). "
+        "Each draft's reads are cut from one read per run or merged span; drafting each "
+        f"incident alone is shown for comparison. Load at the end: {b['load']}.\n",
+        "| incidents | requests (PagerDuty + CloudWatch) | lower bound | goal met | wall | "
+        "drafting each alone |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in b["runs"]:
+        sh, alone = r["shared"], r.get("alone")
+        lines.append(
+            f"| {r['incidents']} | {sh['requests']} ({sh['pagerduty']} + {sh['cloudwatch']}) | "
+            f"{r['bound']['total']} ({r['bound']['log_spans']} merged span(s)) | "
+            f"{'yes' if r['within_goal'] else 'no'} | {s(sh['wall_s'])} | "
+            + (f"{alone['requests']} requests, {s(alone['wall_s'])}" if alone else "not run")
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
     started = time.perf_counter()
     m = machine()
     merge = step("merge", ["local.py", "merge", str(MERGE_EVENTS // (10 if quick else 1))])
     rend = step("render", ["local.py", "render", str(RENDER_EVENTS)])
+    n = str(MERGE_EVENTS // (10 if quick else 1))
+    records = (
+        step("pmdraft", ["local.py", "pmdraft", n]),
+        step("plain", ["local.py", "plain", n]),
+        step("attrs", ["local.py", "attrs", str(int(n) * 3 // 10)]),
+    )
     start = step("start-up", ["startup.py"])
     api = step("api", ["api.py", *(["--quick"] if quick else [])])
     cap = step("window-25k", ["window25k.py"])
     slack = step("slack", ["slack.py", *(["--quick"] if quick else [])])
     drawn = step("graphs", ["graphs.py"])
+    batched = step("batch", ["batch.py", *(["--quick"] if quick else [])])
     total = time.perf_counter() - started
     m["load_end"] = "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
     DOC.parent.mkdir(parents=True, exist_ok=True)
-    text = render(m, merge, rend, start, api, total, quick, cap, slack) + graphs_table(drawn)
+    text = render(m, merge, rend, start, api, total, quick, cap, slack, records)
+    text += graphs_table(drawn)
+    text += batch_table(batched)
     DOC.write_text(text, encoding="utf-8")
     print(f"bench: wrote {DOC.relative_to(REPO)} in {total:.0f} s", file=sys.stderr)
 

@@ -74,6 +74,18 @@ def pd() -> Iterator[PagerDutyStandIn]:
         yield server
 
 
+@pytest.fixture
+def demo_config(
+    moto: MotoSandbox, pd: PagerDutyStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """The stand-ins seeded with the worked example (incident #1234 on api, #1235 on web), and
+    the config that reads them (its token in the sandbox's variable)."""
+    from pmdraft.sandbox import SANDBOX_TOKEN_ENV, scenario
+
+    monkeypatch.setenv(SANDBOX_TOKEN_ENV, TOKEN)
+    return scenario.seed(moto, pd, tmp_path, token_env=SANDBOX_TOKEN_ENV)
+
+
 def write_config(
     path: Path,
     *,

@@ -24,12 +24,17 @@ ENV = {"PAGERDUTY_API_TOKEN": TOKEN}
 
 
 def seed(
-    pd: PagerDutyStandIn, count: int = 4, overrides: dict[int, dict] | None = None
+    pd: PagerDutyStandIn,
+    count: int = 4,
+    overrides: dict[int, dict] | None = None,
+    spread: float = 1,
 ) -> list[dict]:
-    """``count`` incidents resolved in the last hours (newest 5 minutes ago), each with three log entries."""
+    """``count`` incidents resolved in the last hours, ``spread`` hours apart (the newest created
+    ``spread`` hours ago), each with three log entries. A spread of 6 hours puts each incident's
+    reads in a span of its own (a batch run reads once per merged span)."""
     incidents = []
     for n in range(1, count + 1):
-        created = NOW - timedelta(hours=count - n + 1)
+        created = NOW - timedelta(hours=spread * (count - n + 1))
         fields = dict(
             id=f"QB{n:03d}",
             number=100 + n,
@@ -77,13 +82,14 @@ def drafted(result: BatchResult) -> list[int | None]:
     return [o.number for o in result.outcomes if o.status == "drafted"]
 
 
-def log_reads(pd: PagerDutyStandIn) -> dict[str, int]:
-    """How many times each incident's log entries were read: once per draft."""
+def log_reads(pd: PagerDutyStandIn) -> tuple[dict[str, int], int]:
+    """How many times each incident's own log entries were read (never, in a batch run), and how
+    many ``GET /log_entries`` stream requests were made (one per merged span and run)."""
     counts: dict[str, int] = {}
     for r in pd.requests:
-        if r.path.endswith("/log_entries"):
+        if r.path.startswith("/incidents/") and r.path.endswith("/log_entries"):
             counts[r.path.split("/")[2]] = counts.get(r.path.split("/")[2], 0) + 1
-    return counts
+    return counts, sum(1 for r in pd.requests if r.path == "/log_entries")
 
 
 def test_two_runs_draft_each_incident_once(pd, tmp_path: Path) -> None:
@@ -105,7 +111,7 @@ def test_two_runs_draft_each_incident_once(pd, tmp_path: Path) -> None:
         == "pmdraft batch: 0 drafted, 0 partial, 0 failed, 3 skipped (already drafted)"
     )
     assert {p: p.read_bytes() for p in (tmp_path / "drafts").iterdir()} == before
-    assert log_reads(pd) == {"QB001": 1, "QB002": 1, "QB003": 1}
+    assert log_reads(pd) == ({}, 1), "one stream over the merged span, none per incident"
     text = (tmp_path / "drafts" / "102-checkout-errors-2.md").read_text(encoding="utf-8")
     assert (
         text.startswith("# Postmortem: Checkout errors 2\n")
@@ -138,7 +144,7 @@ def test_a_run_killed_after_the_second_incident_is_completed_by_the_next(
         == "pmdraft batch: 2 drafted, 0 partial, 0 failed, 2 skipped (already drafted)"
     )
     assert len(list((tmp_path / "drafts").iterdir())) == 4
-    assert log_reads(pd) == {"QB001": 1, "QB002": 1, "QB003": 1, "QB004": 1}
+    assert log_reads(pd) == ({}, 2), "one stream per run, none per incident"
     state = SqliteState(tmp_path / "pmdraft-state.sqlite3")
     assert state.high_water_mark() == NOW + timedelta(minutes=1)
     assert [
@@ -202,11 +208,16 @@ def test_an_interrupted_run_releases_its_claim_and_writes_no_half_file(pd, tmp_p
 
 
 def test_a_partial_draft_is_retried_until_complete(pd, tmp_path: Path) -> None:
-    """A draft missing PagerDuty's log entries exits 3, and the next run completes it in place."""
-    seed(pd, 2)
+    """A draft missing PagerDuty's log entries exits 3, and the next run completes it in place;
+    the incident in another span of the same run is drafted whole."""
+    seed(pd, 2, spread=6)
     config = config_for(pd, tmp_path)
-    pd.inject("/incidents/QB002/log_entries", 503, times=3, headers={"Retry-After": "0"})
-    first = make_batch(config).run(NOW)
+
+    def fail_the_next_stream(outcome) -> None:
+        if outcome.number == 101:
+            pd.inject("/log_entries", 503, times=3, headers={"Retry-After": "0"})
+
+    first = make_batch(config, after_incident=fail_the_next_stream).run(NOW)
     assert [(o.number, o.status) for o in first.outcomes] == [(101, "drafted"), (102, "partial")]
     assert first.exit_code == 3
     assert (
@@ -227,7 +238,7 @@ def test_an_incident_that_keeps_failing_is_given_up_after_max_attempts(pd, tmp_p
     """With max_attempts = 2, a source failing every time is tried twice, then skipped."""
     seed(pd, 1)
     config = config_for(pd, tmp_path, "max_attempts = 2\n")
-    pd.inject("/incidents/QB001/log_entries", 503, times=100, headers={"Retry-After": "0"})
+    pd.inject("/log_entries", 503, times=100, headers={"Retry-After": "0"})
     runs = [make_batch(config).run(NOW + timedelta(hours=h)) for h in range(3)]
     assert [r.summary() for r in runs] == [
         "pmdraft batch: 0 drafted, 1 partial, 0 failed, 0 skipped (already drafted)",
@@ -237,11 +248,12 @@ def test_an_incident_that_keeps_failing_is_given_up_after_max_attempts(pd, tmp_p
 
 
 def test_an_incident_pagerduty_cannot_find_fails_with_exit_1(pd, tmp_path: Path) -> None:
-    """An incident whose own GET fails is a failure (exit 1) recorded with its error, and retried."""
+    """Drafting alone (no shared reads), an incident whose own GET fails is a failure (exit 1)
+    recorded with its error, and retried."""
     seed(pd, 1)
     config = config_for(pd, tmp_path)
     pd.inject("/incidents/QB001", 404, times=1)
-    result = make_batch(config).run(NOW)
+    result = make_batch(config, share_reads=False).run(NOW)
     [outcome] = result.outcomes
     assert (outcome.status, result.exit_code) == ("failed", 1)
     assert "PagerDuty has no incident QB001" in outcome.error
@@ -311,7 +323,7 @@ def test_human_edits_survive_a_redraft_and_edited_blocks_are_proposed(pd, tmp_pa
     """A partial draft redrafted after a person edited it keeps their text; their edited block yields a proposal."""
     seed(pd, 1)
     config = config_for(pd, tmp_path)
-    pd.inject("/incidents/QB001/log_entries", 503, times=3, headers={"Retry-After": "0"})
+    pd.inject("/log_entries", 503, times=3, headers={"Retry-After": "0"})
     make_batch(config).run(NOW)
     path = tmp_path / "drafts" / "101-checkout-errors-1.md"
     text = path.read_text(encoding="utf-8")
@@ -391,7 +403,8 @@ def test_two_concurrent_runners_draft_each_incident_exactly_once(
     assert all(isinstance(r, BatchResult) for r in results.values()), results
     by_a, by_b = drafted(results["a"]), drafted(results["b"])
     assert sorted(by_a + by_b) == [101, 102, 103, 104, 105, 106] and not set(by_a) & set(by_b)
-    assert log_reads(pd) == {f"QB00{n}": 1 for n in range(1, 7)}
+    per_incident, streams = log_reads(pd)
+    assert per_incident == {} and streams <= 2, "at most one stream per runner"
     assert all(o.status in ("drafted", "skipped") for r in results.values() for o in r.outcomes)
     state = open_state(load_config(config))
     assert isinstance(state, DynamoState if store == "dynamodb" else SqliteState)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from pmdraft.model import Event, Window, iso_z
+from pmdraft.model import Attrs, Event, Window, iso_z, parse_time
 
 from .conftest import utc
 
@@ -76,3 +77,83 @@ def test_iso_z_keeps_sub_second_precision() -> None:
     """Milliseconds survive formatting; whole seconds stay short."""
     assert iso_z(utc(2024, 1, 15, 14, 32, 0)) == "2024-01-15T14:32:00Z"
     assert iso_z(datetime(2024, 1, 15, 14, 32, 0, 442000, tzinfo=UTC)) == "2024-01-15T14:32:00.442Z"
+
+
+INCIDENT = {"incident_id": "Q1", "incident_number": 7, "incident_title": "Errors", "status": None}
+
+
+def pd_event(at: datetime, attrs: object) -> Event:
+    return Event(
+        at=at,
+        source="pagerduty",
+        kind="incident.notified",
+        ref="Q1",
+        summary="PagerDuty #7: notify",
+        attrs=attrs,  # type: ignore[arg-type]  # a dict or an Attrs, as collectors give
+    )
+
+
+def test_facts_kept_once_read_and_write_as_if_copied_into_each_event() -> None:
+    """An incident's facts shared by its events (one ``Attrs`` as ``base``) give every event
+    the same attrs, the same JSON record and the same equality as copying them in did."""
+    facts = Attrs(INCIDENT)
+    own = {"log_entry_id": "R1", "channel": "sms", "retry": 2, "urgent": True, "score": 0.5}
+    shared = pd_event(utc(2024, 1, 15, 14, 32), Attrs(own, facts))
+    copied = pd_event(utc(2024, 1, 15, 14, 32), {**INCIDENT, **own})
+    assert shared.to_record() == copied.to_record()
+    assert list(shared.to_record()["attrs"].items()) == list({**INCIDENT, **own}.items())
+    assert shared == copied and hash(shared) == hash(copied)
+    assert shared.attrs == {**INCIDENT, **own} and dict(shared.attrs) == {**INCIDENT, **own}
+    assert shared.attrs["incident_number"] == 7 and shared.attrs.get("channel") == "sms"
+    assert shared.attrs.get("status", "x") is None and shared.attrs.get("nope", "x") == "x"
+    assert "incident_title" in shared.attrs and "nope" not in shared.attrs
+    assert len(shared.attrs) == 9 and list(shared.attrs) == [*INCIDENT, *own]
+    assert pickle.loads(pickle.dumps(shared)) == copied
+    with pytest.raises(KeyError):
+        shared.attrs["nope"]
+
+
+def test_a_fact_given_again_overrides_the_shared_one_in_its_place() -> None:
+    """An event that states one of the shared facts itself reads its own value, in the key
+    order ``{**facts, **own}`` would give; facts on facts read in the same order."""
+    e = pd_event(utc(2024, 1, 15, 14, 32), Attrs({"status": "resolved", "x": 1}, Attrs(INCIDENT)))
+    assert e.to_record()["attrs"] == {**INCIDENT, "status": "resolved", "x": 1}
+    assert list(e.attrs) == [*INCIDENT, "x"]
+    nested = Attrs({"y": 3}, Attrs({"x": 1}, Attrs({"b": 2})))
+    assert list(nested.items()) == [("b", 2), ("x", 1), ("y", 3)]
+
+
+def test_attrs_are_a_snapshot_and_checked_like_a_dict() -> None:
+    """Changing the dict an event was made from changes nothing; a non-scalar own value is
+    refused naming its key, and so is a non-string key."""
+    given = {"a": 1}
+    e = pd_event(utc(2024, 1, 15, 14, 32), given)
+    given["a"] = 2
+    assert e.attrs == {"a": 1}
+    with pytest.raises(TypeError, match=r"attrs\['note'\] must be a scalar .* got list"):
+        Attrs({"note": ["x"]}, Attrs(INCIDENT))
+    with pytest.raises(TypeError, match="key 3 must be a string"):
+        pd_event(utc(2024, 1, 15, 14, 32), {3: "x"})
+    with pytest.raises(TypeError):
+        e.attrs["a"] = 3  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-01-15T14:32:00Z", utc(2024, 1, 15, 14, 32)),
+        ("2024-01-15T14:32:00.250Z", utc(2024, 1, 15, 14, 32) + timedelta(milliseconds=250)),
+        ("2024-01-15T16:32:00+0200", utc(2024, 1, 15, 14, 32)),
+        (" 2024-01-15T14:32:00+00:00\n", utc(2024, 1, 15, 14, 32)),
+    ],
+)
+def test_parse_time_gives_the_utc_instant(text: str, expected: datetime) -> None:
+    """Times with ``Z``, an offset or surrounding blanks parse to the same aware UTC instant."""
+    value = parse_time(text)
+    assert value == expected and value.utcoffset() == timedelta(0)
+
+
+def test_parse_time_refuses_a_naive_time() -> None:
+    """A time without an offset is refused with an example of one."""
+    with pytest.raises(ValueError, match="for example 2024-01-15T14:32:00Z"):
+        parse_time("2024-01-15T14:32:00")

@@ -135,7 +135,9 @@ def test_requests_are_one_per_page_of_100_per_stream(tmp_path: Path, moto, pd) -
         reports["pagerduty"].status,
         reports["pagerduty"].events,
         reports["pagerduty"].requests,
-    ) == ("ok", ENTRIES, 31)
+    ) == ("ok", ENTRIES, 30)
+    changes = reports["pagerduty:change_events"]
+    assert (changes.status, changes.events, changes.requests) == ("ok", 0, 1), "a line of its own"
 
     # CloudWatch: per region one DescribeAlarms page, and the 2-day history read as 4 time
     # slices of 12 hours (each its own NextToken chain): 144, 144, 142 and 0 transitions, so
@@ -219,3 +221,99 @@ def test_format_json_reads_no_metric_data_for_graphs(tmp_path: Path, moto) -> No
     sources = json.loads(out.read_text(encoding="utf-8"))["sources"]
     # The history alone is 16 requests (above); graphs would add one GetMetricData a region.
     assert next(s["requests"] for s in sources if s["name"] == "cloudwatch") == 16
+
+
+BATCH = 20
+"""Incidents one batch run drafts, 30 minutes apart (their windows overlap: one merged span)."""
+
+
+def test_a_batch_of_20_reads_once_per_run_never_per_incident(tmp_path: Path, moto, pd) -> None:
+    """20 incidents, 60 log entries, 24 transitions: 4 PagerDuty and 2 CloudWatch requests in all.
+
+    Drafting each alone took 141 (5 PagerDuty and 2 AWS requests per incident, and the listing):
+    a return to per-incident reads (GET /incidents/{id}, /incidents/{id}/log_entries, a listing
+    or DescribeAlarms per draft) fails here.
+    """
+    from pmdraft.batch import Batch, open_sink, open_state
+    from pmdraft.render import render_markdown
+
+    from .test_batch import NOW
+
+    incidents = [
+        incident(
+            id=f"QBT{i:03d}",
+            number=500 + i,
+            title=f"Batch incident {i}",
+            created_at=NOW - timedelta(hours=12) + timedelta(minutes=30 * i),
+            service_id="PSVC1",
+            service_name="api",
+            resolved_at=NOW - timedelta(hours=12) + timedelta(minutes=30 * i + 20),
+        )
+        for i in range(BATCH)
+    ]
+    pd.add_incidents(incidents)
+    pd.add_log_entries(
+        [
+            log_entry(
+                id=f"LBT{i:03d}{k}",
+                type=kind,
+                created_at=NOW - timedelta(hours=12) + timedelta(minutes=30 * i + 5 * k),
+                incident=inc,
+            )
+            for i, inc in enumerate(incidents)
+            for k, kind in enumerate(
+                ("trigger_log_entry", "acknowledge_log_entry", "resolve_log_entry")
+            )
+        ]
+    )
+    client = moto.client(region=REGIONS[0])
+    client.put_metric_alarm(
+        AlarmName="Alarm0",
+        MetricName="Errors",
+        Namespace="App",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    client.close()
+    for n in range(24):
+        old, new = ("OK", "ALARM") if n % 2 == 0 else ("ALARM", "OK")
+        at = NOW - timedelta(hours=12) + timedelta(minutes=25 * n + 1)
+        aws.add_history(REGIONS[0], "Alarm0", at, old, new)
+    path = config(tmp_path, moto, pd)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            f'regions = ["{REGIONS[0]}", "{REGIONS[1]}"]', f'regions = ["{REGIONS[0]}"]'
+        )
+        + '[batch]\noutput = "drafts"\n',
+        encoding="utf-8",
+    )
+    cfg = load_config(path)
+    job = Batch(
+        cfg,
+        {"PAGERDUTY_API_TOKEN": TOKEN},
+        state=open_state(cfg),
+        sink=open_sink(cfg),
+        render=render_markdown,
+    )
+    result = job.run(NOW, since=NOW - timedelta(days=1))
+    assert [o.status for o in result.outcomes] == ["drafted"] * BATCH
+
+    # The candidates' listing, one listing over every draft's other and past incidents, one
+    # /log_entries stream (one merged span, 60 entries), one change-events listing.
+    assert Counter(r.path for r in pd.requests) == {
+        "/incidents": 2,
+        "/log_entries": 1,
+        "/change_events": 1,
+    }
+    # DescribeAlarms once, and the merged span's history (under 12 hours: one chain, one page);
+    # each read counts in the draft that made it (the first).
+    cloudwatch = [
+        int(line.split("|")[4])
+        for p in sorted((tmp_path / "drafts").glob("*.md"))
+        for line in p.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| CloudWatch alarm history |")
+    ]
+    assert (len(cloudwatch), sum(cloudwatch), cloudwatch[0]) == (BATCH, 2, 2)

@@ -460,3 +460,20 @@ def test_doctor_hides_a_token_an_error_page_echoes(
     assert result.exit_code == 1, result.output
     assert "Authorization: Token token=[token]" in result.stdout
     assert_no_leak(everything_seen(result, caplog, tmp_path))
+
+
+def test_doctor_hides_every_variable_a_config_key_names(tmp_path: Path) -> None:
+    """doctor's printer hides the values of the variables any ``*_env`` key names (a github
+    deploy source's own token_env, Confluence's), a cut-off start of one too, with the scrubber
+    the sources' messages use."""
+    from pmdraft.cli.info import _scrubber
+
+    config = tmp_path / "pm.toml"
+    config.write_text(
+        '[[deploys]]\ntype = "github"\nrepos = ["acme/api"]\ntoken_env = "ACME_GH_TOKEN"\n'
+        '[confluence]\ntoken_env = "WIKI_TOKEN"\n',
+        encoding="utf-8",
+    )
+    scrub = _scrubber({"ACME_GH_TOKEN": LEAK, "WIKI_TOKEN": AWS_LEAK}, config)
+    assert scrub(f"echo: {LEAK} and {AWS_LEAK}") == "echo: [token] and [token]"
+    assert scrub(f"cut: {LEAK[:9]}") == "cut: [token]"

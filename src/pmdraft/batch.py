@@ -8,10 +8,13 @@ One run:
    bound, filtered by service, team and urgency (server side) and priority (here); those
    resolved since the bound are the candidates, with the incidents the state still owes a
    draft (a source was missing, or a run crashed while drafting) retried up to ``max_attempts``.
-3. Each candidate is claimed in the state (so two runners never draft one incident), drafted
-   with the incident-driven window (as ``pmdraft draft --incident``), merged into its existing
-   draft if there is one (see :mod:`pmdraft.living`), written whole, and recorded.
-4. When every candidate was handled, the run is logged and the high-water mark moves to the
+3. The run's reads are made once for every candidate to draft (:mod:`pmdraft.batch_reads`:
+   one listing or stream per merged span, never one per incident).
+4. Each candidate is claimed in the state (so two runners never draft one incident), drafted
+   with the incident-driven window (as ``pmdraft draft --incident``, cut from those reads),
+   merged into its existing draft if there is one (see :mod:`pmdraft.living`), written whole,
+   and recorded.
+5. When every candidate was handled, the run is logged and the high-water mark moves to the
    run's start, in one transaction. A run killed earlier leaves the mark where it was, so the
    next run lists the same incidents again and drafts only those not yet recorded.
 """
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .batch_find import Candidate, find_resolved, resolved_at
+from .batch_reads import RunReads, open_reads
 from .batch_result import (
     ALREADY_DRAFTED,
     DRAFTED,
@@ -105,6 +109,7 @@ class Batch:
         runner: str = "",
         on_outcome: Callable[[Outcome], None] | None = None,
         after_incident: Callable[[Outcome], None] | None = None,
+        share_reads: bool = True,
     ) -> None:
         if config.get(PagerDutyConfig) is None:
             raise InputError(
@@ -120,6 +125,10 @@ class Batch:
         """This run's name in the state's claims."""
         self.on_outcome = on_outcome
         self.after_incident = after_incident
+        self.share_reads = share_reads
+        """Read once for the whole run (:mod:`pmdraft.batch_reads`); False: each draft alone."""
+        self._listed: dict[str, dict[str, Any]] = {}
+        self._reads: RunReads | None = None
 
     def candidates(self, now: datetime, since: datetime | None) -> tuple[datetime, list[Candidate]]:
         """The lower bound of this run's resolutions, and the incidents to consider, in order."""
@@ -141,6 +150,7 @@ class Batch:
             ) from exc
         finally:
             collector.close()
+        self._listed = {i["id"]: i for i in listed}
         found = [
             Candidate(
                 i["id"], i.get("incident_number"), str(i.get("title") or ""), resolved_at(i), "new"
@@ -173,18 +183,42 @@ class Batch:
             )
         lower, candidates = self.candidates(now, since)
         result = BatchResult(lower, now, dry_run=dry_run)
-        for candidate in candidates:
-            outcome = self._one(candidate, now, dry_run=dry_run, annotate=annotate, result=result)
-            result.outcomes.append(outcome)
-            if self.on_outcome is not None:
-                self.on_outcome(outcome)
-            if self.after_incident is not None:
-                self.after_incident(outcome)
+        self._reads = None if dry_run else self._open_reads(candidates, now)
+        try:
+            for candidate in candidates:
+                outcome = self._one(
+                    candidate, now, dry_run=dry_run, annotate=annotate, result=result
+                )
+                result.outcomes.append(outcome)
+                if self.on_outcome is not None:
+                    self.on_outcome(outcome)
+                if self.after_incident is not None:
+                    self.after_incident(outcome)
+        finally:
+            if self._reads is not None:
+                self._reads.close()
+                self._reads = None
         if not dry_run:
             previous = self.state.high_water_mark()
             moves = previous is None or lower <= previous
             self.state.finish_run(self.runner, now, now if moves else None, result.counts)
         return result
+
+    def _open_reads(self, candidates: list[Candidate], now: datetime) -> RunReads | None:
+        """The run's shared reads, planned for the candidates that will be drafted."""
+        if not self.share_reads:
+            return None
+        b = self.config.batch
+        wanted = []
+        for c in candidates:
+            rec = self.state.get(c.incident_id)
+            if rec is None or (rec.status != COMPLETE and rec.attempts < b.max_attempts):
+                wanted.append(c.incident_id)
+        if not wanted:
+            return None
+        records = {i: self._listed[i] for i in wanted if i in self._listed}
+        missing = [i for i in wanted if i not in self._listed]
+        return open_reads(self.config, self.environ, records, missing, now)
 
     def _one(
         self, c: Candidate, now: datetime, *, dry_run: bool, annotate: bool, result: BatchResult
@@ -257,8 +291,15 @@ class Batch:
         result: BatchResult,
     ) -> Outcome:
         """Draft one claimed incident, write it and record it in the state."""
-        scoped, window = scope_to_incidents(self.config, self.environ, [c.incident_id], now=now)
-        draft = make_draft(scoped, window, self.environ)
+        reads = self._reads if self._reads and c.incident_id in self._reads.windows else None
+        scoped, window = scope_to_incidents(
+            self.config,
+            self.environ,
+            [c.incident_id],
+            now=now,
+            calls=reads.calls() if reads else None,
+        )
+        draft = make_draft(scoped, window, self.environ, shared=reads.shared if reads else None)
         first = draft.incidents[0].to_record() if draft.incidents else {}
         number = (
             c.number

@@ -345,6 +345,7 @@ def make_draft(
     progress: Progress | None = None,
     service: str | None = None,
     warm: Sequence[str] = (),
+    shared: Mapping[str, Any] | None = None,
 ) -> Draft:
     """Collect every configured source for ``window`` and build the draft.
 
@@ -352,11 +353,12 @@ def make_draft(
     in ``warm`` (the renderer the caller will use), so their imports cost no wall time after.
 
     ``progress`` is passed to :func:`pmdraft.pipeline.collect` (per-source counts while it runs);
-    ``service`` (``--service``) narrows the draft to that service's incidents.
+    ``service`` (``--service``) narrows the draft to that service's incidents; ``shared`` is a
+    batch run's reads made once (:func:`pmdraft.pipeline.build_collectors`).
     """
     not_configured: list[str] = []
     if collectors is None:
-        built, not_configured = build_collectors(config, environ)
+        built, not_configured = build_collectors(config, environ, shared)
         collectors = built
     warm_up(collectors, (*TIMELINE_MODULES, *warm))
     collected = collect(collectors, window, not_configured, progress=progress)

@@ -7,6 +7,7 @@ exception: it stops the run, because a draft from wrong input would be wrong.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -194,13 +195,15 @@ def collect(
 
 
 def build_collectors(
-    config: Config, environ: Mapping[str, str]
+    config: Config, environ: Mapping[str, str], shared: Mapping[str, Any] | None = None
 ) -> tuple[list[Collector], list[str]]:
     """The configured sources' collectors, and the names of the sources not configured.
 
     Their request counters enforce ``[run] max_requests`` (see :func:`request_ceiling`).
+    ``shared``: a batch run's reads made once for many drafts, by source name
+    (:attr:`~pmdraft.sources.registry.BuildContext.shared`).
     """
-    context = config.context(environ)
+    context = dataclasses.replace(config.context(environ), shared=dict(shared or {}))
     with request_ceiling(context.max_requests):
         return build_all(config.sections, config.deploys, context)
 

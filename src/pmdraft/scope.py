@@ -28,6 +28,7 @@ def scope_to_incidents(
     now: datetime,
     since: datetime | None = None,
     until: datetime | None = None,
+    calls: Any = None,
 ) -> tuple[Config, Window]:
     """The config scoped to the PagerDuty incidents ``refs`` (numbers or ids), and their window.
 
@@ -38,6 +39,9 @@ def scope_to_incidents(
     ``since`` and ``until`` can only widen it. The other incidents created in the window (of
     ``[pagerduty] service_ids``, when set) are listed once, for the draft's concurrent activity;
     a failed listing is said in the draft, not raised.
+
+    ``calls``: the PagerDuty API to ask (a batch run's shared reads, which already hold the
+    incidents' records); by default one opened here and closed after.
     """
     cfg = config.get(PagerDutyConfig)
     if cfg is None:
@@ -47,7 +51,8 @@ def scope_to_incidents(
         )
     from .sources.pagerduty.collector import incident_window
 
-    calls = pagerduty_api(cfg, config.context(environ))
+    own = calls is None
+    calls = pagerduty_api(cfg, config.context(environ)) if own else calls
     try:
         incidents = calls.resolve(refs)
         window = incident_window(
@@ -61,7 +66,8 @@ def scope_to_incidents(
         )
         others, error = _others(calls, cfg, window, {i["id"] for i in incidents})
     finally:
-        calls.close()
+        if own:
+            calls.close()
     numbers = tuple(n for i in incidents if isinstance(n := i.get("incident_number"), int))
     name = next(n for n, s in config.sections.items() if s is cfg)
     settings = ScopedPagerDutyConfig(

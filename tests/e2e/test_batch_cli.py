@@ -20,9 +20,10 @@ def run(*args: str):
 
 @pytest.fixture
 def seeded(pd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Three incidents resolved in the last hours, and a config whose drafts go to ./drafts."""
+    """Three incidents resolved in the last day, each in a read span of its own, and a config
+    whose drafts go to ./drafts."""
     monkeypatch.setenv("PAGERDUTY_API_TOKEN", TOKEN)
-    seed(pd, 3)
+    seed(pd, 3, spread=6)
     return config_for(pd, tmp_path)
 
 
@@ -50,17 +51,17 @@ def test_batch_log_json_gives_one_line_per_incident_and_exit_3_when_partial(
     seeded: Path, pd
 ) -> None:
     """--log-json writes a JSON line per incident and a summary line; a partial draft exits 3."""
-    pd.inject("/incidents/QB003/log_entries", 503, times=3, headers={"Retry-After": "0"})
+    pd.inject("/log_entries", 503, times=3, headers={"Retry-After": "0"})
     result = run("batch", "--config", str(seeded), "--log-json")
     assert result.exit_code == 3, result.output
     lines = [json.loads(line) for line in result.stderr.splitlines()]
     assert [(e["event"], e.get("number"), e.get("status")) for e in lines] == [
-        ("incident", 101, "drafted"),
+        ("incident", 101, "partial"),
         ("incident", 102, "drafted"),
-        ("incident", 103, "partial"),
+        ("incident", 103, "drafted"),
         ("summary", None, None),
     ]
-    assert "GET /incidents/QB003/log_entries failed: 503" in lines[2]["error"]
+    assert "GET /log_entries failed: 503" in lines[0]["error"]
     assert (
         lines[3]["summary"]
         == "pmdraft batch: 2 drafted, 1 partial, 0 failed, 0 skipped (already drafted)"
@@ -87,22 +88,22 @@ def test_batch_writes_to_s3_under_the_same_names(
 ) -> None:
     """With -o s3://bucket/prefix/ each draft is an object named like the file, refreshed in place."""
     monkeypatch.setenv("PAGERDUTY_API_TOKEN", TOKEN)
-    seed(pd, 2)
+    seed(pd, 2, spread=6)
     s3 = moto.client("s3")
     s3.create_bucket(Bucket="postmortems")
     config = config_for(
         pd, tmp_path, f'aws_region = "us-east-1"\naws_endpoint_url = "{moto.endpoint_url}"\n'
     )
-    pd.inject("/incidents/QB002/log_entries", 503, times=3, headers={"Retry-After": "0"})
+    pd.inject("/log_entries", 503, times=3, headers={"Retry-After": "0"})
     result = run("batch", "--config", str(config), "-o", "s3://postmortems/team/pm/")
     assert result.exit_code == 3, result.output
     assert result.stdout.splitlines() == [
         "s3://postmortems/team/pm/101-checkout-errors-1.md",
         "s3://postmortems/team/pm/102-checkout-errors-2.md",
     ]
-    key = "team/pm/102-checkout-errors-2.md"
+    key = "team/pm/101-checkout-errors-1.md"
     body = s3.get_object(Bucket="postmortems", Key=key)["Body"].read().decode()
-    assert body.startswith("# Postmortem: Checkout errors 2\n") and "> **Data gaps:**" in body
+    assert body.startswith("# Postmortem: Checkout errors 1\n") and "> **Data gaps:**" in body
     edited = body.replace("_To be written: the pull request that fixed it._", "PR #77")
     s3.put_object(Bucket="postmortems", Key=key, Body=edited.encode())
     retry = run("batch", "--config", str(config), "-o", "s3://postmortems/team/pm/")
@@ -111,7 +112,7 @@ def test_batch_writes_to_s3_under_the_same_names(
     assert (
         "PR #77" in body
         and "Data gaps" not in body
-        and "PagerDuty #102 acknowledged by Ana" in body
+        and "PagerDuty #101 acknowledged by Ana" in body
     )
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="postmortems")["Contents"])
     assert keys == ["team/pm/101-checkout-errors-1.md", "team/pm/102-checkout-errors-2.md"]
@@ -283,7 +284,7 @@ def test_sigterm_during_batch_releases_the_claim_and_exits_130(
     import sys
     import time
 
-    pd.inject_fault("/incidents/QB002/log_entries", "slow", seconds=3)
+    pd.inject_fault("/log_entries", "slow", seconds=3, times=2)
     proc = subprocess.Popen(
         [sys.executable, "-m", "pmdraft.cli", "batch", "--config", str(seeded)],
         stdout=subprocess.PIPE,
@@ -296,7 +297,7 @@ def test_sigterm_during_batch_releases_the_claim_and_exits_130(
     while not first.exists():
         assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
         time.sleep(0.05)
-    time.sleep(0.5)  # now drafting #102, whose log entries answer slowly
+    time.sleep(0.5)  # now drafting #102, whose span's log entries answer slowly
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err

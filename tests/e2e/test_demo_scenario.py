@@ -5,20 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from pmdraft.cli import cli
-from pmdraft.sandbox import SANDBOX_TOKEN_ENV, scenario
-from tests.conftest import TOKEN
 
 SINCE, UNTIL = "2024-01-15T14:00:00Z", "2024-01-15T15:30:00Z"
-
-
-@pytest.fixture
-def demo_config(moto, pd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(SANDBOX_TOKEN_ENV, TOKEN)
-    return scenario.seed(moto, pd, tmp_path, token_env=SANDBOX_TOKEN_ENV)
 
 
 def impatient(config: Path) -> Path:
@@ -77,6 +68,7 @@ def test_json_has_every_milestone_and_duration_of_the_worked_example(demo_config
     assert {n: s["status"] for n, s in sources.items()} == {
         "cloudwatch": "ok",
         "pagerduty": "ok",
+        "pagerduty:change_events": "ok",
         "deploys:deploys.jsonl": "ok",
         "slack": "not_configured",
     }

@@ -55,6 +55,10 @@ def test_doctor_passes_when_every_source_answers(
             "ok",
             f"GET /incidents answered 200 at {pd.base_url}; token from $PAGERDUTY_API_TOKEN",
         ),
+        "pagerduty:change_events": (
+            "ok",
+            "GET /change_events answered 200 (change events, their own line)",
+        ),
         "deploys deploys.jsonl": ("ok", f"{tmp_path / 'deploys.jsonl'} is readable"),
         "slack": (
             "off",
@@ -63,7 +67,8 @@ def test_doctor_passes_when_every_source_answers(
     }
     assert result.stdout.endswith("\nEverything configured works.\n")
     assert [(r.method, r.path, r.query.get("limit")) for r in pd.requests] == [
-        ("GET", "/incidents", ["1"])
+        ("GET", "/incidents", ["1"]),
+        ("GET", "/change_events", ["1"]),
     ]
 
 

@@ -9,16 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from pmdraft.cli import cli
-from pmdraft.sandbox import SANDBOX_TOKEN_ENV, scenario
-from tests.conftest import TOKEN
 
 WINDOW = ["--since", "2024-01-15T14:00:00Z", "--until", "2024-01-15T15:30:00Z"]
-
-
-@pytest.fixture
-def demo_config(moto, pd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(SANDBOX_TOKEN_ENV, TOKEN)
-    return scenario.seed(moto, pd, tmp_path, token_env=SANDBOX_TOKEN_ENV)
 
 
 def draft(config: Path, out: Path, *extra: str):

@@ -5,21 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from pmdraft.cli import cli
-from pmdraft.sandbox import SANDBOX_TOKEN_ENV, scenario
-from tests.conftest import TOKEN
 
 SINCE, UNTIL = "2024-01-15T14:00:00Z", "2024-01-15T15:30:00Z"
-
-
-@pytest.fixture
-def demo_config(moto, pd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The stand-ins seeded with the worked example (incident #1234 on api, #1235 on web), and its config."""
-    monkeypatch.setenv(SANDBOX_TOKEN_ENV, TOKEN)
-    return scenario.seed(moto, pd, tmp_path, token_env=SANDBOX_TOKEN_ENV)
 
 
 def run(*args: str):

@@ -123,8 +123,10 @@ def test_a_window_partly_in_the_future_is_drafted_with_a_note(tmp_path: Path) ->
 def test_the_request_ceiling_ends_one_source_as_a_named_gap(
     moto, pd, tmp_path: Path, monkeypatch
 ) -> None:
-    """[run] max_requests = 3: PagerDuty (4 requests in the demo) stops as a named gap, exit 3;
-    CloudWatch (3 requests) and the deploy file go on and their events are drafted."""
+    """[run] max_requests = 3: PagerDuty's two lines (incidents, 3 requests in the demo, and
+    change events, 1) share the ceiling, so exactly one of them, whichever asks last, stops as a
+    named gap after 3 requests between them, exit 3; CloudWatch (3 requests) and the deploy file
+    go on and their events are drafted."""
     monkeypatch.setenv("PAGERDUTY_API_TOKEN", TOKEN)
     work = tmp_path / "work"
     work.mkdir()
@@ -150,15 +152,23 @@ def test_the_request_ceiling_ends_one_source_as_a_named_gap(
         ],
     )
     assert result.exit_code == 3, result.output
-    assert (
-        "pmdraft: data gap: pagerduty failed: stopped after 3 requests, the per-run ceiling "
-        "[run] max_requests; narrow the window or raise it"
-    ) in result.stderr
+    ceiling = (
+        "failed: stopped after 3 requests, the per-run ceiling [run] max_requests; narrow the "
+        "window or raise it"
+    )
+    gaps = [
+        n
+        for n in ("pagerduty", "pagerduty:change_events")
+        if f"gap: {n} {ceiling}" in result.stderr
+    ]
+    assert len(gaps) == 1, result.stderr
     import json
 
     reports = {r["name"]: r for r in json.loads(out.read_text(encoding="utf-8"))["sources"]}
-    assert reports["pagerduty"]["status"] == "failed"
-    assert reports["pagerduty"]["requests"] == 3
+    lines = [reports["pagerduty"], reports["pagerduty:change_events"]]
+    assert sorted(r["status"] for r in lines) == ["failed", "ok"]
+    assert sum(r["requests"] for r in lines) == 3
+    assert reports[gaps[0]]["status"] == "failed"
     assert reports["cloudwatch"]["status"] == "ok" and reports["cloudwatch"]["events"] == 6
     assert reports["deploys:deploys.jsonl"]["status"] == "ok"
     assert len(pd.requests) == 3, "the fourth request was never sent"
@@ -177,7 +187,8 @@ def test_verbose_after_the_subcommand_logs_sources_not_matplotlib(tmp_path: Path
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "pmdraft: INFO: source pagerduty: ok, 4 requests, 11 events" in done.stderr
+    assert "pmdraft: INFO: source pagerduty: ok, 3 requests, 11 events" in done.stderr
+    assert "pmdraft: INFO: source pagerduty:change_events: ok, 1 requests, 0 events" in done.stderr
     assert "pmdraft: INFO: source cloudwatch: ok, 3 requests" in done.stderr
     assert "pmdraft: INFO: source deploys:" in done.stderr
     assert "matplotlib" not in done.stderr and "findfont" not in done.stderr

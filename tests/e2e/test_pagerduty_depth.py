@@ -7,21 +7,12 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from pmdraft.cli import cli
-from pmdraft.sandbox import SANDBOX_TOKEN_ENV, scenario
 from pmdraft.sandbox.pagerduty import change_event, incident
-from tests.conftest import TOKEN
 
 SINCE, UNTIL = "2024-01-15T14:00:00Z", "2024-01-15T15:30:00Z"
-
-
-@pytest.fixture
-def demo_config(moto, pd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(SANDBOX_TOKEN_ENV, TOKEN)
-    return scenario.seed(moto, pd, tmp_path, token_env=SANDBOX_TOKEN_ENV)
 
 
 def draft(config: Path, fmt: str = "markdown") -> str:

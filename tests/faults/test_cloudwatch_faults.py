@@ -9,21 +9,19 @@ from pathlib import Path
 
 import boto3
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from pmdraft.cli import cli
 from pmdraft.model import Window
 from pmdraft.sandbox import SANDBOX_TOKEN_ENV, scenario
 from pmdraft.sandbox.aws import MotoSandbox
 from pmdraft.sandbox.pagerduty import PagerDutyStandIn
 from pmdraft.sources.cloudwatch.collector import CloudWatchCollector
 from tests.conftest import TOKEN
+from tests.faults.common import LAST_LINE, assert_clean, draft
 from tests.standins.faults import FaultProxy
 
-SINCE, UNTIL = "2024-01-15T14:00:00Z", "2024-01-15T15:30:00Z"
 CW_EVENTS = 6
 """Alarm transitions of the worked example: two alarms firing, one flapping, all recovering."""
-LAST_LINE = "_To be written: the pull request that fixed it._\n"
 HISTORY = "DescribeAlarmHistory"
 
 
@@ -51,32 +49,6 @@ def config(
         encoding="utf-8",
     )
     return path
-
-
-def draft(config: Path, out: Path, fmt: str = "markdown") -> Result:
-    return CliRunner().invoke(
-        cli,
-        [
-            "draft",
-            "--since",
-            SINCE,
-            "--until",
-            UNTIL,
-            "--config",
-            str(config),
-            "--format",
-            fmt,
-            "-o",
-            str(out),
-        ],
-    )
-
-
-def assert_clean(result: Result, out: Path) -> None:
-    """No traceback, no exception escaped, and no temporary file left next to the output."""
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert sorted(p.name for p in out.parent.glob(f".{out.name}.*")) == []
 
 
 def assert_ridden_out(result: Result, out: Path, proxy: FaultProxy, fault: str) -> None:

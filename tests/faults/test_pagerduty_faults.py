@@ -13,11 +13,10 @@ from pmdraft.cli import cli
 from pmdraft.sandbox import SANDBOX_TOKEN_ENV, scenario
 from pmdraft.sandbox.pagerduty import PagerDutyStandIn, log_entry
 from tests.conftest import TOKEN
+from tests.faults.common import LAST_LINE, SINCE, UNTIL, assert_clean, draft
 
-SINCE, UNTIL = "2024-01-15T14:00:00Z", "2024-01-15T15:30:00Z"
 PD_EVENTS = 11
 """PagerDuty events of the worked example in scope (the other service's two are left out)."""
-LAST_LINE = "_To be written: the pull request that fixed it._\n"
 
 
 @pytest.fixture
@@ -31,32 +30,6 @@ def config(moto, pd: PagerDutyStandIn, tmp_path: Path, monkeypatch: pytest.Monke
         encoding="utf-8",
     )
     return path
-
-
-def draft(config: Path, out: Path, fmt: str = "markdown") -> Result:
-    return CliRunner().invoke(
-        cli,
-        [
-            "draft",
-            "--since",
-            SINCE,
-            "--until",
-            UNTIL,
-            "--config",
-            str(config),
-            "--format",
-            fmt,
-            "-o",
-            str(out),
-        ],
-    )
-
-
-def assert_clean(result: Result, out: Path) -> None:
-    """No traceback, no exception escaped, and no temporary file left next to the output."""
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert sorted(p.name for p in out.parent.glob(f".{out.name}.*")) == []
 
 
 def assert_ridden_out(
@@ -399,22 +372,36 @@ def test_a_total_that_keeps_disagreeing_is_reported_not_fatal(
     )
 
 
-def test_a_change_events_failure_is_named_as_change_events(
+def test_a_change_events_failure_is_its_own_line_in_sources(
     config: Path, pd: PagerDutyStandIn, tmp_path: Path
 ) -> None:
-    """GET /change_events failing is a gap that says change events were not read, while every
-    incident event is still drafted."""
-    pd.inject("/change_events", 503, times=5)
-    out = tmp_path / "pm.json"
-    result = draft(config, out, "json")
-    assert result.exit_code == 3, result.output
-    assert_clean(result, out)
-    data = json.loads(out.read_text(encoding="utf-8"))
-    report = next(s for s in data["sources"] if s["name"] == "pagerduty")
-    assert report["status"] == "failed"
-    assert report["error"].startswith(
-        "change events were not read (the incidents and their log entries were): "
-        "GET /change_events failed: 503 after 2 attempts"
-    )
-    assert len(pagerduty_entry_ids(out)) == PD_EVENTS
-    assert "Traceback" not in result.stderr
+    """GET /change_events failing is a gap on the change events' own line, with its real cause,
+    in the Markdown's Sources and Data gaps and in the JSON's sources; the incidents' line stays
+    ok with every incident event drafted."""
+    pd.inject("/change_events", 503, times=10)
+    (tmp_path / "md").mkdir()
+    md_out, json_out = tmp_path / "md" / "pm.md", tmp_path / "pm.json"
+    md_result = draft(config, md_out)
+    result = draft(config, json_out, "json")
+    cause = "GET /change_events failed: 503 after 2 attempts"
+    for run, out in ((md_result, md_out), (result, json_out)):
+        assert run.exit_code == 3, run.output
+        assert_clean(run, out)
+        assert f"pmdraft: data gap: pagerduty:change_events failed: {cause}" in run.stderr
+        assert "Traceback" not in run.stderr
+    md = md_out.read_text(encoding="utf-8")
+    sources = md.split("### Sources", 1)[1].split("<!-- pmdraft:end sources -->", 1)[0]
+    rows = [line for line in sources.splitlines() if line.startswith("| PagerDuty")]
+    assert rows[0] == f"| PagerDuty incidents and log entries | ok | {PD_EVENTS} | 3 |  |"
+    assert rows[1].startswith(f"| PagerDuty change events | failed | 0 | 2 | {cause}")
+    assert len(rows) == 2
+    assert f"> - **PagerDuty change events**: {cause}" in md
+    assert "**PagerDuty incidents and log entries**:" not in md
+    data = json.loads(json_out.read_text(encoding="utf-8"))
+    by_name = {s["name"]: s for s in data["sources"]}
+    assert (by_name["pagerduty"]["status"], by_name["pagerduty"]["error"]) == ("ok", None)
+    assert by_name["pagerduty"]["events"] == PD_EVENTS
+    changes = by_name["pagerduty:change_events"]
+    assert (changes["status"], changes["events"], changes["requests"]) == ("failed", 0, 2)
+    assert changes["error"].startswith(cause)
+    assert len(pagerduty_entry_ids(json_out)) == PD_EVENTS

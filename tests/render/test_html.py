@@ -7,7 +7,6 @@ from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from pmdraft.cli import cli
@@ -15,9 +14,8 @@ from pmdraft.draft import build_draft
 from pmdraft.model import Event, Window
 from pmdraft.pipeline import Collected, SourceReport
 from pmdraft.render import render_html
-from pmdraft.sandbox import SANDBOX_TOKEN_ENV, scenario
 
-from ..conftest import TOKEN, utc
+from ..conftest import utc
 
 SINCE, UNTIL = "2024-01-15T14:00:00Z", "2024-01-15T15:30:00Z"
 
@@ -70,12 +68,6 @@ class Page(HTMLParser):
             self._cell.append(data)
         if self._in_title:
             self.title += data
-
-
-@pytest.fixture
-def demo_config(moto, pd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(SANDBOX_TOKEN_ENV, TOKEN)
-    return scenario.seed(moto, pd, tmp_path, token_env=SANDBOX_TOKEN_ENV)
 
 
 def test_demo_html_lists_the_timeline_rows_in_order(demo_config: Path, tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from click.testing import CliRunner
 
 from pmdraft.cli import cli
@@ -15,9 +14,8 @@ from pmdraft.draft import build_draft
 from pmdraft.model import Event, Window
 from pmdraft.pipeline import Collected, SourceReport
 from pmdraft.render import render_html, render_json, render_markdown
-from pmdraft.sandbox import SANDBOX_TOKEN_ENV, scenario
 
-from ..conftest import TOKEN, utc
+from ..conftest import utc
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -154,12 +152,6 @@ def test_an_unknown_zone_is_a_usage_error_naming_the_flag() -> None:
         "Invalid value for '--tz': 'Europe/Berln' is not an IANA time zone name (did you mean Europe/Berlin?); "
         "write it like Europe/Berlin, America/New_York or UTC"
     ) in result.output
-
-
-@pytest.fixture
-def demo_config(moto, pd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(SANDBOX_TOKEN_ENV, TOKEN)
-    return scenario.seed(moto, pd, tmp_path, token_env=SANDBOX_TOKEN_ENV)
 
 
 def test_draft_with_tz_shows_berlin_time_and_json_is_unchanged(demo_config: Path) -> None:

@@ -128,6 +128,7 @@ def test_the_example_is_served_and_drafted_with_its_own_milestones(
     assert sources == {
         "cloudwatch": ("ok", 4),
         "pagerduty": ("ok", 7),
+        "pagerduty:change_events": ("ok", 0),
         "deploys:deploys.jsonl": ("ok", 6),
         "slack": ("ok", 5),
     }

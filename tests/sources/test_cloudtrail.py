@@ -22,12 +22,14 @@ from pmdraft.model import Window
 from pmdraft.pipeline import collect
 from pmdraft.render import render_markdown
 from pmdraft.sources._aws import RateLimiter
+from pmdraft.sources.base import request_ceiling
 from pmdraft.sources.deploys.cloudtrail import CloudTrailCollector
 
 from ..conftest import utc
 
 WINDOW = Window(utc(2024, 1, 15, 14), utc(2024, 1, 15, 15, 30))
 SINCE = WINDOW.since - timedelta(hours=6)
+ECS_REQUEST = {"cluster": "prod", "service": "api", "taskDefinition": "api:42"}
 
 
 def record(
@@ -206,3 +208,54 @@ def test_an_access_denied_answer_is_a_named_data_gap(stubbed) -> None:
         "User is not authorized to perform: cloudtrail:LookupEvents. Check the credentials' cloudtrail:LookupEvents "
         "permission and the region."
     ) in md
+
+
+def test_odd_and_outside_records_are_named_and_counted_while_good_ones_stay(stubbed) -> None:
+    """A record without EventTime is skipped and named, one from 2015 (outside the window and its
+    lookback) is left out and counted; the good record beside them is drafted, the source ok."""
+    client, stubber = stubbed
+    good = record("e-good", "UpdateService", utc(2024, 1, 15, 14, 28), "ci-bot", ECS_REQUEST)
+    timeless = record("e-timeless", "UpdateService", utc(2024, 1, 15, 14, 29), "ci-bot", {})
+    del timeless["EventTime"]
+    ancient = record("e-2015", "UpdateService", utc(2015, 11, 3, 9), "ci-bot", ECS_REQUEST)
+    stubber.add_response(
+        "lookup_events", {"Events": [good, timeless, ancient]}, expected("UpdateService")
+    )
+    collector = CloudTrailCollector(
+        {"us-east-1": client},
+        event_names=["UpdateService"],
+        limiter=RateLimiter(2, sleep=lambda s: None),
+    )
+    collected = collect([collector], WINDOW)
+    md = render_markdown(build_draft(collected, WINDOW))
+    assert "| 14:28:00 | Deploy: api:42 deploy to prod started (api): ECS UpdateService |" in md
+    assert "2015" not in md.split("## Sources")[0]
+    assert collector.detail == (
+        "1 CloudTrail record skipped: us-east-1: event e-timeless: EventTime is missing; "
+        "1 event outside the window and the 6 h deploy lookback before it left out"
+    )
+    [report] = collected.reports
+    assert (report.status, report.events) == ("ok", 1)
+
+
+def test_the_per_run_request_ceiling_stops_cloudtrail_as_a_named_gap(stubbed) -> None:
+    """Inside [run] max_requests = 1, the second LookupEvents is never sent: the source is a
+    gap naming the ceiling, and the first call's deploy is kept."""
+    client, stubber = stubbed
+    good = record("e-good", "UpdateService", utc(2024, 1, 15, 14, 28), "ci-bot", ECS_REQUEST)
+    stubber.add_response("lookup_events", {"Events": [good]}, expected("UpdateService"))
+    with request_ceiling(1):
+        collector = CloudTrailCollector(
+            {"us-east-1": client},
+            event_names=["UpdateService", "PublishVersion20150331"],
+            limiter=RateLimiter(2, sleep=lambda s: None),
+        )
+    collected = collect([collector], WINDOW)
+    [report] = collected.reports
+    assert report.status == "failed"
+    assert report.error == (
+        "stopped after 1 requests, the per-run ceiling [run] max_requests; narrow the window or "
+        "raise it"
+    )
+    assert [e.ref for e in collected.events] == ["e-good"]
+    assert collector.requests == 1

@@ -206,3 +206,97 @@ def test_a_missing_token_variable_stops_the_run_naming_it(tmp_path: Path) -> Non
         'Error: [[deploys]] type = "github" is configured but the environment variable '
         "ACME_GH_TOKEN is not set; export ACME_GH_TOKEN="
     )
+
+
+def test_odd_records_are_skipped_and_named_while_good_ones_stay(gh: GitHubStandIn) -> None:
+    """A deployment that is a string, one without an id, one whose created_at is not a time, a
+    status whose created_at is an object, objects where text belongs: the good deployment's
+    events are all there, each odd record is named in the Data gaps note, the source stays ok."""
+    good = gh.add_deployment(
+        "acme/api",
+        created_at=utc(2024, 1, 15, 14, 12),
+        sha=SHA,
+        statuses=[(utc(2024, 1, 15, 14, 13), "failure"), (utc(2024, 1, 15, 14, 15), "success")],
+    )
+    odd = gh.add_deployment(
+        "acme/api",
+        created_at=utc(2024, 1, 15, 14, 20),
+        statuses=[(utc(2024, 1, 15, 14, 21), "success"), (utc(2024, 1, 15, 14, 22), "error")],
+    )
+    gh.alter("acme/api", odd, ref={"name": "main"}, description=["x"], creator="octocat")
+    gh.alter_status("acme/api", odd, 0, {"id": 9, "state": "error", "created_at": {"at": 1}})
+    bad_time = gh.add_deployment("acme/api", created_at=utc(2024, 1, 15, 14, 30))
+    gh.alter("acme/api", bad_time, created_at="yesterday")
+    no_id = gh.add_deployment("acme/api", created_at=utc(2024, 1, 15, 14, 31))
+    gh.alter("acme/api", no_id, id=None)
+    gh.insert_raw("acme/api", 0, "not a deployment")
+
+    collector = GitHubDeploymentsCollector(gh.base_url, TOKEN, ["acme/api"])
+    collected = collect([collector], WINDOW)
+    md = render_markdown(build_draft(collected, WINDOW))
+
+    assert "| 14:12:00 | Deploy: 0123456789ab deploy to production started (api) |" in md
+    assert "| 14:13:00 | Deploy: 0123456789ab deploy to production failed (api) |" in md
+    assert "| 14:15:00 | Deploy: 0123456789ab deployed to production (api) |" in md
+    assert "| 14:21:00 | Deploy: a84d88e7554f deployed to production (api) |" in md
+    assert "| GitHub Deployments (acme/api) | ok | 5 |" in md
+    assert collector.detail == (
+        "4 GitHub records skipped: "
+        "acme/api: deployment that is not an object (str) / "
+        f"acme/api: deployment {bad_time}: created_at 'yesterday' is not a time / "
+        "acme/api: deployment without a numeric id (None) / "
+        f"acme/api: deployment {odd}: status 9: created_at {{'at': 1}} is not a time"
+    )
+    assert collector.detail in md
+    assert good != odd
+
+
+def test_records_after_the_window_are_left_out_and_counted(gh: GitHubStandIn) -> None:
+    """A deployment created after the window and a status after its end are not drafted; the
+    detail counts them beside the deploy lookback."""
+    gh.add_deployment(
+        "acme/api",
+        created_at=utc(2024, 1, 15, 15, 20),
+        statuses=[(utc(2024, 1, 15, 15, 25), "success"), (utc(2024, 1, 15, 15, 40), "failure")],
+    )
+    gh.add_deployment("acme/api", created_at=utc(2024, 1, 15, 16), statuses=[])
+    collector = GitHubDeploymentsCollector(gh.base_url, TOKEN, ["acme/api"])
+    events = list(collector.collect(WINDOW))
+    assert [(e.kind, e.at) for e in events] == [
+        ("deploy.started", utc(2024, 1, 15, 15, 20)),
+        ("deploy.succeeded", utc(2024, 1, 15, 15, 25)),
+    ]
+    assert collector.detail == (
+        "2 events outside the window and the 6 h deploy lookback before it left out"
+    )
+
+
+def test_the_per_run_request_ceiling_stops_github_as_a_named_gap(
+    gh: GitHubStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """[run] max_requests = 2 with three deployment listings' worth of pages: GitHub stops after
+    two requests and the Data gaps note names the ceiling; the draft is still written."""
+    monkeypatch.setattr(github, "PER_PAGE", 1)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    seed(gh)
+    config = tmp_path / "pm.toml"
+    config.write_text(
+        f'[run]\nmax_requests = 2\n[[deploys]]\ntype = "github"\nrepos = ["acme/api"]\n'
+        f'base_url = "{gh.base_url}"\ntoken_env = "GITHUB_TOKEN"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "pm.md"
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("draft", "--since", "2024-01-15T14:00:00Z", "--until", "2024-01-15T15:30:00Z"),
+            *("--config", str(config), "-o", str(out)),
+        ],
+    )
+    md = out.read_text(encoding="utf-8")
+    assert (
+        "stopped after 2 requests, the per-run ceiling [run] max_requests; narrow the window or "
+        "raise it"
+    ) in md
+    assert len(gh.requests) == 2
+    assert result.exit_code == 3, result.output

@@ -10,6 +10,8 @@ from pmdraft.errors import CollectorError
 from pmdraft.model import Window
 from pmdraft.sandbox.pagerduty import incident, log_entry
 from pmdraft.sources.base import RequestCounter
+from pmdraft.sources.pagerduty.api import PagerDutyApi
+from pmdraft.sources.pagerduty.changes import ChangeEventsCollector
 from pmdraft.sources.pagerduty.client import build_client
 from pmdraft.sources.pagerduty.collector import PagerDutyCollector
 
@@ -43,6 +45,15 @@ def collector(pd, token: str = TOKEN, **kw) -> PagerDutyCollector:
     )
     made = PagerDutyCollector(client, counter, **kw)
     _made.append(made)
+    return made
+
+
+def changes_collector(pd, **kw) -> ChangeEventsCollector:
+    """The change events' collector over its own client, as ``build`` makes it."""
+    counter = RequestCounter()
+    client = build_client(TOKEN, pd.base_url, counter, ca_bundle=pd.ca_path, max_retries=3)
+    made = ChangeEventsCollector(PagerDutyApi(client), counter, **kw)
+    _made.append(made)  # type: ignore[arg-type]
     return made
 
 

@@ -18,7 +18,7 @@ from pmdraft.sources.pagerduty.config import PagerDutyConfig
 from pmdraft.sources.registry import BuildContext
 
 from ..conftest import TOKEN, utc
-from .test_pagerduty import JANE, T0, WINDOW, collector, seed
+from .test_pagerduty import JANE, T0, WINDOW, changes_collector, collector, seed
 
 
 def listing(key: str, records: list[dict]) -> str:
@@ -33,7 +33,7 @@ def test_change_events_outside_the_span_are_dropped_and_counted(pd) -> None:
         for k in range(2)
     ]
     pd.inject("/change_events", 200, body=listing("change_events", [good, *old]))
-    c = collector(pd, change_events=True, change_lookback=timedelta(hours=6))
+    c = changes_collector(pd, lookback=timedelta(hours=6))
     events = list(c.collect(WINDOW))
     assert [(e.ref, e.at) for e in events] == [("CE1", T0 + timedelta(minutes=5))]
     assert c.detail == (
@@ -47,7 +47,7 @@ def test_a_change_event_with_a_bad_field_is_skipped_and_named(pd) -> None:
     good = change_event(id="CE1", summary="Deploy v2", timestamp=T0 + timedelta(minutes=5))
     bad = {**good, "id": "CE2", "summary": {"text": "Deploy v3"}}
     pd.inject("/change_events", 200, body=listing("change_events", [good, bad]))
-    c = collector(pd, change_events=True)
+    c = changes_collector(pd)
     assert [e.ref for e in c.collect(WINDOW)] == ["CE1"]
     assert c.detail == "1 change event skipped: change event CE2: summary is an object, not text"
 
@@ -146,3 +146,20 @@ def test_an_incidents_own_entry_without_a_reference_is_still_its_own(pd) -> None
     c = collector(pd, incident_ids=[inc["id"]], incidents=[pd._store.incidents[inc["id"]]])
     assert [(e.ref, e.kind) for e in c.collect(WINDOW)] == [(inc["id"], "incident.acknowledged")]
     assert c.detail is None
+
+
+def test_doctor_names_change_events_on_their_own_line(pd, tmp_path: Path) -> None:
+    """GET /change_events refused while GET /incidents answers: the incidents' line is ok and the
+    change events' line fails naming the fix; with change_events = false it is not checked."""
+    pd.inject("/change_events", 403)
+    cfg = PagerDutyConfig(base_url=pd.base_url, ca_bundle=pd.ca_path, max_retries=0)
+    incidents, changes = check_pagerduty(cfg, context(tmp_path))
+    assert (incidents.name, incidents.status) == ("pagerduty", "ok")
+    assert (changes.name, changes.status, changes.detail) == (
+        "pagerduty:change_events",
+        "FAIL",
+        "GET /change_events was refused (403): the token cannot read change events; use a key "
+        "that can, or set change_events = false in [pagerduty]",
+    )
+    off = PagerDutyConfig(base_url=pd.base_url, ca_bundle=pd.ca_path, change_events=False)
+    assert [c.name for c in check_pagerduty(off, context(tmp_path))] == ["pagerduty"]

@@ -144,10 +144,29 @@ class GitHubStandIn:
             )
         return number
 
-    def inject(self, path_prefix: str, status: int, times: int = 1) -> None:
-        """Answer the next ``times`` requests whose path starts with ``path_prefix`` with ``status``."""
+    def alter(self, repo: str, number: int, **fields: Any) -> None:
+        """Replace fields of deployment ``number`` as stored (an odd record: any JSON value)."""
         with self._lock:
-            self._faults.append([path_prefix, status, times])
+            [record] = [d for d in self._repos[repo].deployments if d.get("id") == number]
+            record.update(fields)
+
+    def alter_status(self, repo: str, number: int, index: int, record: Any) -> None:
+        """Replace the ``index``-th newest status of deployment ``number`` with ``record``."""
+        with self._lock:
+            self._repos[repo].statuses[number][index] = record
+
+    def insert_raw(self, repo: str, index: int, record: Any) -> None:
+        """Put ``record`` (any JSON value) at ``index`` of the newest-first listing."""
+        with self._lock:
+            self._repos.setdefault(repo, _Repo()).deployments.insert(index, record)
+
+    def inject(
+        self, path_prefix: str, status: int, times: int = 1, message: str = "Server Error"
+    ) -> None:
+        """Answer the next ``times`` requests whose path starts with ``path_prefix`` with ``status``
+        and ``message`` as the error body's message."""
+        with self._lock:
+            self._faults.append([path_prefix, status, times, message])
 
     def spend_quota(self, remaining: int = 0, reset_in: float = 3600) -> None:
         """Leave ``remaining`` requests in the quota, which resets ``reset_in`` seconds from now."""
@@ -202,7 +221,7 @@ class GitHubStandIn:
                         fault[1],
                         limits,
                         {
-                            "message": "Server Error",
+                            "message": fault[3],
                             "documentation_url": DOCS,
                             "status": str(fault[1]),
                         },

@@ -7,7 +7,7 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pmdraft.model import Event
+from pmdraft.model import Attrs, Event
 from pmdraft.timeline import build_frame, frame_events
 
 from ..conftest import utc
@@ -92,3 +92,29 @@ def test_any_permutation_gives_the_same_frame_and_loses_nothing(events: list[Eve
     a, b = frame_events(build_frame(events)), frame_events(build_frame(shuffled))
     assert a == b
     assert set(a) == set(events) and len(a) == len(set(events))
+
+
+def test_shared_facts_merge_dedupe_and_come_back_as_given() -> None:
+    """Events whose incident facts are shared (one ``Attrs`` base) merge like events with the
+    facts copied in: a copy of either kind is dropped as a duplicate, and the frame's events
+    give back the same records, facts included."""
+    facts = Attrs({"incident_id": "Q1", "incident_number": 7})
+
+    def notify(minute: int, entry: str, shared: bool) -> Event:
+        own = {"log_entry_id": entry}
+        return Event(
+            at=T0 + timedelta(minutes=minute),
+            source="pagerduty",
+            kind="incident.notified",
+            ref="Q1",
+            summary=f"notify {entry}",
+            attrs=Attrs(own, facts) if shared else {**facts, **own},
+        )
+
+    given = [notify(2, "R2", True), notify(1, "R1", True), notify(2, "R2", False)]
+    frame = build_frame(given)
+    assert [r["attrs"] for r in map(Event.to_record, frame_events(frame))] == [
+        {"incident_id": "Q1", "incident_number": 7, "log_entry_id": "R1"},
+        {"incident_id": "Q1", "incident_number": 7, "log_entry_id": "R2"},
+    ]
+    assert frame_events(frame) == [given[1], given[0]]

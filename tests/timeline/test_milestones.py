@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from pmdraft.model import Event, iso_z
 from pmdraft.timeline import analyse, build_frame
 from pmdraft.words import milestone_rule, note
@@ -252,3 +254,42 @@ def test_a_failed_alarm_source_is_not_mistaken_for_no_alarm() -> None:
         "CloudWatch could not be read, so alarm recoveries are missing"
     ]
     assert "no alarm went to ALARM" not in rule(a, "impact_started")
+
+
+def _fired(minute: float, name: str, breach: object) -> Event:
+    return Event(
+        at=t(minute),
+        source="cloudwatch",
+        kind="alarm.alarm",
+        ref=f"arn:{name}",
+        summary=f"{name} OK -> ALARM",
+        attrs={"alarm_name": name, "breach_start": breach, "breach_start_rule": f"rule {name}"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("breach", "expected"),
+    [
+        ("2024-01-15T13:50:00Z", t(-10)),
+        ("2024-01-15T14:45:00+01:00", t(-15)),  # an offset: 13:45 UTC
+        (" 2024-01-15T13:48:00Z\n", t(-12)),  # blanks around it
+        ("2024-01-15T13:49:59.1234567Z", t(-10) - timedelta(microseconds=876544)),  # 7 digits
+        (None, t(-8)),  # no breach start: the other alarm's own time is later, this one wins
+    ],
+)
+def test_impact_starts_at_the_earliest_breach_however_its_time_is_written(
+    breach: object, expected: object
+) -> None:
+    """Breach starts with Z, an offset, blanks or extra digits are read as parse_time reads
+    them, and the earliest one (or an alarm's own time, without one) is the impact start."""
+    events = [_fired(-8, "a", breach), _fired(-5, "b", "2024-01-15T13:55:00Z")]
+    found = analyse(build_frame(events)).milestones["impact_started"]
+    assert found is not None and found.at == expected and found.ref == "arn:a"
+    assert found.detail == (None if breach is None else "rule a")
+
+
+def test_a_breach_start_without_an_offset_is_refused() -> None:
+    """A naive breach start is an error that shows how to write one, not a guess at UTC."""
+    events = [_fired(-8, "a", "2024-01-15T13:50:00"), _fired(-5, "b", "2024-01-15T13:55:00Z")]
+    with pytest.raises(ValueError, match="for example 2024-01-15T14:32:00Z"):
+        analyse(build_frame(events))

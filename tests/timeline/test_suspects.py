@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import datetime, timedelta
 
 from pmdraft.draft import build_draft
 from pmdraft.model import Event, Window
 from pmdraft.pipeline import Collected, SourceReport
 from pmdraft.render import render_html, render_json, render_markdown
+from pmdraft.timeline.suspects import find_rollback
 from pmdraft.words import reasons
 
 from ..conftest import utc
@@ -150,3 +152,57 @@ def test_a_rollback_after_detection_is_the_mitigation_action() -> None:
         "mitigation action: rollback (v2.3.3 deployed to production (api)) at 2024-01-15T14:44:00Z"
         in md
     )
+
+
+def _rollback_by_the_rule(events: list[Event], detected: datetime) -> Event | None:
+    """The rollback rule as written (each deploy against every earlier one): the reference."""
+    ordered = sorted(events, key=lambda e: (e.at, e.source, e.kind, e.ref))
+    done: list[Event] = []
+    begun: list[Event] = []
+    for i, e in enumerate(ordered):
+        if e.at <= detected:
+            continue
+        if e.kind == "deploy.rolled_back":
+            done.append(e)
+            continue
+        version = e.attrs.get("version")
+        if e.kind not in ("deploy.started", "deploy.succeeded") or not version or not e.service:
+            continue
+        before = [
+            str(p.attrs["version"])
+            for p in ordered[:i]
+            if p.service == e.service
+            and p.kind in ("deploy.started", "deploy.succeeded")
+            and p.ref != e.ref
+            and p.attrs.get("version")
+        ]
+        if not before or before[-1] == version:
+            continue
+        older = [int(x) for x in str(version).split(".")] < [int(x) for x in before[-1].split(".")]
+        if version in before or older:
+            (done if e.kind == "deploy.succeeded" else begun).append(e)
+    found = done or begun
+    return found[0] if found else None
+
+
+def test_the_rollback_found_in_one_pass_is_the_one_the_rule_names() -> None:
+    """On many small deploy histories (shared refs, repeated versions, starts and rollbacks), the
+    one-pass rollback finder picks exactly the deploy the rule, applied pairwise, picks."""
+    rnd = random.Random(17)
+    kinds = ("deploy.started", "deploy.succeeded", "deploy.succeeded", "deploy.rolled_back")
+    found = 0
+    for _ in range(400):
+        history = [
+            deploy(
+                IMPACT + timedelta(minutes=rnd.randint(-30, 30)),
+                rnd.choice(("d1", "d2", "d3")),
+                rnd.choice(("api", "web")),
+                rnd.choice(("1.2", "1.3", "1.10")),
+                kind=rnd.choice(kinds),
+            )
+            for _ in range(rnd.randint(1, 10))
+        ]
+        expected = _rollback_by_the_rule(history, IMPACT)
+        assert find_rollback(history, IMPACT) == expected
+        found += expected is not None
+    assert found > 100  # the histories do exercise the rule, not only the "no rollback" answer

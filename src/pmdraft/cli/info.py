@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from ..errors import PmdraftError
 from .common import config_path as find_config
 from .common import run
 from .options import config_option, verbose_option
@@ -186,27 +185,48 @@ def _echo_table(rows: list[tuple[str, str, str]]) -> None:
 
 def _scrubber(environ: dict[str, str], config_path: Path) -> Callable[[str], str]:
     """Hide every secret the sources may read from the environment (and a cut-off start of one)
-    in text about to be printed: a proxy's error page may echo the Authorization header."""
-    from ..config import load_config
-    from ..sources.pagerduty import PagerDutyConfig
+    in text about to be printed: a proxy's error page may echo the Authorization header.
+
+    The secrets are the variables the registered sources read, AWS's secret variables, and every
+    variable a config key ending in ``_env`` names (``token_env`` of any section); each is hidden
+    by the one scrubber the sources' own messages use.
+    """
+    from ..sources._http import scrub
     from ..sources.registry import registry
 
     names = {name for source in registry for name in source.env}
     names |= {"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
-    try:
-        pd = load_config(config_path).get(PagerDutyConfig)
-        names |= {pd.token_env} if pd else set()
-    except PmdraftError:
-        pass
-    # Longest first (reversed below), so a secret that contains another is hidden whole.
+    names |= _env_names(config_path)
+    # Longest first, so a secret that contains another is hidden whole.
     secrets = sorted({environ[n] for n in names if len(environ.get(n, "")) >= 8}, key=len)
 
-    def scrub(text: str) -> str:
+    def scrub_all(text: str) -> str:
         for secret in reversed(secrets):
-            text = text.replace(secret, "[token]")
-            # A page cut off mid-token ends with the secret's start: hide that too (4+ chars).
-            cut = next((n for n in range(len(secret) - 1, 3, -1) if text.endswith(secret[:n])), 0)
-            text = text[: len(text) - cut] + "[token]" if cut else text
+            text = scrub(text, secret)
         return text
 
-    return scrub
+    return scrub_all
+
+
+def _env_names(config_path: Path) -> set[str]:
+    """The variable names held by keys ending in ``env`` anywhere in the config file (none if it
+    cannot be read: doctor reports that itself)."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return set()
+    names: set[str] = set()
+    stack: list[object] = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, str) and str(key).endswith("env"):
+                    names.add(value)
+                else:
+                    stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return names

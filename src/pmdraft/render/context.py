@@ -43,6 +43,7 @@ LATE_CHANGE = 10 * 60
 SOURCE_TITLES = {
     "cloudwatch": "CloudWatch alarm history",
     "pagerduty": "PagerDuty incidents and log entries",
+    "pagerduty:change_events": "PagerDuty change events",
     "slack": "Slack incident channel",
 }
 

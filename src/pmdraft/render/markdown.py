@@ -7,6 +7,7 @@ write is a visible prompt (``_To be written: ..._``). The values come from
 
 from __future__ import annotations
 
+import functools
 from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,12 @@ from .environment import fill, load_template, markdown_environment
 
 if TYPE_CHECKING:
     from ..draft import Draft
+
+
+@functools.cache
+def _builtin() -> jinja2.Template:
+    """The built-in template, compiled once per process (a batch run renders many drafts)."""
+    return markdown_environment().get_template("postmortem.md.j2")
 
 
 def load_markdown_template(path: Path) -> jinja2.Template:
@@ -36,8 +43,4 @@ def render_markdown(
     """
     from ..living import seal
 
-    return seal(
-        fill(
-            template or markdown_environment().get_template("postmortem.md.j2"), context(draft, tz)
-        )
-    )
+    return seal(fill(template or _builtin(), context(draft, tz)))

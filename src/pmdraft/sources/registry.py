@@ -65,6 +65,9 @@ class BuildContext:
     """
     max_requests: int | None = None
     """``[run] max_requests``: most requests one source may make in a run; ``None``: no ceiling."""
+    shared: Mapping[str, Any] = field(default_factory=dict)
+    """Reads a batch run made once for many drafts, by source name (``cloudwatch``:
+    a ``SharedHistory``; ``pagerduty``: a ``SharedReads``' view); empty: each draft reads alone."""
 
     def resolve(self, relative: str) -> Path:
         """A path from the config, relative to the config file's folder."""

@@ -23,13 +23,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import timedelta
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..model import ALARM_ALARM, INCIDENT_TRIGGERED
+from ..model import ALARM_ALARM, INCIDENT_TRIGGERED, Attrs
 
 LINK_BEFORE = timedelta(minutes=15)
 """A transition to ALARM at most this long before the trigger can be its cause."""
@@ -116,7 +115,7 @@ def correlate(frame: pd.DataFrame) -> pd.DataFrame:
         name = attrs[alarm].get("alarm_name") or refs[alarm]
         link = {"correlation": f"{refs[trigger]}/{name}", "correlated_by": rule}
         for p in (alarm, trigger):
-            column[p] = MappingProxyType({**attrs[p], **link})
+            column[p] = Attrs({**attrs[p], **link})
     out = frame.copy(deep=False)
     out["attrs"] = pd.Series(column, index=frame.index, dtype=object)
     return out

@@ -50,24 +50,31 @@ def find_flaps(
         return folded, heads
     alarm_rows = np.flatnonzero((source == "cloudwatch") & np.isin(kind, _ALARM_KINDS))
     width = span // _MICROSECOND
-    by_ref: dict[Any, list[int]] = {}
-    for position in alarm_rows.tolist():
-        by_ref.setdefault(ref[position], []).append(position)
-    for positions in by_ref.values():
+    # Plain lists of the alarm rows' values: read one by one below, numpy scalars would be slow.
+    rows = alarm_rows.tolist()
+    times = micros[alarm_rows].tolist()
+    kinds = kind[alarm_rows].tolist()
+    by_ref: dict[Any, list[int]] = {}  # ref -> indexes into ``rows``, in time order
+    for i, r in enumerate(ref[alarm_rows].tolist()):
+        by_ref.setdefault(r, []).append(i)
+    for indexes in by_ref.values():
         start = 0
-        while start < len(positions):
-            end = start
-            while (
-                end + 1 < len(positions)
-                and micros[positions[end + 1]] - micros[positions[start]] <= width
-            ):
+        while start < len(indexes):
+            end, first_at = start, times[indexes[start]]
+            while end + 1 < len(indexes) and times[indexes[end + 1]] - first_at <= width:
                 end += 1
-            piece = positions[start : end + 1]
+            piece_at = indexes[start : end + 1]
             start = end + 1
-            kinds = [kind[p] for p in piece]
-            back = any(k == ALARM_ALARM and ALARM_OK in kinds[:i] for i, k in enumerate(kinds))
+            if len(piece_at) < transitions:
+                continue
+            states = [kinds[i] for i in piece_at]
+            # back to ALARM after a recovery: an ALARM somewhere after the first OK
+            ok = states.index(ALARM_OK) if ALARM_OK in states else len(states)
+            if ALARM_ALARM not in states[ok + 1 :]:
+                continue
+            piece = [rows[i] for i in piece_at]
             hidden = [p for p in piece if not marked[p]]
-            if len(piece) < transitions or not back or not hidden:
+            if not hidden:
                 continue
             folded[hidden] = True
             first, last = (_EPOCH + int(micros[p]) * _MICROSECOND for p in (piece[0], piece[-1]))

@@ -17,13 +17,12 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..model import KINDS, Event
+from ..model import KINDS, Attrs, Event
 
 SORT_KEY = ["at", "source", "kind", "ref"]
 STRING_COLUMNS = ["source", "kind", "ref", "summary", "service", "actor", "url"]
@@ -172,6 +171,12 @@ def _duplicates(rows: np.ndarray, equal: np.ndarray, columns: list[list[Any]]) -
     return duplicates
 
 
+def objects(values: list[Any]) -> np.ndarray:
+    """``values`` as a 1-D object array, each item one cell (an :class:`Attrs` is not unpacked)."""
+    array: np.ndarray = np.fromiter(values, dtype=object, count=len(values))
+    return array
+
+
 def build_frame(events: Iterable[Event]) -> pd.DataFrame:
     """One row per distinct event, sorted by ``(at, source, kind, ref)`` (stable)."""
     columns = _columns(events)
@@ -179,7 +184,7 @@ def build_frame(events: Iterable[Event]) -> pd.DataFrame:
     keep = _keep(at.asi8, columns)
     block = np.empty((len(COLUMNS) - 1, len(keep)), dtype=object)
     for i, values in enumerate(columns[1:]):
-        np.take(np.array(values, dtype=object), keep, out=block[i])
+        np.take(objects(values), keep, out=block[i])
     frame = pd.DataFrame(block.T, columns=COLUMNS[1:], dtype=object, copy=False)
     frame.insert(0, "at", pd.Series(at[keep], dtype=AT_DTYPE))
     return frame
@@ -201,7 +206,7 @@ def _checked(frame: pd.DataFrame) -> bool:
         for value in frame[name].tolist()
     ):
         return False
-    return all(type(attrs) is MappingProxyType for attrs in frame["attrs"].tolist())
+    return all(type(attrs) is Attrs for attrs in frame["attrs"].tolist())
 
 
 def _event(

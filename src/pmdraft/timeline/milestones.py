@@ -35,6 +35,7 @@ from ..model import (
     ALARM_OK,
     DEPLOY_KINDS,
     INCIDENT_ACKNOWLEDGED,
+    INCIDENT_KINDS,
     INCIDENT_NOTIFIED,
     INCIDENT_RESOLVED,
     INCIDENT_TRIGGERED,
@@ -121,24 +122,38 @@ def _first(frame: pd.DataFrame, kinds: tuple[str, ...]) -> pd.Series | None:
     return None if len(hits) == 0 else frame.iloc[hits[0]]
 
 
+def _breach_starts(attrs: np.ndarray, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each alarm row's breach start (``datetime64[us]``, naive UTC), its own time when it has
+    none, and whether it had one. Parsed as a column; any text the column parse might read
+    differently from :func:`~pmdraft.model.parse_time` goes through it, row by row."""
+    listed = [a.get("breach_start") for a in attrs]
+    texts = pd.Series(listed, dtype=object)
+    given = np.fromiter((isinstance(t, str) for t in listed), dtype=bool, count=len(listed))
+    starts = fallback.copy()
+    if not given.any():
+        return starts, given
+    shown = texts[given]
+    parsed = pd.to_datetime(shown, utc=True, format="ISO8601", errors="coerce")
+    # Only UTC text ending in Z (as collectors write it) is trusted to the column parse.
+    odd = parsed.isna() | ~shown.str.endswith("Z") | (parsed.dt.nanosecond != 0)
+    values = np.array(parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[us]"))
+    if odd.any():
+        rows = np.flatnonzero(odd.to_numpy())
+        values[rows] = [parse_time(t).replace(tzinfo=None) for t in shown.iloc[rows].tolist()]
+    starts[given] = values
+    return starts, given
+
+
 def _impact_started(frame: pd.DataFrame) -> Milestone | None:
     alarms = _positions(frame, frame["kind"] == ALARM_ALARM)
     if len(alarms):
         attrs = frame["attrs"].to_numpy()[alarms]
-        event_at = _times(frame)[alarms].tolist()
-        best: tuple[datetime, int, str | None] | None = None
-        for position, item, when in zip(alarms.tolist(), attrs, event_at, strict=True):
-            breach = item.get("breach_start")
-            if isinstance(breach, str):
-                how = item.get("breach_start_rule")
-                start, detail = parse_time(breach), str(how) if how else None
-            else:
-                start, detail = when.replace(tzinfo=UTC), None
-            if best is None or start < best[0]:
-                best = (start, position, detail)
-        assert best is not None
-        start, position, detail = best
-        return _at_position(frame, position, Rule.BREACH_START, start, detail=detail)
+        starts, given = _breach_starts(attrs, _times(frame)[alarms])
+        best = int(np.argmin(starts))  # the first of the earliest, in the frame's order
+        start = starts[best].item().replace(tzinfo=UTC)
+        how = attrs[best].get("breach_start_rule") if given[best] else None
+        detail = str(how) if how else None
+        return _at_position(frame, int(alarms[best]), Rule.BREACH_START, start, detail=detail)
     row = _first(frame, (INCIDENT_TRIGGERED,))
     if row is not None:
         return _row_milestone(row, Rule.FIRST_TRIGGER)
@@ -197,7 +212,7 @@ def _resolved(
     Without any PagerDuty incident, resolution is taken from ``mitigated``.
     """
     incident_positions = _positions(
-        frame, (frame["source"] == "pagerduty") & frame["kind"].str.startswith("incident.")
+        frame, (frame["source"] == "pagerduty") & frame["kind"].isin(INCIDENT_KINDS)
     )
     refs = frame["ref"].to_numpy()[incident_positions]
     if len(refs) == 0:

@@ -191,15 +191,16 @@ def _latent(
     latent: list[Lead] = []
     oldest = impact - span
     days = span.total_seconds() / 86400
-    for name in services.values():
-        older = [
-            e
-            for e in deploys
-            if isinstance(e.service, str)
-            and e.service.lower() == name.lower()
+    by_service: dict[str, list[Event]] = {}
+    for e in deploys:
+        if (
+            isinstance(e.service, str)
             and oldest <= e.at < since
             and e.kind in (DEPLOY_SUCCEEDED, DEPLOY_STARTED, DEPLOY_FAILED)
-        ]
+        ):
+            by_service.setdefault(e.service.lower(), []).append(e)
+    for name in services.values():
+        older = by_service.get(name.lower(), [])
         seen: set[str] = set()
         picked: list[Event] = []
         for e in sorted(older, key=lambda e: e.at, reverse=True):
@@ -262,34 +263,72 @@ def _older(version: str, than: str) -> bool:
 
 def find_rollback(events: Sequence[Event], detected: datetime | None) -> Event | None:
     """The first rollback after ``detected``: a ``deploy.rolled_back``, or the completion of a
-    deploy of a version the service ran before (else that deploy's start)."""
+    deploy of a version the service ran before (else that deploy's start).
+
+    One pass in time order. A deploy is compared only with the same service's earlier
+    started/succeeded deploys of *other* refs, so each service keeps its latest deploy, the
+    latest one of a different ref than that, and the refs seen for each version.
+    """
     if detected is None:
         return None
     ordered = sorted(
         (e for e in events if e.kind in DEPLOY_KINDS), key=lambda e: (e.at, e.source, e.kind, e.ref)
     )
+    history: dict[str | None, _Ran] = {}
     done: list[Event] = []
     begun: list[Event] = []
-    for i, e in enumerate(ordered):
-        if e.at <= detected:
-            continue
-        if e.kind == DEPLOY_ROLLED_BACK:
-            done.append(e)
-            continue
-        version = _version(e)
-        if e.kind not in (DEPLOY_STARTED, DEPLOY_SUCCEEDED) or not version or not e.service:
-            continue
-        before = [
-            v
-            for p in ordered[:i]
-            if p.service == e.service
-            and p.kind in (DEPLOY_STARTED, DEPLOY_SUCCEEDED)
-            and p.ref != e.ref
-            and (v := _version(p))
-        ]
-        if not before or before[-1] == version:
-            continue
-        if version in before or _older(version, before[-1]):
-            (done if e.kind == DEPLOY_SUCCEEDED else begun).append(e)
+    for e in ordered:
+        version = _version(e) if e.kind in (DEPLOY_STARTED, DEPLOY_SUCCEEDED) else None
+        ran = history.get(e.service)
+        if e.at > detected:
+            if e.kind == DEPLOY_ROLLED_BACK:
+                done.append(e)
+            elif version and e.service and ran is not None:
+                last = ran.last_other(e.ref)
+                if (
+                    last is not None
+                    and last != version
+                    and (ran.ran_elsewhere(version, e.ref) or _older(version, last))
+                ):
+                    (done if e.kind == DEPLOY_SUCCEEDED else begun).append(e)
+        if version:
+            if ran is None:
+                ran = history[e.service] = _Ran()
+            ran.add(e.ref, version)
     found = done or begun
     return found[0] if found else None
+
+
+class _Ran:
+    """One service's deploys so far (started or succeeded, with a version), as
+    :func:`find_rollback` reads them: which version came last from a ref other than a given one,
+    and whether a version ran under a ref other than a given one."""
+
+    __slots__ = ("latest", "other", "refs")
+
+    def __init__(self) -> None:
+        self.latest: tuple[str, str] | None = None
+        """(ref, version) of the latest deploy."""
+        self.other: tuple[str, str] | None = None
+        """(ref, version) of the latest deploy whose ref differs from ``latest``'s."""
+        self.refs: dict[str, set[str]] = {}
+        """version -> the refs it was deployed under (two are enough to answer)."""
+
+    def add(self, ref: str, version: str) -> None:
+        if self.latest is not None and self.latest[0] != ref:
+            self.other = self.latest
+        self.latest = (ref, version)
+        refs = self.refs.setdefault(version, set())
+        if len(refs) < 2:
+            refs.add(ref)
+
+    def last_other(self, ref: str) -> str | None:
+        """The version of the latest deploy of a ref other than ``ref``."""
+        if self.latest is not None and self.latest[0] != ref:
+            return self.latest[1]
+        return None if self.other is None else self.other[1]
+
+    def ran_elsewhere(self, version: str, ref: str) -> bool:
+        """Whether ``version`` was deployed before under a ref other than ``ref``."""
+        refs = self.refs.get(version, ())
+        return len(refs) > 1 or (len(refs) == 1 and ref not in refs)

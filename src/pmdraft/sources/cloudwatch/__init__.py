@@ -19,9 +19,11 @@ def build(cfg: CloudWatchConfig, context: BuildContext) -> list[Collector]:
         return timedelta(minutes=n) if n > 0 else None
 
     retention = cfg.history_retention_days
+    shared = context.shared.get("cloudwatch")
+    targets = shared.makers("cloudwatch", lambda: aws_targets(cfg)) if shared else aws_targets(cfg)
     return [
         CloudWatchCollector(
-            aws_targets(cfg),
+            targets,
             cfg.alarm_prefixes,
             alarm_tags=cfg.alarm_tags,
             max_workers=cfg.max_workers,
@@ -33,6 +35,7 @@ def build(cfg: CloudWatchConfig, context: BuildContext) -> list[Collector]:
             keep_tags=cfg.alarm_services,
             archive_log_group=cfg.archive_log_group,
             archive_clients=aws_targets(cfg, "logs") if cfg.archive_log_group else None,
+            shared=shared,
         )
     ]
 

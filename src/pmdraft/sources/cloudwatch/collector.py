@@ -29,6 +29,7 @@ from ..base import RequestCounter
 from .alarms import ALARM_TYPES, AlarmInfo, BadItem, alarm_event, alarms_of, label, summary
 from .archive import archived_items, merged, readable
 from .graphs import MetricReads
+from .shared import SharedHistory
 from .slices import HISTORY_SLICES, time_slices
 
 PAGE_SIZE = 100
@@ -92,6 +93,7 @@ class CloudWatchCollector(MetricReads):
         archive_log_group: str = "",
         archive_clients: Mapping[str, Any] | Mapping[Target, Any] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        shared: SharedHistory | None = None,
     ) -> None:
         self.targets: dict[Target, Any] = _targets(clients)
         """Each (account, region) pair's client, or the function that makes it."""
@@ -111,6 +113,8 @@ class CloudWatchCollector(MetricReads):
         self.archive_log_group = archive_log_group
         """A CloudWatch Logs group of archived EventBridge alarm state changes; empty: none."""
         self._archives: dict[Target, Any] = _targets(archive_clients)
+        self.shared = shared
+        """A batch run's reads (alarms per pair, history per merged span); None: read alone."""
         self._now = now
         self._counter = RequestCounter()
         # DescribeAlarmHistory's rate limit is per account, shared by its regions.
@@ -295,6 +299,14 @@ class CloudWatchCollector(MetricReads):
         return events
 
     def _alarms(self, target: Target, client: Any) -> dict[str, AlarmInfo]:
+        if self.shared is not None:
+            alarms: dict[str, AlarmInfo] = self.shared.alarms(
+                target, partial(self._read_alarms, target, client)
+            )
+            return alarms
+        return self._read_alarms(target, client)
+
+    def _read_alarms(self, target: Target, client: Any) -> dict[str, AlarmInfo]:
         pages = self._paged(
             target,
             "DescribeAlarms",
@@ -339,6 +351,20 @@ class CloudWatchCollector(MetricReads):
         self, target: Target, client: Any, since: datetime, until: datetime
     ) -> list[dict[str, Any]]:
         """The ``StateUpdate`` items of one time slice, newest first: one NextToken chain."""
+        if self.shared is not None:
+
+            def whole(span: Window) -> list[dict[str, Any]]:
+                slices = time_slices(span, self.history_slices)
+                return [i for s, u in slices for i in self._read_slice(target, client, s, u)]
+
+            cut = self.shared.history(target, since, until, whole)
+            if cut is not None:
+                return cut
+        return self._read_slice(target, client, since, until)
+
+    def _read_slice(
+        self, target: Target, client: Any, since: datetime, until: datetime
+    ) -> list[dict[str, Any]]:
         pages = self._paged(
             target,
             "DescribeAlarmHistory",

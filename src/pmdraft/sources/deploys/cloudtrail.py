@@ -20,6 +20,7 @@ from typing import Any
 
 from ...model import DEPLOY_FAILED, DEPLOY_STARTED, DEPLOY_SUCCEEDED, Event, SourceExtras, Window
 from .._aws import Advice, RateLimiter, guard_answers, paged, translated
+from ..base import RequestCounter
 from .file import describe
 from .notes import skipped_detail
 
@@ -105,14 +106,18 @@ class CloudTrailCollector:
         """Calls this long before the window are read too."""
         self.limiter = limiter or RateLimiter(requests_per_second)
         self.name = "cloudtrail:" + ",".join(self.clients)
-        self.requests = 0
-        """LookupEvents calls made so far (botocore's retries not counted)."""
+        self._counter = RequestCounter()
         self.detail: str | None = None
         self._notes: list[str] = []
         self._bad: list[str] = []
         self._outside = 0
         for client in self.clients.values():
             guard_answers(client)
+
+    @property
+    def requests(self) -> int:
+        """LookupEvents calls made so far (botocore's retries not counted)."""
+        return self._counter.value
 
     def extras(self) -> SourceExtras:
         """Nothing besides events."""
@@ -124,8 +129,9 @@ class CloudTrailCollector:
             client.close()
 
     def _lookup(self, **params: Any) -> dict[str, Any]:
+        # Counted (and held to [run] max_requests) before the limiter's wait.
+        self._counter.add()
         self.limiter.wait()
-        self.requests += 1
         return self._client.lookup_events(**params)  # type: ignore[no-any-return]  # boto3 is untyped
 
     def collect(self, window: Window) -> Iterator[Event]:

@@ -11,6 +11,10 @@ Rate limits are respected: when ``x-ratelimit-remaining`` reaches 0, or GitHub a
 up to ``max_wait`` seconds; a longer wait makes the source a named data gap. Server errors and
 network failures are retried by :mod:`pmdraft.sources._http`, which also words the errors.
 ``base_url`` points at GitHub Enterprise Server (``https://HOST/api/v3``).
+
+A deployment or status that cannot be read (not an object, no usable ``id`` or ``created_at``)
+is skipped and named in ``detail``; statuses after the window's end, and deployments created
+after it, are left out and counted there too.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from .._http import (
 )
 from ..base import RequestCounter
 from .file import describe
+from .notes import skipped_detail
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +95,8 @@ class GitHubDeploymentsCollector:
         self._token = token
         self._timeout = timeout
         self._counter = RequestCounter()
+        self._bad: list[str] = []
+        self._outside = 0
         # 5xx and network errors: the shared bounded retries (1, 2, 4 s). GitHub's own rate
         # limit (403/429 with x-ratelimit-*) is handled in _get, which knows its epoch reset.
         self._retry = RetryPolicy(
@@ -232,7 +239,7 @@ class GitHubDeploymentsCollector:
     def collect(self, window: Window) -> Iterator[Event]:
         """Each repository's deployments (per environment) from the lookback to the window's end."""
         since = window.since - self.lookback
-        self._waited = 0.0
+        self._waited, self._bad, self._outside = 0.0, [], 0
         try:
             for repo in self.repos:
                 for environment in self.environments or [""]:
@@ -241,8 +248,12 @@ class GitHubDeploymentsCollector:
                         params["environment"] = environment
                     yield from self._repo(repo, params, since, window.until)
         finally:
-            if self._waited:
-                self.detail = f"waited {self._waited:.0f} s for GitHub's rate limit"
+            waited = (
+                [f"waited {self._waited:.0f} s for GitHub's rate limit"] if self._waited else []
+            )
+            self.detail = skipped_detail(
+                waited, self._bad, "GitHub record", self._outside, self.lookback
+            )
 
     def _repo(
         self, repo: str, params: dict[str, Any], since: datetime, until: datetime
@@ -251,36 +262,58 @@ class GitHubDeploymentsCollector:
         for page in self._pages(path, params):
             older = False
             for d in page:
-                try:
-                    created = parse_time(str(d["created_at"]))
-                except (KeyError, ValueError):
-                    log.debug("%s: deployment without a usable created_at skipped", self.name)
+                read = self._read(d, f"{repo}: deployment")
+                if read is None:
                     continue
+                created, number = read
                 if created < since:
                     older = True
                     continue
                 if created >= until:
+                    self._outside += 1
                     continue
-                yield from self._deployment(repo, d, created, since, until)
+                yield from self._deployment(repo, d, number, created, since, until)
             if older:
                 return
 
+    def _read(self, record: Any, what: str) -> tuple[datetime, int] | None:
+        """A record's ``created_at`` and ``id``, or ``None`` with the record named in ``detail``."""
+        if not isinstance(record, dict):
+            self._bad.append(f"{what} that is not an object ({type(record).__name__})")
+            return None
+        number = record.get("id")
+        if not isinstance(number, int) or isinstance(number, bool):
+            self._bad.append(f"{what} without a numeric id ({number!r})")
+            return None
+        try:
+            return parse_time(str(record["created_at"])), number
+        except (KeyError, ValueError):
+            stamp = record.get("created_at")
+            self._bad.append(f"{what} {number}: created_at {stamp!r} is not a time")
+            return None
+
     def _deployment(
-        self, repo: str, d: dict[str, Any], created: datetime, since: datetime, until: datetime
+        self,
+        repo: str,
+        d: dict[str, Any],
+        number: int,
+        created: datetime,
+        since: datetime,
+        until: datetime,
     ) -> Iterator[Event]:
-        sha = str(d.get("sha") or "")
+        git_ref = _text(d.get("ref"))
         record = {
             "service": repo.rsplit("/", 1)[-1],
-            "environment": str(d.get("environment") or ""),
-            "version": sha[:12] or str(d.get("ref") or ""),
-            "description": str(d.get("description") or ""),
+            "environment": _text(d.get("environment")),
+            "version": _text(d.get("sha"))[:12] or git_ref,
+            "description": _text(d.get("description")),
         }
-        ref = f"{repo}#{d.get('id')}"
-        actor = (d.get("creator") or {}).get("login")
+        ref = f"{repo}#{number}"
+        actor = _login(d.get("creator"))
         attrs = {
             "version": record["version"] or None,
             "environment": record["environment"] or None,
-            "git_ref": d.get("ref"),
+            "git_ref": git_ref or None,
             "repo": repo,
             "description": record["description"] or None,
         }
@@ -299,21 +332,29 @@ class GitHubDeploymentsCollector:
             )
 
         yield event(created, "started", DEPLOY_STARTED, actor, None)
-        statuses_path = f"/repos/{repo}/deployments/{d.get('id')}/statuses"
+        statuses_path = f"/repos/{repo}/deployments/{number}/statuses"
         for page in self._pages(statuses_path, {"per_page": PER_PAGE}):
             for s in page:
+                read = self._read(s, f"{repo}: deployment {number}: status")
+                if read is None:
+                    continue
                 state = _KIND_BY_STATE.get(str(s.get("state")))
                 if state is None:
                     continue
-                try:
-                    at = parse_time(str(s["created_at"]))
-                except (KeyError, ValueError):
+                at = read[0]
+                if not since <= at < until:
+                    self._outside += 1
                     continue
-                if since <= at < until:
-                    yield event(
-                        at,
-                        state[0],
-                        state[1],
-                        (s.get("creator") or {}).get("login"),
-                        s.get("log_url") or s.get("target_url"),
-                    )
+                url = s.get("log_url") or s.get("target_url")
+                yield event(at, state[0], state[1], _login(s.get("creator")), url)
+
+
+def _text(value: Any) -> str:
+    """A text field as given, or ``""`` when it is missing or not text."""
+    return value if isinstance(value, str) else ""
+
+
+def _login(user: Any) -> str | None:
+    """A GitHub user object's ``login``, or ``None`` for anything else."""
+    login = user.get("login") if isinstance(user, dict) else None
+    return login if isinstance(login, str) else None

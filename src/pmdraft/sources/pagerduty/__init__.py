@@ -1,4 +1,7 @@
-"""PagerDuty: incidents, their log entries, related incidents and change events."""
+"""PagerDuty: incidents, their log entries, related incidents and change events.
+
+Change events are a collector of their own (:mod:`.changes`), with their own line in Sources.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from .config import (
 
 if TYPE_CHECKING:
     from .api import PagerDutyApi
+    from .shared import SharedReads
 
 
 def token_of(cfg: PagerDutyConfig, environ: dict[str, str] | object) -> str:
@@ -33,14 +37,20 @@ def token_of(cfg: PagerDutyConfig, environ: dict[str, str] | object) -> str:
     return token
 
 
-def _client(cfg: PagerDutyConfig, context: BuildContext) -> tuple[Any, Any, Any]:
-    """The official client (retrying, budgeted, counted), its request counter and its budget."""
+def _client(
+    cfg: PagerDutyConfig, context: BuildContext, counter: Any = None, budget: Any = None
+) -> tuple[Any, Any, Any]:
+    """The official client (retrying, budgeted, counted), its request counter and its budget.
+
+    ``counter`` and ``budget``: the ones to use (a second client shares the first's budget);
+    by default new ones.
+    """
     from .._rate import RequestBudget
     from ..base import RequestCounter
     from .client import build_client
 
-    counter = RequestCounter()
-    budget = RequestBudget(cfg.requests_per_minute)
+    counter = RequestCounter() if counter is None else counter
+    budget = RequestBudget(cfg.requests_per_minute) if budget is None else budget
     client = build_client(
         token_of(cfg, context.environ),
         cfg.base_url,
@@ -63,15 +73,55 @@ def open_api(cfg: PagerDutyConfig, context: BuildContext) -> PagerDutyApi:
     return PagerDutyApi(client, max_connections=cfg.max_connections)
 
 
+def open_shared(cfg: PagerDutyConfig, context: BuildContext) -> SharedReads:
+    """A batch run's shared reads (:mod:`.shared`), over the clients a draft would use."""
+    from .shared import SharedReads
+
+    (incidents, counter), changes, _ = _apis(cfg, context)
+    return SharedReads(incidents, counter, *(changes or (None, None)))
+
+
+def _apis(
+    cfg: PagerDutyConfig, context: BuildContext
+) -> tuple[tuple[Any, Any], tuple[Any, Any] | None, Any]:
+    """The incidents' API and its request counter, the change events' (``None`` when they are
+    not read), and their one per-minute budget. Each client has its own count; both count in
+    one pool that holds the per-run ceiling (``[run] max_requests``)."""
+    from ..base import RequestCounter
+    from .api import PagerDutyApi
+    from .changes import SharedCounter
+
+    pool = RequestCounter()
+    client, counter, budget = _client(cfg, context, SharedCounter(pool))
+    incidents = (PagerDutyApi(client, max_connections=cfg.max_connections), counter)
+    if not cfg.change_events:
+        return incidents, None, budget
+    client, counter, _ = _client(cfg, context, SharedCounter(pool), budget)
+    return incidents, (PagerDutyApi(client, max_connections=cfg.max_connections), counter), budget
+
+
 def build(cfg: PagerDutyConfig, context: BuildContext) -> list[Collector]:
-    """One collector with its own client, request counter and per-minute budget."""
+    """The incidents' collector and (with ``change_events``) the change events' collector.
+
+    Each has its own line in Sources and its own request count; they share the per-minute
+    budget and the per-run ceiling. In a batch run (``context.shared``), both read from the
+    run's shared reads (:mod:`.shared`).
+    """
+    from .changes import ChangeEventsCollector
     from .collector import PagerDutyCollector
 
-    client, counter, budget = _client(cfg, context)
-    return [
+    shared = context.shared.get("pagerduty")
+    budget = None
+    if shared is not None:
+        views = shared.view()
+        incidents: tuple[Any, Any] = (views[0], views[0].counter)
+        changes: tuple[Any, Any] | None = (views[1], views[1].counter)
+    else:
+        incidents, changes, budget = _apis(cfg, context)
+    collectors: list[Collector] = [
         PagerDutyCollector(
-            client,
-            counter,
+            None,
+            incidents[1],
             service_ids=cfg.service_ids,
             margin=timedelta(minutes=cfg.incident_margin_minutes),
             incident_ids=context.incidents,
@@ -79,16 +129,25 @@ def build(cfg: PagerDutyConfig, context: BuildContext) -> list[Collector]:
             max_connections=cfg.max_connections,
             budget=budget,
             related_lookback=timedelta(days=cfg.related_lookback_days),
-            change_events=cfg.change_events,
-            change_lookback=context.deploy_lookback,
+            api=incidents[0],
         )
     ]
+    if cfg.change_events and changes is not None:
+        collectors.append(
+            ChangeEventsCollector(
+                changes[0],
+                changes[1],
+                service_ids=cfg.service_ids,
+                lookback=context.deploy_lookback,
+            )
+        )
+    return collectors
 
 
 SOURCES = (
     Source(
         name="pagerduty",
-        title="incidents",
+        title="incidents and change events",
         settings=PagerDutyConfig,
         read=read_pagerduty,
         build=build,
@@ -99,4 +158,12 @@ SOURCES = (
     ),
 )
 
-__all__ = ["SOURCES", "PagerDutyConfig", "ScopedPagerDutyConfig", "build", "open_api", "token_of"]
+__all__ = [
+    "SOURCES",
+    "PagerDutyConfig",
+    "ScopedPagerDutyConfig",
+    "build",
+    "open_api",
+    "open_shared",
+    "token_of",
+]

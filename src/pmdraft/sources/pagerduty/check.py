@@ -1,4 +1,5 @@
-"""``pmdraft doctor`` for PagerDuty: the token is set and ``GET /incidents?limit=1`` answers, with
+"""``pmdraft doctor`` for PagerDuty: the token is set and ``GET /incidents?limit=1`` answers (and,
+with change events on, ``GET /change_events?limit=1`` on a line of its own), with
 the draft's own client; a token is never part of a message."""
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ UNAUTHORIZED = (
 )
 
 
-def _pagerduty_failure(exc: Exception, base_url: str, ca_bundle: str, token: str) -> str:
+def _pagerduty_failure(
+    exc: Exception, base_url: str, ca_bundle: str, token: str, path: str = "/incidents"
+) -> str:
     status = getattr(getattr(exc, "response", None), "status_code", None) or getattr(
         exc, "status", None
     )
@@ -37,7 +40,7 @@ def _pagerduty_failure(exc: Exception, base_url: str, ca_bundle: str, token: str
             "set ca_bundle in [pagerduty] to its CA (PEM)"
         )
     if status:
-        return f"GET /incidents failed: HTTP {status}: {text}"
+        return f"GET {path} failed: HTTP {status}: {text}"
     return (
         f"could not reach {base_url}: {type(exc).__name__}: {text}; check base_url and the network"
     )
@@ -89,23 +92,56 @@ def check_pagerduty(cfg: PagerDutyConfig, context: BuildContext) -> list[Check]:
     shape = _listing_problem(response)
     if shape:
         return [Check("pagerduty", FAIL, f"GET /incidents answered 200, but {shape}")]
-    return [
+    checks = [
         Check(
             "pagerduty",
             OK,
             f"GET /incidents answered 200 at {cfg.base_url}; token from ${cfg.token_env}",
         )
     ]
+    if cfg.change_events:
+        checks.append(_check_changes(cfg, context, token))
+    return checks
 
 
-def _listing_problem(response: Any) -> str | None:
-    """Why a 200 answer to ``GET /incidents`` is not a PagerDuty listing, or ``None``."""
+def _check_changes(cfg: PagerDutyConfig, context: BuildContext, token: str) -> Check:
+    """The change events' own line: ``GET /change_events?limit=1`` answers a listing."""
+    from . import open_api
+
+    name = "pagerduty:change_events"
+    calls = open_api(cfg, context)
+    try:
+        response = calls.client.get("/change_events", params={"limit": 1})
+    except Exception as exc:
+        failure = _pagerduty_failure(exc, cfg.base_url, cfg.ca_bundle, token, "/change_events")
+        return Check(name, FAIL, failure)
+    finally:
+        calls.close()
+    if response.status_code in (401, 403):
+        return Check(
+            name,
+            FAIL,
+            f"GET /change_events was refused ({response.status_code}): the token cannot read "
+            "change events; use a key that can, or set change_events = false in [pagerduty]",
+        )
+    if not response.is_success:
+        body = quote(response.text, token, one_line=True)
+        return Check(name, FAIL, f"GET /change_events answered HTTP {response.status_code}: {body}")
+    shape = _listing_problem(response, "change_events")
+    if shape:
+        return Check(name, FAIL, f"GET /change_events answered 200, but {shape}")
+    return Check(name, OK, "GET /change_events answered 200 (change events, their own line)")
+
+
+def _listing_problem(response: Any, key: str = "incidents") -> str | None:
+    """Why a 200 answer to ``GET /<key>`` is not a PagerDuty listing, or ``None``."""
     try:
         body = response.json()
     except ValueError:
         return "not with JSON: is base_url the REST API (https://api.pagerduty.com)?"
-    if not isinstance(body, dict) or not isinstance(body.get("incidents"), list):
+    if not isinstance(body, dict) or not isinstance(body.get(key), list):
+        what = key.replace("_", " ")
         return (
-            "not with a listing of incidents: is base_url the REST API (https://api.pagerduty.com)?"
+            f"not with a listing of {what}: is base_url the REST API (https://api.pagerduty.com)?"
         )
     return None

@@ -23,10 +23,9 @@ from .._http import quote, scrub
 from .._rate import RequestBudget
 from ..base import RequestCounter
 from .api import PagerDutyApi
-from .events import change_event, log_entry_event, past_incident
+from .events import log_entry_event, past_incident
 from .records import (
     Tally,
-    change_problem,
     entry_incident_id,
     entry_problem,
     incident_problem,
@@ -73,8 +72,34 @@ def _entries_until(until: datetime, incidents: Iterable[Mapping[str, Any]]) -> d
     return until
 
 
+def log_span(window: Window, margin: timedelta, inc: Mapping[str, Any]) -> Window:
+    """The span one given incident's log entries are read over: ``window`` padded by
+    ``margin``, from the incident's creation if earlier, past its last status change."""
+    padded = window.padded(margin, margin)
+    since = min(padded.since, parse_time_or_none(inc.get("created_at")) or padded.since)
+    return Window(since, _entries_until(padded.until, [inc]))
+
+
+def read_spans(
+    window: Window,
+    inc: Mapping[str, Any],
+    *,
+    margin: timedelta,
+    related_lookback: timedelta,
+    change_lookback: timedelta,
+) -> tuple[list[Window], Window, Window]:
+    """What a draft of one incident over ``window`` lists: incidents (the window's others, and
+    the related lookback before the incident), its log entries, and change events."""
+    incidents = [window]
+    created = parse_time_or_none(inc.get("created_at"))
+    if created is not None and related_lookback > timedelta(0):
+        incidents.append(Window(created - related_lookback, created))
+    changes = Window(window.since - change_lookback, window.until)
+    return incidents, log_span(window, margin, inc), changes
+
+
 class PagerDutyCollector:
-    """Incident log entries (and, if asked, related incidents and change events) from PagerDuty."""
+    """Incident log entries (and, if asked, related incidents) from PagerDuty."""
 
     name = "pagerduty"
 
@@ -90,11 +115,11 @@ class PagerDutyCollector:
         max_connections: int = 8,
         budget: RequestBudget | None = None,
         related_lookback: timedelta = timedelta(0),
-        change_events: bool = False,
-        change_lookback: timedelta = timedelta(0),
+        api: Any = None,
     ) -> None:
-        self.api = PagerDutyApi(client, max_connections=max_connections)
-        """The API calls, over ``client`` (a ``pagerduty.RestApiV2Client``)."""
+        self.api = api or PagerDutyApi(client, max_connections=max_connections)
+        """The API calls, over ``client`` (a ``pagerduty.RestApiV2Client``), or ``api``'s (a
+        batch run's shared reads)."""
         self.counter = counter
         self.service_ids = list(service_ids)
         """Only incidents (and change events) of these services; empty: every service."""
@@ -108,10 +133,6 @@ class PagerDutyCollector:
         """The client's request budget, read only to report time spent waiting for it."""
         self.related_lookback = related_lookback
         """How far before the earliest in-scope incident past incidents are listed (0: not)."""
-        self.change_events = change_events
-        """Whether change events (``GET /change_events``) are read as deploys."""
-        self.change_lookback = change_lookback
-        """How far before the window change events are read (the deploy sources' lookback)."""
         self.tally = Tally()
         """Records skipped (named) and dropped outside their span (counted) in this run."""
         self._related: RelatedIncidents | None = None
@@ -141,11 +162,8 @@ class PagerDutyCollector:
         self.api.close()
 
     def collect(self, window: Window) -> Iterator[Event]:
-        """The in-scope incidents' log entries, then (if asked) change events, as events.
-
-        A failure of the change events listing names that listing, after the incidents' events
-        were given.
-        """
+        """The in-scope incidents' log entries as events (change events are
+        :class:`~.changes.ChangeEventsCollector`'s, a line of their own)."""
         self.api.remarks.clear()
         self.tally.clear()
         self._related = None
@@ -153,15 +171,6 @@ class PagerDutyCollector:
         yield from self._log_events(window, scope)
         if scope and self.related_lookback > timedelta(0):
             self._related = self._related_incidents(scope)
-        if self.change_events:
-            try:
-                yield from self._changes(window)
-            except CollectorError as exc:
-                raise CollectorError(
-                    self.name,
-                    "change events were not read (the incidents and their log entries were): "
-                    + exc.message,
-                ) from exc
 
     def _scope(self) -> list[dict[str, Any]]:
         """The ``--incident`` incidents: those given, else looked up by id (once, here)."""
@@ -175,8 +184,7 @@ class PagerDutyCollector:
         if self.incident_ids or self.incidents_given:
             for inc in self._scope():
                 scope.append(inc)
-                since = min(padded.since, parse_time_or_none(inc.get("created_at")) or padded.since)
-                span = Window(since, _entries_until(padded.until, [inc]))
+                span = log_span(window, self.margin, inc)
                 entries = self.api.log_entries(span, inc["id"])
                 yield from self._entry_events(entries, span, {inc["id"]: inc}, own=inc["id"])
             return
@@ -245,24 +253,6 @@ class PagerDutyCollector:
             return RelatedIncidents(lookback_days, scope=in_scope, error=exc.message)
         candidates = tuple(past_incident(i) for i in past if i.get("id") not in ids)
         return RelatedIncidents(lookback_days, scope=in_scope, candidates=candidates)
-
-    def _changes(self, window: Window) -> Iterator[Event]:
-        """Change events from the deploy lookback before the window to its end, as deploys."""
-        span = Window(window.since - self.change_lookback, window.until)
-        for item in self.api.change_events(span):
-            problem = change_problem(item)
-            if problem is not None:
-                self.tally.skip("change event", f"change event {shown_id(item.get('id'))}", problem)
-                continue
-            if not within(parse_time_or_none(item["timestamp"]), span):
-                self.tally.drop("change event", span)
-                continue
-            services = [s for s in item.get("services") or [] if isinstance(s, dict)]
-            if self.service_ids and not any(s.get("id") in self.service_ids for s in services):
-                continue
-            event = change_event(item, services)
-            if event is not None:
-                yield event
 
     def _service_params(self) -> dict[str, Any]:
         return {"service_ids[]": self.service_ids} if self.service_ids else {}
