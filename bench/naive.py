@@ -8,7 +8,10 @@ one request at a time. It returns raw records (no timeline, no draft), which onl
 
 from __future__ import annotations
 
+import json
 import ssl
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,17 +94,17 @@ def collect(
     regions: list[str],
     window: Window,
     deploys: Path,
-    pd_requests: Any,
+    pd_requests: Any = lambda: 0,
 ) -> NaiveResult:
     """Read everything; ``pd_requests()`` tells how many requests the PagerDuty server has seen."""
     result = NaiveResult()
     before = pd_requests()
-    marks: list[int] = []
+    marks: list[int] = [0]
     result.records["pagerduty"] = len(
         pagerduty_records(token, pd_url, ca_path, window, lambda: marks.append(pd_requests()))
     )
     result.requests["pagerduty"] = pd_requests() - before
-    result.requests["pagerduty_incidents"] = marks[0] - before
+    result.requests["pagerduty_incidents"] = marks[-1] - before
     counter = [0]
     result.records["cloudwatch"] = len(cloudwatch_records(cw_url, regions, window, counter))
     result.requests["cloudwatch"] = counter[0]
@@ -110,3 +113,20 @@ def collect(
     )
     result.requests["deploys"] = 0
     return result
+
+
+if __name__ == "__main__":
+    # In a fresh interpreter, as bench/api.py's side-by-side runs it: the arguments as one JSON
+    # object (the keys of ``collect``, the window as since/until), the request counts the
+    # sandbox's to tell.
+    start = time.perf_counter()
+    args = json.loads(sys.argv[1])
+    since, until = args.pop("since"), args.pop("until")
+    from pmdraft.model import parse_time
+
+    got = collect(
+        **{k: v for k, v in args.items() if k != "deploys"},
+        window=Window(parse_time(since), parse_time(until)),
+        deploys=Path(args["deploys"]),
+    )
+    print(json.dumps({"records": got.records, "inside_s": time.perf_counter() - start}))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import threading
 import time
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 from urllib.parse import urlsplit
@@ -34,7 +35,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _forward(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         proxy = self.server.proxy
-        proxy.count()
+        proxy.count(_operation(self.path, self.headers.get("X-Amz-Target"), body))
         time.sleep(proxy.delay)
         upstream = proxy.connection()
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
@@ -56,6 +57,18 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = _forward
 
 
+def _operation(path: str, target: str | None, body: bytes) -> str:
+    """The AWS operation of a request: rpc-v2-cbor's path, JSON's target, or query's Action."""
+    if "/operation/" in path:
+        return path.rsplit("/", 1)[-1]
+    if target:
+        return target.rsplit(".", 1)[-1]
+    for part in body.split(b"&"):
+        if part.startswith(b"Action="):
+            return part[7:].decode("ascii", "replace")
+    return "?"
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     proxy: DelayProxy
@@ -71,6 +84,8 @@ class DelayProxy:
         """Seconds slept before each request is forwarded."""
         self.requests = 0
         """Requests forwarded so far."""
+        self.operations: Counter[str] = Counter()
+        """Requests forwarded so far, by AWS operation."""
         self._lock = threading.Lock()
         self._local = threading.local()
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -83,9 +98,10 @@ class DelayProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def count(self) -> None:
+    def count(self, operation: str = "?") -> None:
         with self._lock:
             self.requests += 1
+            self.operations[operation] += 1
 
     def connection(self) -> http.client.HTTPConnection:
         """This handler thread's kept-alive connection to the upstream."""

@@ -22,6 +22,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from api_report import add_api, summary_rows  # bench/, the script's folder, is on sys.path
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 DOC = REPO / "docs" / "benchmarks.md"
@@ -42,7 +44,6 @@ RENDER_EVENTS = 10_000
 TARGET_MERGE_S = 5.0
 TARGET_MERGE_MB = 1536
 TARGET_RENDER_S = 1.0
-TARGET_SPEEDUP = 5.0
 TARGET_VS_PANDAS = 1.5
 """pmdraft from raw records to milestones, against plain pandas: at most this many times the
 time and the peak memory (issue 17)."""
@@ -108,34 +109,8 @@ def spare(mb: float) -> str:
     )
 
 
-def versus(ratio: float) -> str:
-    return (
-        f"{ratio / TARGET_SPEEDUP:.0%} of the target"
-        if ratio < TARGET_SPEEDUP
-        else f"{ratio / TARGET_SPEEDUP:.1f}x the target"
-    )
-
-
 def verdict(ok: bool, how: str) -> str:
     return f"met ({how})" if ok else f"**not met** ({how})"
-
-
-def naive_total(result: dict[str, Any]) -> int:
-    return sum(
-        v for k, v in result["requests"].items() if k in ("pagerduty", "cloudwatch", "deploys")
-    )
-
-
-def _source(result: dict[str, Any], name: str) -> dict[str, Any]:
-    return next((r for r in result.get("sources", []) if r["name"] == name), {})
-
-
-def _requests_cell(report: dict[str, Any]) -> str:
-    if not report:
-        return "n/a"
-    if report.get("status") == "failed":
-        return f"{report['requests']} (**failed**: {report.get('error')})"
-    return str(report["requests"])
 
 
 def render(
@@ -222,23 +197,7 @@ def render(
             f"{verdict(not heavy, 'imports ' + (', '.join(heavy) if heavy else 'none of ' + ', '.join(start_heavy())))} |"  # noqa: E501
         )
     if "error" not in api:
-        lat = api["latency"]
-        ratio = lat["naive"]["wall_s"] / lat["pmdraft"]["wall_s"]
-        add(
-            f"| busy month at {api['latency_s'] * 1000:.0f} ms a request: naive / pmdraft wall "
-            "time | "
-            f"{ratio:.1f}x ({s(lat['naive']['wall_s'])} vs {s(lat['pmdraft']['wall_s'])}) | >= "
-            f"{TARGET_SPEEDUP:g}x | "
-            f"{verdict(ratio >= TARGET_SPEEDUP, versus(ratio))} |"
-        )
-        pm = api["counts"]["pmdraft"]
-        bound = sum(sum(v.values()) for v in api["bounds"].values())
-        got = sum(r["requests"] for r in pm["sources"])
-        add(
-            "| busy month: requests / lower bound (ceil(records/100) per stream) | "
-            f"{got / bound:.2f} ({got} / {bound}) | "
-            f"close to 1 | naive: {naive_total(api['counts']['naive'])} requests |"
-        )
+        summary_rows(add, api, verdict)
     else:
         add(f"| API benchmarks | **failed**: {api['error']} | | |")
     if slack is not None and "error" not in slack:
@@ -519,186 +478,6 @@ def start_heavy() -> tuple[str, ...]:
     from startup import HEAVY
 
     return HEAVY
-
-
-def add_api(add: Any, api: dict[str, Any]) -> None:
-    size = api["month_size"]
-    add(
-        f"A busy month served by the sandbox: {size['incidents']} PagerDuty incidents with "
-        f"{size['log_entries']:,} log"
-    )
-    add(
-        f"entries, {size['transitions']:,} alarm transitions of {size['alarms']} alarms in each "
-        "of 2 regions (moto with"
-    )
-    add(
-        f"`DescribeAlarmHistory`), {size['deploys']} deploys in a JSON Lines file "
-        "(`bench/scenario.py`). The naive"
-    )
-    add(
-        "baseline (`bench/naive.py`) reads the same records as the libraries' documentation "
-        "shows: incidents, then"
-    )
-    add(
-        "`GET /incidents/{id}/log_entries` for each, then each alarm's history by `AlarmName`, "
-        "one source after another."
-    )
-    add(
-        "The draft's metric graphs are off (`graphs = false`): moto computes `GetMetricData` by "
-        "walking every period of"
-    )
-    add(
-        "the month for every metric, which would measure the stand-in; with them on, each region "
-        "adds one request."
-    )
-    add(
-        "PagerDuty's related-incident listing and change events are off too (each one more "
-        "listing), so both"
-    )
-    add("clients read the same records.\n")
-    add("### Requests (no added latency)\n")
-    pm, nv, b = api["counts"]["pmdraft"], api["counts"]["naive"], api["bounds"]
-    add("| source | stream | lower bound | pmdraft | naive |\n|---|---|---|---|---|")
-    cw, pd = _source(pm, "cloudwatch"), _source(pm, "pagerduty")
-    paths = pm.get("seen", {}).get("pagerduty_paths", {})
-    cw_bound = b["cloudwatch"]
-    add(
-        f"| CloudWatch | {' + '.join(cw_bound)} | {' + '.join(str(v) for v in cw_bound.values())} "
-        "| "
-        f"{_requests_cell(cw)} | {nv['requests']['cloudwatch']} |"
-    )
-    naive_incidents = nv["requests"].get("pagerduty_incidents", 0)
-    add(
-        f"| PagerDuty | GET /incidents | {b['pagerduty']['GET /incidents']} | "
-        f"{paths.get('/incidents', 0)} | "
-        f"{naive_incidents} |"
-    )
-    add(
-        f"| PagerDuty | log entries | {b['pagerduty']['GET /log_entries']} | "
-        f"{paths.get('/log_entries', 0)} | "
-        f"{nv['requests']['pagerduty'] - naive_incidents} (one listing per incident) |"
-    )
-    add(
-        f"| PagerDuty | total | {sum(b['pagerduty'].values())} | {_requests_cell(pd)} | "
-        f"{nv['requests']['pagerduty']} |"
-    )
-    add("| deploy log | file | 0 | 0 | 0 |")
-    if pd.get("detail"):
-        add(f"\nPagerDuty's collector said: {pd['detail']}.")
-    for name, report in (("CloudWatch", cw), ("PagerDuty", pd)):
-        if report.get("status") == "failed":
-            add(f"\n**{name} failed**: {report.get('error')}")
-    add(
-        f"\nEvents in the draft: {pm['events']:,}; naive records read: "
-        + ", ".join(f"{k} {v:,}" for k, v in nv["records"].items())
-        + "."
-    )
-    if "rows" in pm:
-        add(
-            f"The month's draft has {pm['rows']:,} timeline rows for its {pm['events']:,} events: "
-            "each incident logs"
-        )
-        add(
-            "about one entry a minute, sparser than the burst rule folds (more than 20 routine "
-            "rows of a source"
-        )
-        add(
-            "within 10 minutes). A draft normally covers one incident's hours, where bursts are "
-            "dense (see the"
-        )
-        add("10,000-event render above).")
-
-    lat = api["latency"]
-    ms = api["latency_s"] * 1000
-    add(f"\n### Wall time at {ms:.0f} ms a request\n")
-    add(
-        f"{ms:.0f} ms is added to every request: by the PagerDuty stand-in (`latency=`) and by a "
-        "delaying proxy in front"
-    )
-    add(
-        "of moto (`bench/proxy.py`). pmdraft's time is a whole draft (collect, merge, analyse, "
-        "render Markdown);"
-    )
-    add("the naive baseline's is only reading the records.\n")
-    add("| | wall time | requests |\n|---|---|---|")
-    add(f"| naive | {s(lat['naive']['wall_s'])} | {naive_total(lat['naive'])} |")
-    add(
-        f"| pmdraft | {s(lat['pmdraft']['wall_s'])} | "
-        f"{sum(r['requests'] for r in lat['pmdraft']['sources'])} |"
-    )
-    add(f"| **naive / pmdraft** | **{lat['naive']['wall_s'] / lat['pmdraft']['wall_s']:.1f}x** | |")
-    p = lat["pmdraft"]
-    add(
-        f"\npmdraft's {s(p['wall_s'])}: collecting (all sources at once) {s(p['collect_s'])}, "
-        "building the draft "
-        f"{s(p['build_s'])}, rendering {s(p['render_s'])}. Without added latency the same draft "
-        "takes "
-        f"{s(api['counts']['pmdraft']['wall_s'])} (collecting "
-        f"{s(api['counts']['pmdraft']['collect_s'])}) and the "
-        f"naive read {s(api['counts']['naive']['wall_s'])}: that much of each is CPU (this "
-        "client, and the sandbox "
-        "in its own process), not waiting."
-    )
-    cw_pages = _source(lat["pmdraft"], "cloudwatch").get("requests", 0)
-    pd_pages = _source(lat["pmdraft"], "pagerduty").get("requests", 0)
-    add(
-        f"\nWhat bounds pmdraft here: PagerDuty's {pd_pages} pages go over 8 connections "
-        "(`max_connections`) once their offsets are known,"
-    )
-    add(
-        f"about {pd_pages * api['latency_s'] / 8:.1f} s of round trips plus the probes that come "
-        f"first; CloudWatch's {cw_pages}"
-    )
-    add(
-        f"requests are `NextToken` chains, one per region (about {cw_pages // 2} round trips, "
-        f"{cw_pages // 2 * api['latency_s']:.1f} s, each), the regions side by side."
-    )
-    chain = max(cw_pages, pd_pages) * api["latency_s"]
-    ratio = lat["pmdraft"]["wall_s"] / chain if chain else float("nan")
-    add(
-        f"\nAgainst the slowest single source's sequential page chain ({max(cw_pages, pd_pages)} "
-        "requests one after "
-        f"another at {ms:.0f} ms = {s(chain)}), pmdraft's whole draft takes **{ratio:.2f}x** of "
-        "it (target: within 1.5x)."
-    )
-    add("The two sources run at the same time, so the slower one sets the wall time.")
-
-    add(f"\n### Scaling (requests and wall time at {ms:.0f} ms a request)\n")
-    base = api["scale_base"]
-    add(
-        f"Base: {base['incidents']} incidents, {base['log_entries']:,} log entries, "
-        f"{base['transitions']} transitions of "
-        f"{base['alarms']} alarms a region, {base['deploys']} deploys; every count multiplied by "
-        "the scale. Naive requests"
-    )
-    add("are counted without latency (its wall time at 50 ms is the month's above).\n")
-    add(
-        "| scale | records | lower bound | pmdraft requests | pmdraft wall | naive requests "
-        "|\n|---|---|---|---|---|---|"
-    )
-    for row in api["scaling"]:
-        sz = row["size"]
-        records = sz["incidents"] + sz["log_entries"] + sz["transitions"] + 2 * sz["alarms"]
-        bound = sum(sum(v.values()) for v in row["bounds"].values())
-        got = sum(r["requests"] for r in row["pmdraft"]["sources"])
-        failed = [r["name"] for r in row["pmdraft"]["sources"] if r["status"] == "failed"]
-        note = f" (failed: {', '.join(failed)})" if failed else ""
-        add(
-            f"| {row['scale']}x | {records:,} | {bound} | {got}{note} | "
-            f"{s(row['pmdraft']['wall_s'])} | "
-            f"{naive_total(row['naive'])} |"
-        )
-    first, last = api["scaling"][0], api["scaling"][-1]
-    k = last["scale"] / first["scale"]
-    got0 = sum(r["requests"] for r in first["pmdraft"]["sources"])
-    got1 = sum(r["requests"] for r in last["pmdraft"]["sources"])
-    add(
-        f"\nFrom {first['scale']}x to {last['scale']}x ({k:.0f}x the records) pmdraft's requests "
-        "grow "
-        f"{got1 / got0:.1f}x, its wall time "
-        f"{last['pmdraft']['wall_s'] / first['pmdraft']['wall_s']:.1f}x: requests follow"
-    )
-    add("records / 100, never incidents x pages or alarms x pages.")
 
 
 def graphs_table(g: dict[str, Any]) -> str:

@@ -60,7 +60,14 @@ class Size:
         }
 
 
-MONTH_SIZE = Size(incidents=300, log_entries=30_000, transitions=5_000, alarms=40, deploys=500)
+MONTH_SIZE = Size(incidents=300, log_entries=30_000, transitions=5_000, alarms=100, deploys=500)
+"""The busy month: 200 alarms (100 a region)."""
+
+METRIC_EVERY = timedelta(minutes=10)
+"""Each alarm's metric holds a datapoint this often over the window and its margins, and one a
+minute in the 10 minutes before each ALARM transition (breaching: the lookback finds them)."""
+METRIC_MARGIN = timedelta(hours=2)
+"""How far beyond the window the metrics hold data (past the graphs' 30-minute margins)."""
 
 
 def _entry_type(k: int, count: int) -> str:
@@ -134,9 +141,6 @@ def seed_pagerduty(pd: PagerDutyStandIn, size: Size, window: Window = MONTH) -> 
 
 
 def seed_cloudwatch(moto: MotoSandbox, size: Size, window: Window = MONTH) -> None:
-    per_region = size.transitions // len(REGIONS)
-    per_alarm = max(2, per_region // size.alarms)
-    span = (window.duration - timedelta(hours=1)).total_seconds()
     for region in REGIONS:
         client = moto.client(region=region)
         for a in range(size.alarms):
@@ -144,6 +148,7 @@ def seed_cloudwatch(moto: MotoSandbox, size: Size, window: Window = MONTH) -> No
                 AlarmName=f"svc{a % 12}-HighErrorRate-{a}",
                 MetricName="HTTPCode_Target_5XX_Count",
                 Namespace="AWS/ApplicationELB",
+                Dimensions=[{"Name": "LoadBalancer", "Value": _balancer(a)}],
                 Statistic="Sum",
                 Period=60,
                 EvaluationPeriods=1,
@@ -151,14 +156,10 @@ def seed_cloudwatch(moto: MotoSandbox, size: Size, window: Window = MONTH) -> No
                 ComparisonOperator="GreaterThanThreshold",
             )
         client.close()
-        made = 0
-        for a in range(size.alarms):
-            count = per_alarm if a < size.alarms - 1 else per_region - made
+        seed_metrics(region, size, window)
+        for a, count in enumerate(_counts(size)):
             name = f"svc{a % 12}-HighErrorRate-{a}"
-            for k in range(count):
-                at = window.since + timedelta(
-                    seconds=int(span * (k + a / size.alarms) / count) + 30
-                )
+            for k, at in enumerate(_alarm_times(size, window, a, count)):
                 if k % 2 == 0:
                     aws.add_history(
                         region,
@@ -188,7 +189,43 @@ def seed_cloudwatch(moto: MotoSandbox, size: Size, window: Window = MONTH) -> No
                         "OK",
                         reason="Threshold Crossed: 1 datapoint [1.0]",
                     )
-            made += count
+
+
+def _balancer(a: int) -> str:
+    return f"app/svc{a % 12}-{a}/50dc6c495c0c9188"
+
+
+def _alarm_times(size: Size, window: Window, a: int, count: int) -> list[datetime]:
+    """When alarm ``a``'s ``count`` transitions happen (ALARM at even k, OK at odd k)."""
+    span = (window.duration - timedelta(hours=1)).total_seconds()
+    return [
+        window.since + timedelta(seconds=int(span * (k + a / size.alarms) / count) + 30)
+        for k in range(count)
+    ]
+
+
+def _counts(size: Size) -> list[int]:
+    """Transitions per alarm of one region."""
+    per_region = size.transitions // len(REGIONS)
+    per_alarm = max(2, per_region // size.alarms)
+    return [per_alarm] * (size.alarms - 1) + [per_region - per_alarm * (size.alarms - 1)]
+
+
+def seed_metrics(region: str, size: Size, window: Window = MONTH) -> None:
+    """Real data in every alarm's metric: a quiet series, breaching before each ALARM."""
+    start, end = window.since - METRIC_MARGIN, window.until + METRIC_MARGIN
+    quiet = int((end - start) / METRIC_EVERY)
+    for a, count in enumerate(_counts(size)):
+        points = [(start + METRIC_EVERY * i, 2.0 + (i * 7 + a) % 3) for i in range(quiet)]
+        for at in _alarm_times(size, window, a, count)[::2]:
+            points += [(at - timedelta(minutes=m), 9.0) for m in range(1, 11)]
+        aws.add_metric_data(
+            region,
+            "AWS/ApplicationELB",
+            "HTTPCode_Target_5XX_Count",
+            points,
+            dimensions={"LoadBalancer": _balancer(a)},
+        )
 
 
 def write_deploys(path: Path, size: Size, window: Window = MONTH) -> Path:
@@ -213,17 +250,18 @@ def write_deploys(path: Path, size: Size, window: Window = MONTH) -> Path:
     return path
 
 
-def write_config(workdir: Path, cloudwatch_url: str, pd: PagerDutyStandIn) -> Path:
-    path = workdir / "pmdraft.toml"
+def write_config(
+    workdir: Path, cloudwatch_url: str, pd: PagerDutyStandIn, *, graphs: bool = False
+) -> Path:
+    """The run's config; ``graphs`` turns the metric graphs on (every alarm's metric has data)."""
+    path = workdir / ("pmdraft-graphs.toml" if graphs else "pmdraft.toml")
     path.write_text(
         "\n".join(
             [
                 "[cloudwatch]",
                 f"regions = {json.dumps(list(REGIONS))}",
                 f'endpoint_url = "{cloudwatch_url}"',
-                # moto answers GetMetricData by walking every period of the window for every metric:
-                # for a month that is the stand-in's work, not pmdraft's, so the graphs stay off.
-                "graphs = false",
+                f"graphs = {'true' if graphs else 'false'}",
                 "",
                 "[pagerduty]",
                 f'base_url = "{pd.base_url}"',

@@ -64,6 +64,7 @@ def main() -> None:
                 assert pd is not None
                 pd.reset_requests()
                 proxy.requests = 0
+                proxy.operations.clear()
                 reply = {}
             elif op == "requests":
                 assert pd is not None
@@ -72,6 +73,7 @@ def main() -> None:
                     "pagerduty": sum(paths.values()),
                     "pagerduty_paths": dict(paths),
                     "cloudwatch": proxy.requests,
+                    "cloudwatch_operations": dict(proxy.operations),
                 }
             elif op == "stop":
                 break

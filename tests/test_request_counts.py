@@ -6,6 +6,7 @@ entries, or each alarm's history, separately multiplies these counts and fails h
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from datetime import timedelta
@@ -145,6 +146,81 @@ def test_requests_are_one_per_page_of_100_per_stream(tmp_path: Path, moto, pd) -
     assert (reports["cloudwatch"].status, reports["cloudwatch"].events) == ("ok", 2 * TRANSITIONS)
     bound = len(REGIONS) * (1 + math.ceil(TRANSITIONS / 100))
     assert reports["cloudwatch"].requests == len(REGIONS) * (1 + 7) == 16 <= bound + 2 * 3
+
+
+# CloudWatch's metric reads (GetMetricData): only when something uses them, and batched.
+
+
+def cloudwatch_config(
+    tmp_path: Path, moto, *, graphs: bool, lookback_minutes: int, regions: int = 2
+) -> Path:
+    path = tmp_path / "cloudwatch.toml"
+    path.write_text(
+        "\n".join(
+            [
+                "[cloudwatch]",
+                f"regions = {json.dumps(list(REGIONS[:regions]))}",
+                f'endpoint_url = "{moto.endpoint_url}"',
+                f"graphs = {'true' if graphs else 'false'}",
+                f"metric_lookback_minutes = {lookback_minutes}",
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+LOOKBACK_ALARMS = 100
+"""In one region, each breaching twice: once in a morning burst, once in an evening burst."""
+
+
+def test_the_metric_lookback_reads_near_the_breaches_only(tmp_path: Path, moto) -> None:
+    """The lookback of 100 alarms breaching in two bursts 43 hours apart costs one GetMetricData per burst, not one per 100,800 datapoints of the whole span."""
+    client = moto.client(region=REGIONS[0])
+    for a in range(LOOKBACK_ALARMS):
+        client.put_metric_alarm(
+            AlarmName=f"Lookback{a}",
+            MetricName=f"Errors{a}",
+            Namespace="App",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1.0,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+        for burst in (timedelta(hours=1), timedelta(hours=44)):
+            at = T0 + burst + timedelta(minutes=a)
+            aws.add_history(REGIONS[0], f"Lookback{a}", at, "OK", "ALARM")
+            aws.add_history(REGIONS[0], f"Lookback{a}", at + timedelta(minutes=5), "ALARM", "OK")
+    client.close()
+    cfg = cloudwatch_config(tmp_path, moto, graphs=False, lookback_minutes=60, regions=1)
+    draft = make_draft(load_config(cfg), WINDOW, {})
+    report = next(r for r in draft.reports if r.name == "cloudwatch")
+    # One DescribeAlarms page; the history in 4 slices of 12 hours (2 + 1 + 1 + 2 pages); and
+    # the lookback: each burst's 100 alarms over its ~2.7 hours (16,000 datapoints at most) in
+    # one call. One query from the first breach to the last would span 45 hours of 100
+    # alarms (270,000 possible datapoints: 3 calls), nearly all of it the quiet day between.
+    assert (report.status, report.events) == ("ok", 4 * LOOKBACK_ALARMS)
+    assert report.requests == 1 + 6 + 2 == 9
+
+
+def test_format_json_reads_no_metric_data_for_graphs(tmp_path: Path, moto) -> None:
+    """`draft --format json` draws no graph, so it makes no GetMetricData call for one."""
+    from click.testing import CliRunner
+
+    from pmdraft.cli import cli
+
+    seed_cloudwatch(moto)
+    cfg = cloudwatch_config(tmp_path, moto, graphs=True, lookback_minutes=0)
+    out = tmp_path / "draft.json"
+    window = ["--since", "2024-03-04T08:00:00Z", "--until", "2024-03-06T08:00:00Z"]
+    args = ["draft", *window, "--config", str(cfg), "--format", "json", "-o", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    sources = json.loads(out.read_text(encoding="utf-8"))["sources"]
+    # The history alone is 16 requests (above); graphs would add one GetMetricData a region.
+    assert next(s["requests"] for s in sources if s["name"] == "cloudwatch") == 16
 
 
 BATCH = 20

@@ -42,3 +42,31 @@ def test_help_imports_nothing_heavy(args: list[str]) -> None:
     assert "Usage: pmdraft" in done.stdout
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"code": 0, "heavy": []}
+
+
+WARM = """
+import json, sys, types
+import pmdraft.draft
+from pmdraft.warm import warm_up
+before = "pandas" in sys.modules
+collector = types.SimpleNamespace(requests=0)
+thread = warm_up([collector], ["pmdraft.timeline", "pmdraft.render"], wait_s=30)
+thread.join(0.3)
+waiting = thread.is_alive() and "pandas" not in sys.modules
+collector.requests = 1
+thread.join(60)
+print(json.dumps([before, waiting, [m for m in ("pandas", "jinja2") if m in sys.modules]]))
+"""
+
+
+def test_pandas_and_jinja2_are_imported_once_collection_has_started() -> None:
+    """The draft module imports no pandas; the warm-up imports pandas and jinja2 after a collector's first request."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(pmdraft.__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", WARM], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [False, True, ["pandas", "jinja2"]]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .facts import Refire, RelatedMatch
@@ -17,14 +17,33 @@ from .model import Event, IncidentRef, MetricSeries, PastIncident, Scalar, Windo
 from .pipeline import Collected, Progress, SourceReport, build_collectors, collect
 from .sources.base import Collector
 from .sources.cloudwatch import CloudWatchConfig
-from .timeline import Analysis, Row, analyse, build_frame, build_rows, frame_events
-from .timeline.concurrent import Concurrent, IncidentFacts, concurrent_activity
-from .timeline.correlate import correlate
-from .timeline.refires import refires
-from .timeline.related import related
-from .timeline.responders import Responder, people, responders
-from .timeline.scope import CatalogService, Scope, apply_catalog, find_scope, incident_mask
-from .timeline.suspects import Suspects
+from .warm import warm_up
+
+# The timeline needs pandas (about 0.4 s to import): it is imported while the sources are read
+# (:func:`pmdraft.warm.warm_up`), not when this module is.
+if TYPE_CHECKING:
+    from .timeline import Analysis, Row
+    from .timeline.concurrent import Concurrent, IncidentFacts
+    from .timeline.responders import Responder
+    from .timeline.scope import CatalogService, Scope
+    from .timeline.suspects import Suspects
+
+TIMELINE_MODULES = (
+    "pmdraft.timeline",
+    "pmdraft.timeline.concurrent",
+    "pmdraft.timeline.correlate",
+    "pmdraft.timeline.refires",
+    "pmdraft.timeline.related",
+    "pmdraft.timeline.responders",
+    "pmdraft.timeline.scope",
+)
+"""What building a draft imports (pandas, numpy): imported while the sources are read."""
+
+
+def _no_concurrent() -> Concurrent:
+    from .timeline.concurrent import Concurrent
+
+    return Concurrent()
 
 
 @dataclass(frozen=True)
@@ -60,7 +79,7 @@ class Draft:
     """What the draft covers: its incidents, services and each alarm's link."""
     per_incident: tuple[IncidentFacts, ...] = ()
     """Each in-scope incident's own milestones and durations; the first is the headline's."""
-    concurrent: Concurrent = field(default_factory=Concurrent)
+    concurrent: Concurrent = field(default_factory=_no_concurrent)
     """What ran in the window outside the scope: other incidents, alarms and deploys."""
     refires: tuple[Refire, ...] = ()
     """In-scope alarms that went back to ALARM after recovering."""
@@ -99,6 +118,8 @@ def _text(value: Scalar) -> str | None:
 def _incidents(events: Sequence[Event]) -> tuple[IncidentRef, ...]:
     """One :class:`IncidentRef` per PagerDuty incident, from its first event and all its people."""
     seen: dict[str, IncidentRef] = {}
+    from .timeline.responders import people
+
     who = people(events)
     for e in events:
         if e.source == "pagerduty" and e.kind.startswith("incident.") and e.ref not in seen:
@@ -126,6 +147,8 @@ def related_incidents(
 
     See :mod:`pmdraft.timeline.related`; without PagerDuty's listing there are none.
     """
+    from .timeline.related import related
+
     if collected.related is None:
         return ()
     scope, shown = collected.related.scope, {i.id for i in incidents}
@@ -216,6 +239,13 @@ def build_draft(
     the in-scope rows only (:mod:`pmdraft.timeline.scope`): the headline ones from the first
     triggered incident in scope, each incident's own in :attr:`Draft.per_incident`.
     """
+    from .timeline import analyse, build_frame, build_rows, frame_events
+    from .timeline.concurrent import concurrent_activity
+    from .timeline.correlate import correlate
+    from .timeline.refires import refires
+    from .timeline.responders import responders
+    from .timeline.scope import apply_catalog, find_scope
+
     how = scoping or Scoping()
     if alarm_services:
         collected = replace(collected, events=alarms_of_services(collected.events))
@@ -281,6 +311,9 @@ def _per_incident(
     frame: Any, scope: Scope, analysis_of: Callable[[Any], Analysis]
 ) -> tuple[IncidentFacts, ...]:
     """Each in-scope incident's own analysis (its rows: :func:`.timeline.scope.incident_mask`)."""
+    from .timeline.concurrent import IncidentFacts
+    from .timeline.scope import incident_mask
+
     numbers = {
         str(ref): attrs.get("incident_number")
         for ref, attrs in zip(frame["ref"], frame["attrs"], strict=True)
@@ -311,9 +344,13 @@ def make_draft(
     generated_at: datetime | None = None,
     progress: Progress | None = None,
     service: str | None = None,
+    warm: Sequence[str] = (),
     shared: Mapping[str, Any] | None = None,
 ) -> Draft:
     """Collect every configured source for ``window`` and build the draft.
+
+    While the sources are read, a background thread imports the timeline and the modules named
+    in ``warm`` (the renderer the caller will use), so their imports cost no wall time after.
 
     ``progress`` is passed to :func:`pmdraft.pipeline.collect` (per-source counts while it runs);
     ``service`` (``--service``) narrows the draft to that service's incidents; ``shared`` is a
@@ -323,6 +360,7 @@ def make_draft(
     if collectors is None:
         built, not_configured = build_collectors(config, environ, shared)
         collectors = built
+    warm_up(collectors, (*TIMELINE_MODULES, *warm))
     collected = collect(collectors, window, not_configured, progress=progress)
     cw = config.get(CloudWatchConfig)
     alarm_services = cw is not None and cw.alarm_services

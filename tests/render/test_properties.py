@@ -14,6 +14,7 @@ from pmdraft.model import Event, Window
 from pmdraft.pipeline import Collected, SourceReport
 from pmdraft.render import render_json, render_markdown
 from pmdraft.render.html import render_html
+from pmdraft.render.structured import draft_record
 
 from ..conftest import utc
 
@@ -88,7 +89,15 @@ def test_renderers_never_raise_and_keep_text_literally(
     draft = build_draft(collected, WINDOW)
     md = render_markdown(draft)
     html = render_html(draft)
-    data = json.loads(render_json(draft))
+    text = render_json(draft)
+    data = json.loads(text)
+    # The same data the pure-Python encoder writes, each event on its own line.
+    assert data == json.loads(json.dumps(draft_record(draft), indent=2, ensure_ascii=False))
+    lines = text.split("\n")
+    start = lines.index('  "events": [')
+    assert lines[start + 1 : start + 1 + len(data["events"])] == [
+        f"    {json.dumps(e, ensure_ascii=False)}," for e in data["events"][:-1]
+    ] + [f"    {json.dumps(data['events'][-1], ensure_ascii=False)}"]
     notes = [e["attrs"]["note"] for e in data["events"] if e["kind"] == "incident.annotated"]
     assert notes == [note]
     headings = [line for line in md.splitlines() if line.startswith("## ")]

@@ -159,7 +159,13 @@ def collect_draft(
     # both given (checked above).
     assert span is not None
     return make_draft(
-        config, span, environ, overrides=overrides, progress=progress(), service=service
+        config,
+        span,
+        environ,
+        overrides=overrides,
+        progress=progress(),
+        service=service,
+        warm=("pmdraft.render", "pmdraft.render.structured"),  # imported while sources are read
     )
 
 

@@ -133,7 +133,8 @@ def draft(
             config_path,
             overrides,
             incidents,
-            graphs=not no_graphs,
+            # JSON draws nothing: no GetMetricData for graphs (the metric lookback still reads).
+            graphs=not no_graphs and fmt != "json",
             config=config,
             output=output,
             service=service,
@@ -244,6 +245,7 @@ def timeline(
             config_path,
             {},
             incidents,
+            graphs=False,  # a timeline draws no graphs: no GetMetricData for them
             output=output,
             service=service,
             slack_channels=slack_channels,

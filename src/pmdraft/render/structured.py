@@ -109,9 +109,30 @@ def draft_record(draft: Draft) -> dict[str, Any]:
     }
 
 
+_EVENTS = "\x00events\x00"
+"""Stands in for the events array while the rest of the record is indented (no string holds it:
+JSON writes the NUL character as an escape)."""
+
+
+def dumps_lined(record: dict[str, Any]) -> str:
+    """``record`` as indented JSON whose ``events`` array holds one compact event per line.
+
+    ``indent=`` makes :mod:`json` use its pure-Python encoder, about 10x slower than the C one;
+    so only the small rest of the record is indented, and each event is written by the C encoder
+    (``indent=None``) on its own line: the same data, still readable and diffable line by line.
+    """
+    events = record["events"]
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    body = ",\n    ".join(map(encode, events))
+    array = f"[\n    {body}\n  ]" if events else "[]"
+    text = json.dumps({**record, "events": _EVENTS}, indent=2, ensure_ascii=False)
+    return text.replace(json.dumps(_EVENTS), array, 1) + "\n"
+
+
 def render_json(draft: Draft) -> str:
-    """The draft as the JSON contract (``pmdraft/draft-2``), indented, UTF-8 text kept as is."""
-    return json.dumps(draft_record(draft), indent=2, ensure_ascii=False) + "\n"
+    """The draft as the JSON contract (``pmdraft/draft-2``), UTF-8 text kept as is: indented,
+    one event per line."""
+    return dumps_lined(draft_record(draft))
 
 
 def _local(at: datetime, tz: tzinfo) -> str:
@@ -135,17 +156,12 @@ def render_timeline(draft: Draft, fmt: str, *, tz: tzinfo | None = None) -> str:
     """
     records = [e.to_record() for e in draft.events]
     if fmt == "json":
-        return (
-            json.dumps(
-                {
-                    "window": draft_record(draft)["window"],
-                    "sources": [r.to_record() for r in draft.reports],
-                    "events": records,
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
-            + "\n"
+        return dumps_lined(
+            {
+                "window": {"since": iso_z(draft.window.since), "until": iso_z(draft.window.until)},
+                "sources": [r.to_record() for r in draft.reports],
+                "events": records,
+            }
         )
     fields = ("at", "source", "kind", "ref", "summary", "service", "actor", "url")
     if fmt == "csv":

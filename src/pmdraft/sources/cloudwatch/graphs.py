@@ -6,16 +6,18 @@ began (``StateUpdatedTimestamp``; the ones that fired in the window are among th
 graph window at the period :func:`~.metrics.graph_period` gives, and the graphs keep the alarms
 that fired. When that period is the alarm's own (windows up to about a day for a 60 s alarm)
 the same query also starts a metric lookback earlier and feeds the lookback. Otherwise, or for
-a breach that began before the query, the lookback reads its own query: only the fired alarms,
-only the lookback span, at the alarm's period, so the breach starts found are the same either
-way. With graphs off and a lookback set, only that lookback query is made.
+a breach that began before the query, the lookback reads its own calls: only the fired alarms,
+only the spans near their breaches (:func:`~.metrics.lookback_calls`), at the alarm's period,
+so the breach starts found are the same either way. With graphs off and a lookback set, only
+the lookback's calls are made. Every GetMetricData request of an account waits for
+:data:`METRIC_REQUESTS_PER_SECOND`.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -23,18 +25,24 @@ from typing import Any
 
 from ...errors import CollectorError
 from ...model import ALARM_ALARM, Event, MetricSeries, Window, parse_time
-from .._aws import Page, Target, where
+from .._aws import Page, RateLimiter, Target, where
 from .alarms import AlarmInfo
 from .metrics import (
     Points,
-    floor,
     floor_to,
     graph_period,
     graph_series,
     graphable,
+    lookback_calls,
     looked_back,
     metric_points,
 )
+
+LOOKBACK_WORKERS = 4
+"""The metric lookback's GetMetricData calls in flight at once, per (account, region)."""
+
+METRIC_REQUESTS_PER_SECOND = 50.0
+"""GetMetricData's request quota; every GetMetricData request of an account waits for it."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,19 @@ class MetricReads:
     _call: Callable[..., Iterator[Page]]
     _note: Callable[..., None]
     _wanted: Callable[[str], bool]
+
+    def _metric_limited(self, target: Target, client: Any) -> None:
+        """Hold ``client``'s GetMetricData requests to the account's quota (once per client)."""
+        with self._lock:
+            limiters: dict[str, RateLimiter] = self.__dict__.setdefault("_metric_limiters", {})
+            limited: set[int] = self.__dict__.setdefault("_metric_clients", set())
+            if id(client) in limited:
+                return
+            limited.add(id(client))
+            limiter = limiters.setdefault(target[0], RateLimiter(METRIC_REQUESTS_PER_SECOND))
+        client.meta.events.register(
+            "before-send.cloudwatch.GetMetricData", lambda **_: limiter.wait()
+        )
 
     def _start_graphs(
         self,
@@ -132,31 +153,43 @@ class MetricReads:
     ) -> list[Event]:
         """``events`` with breach starts moved back by the metric lookback, graphs off.
 
-        Reads GetMetricData for the fired alarms only, over the lookback span only (from the
-        earliest breach start less the lookback to the latest breach start), on the same period
-        grid as the graphs' query, so the breach starts found are the same with graphs on or off.
+        Reads GetMetricData for the fired alarms only, near their breaches only: the breaches
+        swept into as few calls as AWS's per-call limits allow (:func:`~.metrics.lookback_calls`),
+        read side by side, on the same period grid as the graphs' query, so the breach starts
+        found are the same with graphs on or off.
         """
         assert self.metric_lookback is not None
-        fired = [e for e in events if e.kind == ALARM_ALARM]
-        usable = graphable(
-            sorted(
-                {alarms[n] for n in {str(e.attrs["alarm_name"]) for e in fired} if n in alarms},
-                key=lambda a: a.name,
-            )
-        )
-        if not usable:
-            return events
-        starts = [parse_time(str(e.attrs["breach_start"])) for e in fired]
-        since = floor(min(starts) - self.metric_lookback, usable)
-        points = self._points(
-            target, client, usable, since, max(starts) + timedelta(seconds=1), "the metric lookback"
-        )
-        if points is None:
-            return events
-        return [
-            looked_back(e, alarms, points, self.metric_lookback) if e.kind == ALARM_ALARM else e
-            for e in events
+        lookback = self.metric_lookback
+        breaches = [
+            (i, parse_time(str(e.attrs["breach_start"])), alarms[str(e.attrs["alarm_name"])])
+            for i, e in enumerate(events)
+            if e.kind == ALARM_ALARM and str(e.attrs["alarm_name"]) in alarms
         ]
+        calls = lookback_calls([b for b in breaches if graphable([b[2]])], lookback)
+        if not calls:
+            return events
+        out = list(events)
+        with ThreadPoolExecutor(
+            max_workers=min(LOOKBACK_WORKERS, len(calls)), thread_name_prefix="cloudwatch-lookback"
+        ) as pool:
+            reads = [
+                pool.submit(
+                    self._points,
+                    target,
+                    client,
+                    sorted(c.alarms.values(), key=lambda a: a.name),
+                    c.since,
+                    c.end,
+                    "the metric lookback",
+                )
+                for c in calls
+            ]
+            for call, read in zip(calls, reads, strict=True):
+                points = read.result()
+                if points is not None:
+                    for i in call.events:
+                        out[i] = looked_back(events[i], alarms, points, lookback)
+        return out
 
     def _points(
         self,
@@ -169,6 +202,8 @@ class MetricReads:
         periods: Mapping[str, int] | None = None,
     ) -> dict[str, Points] | None:
         """The alarms' datapoints; None (and a note naming ``purpose``) when the read failed."""
+        if hasattr(client, "meta"):
+            self._metric_limited(target, client)
         call = partial(self._call, target, client, "GetMetricData")
         notes: list[str] = []
         try:

@@ -12,7 +12,9 @@ without another call.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -55,15 +57,16 @@ def earlier_breach(
 
     Walks back from ``start`` one period at a time while each datapoint breaches the threshold;
     a missing or non-breaching datapoint ends the run, and so does ``start - lookback``.
+    ``times`` are ascending (as :func:`metric_points` gives them): the walk starts by bisection,
+    so a month of datapoints costs each breach only its own run.
     """
     breaches = BREACHES.get(alarm.comparison or "")
     if breaches is None or alarm.threshold is None or not alarm.period:
         return None
     period = timedelta(seconds=alarm.period)
     found, expected = None, start
-    for at, value in sorted(
-        ((t, v) for t, v in zip(times, values, strict=True) if t < start), reverse=True
-    ):
+    for i in range(bisect.bisect_left(times, start) - 1, -1, -1):
+        at, value = times[i], values[i]
         if (
             at < start - lookback
             or expected - at > period
@@ -184,7 +187,8 @@ def metric_points(
     notes: list[str] | None = None,
     periods: Mapping[str, int] | None = None,
 ) -> dict[str, Points]:
-    """Each alarm's datapoints from ``start`` to ``end``, by alarm name (``alarms`` graphable).
+    """Each alarm's datapoints from ``start`` to ``end``, oldest first, by alarm name
+    (``alarms`` graphable).
 
     ``periods`` gives each alarm's query period by name (default: the alarm's own). ``call``
     wraps the pages so that a failed ``GetMetricData`` becomes a ``CollectorError``; a paging
@@ -217,6 +221,10 @@ def metric_points(
                         values.append(value if isinstance(value, (int, float)) else float("nan"))
                     else:
                         dropped += 1
+    for times, values in points.values():
+        if any(a > b for a, b in itertools.pairwise(times)):
+            pairs = sorted(zip(times, values, strict=True), key=lambda p: p[0])
+            times[:], values[:] = [t for t, _ in pairs], [v for _, v in pairs]
     if dropped:
         notes.append(
             f"GetMetricData returned {dropped} datapoint{'s' if dropped > 1 else ''} outside "
@@ -258,6 +266,56 @@ def graph_series(
             )
         )
     return found
+
+
+@dataclasses.dataclass
+class LookbackCall:
+    """One GetMetricData call of the metric lookback: a time span and the alarms it reads."""
+
+    since: datetime
+    end: datetime
+    alarms: dict[str, AlarmInfo]
+    events: list[int]
+    """The indexes of the breaches (``ALARM`` events) this call's datapoints serve."""
+
+    def points(self, alarms: Mapping[str, AlarmInfo] | None = None) -> int:
+        """Datapoints the call could return, as if every period held one."""
+        span = (self.end - self.since).total_seconds()
+        return sum(math.ceil(span / (a.period or 60)) for a in (alarms or self.alarms).values())
+
+
+def lookback_calls(
+    breaches: Sequence[tuple[int, datetime, AlarmInfo]], lookback: timedelta
+) -> list[LookbackCall]:
+    """The lookback's breaches ``(index, breach start, alarm)`` grouped into GetMetricData calls.
+
+    A call has one time span for all its queries, so reading every alarm from the first breach
+    to the last reads every quiet period in between (a busy month: 444,000 datapoints a region
+    where the lookbacks need 20,000). Instead the breaches, by start, are swept into calls: a
+    breach joins the current call while the call stays within AWS's limits (500 queries,
+    100,800 datapoints as if every period held one), else it starts the next. Each call's span
+    starts on the period grid (:func:`floor`), as the graphs' query does, so the datapoints and
+    the breach starts found are the same as from one long query.
+    """
+    calls: list[LookbackCall] = []
+    for index, start, alarm in sorted(breaches, key=lambda b: (b[1], b[0])):
+        since, end = floor(start - lookback, [alarm]), start + timedelta(seconds=1)
+        if calls:
+            last = calls[-1]
+            joined = LookbackCall(
+                min(last.since, since), max(last.end, end), last.alarms, last.events
+            )
+            wanted = {**last.alarms, alarm.name: alarm}
+            if len(wanted) <= METRIC_QUERIES_PER_CALL and joined.points(wanted) <= (
+                DATAPOINTS_PER_CALL
+            ):
+                last.since, last.end, last.alarms = joined.since, joined.end, wanted
+                last.events.append(index)
+                continue
+        calls.append(LookbackCall(since, end, {alarm.name: alarm}, [index]))
+    for call in calls:
+        call.since = floor(call.since, list(call.alarms.values()))
+    return calls
 
 
 def read_since(
