@@ -124,6 +124,12 @@ class Bed:
             self.pd,  # type: ignore[arg-type]
             graphs=True,
         )
+        self.config_same = scenario.write_config(
+            workdir,
+            sandbox.info["proxy"],
+            self.pd,  # type: ignore[arg-type]
+            lookback=False,
+        )
         self.runs = 0
 
     def pmdraft(self, latency: float) -> dict[str, Any]:
@@ -215,8 +221,10 @@ class Bed:
             }
         )
 
-    def cli(self, latency: float, *, graphs: bool) -> dict[str, Any]:
-        """``pmdraft draft -o month.md`` (Markdown, its JSON beside it, graphs or --no-graphs)."""
+    def cli(self, latency: float, *, graphs: bool, lookback: bool = True) -> dict[str, Any]:
+        """``pmdraft draft -o month.md`` (Markdown, its JSON beside it, graphs or --no-graphs;
+        ``lookback=False``: the metric lookback off, reading what the near-limit client reads)."""
+        config = self.config_graphs if graphs else self.config if lookback else self.config_same
         self.runs += 1
         out = self.workdir / f"run{self.runs}" / "month.md"
         out.parent.mkdir()
@@ -230,7 +238,7 @@ class Bed:
             "--until",
             iso_z(MONTH.until),
             "--config",
-            str(self.config_graphs if graphs else self.config),
+            str(config),
             "-o",
             str(out),
             "-q",
@@ -282,13 +290,20 @@ def _load() -> list[float]:
 def side_by_side(bed: Bed, rounds: int) -> dict[str, Any]:
     """The busy month at 50 ms a request, each client in a fresh interpreter, interleaved.
 
-    ``rounds`` rounds of: the near-limit client, pmdraft --no-graphs, pmdraft with graphs; then
+    ``rounds`` rounds of: the near-limit client, pmdraft --no-graphs without then with the metric
+    lookback, pmdraft with graphs; then
     the sequential baseline once. Each client's figure is its median round.
     """
     out: dict[str, Any] = {"load_start": _load(), "rounds": rounds}
-    runs: dict[str, list[dict[str, Any]]] = {"nearlimit": [], "no_graphs": [], "graphs": []}
+    runs: dict[str, list[dict[str, Any]]] = {
+        "nearlimit": [],
+        "same_reads": [],
+        "no_graphs": [],
+        "graphs": [],
+    }
     for _ in range(rounds):
         runs["nearlimit"].append(bed.nearlimit(LATENCY))
+        runs["same_reads"].append(bed.cli(LATENCY, graphs=False, lookback=False))
         runs["no_graphs"].append(bed.cli(LATENCY, graphs=False))
         runs["graphs"].append(bed.cli(LATENCY, graphs=True))
     out["sequential"] = bed.sequential(LATENCY)

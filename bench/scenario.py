@@ -251,10 +251,17 @@ def write_deploys(path: Path, size: Size, window: Window = MONTH) -> Path:
 
 
 def write_config(
-    workdir: Path, cloudwatch_url: str, pd: PagerDutyStandIn, *, graphs: bool = False
+    workdir: Path,
+    cloudwatch_url: str,
+    pd: PagerDutyStandIn,
+    *,
+    graphs: bool = False,
+    lookback: bool = True,
 ) -> Path:
-    """The run's config; ``graphs`` turns the metric graphs on (every alarm's metric has data)."""
-    path = workdir / ("pmdraft-graphs.toml" if graphs else "pmdraft.toml")
+    """The run's config; ``graphs`` turns the metric graphs on (every alarm's metric has data);
+    ``lookback=False`` turns the metric lookback off (no GetMetricData at all with no graphs)."""
+    name = "pmdraft-graphs" if graphs else "pmdraft" if lookback else "pmdraft-no-lookback"
+    path = workdir / f"{name}.toml"
     path.write_text(
         "\n".join(
             [
@@ -262,6 +269,7 @@ def write_config(
                 f"regions = {json.dumps(list(REGIONS))}",
                 f'endpoint_url = "{cloudwatch_url}"',
                 f"graphs = {'true' if graphs else 'false'}",
+                *([] if lookback else ["metric_lookback_minutes = 0"]),
                 "",
                 "[pagerduty]",
                 f'base_url = "{pd.base_url}"',
