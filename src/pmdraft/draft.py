@@ -262,10 +262,10 @@ def build_draft(
         other_services=[p.service for p in how.listed if p.service],
     )
 
-    def analysis_of(mask: Any) -> Analysis:
-        """The milestones of the rows in ``mask``."""
+    def analysis_of(rows: Any) -> Analysis:
+        """The milestones of the rows at positions ``rows`` (``None``: every row)."""
         return analyse(
-            frame[mask].reset_index(drop=True) if mask is not None else frame,
+            frame.take(rows).reset_index(drop=True) if rows is not None else frame,
             suspect_lookback=suspect_lookback,
             overrides=overrides,
             failed_sources=[r.name for r in collected.reports if r.status == "failed"],
@@ -273,9 +273,9 @@ def build_draft(
             long_lookback=long_lookback,
         )
 
-    inner_mask = scope.mask if scope.partial else None
+    inner_rows = scope.mask.nonzero()[0] if scope.partial else None
     per_incident = _per_incident(frame, scope, analysis_of)
-    analysis = per_incident[0].analysis if per_incident else analysis_of(inner_mask)
+    analysis = per_incident[0].analysis if per_incident else analysis_of(inner_rows)
     inner = frame[scope.mask].reset_index(drop=True) if scope.partial else frame
     all_events = tuple(frame_events(frame))
     kept = tuple(e for e, keep in zip(all_events, scope.mask.tolist(), strict=True) if keep)
@@ -310,25 +310,29 @@ def build_draft(
 def _per_incident(
     frame: Any, scope: Scope, analysis_of: Callable[[Any], Analysis]
 ) -> tuple[IncidentFacts, ...]:
-    """Each in-scope incident's own analysis (its rows: :func:`.timeline.scope.incident_mask`)."""
+    """Each in-scope incident's own analysis (its rows: :func:`.timeline.scope.incident_mask`).
+
+    The frame is indexed once (:func:`.timeline.scope.incident_rows`), so each incident costs
+    its own rows, not the frame's.
+    """
     from .timeline.concurrent import IncidentFacts
-    from .timeline.scope import incident_mask
+    from .timeline.scope import incident_rows
 
     numbers = {
         str(ref): attrs.get("incident_number")
         for ref, attrs in zip(frame["ref"], frame["attrs"], strict=True)
         if attrs.get("incident_number") is not None
     }
+    whole = len(scope.incidents) == 1 and not scope.partial
+    index = incident_rows(frame, scope) if scope.incidents and not whole else None
     out = []
     for ref in scope.incidents:
-        mask = incident_mask(frame, scope, ref)
         number = numbers.get(ref)
-        whole = len(scope.incidents) == 1 and not scope.partial
         out.append(
             IncidentFacts(
                 ref,
                 number if isinstance(number, int) else None,
-                analysis_of(None if whole else mask),
+                analysis_of(None if index is None else index.of(ref)),
             )
         )
     return tuple(out)

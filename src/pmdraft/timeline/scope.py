@@ -289,10 +289,8 @@ def _mask(
     frame: pd.DataFrame, chosen: Sequence[str], services: set[str], alarms: Mapping[str, bool]
 ) -> np.ndarray:
     """Which rows are in scope: chosen incidents, in-scope alarms and deploys, any other row."""
-    source, kind, ref, service = (frame[c].to_numpy() for c in ("source", "kind", "ref", "service"))
-    is_incident = (source == "pagerduty") & np.char.startswith(kind.astype(str), "incident.")
-    is_alarm = np.isin(kind, ALARM_KINDS)
-    is_deploy = np.isin(kind, DEPLOY_KINDS)
+    ref, service = frame["ref"].to_numpy(), frame["service"].to_numpy()
+    is_incident, is_alarm, is_deploy = _kinds(frame)
     mask = np.ones(len(frame), dtype=bool)
     mask[is_incident] = np.isin(ref[is_incident], list(chosen))
     mask[is_alarm] = [alarms.get(r, True) for r in ref[is_alarm].tolist()]
@@ -304,30 +302,97 @@ def _mask(
     return mask
 
 
+def _kinds(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which rows are PagerDuty incident rows, alarm rows, deploy rows (each kind tested once)."""
+    codes, kinds = pd.factorize(frame["kind"].to_numpy())
+    said = [k if isinstance(k, str) else str(k) for k in kinds.tolist()]
+    starts = np.array([k.startswith("incident.") for k in said] + [False], dtype=bool)
+    alarm = np.array([k in ALARM_KINDS for k in said] + [False], dtype=bool)
+    deploy = np.array([k in DEPLOY_KINDS for k in said] + [False], dtype=bool)
+    is_incident = (frame["source"].to_numpy() == "pagerduty") & starts[codes]
+    return is_incident, alarm[codes], deploy[codes]
+
+
+def _arrays(groups: Mapping[Any, list[int]]) -> dict[Any, np.ndarray]:
+    return {k: np.asarray(v, dtype=np.intp) for k, v in groups.items()}
+
+
+_NONE = np.zeros(0, dtype=np.intp)
+
+
+@dataclass(frozen=True)
+class IncidentRows:
+    """A frame's in-scope rows by whose they are, so one incident's rows cost only their number."""
+
+    everyone: np.ndarray
+    """Rows that are every incident's: unlinked alarms, deploys naming no service, other rows."""
+    own: Mapping[str, np.ndarray]
+    """Incident ref -> its own PagerDuty rows."""
+    paged: Mapping[str, np.ndarray]
+    """Incident ref -> the rows of the alarms that paged it."""
+    alarms: Mapping[str, np.ndarray]
+    """Folded service -> the rows of the alarms linked to it (not by a page)."""
+    deploys: Mapping[str, np.ndarray]
+    """Folded service -> the rows of its deploys."""
+    services: Mapping[str, str | None]
+    """Incident ref -> its service."""
+
+    def of(self, incident: str) -> np.ndarray:
+        """The ascending positions of ``incident``'s rows."""
+        service = self.services.get(incident)
+        if service is None:
+            alarms = [*self.alarms.values()]
+            deploys = [*self.deploys.values()]
+        else:
+            alarms = [self.alarms.get(_fold(service), _NONE)]
+            deploys = [self.deploys.get(_fold(service), _NONE)]
+        parts = [self.everyone, self.own.get(incident, _NONE), self.paged.get(incident, _NONE)]
+        return np.sort(np.concatenate([*parts, *alarms, *deploys]))
+
+
+def incident_rows(frame: pd.DataFrame, scope: Scope) -> IncidentRows:
+    """Index ``frame``'s in-scope rows by whose they are (see :func:`incident_mask`)."""
+    is_incident, is_alarm, is_deploy = _kinds(frame)
+    ref, service = frame["ref"].to_numpy(), frame["service"].to_numpy()
+    links = {k.ref: k for k in scope.links}
+    everyone = np.flatnonzero(scope.mask & ~is_incident & ~is_alarm & ~is_deploy).tolist()
+    own: dict[Any, list[int]] = {}
+    paged: dict[Any, list[int]] = {}
+    alarms: dict[Any, list[int]] = {}
+    deploys: dict[Any, list[int]] = {}
+    for p in np.flatnonzero(is_incident & scope.mask).tolist():
+        own.setdefault(ref[p], []).append(p)
+    for p in np.flatnonzero(is_alarm & scope.mask).tolist():
+        link = links.get(ref[p])
+        if link is None or link.reason is None:
+            everyone.append(p)
+        elif link.incident is not None:
+            paged.setdefault(link.incident, []).append(p)
+        else:
+            alarms.setdefault(_fold(link.service or ""), []).append(p)
+    for p in np.flatnonzero(is_deploy & scope.mask).tolist():
+        s = service[p]
+        if isinstance(s, str) and s:
+            deploys.setdefault(_fold(s), []).append(p)
+        else:
+            everyone.append(p)
+    return IncidentRows(
+        np.sort(np.asarray(everyone, dtype=np.intp)),
+        _arrays(own),
+        _arrays(paged),
+        _arrays(alarms),
+        _arrays(deploys),
+        scope.incident_services,
+    )
+
+
 def incident_mask(frame: pd.DataFrame, scope: Scope, incident: str) -> np.ndarray:
     """The in-scope rows that belong to ``incident``: its own, its alarms, its service's deploys.
 
     An alarm that paged another incident, or is linked to another service, is not its; an
-    unlinked in-scope alarm and a deploy naming no service are everyone's.
+    unlinked in-scope alarm and a deploy naming no service are everyone's. For many incidents
+    of one frame, index it once with :func:`incident_rows` and ask :meth:`IncidentRows.of`.
     """
-    mask = scope.mask.copy()
-    source, kind, ref, service = (frame[c].to_numpy() for c in ("source", "kind", "ref", "service"))
-    is_incident = (source == "pagerduty") & np.char.startswith(kind.astype(str), "incident.")
-    mask &= ~is_incident | (ref == incident)
-    own = scope.incident_services.get(incident)
-    links = {k.ref: k for k in scope.links}
-    is_alarm = np.isin(kind, ALARM_KINDS)
-    for p in np.flatnonzero(is_alarm & mask).tolist():
-        link = links.get(ref[p])
-        if link is None or link.reason is None:
-            continue
-        if link.incident is not None:
-            mask[p] = link.incident == incident
-        else:
-            mask[p] = own is None or _fold(link.service or "") == _fold(own)
-    if own is not None:
-        is_deploy = np.isin(kind, DEPLOY_KINDS)
-        for p in np.flatnonzero(is_deploy & mask).tolist():
-            s = service[p]
-            mask[p] = not isinstance(s, str) or not s or _fold(s) == _fold(own)
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[incident_rows(frame, scope).of(incident)] = True
     return mask
