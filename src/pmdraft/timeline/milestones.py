@@ -233,11 +233,7 @@ def _mitigated(c: Columns, rows: Sequence[int], notes: list[Note]) -> Milestone 
         last = alarm_rows[-1]
         name = str(c.attrs[last].get("alarm_name") or ref)
         # Every OK before the alarm's last row was followed by another transition: a flap.
-        notes.extend(
-            FlapIgnored(name, c.times[p].item().replace(tzinfo=UTC))
-            for p in alarm_rows[:-1]
-            if c.kind[p] == ALARM_OK
-        )
+        notes.extend(FlapIgnored(name, c.at[p]) for p in alarm_rows[:-1] if c.kind[p] == ALARM_OK)
         if c.kind[last] != ALARM_OK:
             notes.append(StillFiring(name, str(c.attrs[last].get("new_state"))))
             return None
