@@ -92,12 +92,6 @@ class Analysis:
         return marks
 
 
-def _times(frame: pd.DataFrame) -> np.ndarray:
-    """The ``at`` column as naive UTC ``datetime64[us]`` (cheap to index and compare)."""
-    times: np.ndarray = frame["at"].dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-    return times
-
-
 def _breach_starts(attrs: np.ndarray, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each alarm row's breach start (``datetime64[us]``, naive UTC), its own time when it has
     none, and whether it had one. Parsed as a column; any text the column parse might read
@@ -130,7 +124,8 @@ class Columns:
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
-        self.times: np.ndarray = _times(frame)
+        # ``at`` as naive UTC datetime64[us] (cheap to compare) and as aware datetimes.
+        self.times: np.ndarray = frame["at"].dt.tz_localize(None).to_numpy("datetime64[us]")
         self.at: list[datetime] = at_datetimes(frame) if len(frame) else []
         self.source: list[Any] = frame["source"].tolist()
         self.kind: list[Any] = frame["kind"].tolist()
@@ -141,9 +136,6 @@ class Columns:
         self.attrs: list[Any] = self._attrs.tolist()
         self._breach: dict[int, tuple[np.datetime64, bool]] | None = None
         self._deploys: dict[int, Event] | None = None
-
-    def __len__(self) -> int:
-        return len(self.kind)
 
     def milestone(self, position: int, rule: Rule, at: datetime | None = None) -> Milestone:
         """The milestone set by the row at ``position``."""
@@ -338,7 +330,7 @@ def analyse(
     """
     c = frame if isinstance(frame, Columns) else Columns(frame)
     if rows is None:
-        rows = range(len(c))
+        rows = range(len(c.kind))
     overrides = dict(overrides or {})
     notes: dict[str, list[Note]] = {name: [] for name in MILESTONES}
     alarms_missing = "cloudwatch" in failed_sources
