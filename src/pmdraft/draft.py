@@ -242,6 +242,7 @@ def build_draft(
     from .timeline import analyse, build_frame, build_rows, frame_events
     from .timeline.concurrent import concurrent_activity
     from .timeline.correlate import correlate
+    from .timeline.milestones import Columns
     from .timeline.refires import refires
     from .timeline.responders import responders
     from .timeline.scope import apply_catalog, find_scope
@@ -262,13 +263,17 @@ def build_draft(
         other_services=[p.service for p in how.listed if p.service],
     )
 
+    columns = Columns(frame)  # the frame's columns, taken once for every incident's analysis
+    failed_sources = [r.name for r in collected.reports if r.status == "failed"]
+
     def analysis_of(rows: Any) -> Analysis:
-        """The milestones of the rows at positions ``rows`` (``None``: every row)."""
+        """The milestones of the rows at ascending positions ``rows`` (``None``: every row)."""
         return analyse(
-            frame.take(rows).reset_index(drop=True) if rows is not None else frame,
+            columns,
+            rows=None if rows is None else rows.tolist(),
             suspect_lookback=suspect_lookback,
             overrides=overrides,
-            failed_sources=[r.name for r in collected.reports if r.status == "failed"],
+            failed_sources=failed_sources,
             history=history,
             long_lookback=long_lookback,
         )

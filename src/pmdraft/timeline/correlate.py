@@ -57,12 +57,17 @@ def _named(attrs: Mapping[str, Any]) -> list[tuple[str, str]]:
     return names
 
 
-def _in_title(name: str, attrs: Mapping[str, Any]) -> bool:
-    title = attrs.get("incident_title")
-    return (
-        isinstance(title, str)
-        and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", title) is not None
-    )
+def _word(name: str) -> re.Pattern[str]:
+    """``name`` as a word of a title: not inside a longer name of letters, digits, ``_``, ``-``."""
+    return re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])")
+
+
+def _titled(title: Any, words: Mapping[str, re.Pattern[str]]) -> list[str]:
+    """The names of ``words`` (in its order) that ``title`` holds as a word."""
+    if not isinstance(title, str):
+        return []
+    # A name not in the title at all cannot be a word of it: the cheap test goes first.
+    return [name for name, word in words.items() if name in title and word.search(title)]
 
 
 def correlate(frame: pd.DataFrame) -> pd.DataFrame:
@@ -87,16 +92,13 @@ def correlate(frame: pd.DataFrame) -> pd.DataFrame:
     for p in alarms.tolist():
         for name in {str(refs[p]), str(attrs[p].get("alarm_name") or "")} - {""}:
             by_name.setdefault(name, []).append(p)
+    words = {name: _word(name) for name in by_name if not name.startswith("arn:")}
     before, after = np.timedelta64(LINK_BEFORE), np.timedelta64(LINK_AFTER)
     used: set[int] = set()
     links: list[tuple[int, int, str]] = []
     for t in triggers.tolist():
         named = _named(attrs[t])
-        named += [
-            (name, "title")
-            for name in by_name
-            if not name.startswith("arn:") and _in_title(name, attrs[t])
-        ]
+        named += [(name, "title") for name in _titled(attrs[t].get("incident_title"), words)]
         for name, rule in named:
             near = [
                 p

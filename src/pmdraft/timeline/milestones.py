@@ -42,7 +42,7 @@ from ..model import (
     Event,
     parse_time,
 )
-from .frame import frame_events, to_datetime
+from .frame import at_datetimes, frame_events
 from .suspects import Suspects, find_rollback, rank
 
 MILESTONES = (
@@ -92,36 +92,6 @@ class Analysis:
         return marks
 
 
-def _row_milestone(row: pd.Series, rule: Rule, at: datetime | None = None) -> Milestone:
-    event_at = to_datetime(row["at"])
-    return Milestone(
-        at=at or event_at, rule=rule, ref=row["ref"], summary=row["summary"], event_at=event_at
-    )
-
-
-def _at_position(
-    frame: pd.DataFrame, position: int, rule: Rule, at: datetime | None = None, **facts: Any
-) -> Milestone:
-    """The milestone set by the frame's row at ``position`` (an ``iloc`` position)."""
-    return replace(_row_milestone(frame.iloc[position], rule, at), **facts)
-
-
-def _positions(frame: pd.DataFrame, mask: pd.Series | np.ndarray) -> np.ndarray:
-    positions: np.ndarray = np.flatnonzero(np.asarray(mask, dtype=bool))
-    return positions
-
-
-def _times(frame: pd.DataFrame) -> np.ndarray:
-    """The ``at`` column as naive UTC ``datetime64[us]`` (cheap to index and compare)."""
-    times: np.ndarray = frame["at"].dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-    return times
-
-
-def _first(frame: pd.DataFrame, kinds: tuple[str, ...]) -> pd.Series | None:
-    hits = _positions(frame, frame["kind"].isin(kinds))
-    return None if len(hits) == 0 else frame.iloc[hits[0]]
-
-
 def _breach_starts(attrs: np.ndarray, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each alarm row's breach start (``datetime64[us]``, naive UTC), its own time when it has
     none, and whether it had one. Parsed as a column; any text the column parse might read
@@ -144,100 +114,153 @@ def _breach_starts(attrs: np.ndarray, fallback: np.ndarray) -> tuple[np.ndarray,
     return starts, given
 
 
-def _impact_started(frame: pd.DataFrame) -> Milestone | None:
-    alarms = _positions(frame, frame["kind"] == ALARM_ALARM)
-    if len(alarms):
-        attrs = frame["attrs"].to_numpy()[alarms]
-        starts, given = _breach_starts(attrs, _times(frame)[alarms])
+class Columns:
+    """A frame's columns as Python lists, taken once: one incident's analysis reads its rows by
+    position, without the per-call cost of pandas on a small frame.
+
+    The breach starts of the frame's alarm rows and the events of its deploy rows are made
+    once, on first use (each row's result is its own: a subset reads the same values).
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        # ``at`` as naive UTC datetime64[us] (cheap to compare) and as aware datetimes.
+        self.times: np.ndarray = frame["at"].dt.tz_localize(None).to_numpy("datetime64[us]")
+        self.at: list[datetime] = at_datetimes(frame) if len(frame) else []
+        self.source: list[Any] = frame["source"].tolist()
+        self.kind: list[Any] = frame["kind"].tolist()
+        self.ref: list[Any] = frame["ref"].tolist()
+        self.summary: list[Any] = frame["summary"].tolist()
+        self.service: list[Any] = frame["service"].tolist()
+        self._attrs: np.ndarray = frame["attrs"].to_numpy()
+        self.attrs: list[Any] = self._attrs.tolist()
+        self._breach: dict[int, tuple[np.datetime64, bool]] | None = None
+        self._deploys: dict[int, Event] | None = None
+
+    def milestone(self, position: int, rule: Rule, at: datetime | None = None) -> Milestone:
+        """The milestone set by the row at ``position``."""
+        event_at = self.at[position]
+        return Milestone(
+            at=at or event_at,
+            rule=rule,
+            ref=self.ref[position],
+            summary=self.summary[position],
+            event_at=event_at,
+        )
+
+    def breach_starts(self, rows: list[int]) -> tuple[np.ndarray, list[bool]]:
+        """:func:`_breach_starts` of the alarm rows ``rows``."""
+        if self._breach is None:
+            every = [p for p, k in enumerate(self.kind) if k == ALARM_ALARM]
+            try:
+                starts, given = _breach_starts(self._attrs[every], self.times[every])
+            except Exception:  # a row the parse refuses: parse each incident's rows alone
+                self._breach = {}
+            else:
+                self._breach = dict(
+                    zip(every, zip(starts, given.tolist(), strict=True), strict=True)
+                )
+        if not all(p in self._breach for p in rows):
+            starts, given = _breach_starts(self._attrs[rows], self.times[rows])
+            return starts, given.tolist()
+        found = [self._breach[p] for p in rows]
+        return np.array([s for s, _ in found]), [g for _, g in found]
+
+    def deploy_events(self, rows: list[int]) -> list[Event]:
+        """The events of the deploy rows ``rows``, in order."""
+        if self._deploys is None:
+            every = [p for p, k in enumerate(self.kind) if k in DEPLOY_KINDS]
+            try:
+                events = frame_events(self.frame.iloc[every]) if every else []
+            except Exception:  # a row Event() refuses: make each incident's events alone
+                self._deploys = {}
+            else:
+                self._deploys = dict(zip(every, events, strict=True))
+        if not all(p in self._deploys for p in rows):
+            return frame_events(self.frame.iloc[rows])
+        return [self._deploys[p] for p in rows]
+
+
+def _first(c: Columns, rows: Sequence[int], kinds: Collection[str]) -> int | None:
+    """The position of the first of ``rows`` whose kind is one of ``kinds``."""
+    kind = c.kind
+    return next((p for p in rows if kind[p] in kinds), None)
+
+
+def _impact_started(c: Columns, rows: Sequence[int]) -> Milestone | None:
+    alarms = [p for p in rows if c.kind[p] == ALARM_ALARM]
+    if alarms:
+        starts, given = c.breach_starts(alarms)
         best = int(np.argmin(starts))  # the first of the earliest, in the frame's order
         start = starts[best].item().replace(tzinfo=UTC)
-        how = attrs[best].get("breach_start_rule") if given[best] else None
+        how = c.attrs[alarms[best]].get("breach_start_rule") if given[best] else None
         detail = str(how) if how else None
-        return _at_position(frame, int(alarms[best]), Rule.BREACH_START, start, detail=detail)
-    row = _first(frame, (INCIDENT_TRIGGERED,))
+        return replace(c.milestone(alarms[best], Rule.BREACH_START, start), detail=detail)
+    row = _first(c, rows, (INCIDENT_TRIGGERED,))
     if row is not None:
-        return _row_milestone(row, Rule.FIRST_TRIGGER)
+        return c.milestone(row, Rule.FIRST_TRIGGER)
     return None
 
 
-def _groups(refs: np.ndarray) -> dict[Any, np.ndarray]:
-    """ref -> the positions (into ``refs``) of its rows, in order."""
-    # Sort positions by their ref's code (stable, so each ref's rows stay in time order), then
-    # cut the sorted list where the code changes: one slice per ref.
-    codes, uniques = pd.factorize(refs)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-    return {ref: order[bounds[i] : bounds[i + 1]] for i, ref in enumerate(uniques)}
-
-
-def _mitigated(frame: pd.DataFrame, notes: list[Note]) -> Milestone | None:
+def _mitigated(c: Columns, rows: Sequence[int], notes: list[Note]) -> Milestone | None:
     """When every alarm that fired was back to OK for good: the latest of their final recoveries.
 
     Each alarm that went to ALARM must end the window OK; its earlier recoveries (flaps) are
     noted and not used. One alarm still firing leaves mitigation unknown.
     """
-    alarm_positions = _positions(frame, frame["kind"].isin(ALARM_KINDS))
-    kinds = frame["kind"].to_numpy()[alarm_positions]
-    refs = frame["ref"].to_numpy()[alarm_positions]
-    fired = pd.unique(refs[kinds == ALARM_ALARM])
-    if len(fired) == 0:
+    groups: dict[Any, list[int]] = {}  # ref -> its alarm rows, in order
+    fired: dict[Any, None] = {}  # the refs that went to ALARM, in the order they first did
+    for p in rows:
+        kind = c.kind[p]
+        if kind in ALARM_KINDS:
+            groups.setdefault(c.ref[p], []).append(p)
+            if kind == ALARM_ALARM:
+                fired.setdefault(c.ref[p])
+    if not fired:
         notes.append(NoAlarmFired())
         return None
-    attrs = frame["attrs"].to_numpy()[alarm_positions]
-    at_values = _times(frame)[alarm_positions]
-    groups = _groups(refs)
     recoveries: list[int] = []
     for ref in fired:
-        rows = groups[ref]
-        last = rows[-1]
-        name = str(attrs[last].get("alarm_name") or ref)
+        alarm_rows = groups[ref]
+        last = alarm_rows[-1]
+        name = str(c.attrs[last].get("alarm_name") or ref)
         # Every OK before the alarm's last row was followed by another transition: a flap.
-        flaps = rows[:-1][kinds[rows[:-1]] == ALARM_OK]
-        notes.extend(
-            FlapIgnored(name, when.replace(tzinfo=UTC)) for when in at_values[flaps].tolist()
-        )
-        if kinds[last] != ALARM_OK:
-            notes.append(StillFiring(name, str(attrs[last].get("new_state"))))
+        notes.extend(FlapIgnored(name, c.at[p]) for p in alarm_rows[:-1] if c.kind[p] == ALARM_OK)
+        if c.kind[last] != ALARM_OK:
+            notes.append(StillFiring(name, str(c.attrs[last].get("new_state"))))
             return None
         recoveries.append(last)
-    final = recoveries[int(np.argmax(at_values[recoveries]))]
-    return _at_position(frame, int(alarm_positions[final]), Rule.LAST_RECOVERY)
+    final = recoveries[int(np.argmax(c.times[recoveries]))]
+    return c.milestone(final, Rule.LAST_RECOVERY)
 
 
 def _resolved(
-    frame: pd.DataFrame, mitigated: Milestone | None, notes: list[Note]
+    c: Columns, rows: Sequence[int], mitigated: Milestone | None, notes: list[Note]
 ) -> Milestone | None:
     """When the last in-scope PagerDuty incident resolved; unknown if any has no resolution.
 
     Without any PagerDuty incident, resolution is taken from ``mitigated``.
     """
-    incident_positions = _positions(
-        frame, (frame["source"] == "pagerduty") & frame["kind"].isin(INCIDENT_KINDS)
-    )
-    refs = frame["ref"].to_numpy()[incident_positions]
-    if len(refs) == 0:
+    # ref -> [its first row, its last resolution row (-1 while none is found)], in the order
+    # the incidents first appear.
+    incidents: dict[Any, list[int]] = {}
+    for p in rows:
+        kind = c.kind[p]
+        if kind in INCIDENT_KINDS and c.source[p] == "pagerduty":
+            seen = incidents.setdefault(c.ref[p], [p, -1])
+            if kind == INCIDENT_RESOLVED:
+                seen[1] = p
+    if not incidents:
         return None if mitigated is None else replace(mitigated, rule=Rule.FROM_MITIGATED)
-    kinds = frame["kind"].to_numpy()[incident_positions]
-    # codes[i] numbers the incident of row i; last_resolution[code] will be the row of that
-    # incident's last resolution, -1 while none is found.
-    codes, uniques = pd.factorize(refs)
-    last_resolution = np.full(len(uniques), -1)
-    # Resolution rows latest first: np.unique's return_index picks each code's first occurrence
-    # in that order, i.e. each incident's last resolution.
-    resolution_rows = np.flatnonzero(kinds == INCIDENT_RESOLVED)[::-1]
-    found, first_seen = np.unique(codes[resolution_rows], return_index=True)
-    last_resolution[found] = resolution_rows[first_seen]
-    missing = np.flatnonzero(last_resolution < 0)
-    if len(missing):
-        ref = uniques[missing[0]]
-        first = int(np.argmax(codes == missing[0]))
-        number = frame["attrs"].iloc[incident_positions[first]].get("incident_number")
-        notes.append(Unresolved(str(number or ref)))
-        return None
+    for ref, (first, resolution) in incidents.items():
+        if resolution < 0:
+            number = c.attrs[first].get("incident_number")
+            notes.append(Unresolved(str(number or ref)))
+            return None
     # Every incident resolved: the milestone is the latest of their last resolutions.
-    at_values = _times(frame)[incident_positions]
-    final = last_resolution[int(np.argmax(at_values[last_resolution]))]
-    return _at_position(frame, int(incident_positions[final]), Rule.LAST_RESOLUTION)
+    last = [resolution for _, resolution in incidents.values()]
+    final = last[int(np.argmax(c.times[last]))]
+    return c.milestone(final, Rule.LAST_RESOLUTION)
 
 
 def _seconds(end: Milestone | None, start: Milestone | None) -> float | None:
@@ -247,41 +270,45 @@ def _seconds(end: Milestone | None, start: Milestone | None) -> float | None:
     return int(value) if value.is_integer() else value
 
 
-def _deploys(frame: pd.DataFrame, history: Sequence[Event]) -> tuple[list[Event], dict[str, str]]:
-    """``history`` and the frame's deploys (in that order), and the services the other rows name.
+def _deploys(
+    c: Columns, rows: Sequence[int], history: Sequence[Event]
+) -> tuple[list[Event], dict[str, str]]:
+    """``history`` and the rows' deploys (in that order), and the services the other rows name.
 
     The services map lower-cased name -> name as first written, as :func:`.suspects.rank` wants.
     """
-    if frame.empty:
+    if not rows:
         return list(history), {}
-    is_deploy = frame["kind"].isin(DEPLOY_KINDS).to_numpy()
-    named = frame.loc[~is_deploy, "service"].dropna().unique()
+    deploy_rows = [p for p in rows if c.kind[p] in DEPLOY_KINDS]
+    # The distinct services of the other rows, in the order they first appear.
+    named = dict.fromkeys(c.service[p] for p in rows if c.kind[p] not in DEPLOY_KINDS)
     services = {str(s).lower(): str(s) for s in named if isinstance(s, str) and s}
-    deploys = [*history, *frame_events(frame[is_deploy])] if is_deploy.any() else list(history)
+    deploys = [*history, *c.deploy_events(deploy_rows)] if deploy_rows else list(history)
     return deploys, services
 
 
-def _detection(frame: pd.DataFrame) -> dict[str, Milestone | None]:
+def _detection(c: Columns, rows: Sequence[int]) -> dict[str, Milestone | None]:
     """The milestones read straight off the first event of a kind: detected, paged, acknowledged."""
     found: dict[str, Milestone | None] = {}
-    detected = _first(frame, (ALARM_ALARM, INCIDENT_TRIGGERED))
-    found["detected"] = None if detected is None else _row_milestone(detected, Rule.FIRST_SIGNAL)
-    paged = _first(frame, (INCIDENT_NOTIFIED,))
-    trigger = _first(frame, (INCIDENT_TRIGGERED,))
+    detected = _first(c, rows, (ALARM_ALARM, INCIDENT_TRIGGERED))
+    found["detected"] = None if detected is None else c.milestone(detected, Rule.FIRST_SIGNAL)
+    paged = _first(c, rows, (INCIDENT_NOTIFIED,))
+    trigger = _first(c, rows, (INCIDENT_TRIGGERED,))
     if paged is not None:
-        found["paged"] = _row_milestone(paged, Rule.FIRST_NOTIFICATION)
+        found["paged"] = c.milestone(paged, Rule.FIRST_NOTIFICATION)
     else:
         found["paged"] = (
-            None if trigger is None else _row_milestone(trigger, Rule.TRIGGER_NO_NOTIFICATION)
+            None if trigger is None else c.milestone(trigger, Rule.TRIGGER_NO_NOTIFICATION)
         )
-    ack = _first(frame, (INCIDENT_ACKNOWLEDGED,))
-    found["acknowledged"] = None if ack is None else _row_milestone(ack, Rule.FIRST_ACK)
+    ack = _first(c, rows, (INCIDENT_ACKNOWLEDGED,))
+    found["acknowledged"] = None if ack is None else c.milestone(ack, Rule.FIRST_ACK)
     return found
 
 
 def analyse(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Columns,
     *,
+    rows: Sequence[int] | None = None,
     suspect_lookback: timedelta = timedelta(hours=6),
     overrides: Mapping[str, datetime] | None = None,
     failed_sources: Collection[str] = (),
@@ -295,9 +322,15 @@ def analyse(
     stands in for missing data is left unknown. ``history`` holds deploys from before the frame,
     ranked with the frame's own for the long lookback.
 
+    ``rows`` (ascending positions) analyses only those rows of the frame, as if they were a
+    frame of their own; many analyses of one frame pass its :class:`Columns`, taken once.
+
     (Longer than most on purpose: it reads top to bottom as the rule book, one milestone after
     the other in the order each needs the ones before it.)
     """
+    c = frame if isinstance(frame, Columns) else Columns(frame)
+    if rows is None:
+        rows = range(len(c.kind))
     overrides = dict(overrides or {})
     notes: dict[str, list[Note]] = {name: [] for name in MILESTONES}
     alarms_missing = "cloudwatch" in failed_sources
@@ -307,7 +340,7 @@ def analyse(
         return Milestone(overrides[name], Rule.SET_BY_HAND) if name in overrides else None
 
     m: dict[str, Milestone | None] = {}
-    impact = given("impact_started") or _impact_started(frame)
+    impact = given("impact_started") or _impact_started(c, rows)
     # Without CloudWatch, a trigger is only an upper bound of impact start: say so, and do not
     # measure time_to_detect from it.
     stand_in_start = (
@@ -320,10 +353,10 @@ def analyse(
         impact = replace(impact, rule=Rule.TRIGGER_UPPER_BOUND)
         notes["impact_started"].append(DetectUnknown())
     m["impact_started"] = impact
-    m.update(_detection(frame))
-    m["mitigated"] = given("mitigated") or _mitigated(frame, notes["mitigated"])
-    m["resolved"] = given("resolved") or _resolved(frame, m["mitigated"], notes["resolved"])
-    deploys, services = _deploys(frame, history)
+    m.update(_detection(c, rows))
+    m["mitigated"] = given("mitigated") or _mitigated(c, rows, notes["mitigated"])
+    m["resolved"] = given("resolved") or _resolved(c, rows, m["mitigated"], notes["resolved"])
+    deploys, services = _deploys(c, rows, history)
     suspects = rank(
         deploys,
         impact.at if impact else None,
