@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import naive
 import scenario
+from driver import Served
 from scenario import MONTH, MONTH_SIZE, REGIONS, TOKEN_ENV, Size
 
 from pmdraft.model import iso_z
@@ -35,37 +36,13 @@ SCALE_BASE = Size(incidents=20, log_entries=2_000, transitions=300, alarms=3, de
 SCALES = (1, 4, 16)
 
 
-class Sandbox:
+class Sandbox(Served):
     """The ``bench/serve.py`` process, driven one JSON line at a time."""
 
     def __init__(self) -> None:
-        env = dict(os.environ)
-        self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("serve.py"))],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
+        super().__init__(
+            [sys.executable, str(Path(__file__).with_name("serve.py"))], "bench/serve.py"
         )
-        self.info = self._read()
-
-    def _read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"bench/serve.py stopped (exit {self.proc.wait()})")
-        return json.loads(line)
-
-    def ask(self, op: str, **args: Any) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError, RuntimeError, ValueError):
-            self.ask("stop")
-        self.proc.wait(timeout=30)
 
 
 @contextlib.contextmanager

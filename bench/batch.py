@@ -26,11 +26,9 @@ before, ``Batch(share_reads=False)``) is measured at 20 incidents for comparison
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from driver import Served
 
 LATENCY = 0.05
 """Seconds added to every request, PagerDuty and CloudWatch alike."""
@@ -181,36 +181,11 @@ def serve() -> None:
         pd.stop()
 
 
-class Sandbox:
+class Sandbox(Served):
     """The ``--serve`` process, driven one JSON line at a time (as ``bench/api.py`` does)."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=dict(os.environ),
-        )
-        self.info = self._read()
-
-    def _read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"bench/batch.py --serve stopped (exit {self.proc.wait()})")
-        return json.loads(line)
-
-    def ask(self, op: str, **args: Any) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError, RuntimeError, ValueError):
-            self.ask("stop")
-        self.proc.wait(timeout=30)
+        super().__init__([sys.executable, __file__, "--serve"], "bench/batch.py --serve")
 
 
 def write_config(folder: Path, proxy: str, pd: dict[str, Any]) -> Path:
