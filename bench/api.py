@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import naive
 import scenario
-from driver import Served
+from driver import Served, hermetic_aws
 from scenario import MONTH, MONTH_SIZE, REGIONS, TOKEN_ENV, Size
 
 from pmdraft.model import iso_z
@@ -65,17 +65,6 @@ def _timed_collect() -> Iterator[list[float]]:
         yield took
     finally:
         pmdraft.draft.collect = original  # type: ignore[assignment]
-
-
-def _hermetic_aws() -> None:
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_REGION"):
-        os.environ.pop(key, None)
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="sandbox",
-        AWS_SECRET_ACCESS_KEY="sandbox",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
 
 
 class _Server:
@@ -293,7 +282,7 @@ def side_by_side(bed: Bed, rounds: int) -> dict[str, Any]:
 
 
 def main(quick: bool) -> dict[str, Any]:
-    _hermetic_aws()
+    hermetic_aws()
     started = time.perf_counter()
     month = MONTH_SIZE if not quick else SCALE_BASE.times(4)
     out: dict[str, Any] = {

@@ -39,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from driver import Served
+from driver import Served, hermetic_aws
 
 LATENCY = 0.05
 """Seconds added to every request, PagerDuty and CloudWatch alike."""
@@ -73,12 +73,7 @@ def _shape(path: str) -> str:
 
 def serve() -> None:
     """The sandbox process: one JSON command per stdin line, one JSON answer per stdout line."""
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="sandbox",
-        AWS_SECRET_ACCESS_KEY="sandbox",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
+    hermetic_aws()
     from proxy import DelayProxy
     from scenario import reset_moto
 
@@ -304,14 +299,7 @@ def run_batch(
 
 
 def main(quick: bool) -> dict[str, Any]:
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_REGION"):
-        os.environ.pop(key, None)
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="sandbox",
-        AWS_SECRET_ACCESS_KEY="sandbox",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
+    hermetic_aws()
     started = time.perf_counter()
     out: dict[str, Any] = {"latency_s": LATENCY, "runs": []}
     sandbox = Sandbox()

@@ -44,3 +44,15 @@ class Served:
         with contextlib.suppress(OSError, RuntimeError, ValueError):
             self.ask("stop")
         self.proc.wait(timeout=30)
+
+
+def hermetic_aws() -> None:
+    """Sandbox credentials for boto3 in this process, and none of the user's AWS settings."""
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_REGION"):
+        os.environ.pop(key, None)
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="sandbox",
+        AWS_SECRET_ACCESS_KEY="sandbox",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )

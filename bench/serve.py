@@ -12,7 +12,6 @@ Commands: ``{"op": "seed", "size": {...}}`` (fresh PagerDuty stand-in, moto rese
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections import Counter
@@ -22,6 +21,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import scenario
+from driver import hermetic_aws
 from proxy import DelayProxy
 from scenario import Size
 
@@ -32,12 +32,7 @@ TOKEN = "pmdraft-bench-token"
 
 
 def main() -> None:
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="sandbox",
-        AWS_SECRET_ACCESS_KEY="sandbox",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
+    hermetic_aws()
     pd: PagerDutyStandIn | None = None
     with MotoSandbox() as moto, DelayProxy(moto.endpoint_url, 0.0) as proxy:
         reply: dict[str, Any] = {"moto": moto.endpoint_url, "proxy": proxy.url, "token": TOKEN}
