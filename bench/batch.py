@@ -212,9 +212,8 @@ def write_config(folder: Path, proxy: str, pd: dict[str, Any]) -> Path:
 def lower_bound(n: int) -> dict[str, int]:
     """The requests any client reading everything once must make (see the module docstring)."""
     from pmdraft.config import load_config  # noqa: F401  (imports settle before timing)
-    from pmdraft.model import Window
+    from pmdraft.model import Window, merged_spans
     from pmdraft.sources.pagerduty.collector import incident_window, read_spans
-    from pmdraft.sources.pagerduty.shared import merged_spans
 
     listed = incidents(n)
     windows, logs = [], []

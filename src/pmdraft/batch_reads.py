@@ -27,13 +27,13 @@ from typing import Any
 
 from .config import Config
 from .errors import CollectorError, PmdraftError
-from .model import Window
+from .model import Window, merged_spans
 from .sources.base import request_ceiling
 from .sources.cloudwatch import CloudWatchConfig
 from .sources.cloudwatch.shared import SharedHistory
 from .sources.pagerduty import PagerDutyConfig, open_shared
 from .sources.pagerduty.collector import incident_window, read_spans
-from .sources.pagerduty.shared import SharedReads, merged_spans
+from .sources.pagerduty.shared import SharedReads
 
 
 @dataclass

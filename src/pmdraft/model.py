@@ -7,7 +7,7 @@ sharing one ``ref``, never one row with several time columns.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -229,6 +229,25 @@ class Window:
     def duration(self) -> timedelta:
         """How long the window is."""
         return self.until - self.since
+
+
+def merged_spans(spans: Iterable[Window]) -> list[Window]:
+    """``spans`` with those that overlap or touch merged: disjoint, in time order."""
+    out: list[Window] = []
+    for span in sorted(spans, key=lambda w: (w.since, w.until)):
+        if out and span.since <= out[-1].until:
+            out[-1] = Window(out[-1].since, max(out[-1].until, span.until))
+        else:
+            out.append(span)
+    return out
+
+
+def span_union(spans: Iterable[Window]) -> Window | None:
+    """The one span from the earliest start to the latest end, or ``None`` for no spans."""
+    listed = list(spans)
+    if not listed:
+        return None
+    return Window(min(s.since for s in listed), max(s.until for s in listed))
 
 
 class SourceStatus(StrEnum):

@@ -28,7 +28,7 @@ from functools import partial
 from typing import Any
 
 from ...errors import CollectorError
-from ...model import Window, parse_time, parse_time_or_none
+from ...model import Window, merged_spans, parse_time, parse_time_or_none, span_union
 from ..base import RequestCounter
 from .api import PagerDutyApi
 from .listing import whole_seconds
@@ -38,25 +38,6 @@ MAX_LISTING_SPAN = timedelta(days=180)
 """Longest creation span one ``GET /incidents`` may cover (PagerDuty allows six months)."""
 
 Records = list[dict[str, Any]]
-
-
-def merged_spans(spans: Iterable[Window]) -> list[Window]:
-    """``spans`` with those that overlap or touch merged: disjoint, in time order."""
-    out: list[Window] = []
-    for span in sorted(spans, key=lambda w: (w.since, w.until)):
-        if out and span.since <= out[-1].until:
-            out[-1] = Window(out[-1].since, max(out[-1].until, span.until))
-        else:
-            out.append(span)
-    return out
-
-
-def union(spans: Iterable[Window]) -> Window | None:
-    """The one span from the earliest start to the latest end, or ``None`` for no spans."""
-    listed = list(spans)
-    if not listed:
-        return None
-    return Window(min(s.since for s in listed), max(s.until for s in listed))
 
 
 def _clipped(window: Window) -> Window:
@@ -167,14 +148,14 @@ class SharedReads:
         """The spans to read once: incidents over the union (in six-month slices), log entries
         per merged span, change events over the union."""
         self.params = dict(params)
-        whole = union(incident_spans)
+        whole = span_union(incident_spans)
         start = whole.since if whole is not None else None
         while whole is not None and start is not None and start < whole.until:
             end = min(whole.until, start + MAX_LISTING_SPAN)
             self._incidents.append(_Read(Window(start, end), "created_at"))
             start = end
         self._logs = [_Read(s, "created_at") for s in merged_spans(log_spans)]
-        changes = union(change_spans)
+        changes = span_union(change_spans)
         self._changes = _Read(changes, "timestamp") if changes is not None else None
 
     @property
@@ -253,21 +234,20 @@ class SharedView:
 
     def resolve_ids(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         """The incidents of ``ids``: those in hand, the others looked up."""
-        found: dict[str, dict[str, Any]] = {}
-        for ident in ids:
-            inc = self.reads.records.get(ident)
-            if inc is None:
-                [inc] = self._own(partial(_one, PagerDutyApi.incident_by_id, ident))
-            found.setdefault(inc["id"], inc)
-        return list(found.values())
+        return self._resolve(ids, PagerDutyApi.incident_by_id)
 
     def resolve(self, refs: Sequence[str]) -> list[dict[str, Any]]:
         """The incidents of ``refs`` (ids or numbers): those in hand, the others looked up."""
+        return self._resolve(refs, PagerDutyApi.incident)
+
+    def _resolve(
+        self, refs: Sequence[str], lookup: Callable[[PagerDutyApi, str], dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for ref in refs:
             inc = self.reads.records.get(ref)
             if inc is None:
-                [inc] = self._own(partial(_one, PagerDutyApi.incident, ref))
+                [inc] = self._own(partial(_one, lookup, ref))
             found.setdefault(inc["id"], inc)
         return list(found.values())
 
