@@ -91,16 +91,25 @@ class RequestCounter:
     stays true, so the pipeline reports the source as a named gap even if it caught the error.
     """
 
-    def __init__(self, limit: int | None = None) -> None:
+    def __init__(self, limit: int | None = None, *, pool: RequestCounter | None = None) -> None:
         self._lock = threading.Lock()
         self.value = 0
-        self.limit = limit if limit is not None else _CEILING.get()
+        self.pool = pool
+        """A counter shared with other collectors' counters, which holds the ceiling for all of
+        them (PagerDuty's two lines); this one then keeps only its own count and ``stopped``."""
+        self.limit = None if pool is not None else limit if limit is not None else _CEILING.get()
         """Most requests this counter allows; ``None``: no ceiling."""
         self.stopped = False
         """Whether a request was refused because of the ceiling."""
 
     def add(self, n: int = 1, **_: Any) -> None:
         """Count ``n`` requests about to be sent; raise if that would pass the ceiling."""
+        if self.pool is not None:
+            try:
+                self.pool.add(n)
+            except RequestCeilingReached:
+                self.stopped, self.limit = True, self.pool.limit
+                raise
         with self._lock:
             if self.limit is not None and self.value + n > self.limit:
                 self.stopped = True

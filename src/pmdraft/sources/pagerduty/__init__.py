@@ -89,14 +89,13 @@ def _apis(
     one pool that holds the per-run ceiling (``[run] max_requests``)."""
     from ..base import RequestCounter
     from .api import PagerDutyApi
-    from .changes import SharedCounter
 
     pool = RequestCounter()
-    client, counter, budget = _client(cfg, context, SharedCounter(pool))
+    client, counter, budget = _client(cfg, context, RequestCounter(pool=pool))
     incidents = (PagerDutyApi(client, max_connections=cfg.max_connections), counter)
     if not cfg.change_events:
         return incidents, None, budget
-    client, counter, _ = _client(cfg, context, SharedCounter(pool), budget)
+    client, counter, _ = _client(cfg, context, RequestCounter(pool=pool), budget)
     return incidents, (PagerDutyApi(client, max_connections=cfg.max_connections), counter), budget
 
 

@@ -1,51 +1,26 @@
 """PagerDuty change events as deploys: a collector of its own, with its own line in Sources.
 
 It reads one ``GET /change_events`` listing from the deploy lookback before the window to the
-window's end, through the same client (rate limit, retries) as the incidents' collector, and
-counts its requests against the same ``[run] max_requests`` ceiling (:class:`SharedCounter`),
-so a failure or a ceiling stop of this listing is reported on its own line while the incidents'
-line stays ``ok``.
+window's end, through a client like the incidents' collector's (the same per-minute budget,
+retries), and counts its requests against the same ``[run] max_requests`` ceiling (its
+``RequestCounter`` shares the incidents' ``pool``), so a failure or a ceiling stop of this
+listing is reported on its own line while the incidents' line stays ``ok``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
-from typing import Any
 
 from ...model import Event, SourceExtras, Window, parse_time_or_none
 from .._http import scrub
-from ..base import RequestCeilingReached, RequestCounter
+from ..base import RequestCounter
 from .api import PagerDutyApi
 from .events import change_event
 from .records import Tally, change_problem, shown_id, within
 
 NAME = "pagerduty:change_events"
 """The change events' name in the draft's Sources and the JSON's ``sources``."""
-
-
-class SharedCounter(RequestCounter):
-    """One collector's own count of requests, also counted in ``pool``, which holds the ceiling.
-
-    The PagerDuty collectors share one per-run ceiling; each has its own count (its line's
-    Requests) and its own ``stopped``, so only the collector whose request was refused is a gap.
-    """
-
-    def __init__(self, pool: RequestCounter) -> None:
-        super().__init__(limit=None)
-        self.pool = pool
-        """The counter every PagerDuty request of the run is counted in (with the ceiling)."""
-
-    def add(self, n: int = 1, **_: Any) -> None:
-        """Count ``n`` requests here and in the pool; raise if the pool's ceiling refuses them."""
-        try:
-            self.pool.add(n)
-        except RequestCeilingReached:
-            self.stopped = True
-            self.limit = self.pool.limit
-            raise
-        with self._lock:
-            self.value += n
 
 
 class ChangeEventsCollector:
