@@ -315,7 +315,7 @@ def build_draft(
 def _per_incident(
     frame: Any, scope: Scope, analysis_of: Callable[[Any], Analysis]
 ) -> tuple[IncidentFacts, ...]:
-    """Each in-scope incident's own analysis (its rows: :func:`.timeline.scope.incident_mask`).
+    """Each in-scope incident's own analysis (its rows: :meth:`.timeline.scope.IncidentRows.of`).
 
     The frame is indexed once (:func:`.timeline.scope.incident_rows`), so each incident costs
     its own rows, not the frame's.
