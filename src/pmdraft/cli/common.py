@@ -208,18 +208,20 @@ def user_template(
     compiled now, so a broken one fails before any source is read. Returns ``(template,
     config)``; the config is read here only when the template may come from it, and handed on
     so no command reads it twice."""
-    from ..render import load_user_template
-
+    # The renderers import pandas and jinja2 (about 0.6 s): only for a template to compile now;
+    # otherwise they are imported while the sources are read (pmdraft.warm).
     if option:
         if fmt == "json":
             raise click.UsageError("--template applies to --format markdown or html, not json")
+        from ..render import load_user_template
+
         return load_user_template(Path(option), fmt), config
     if fmt != "markdown":
         return None, config
     if config is None:
         config = load_config(config_option)
-    return (
-        load_user_template(config.resolve(config.render.template), fmt)
-        if config.render.template
-        else None
-    ), config
+    if not config.render.template:
+        return None, config
+    from ..render import load_user_template
+
+    return load_user_template(config.resolve(config.render.template), fmt), config
