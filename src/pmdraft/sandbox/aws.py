@@ -7,6 +7,7 @@ served through moto's own serializer, so boto3 reads it exactly as it reads AWS.
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import logging
 import struct
@@ -181,12 +182,14 @@ def _aggregate(
     """Per period from ``start`` holding data: its start (epoch seconds) and ``stat`` value."""
     lo = bisect.bisect_left(series.times, start)
     hi = bisect.bisect_left(series.times, end)
-    buckets: dict[int, list[float]] = {}
-    for i in range(lo, hi):
-        buckets.setdefault(int((series.times[i] - start) // period), []).append(series.values[i])
     combine = _STATS[stat]
-    keys = sorted(buckets)
-    return [start + k * period for k in keys], [float(combine(buckets[k])) for k in keys]
+    times, values = [], []
+    # The datapoints are sorted, so each period's are adjacent: one pass, no per-point dict.
+    keyed = zip(series.times[lo:hi], series.values[lo:hi], strict=True)
+    for k, group in itertools.groupby(keyed, key=lambda p: (p[0] - start) // period):
+        times.append(start + k * period)
+        values.append(float(combine([v for _, v in group])))
+    return times, values
 
 
 def _stored_metric_data(self: Any, account: str, region: str) -> Any:
@@ -232,7 +235,7 @@ def _stored_metric_data(self: Any, account: str, region: str) -> Any:
             {
                 "id": q["Id"],
                 "label": q.get("Label") or q["MetricStat"]["Metric"]["MetricName"],
-                "timestamps": [datetime.fromtimestamp(t, UTC) for t in times[lo:hi]],
+                "timestamps": times[lo:hi],  # epoch seconds; datetimes only where moto writes
                 "values": values[lo:hi],
                 "status_code": "Complete" if hi == len(times) else "PartialData",
             }
@@ -245,10 +248,13 @@ def _stored_metric_data(self: Any, account: str, region: str) -> Any:
     kind = self.headers.get("Content-Type", "")
     if "cbor" in kind:
         headers = {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
+        for r in results:  # CBOR's timestamps are tagged epoch seconds (tag 1)
+            r["timestamps"] = [_Epoch(t) for t in r["timestamps"]]
         return _cbor(_shaped(result)), {**headers, "status": 200}
     if "amz-json" in kind:
-        body = json.dumps(_shaped(result), default=lambda at: at.timestamp())
-        return body, {"Content-Type": kind, "status": 200}
+        return json.dumps(_shaped(result)), {"Content-Type": kind, "status": 200}
+    for r in results:
+        r["timestamps"] = [datetime.fromtimestamp(t, UTC) for t in r["timestamps"]]
     return ActionResult(result)
 
 
@@ -262,6 +268,13 @@ def _shaped(result: dict[str, Any]) -> dict[str, Any]:
             {names[k]: v for k, v in r.items()} for r in result["MetricDataResults"]
         ],
     }
+
+
+@dataclass(frozen=True)
+class _Epoch:
+    """A timestamp as epoch seconds, for :func:`_cbor` (a datetime costs a microsecond to make)."""
+
+    seconds: float
 
 
 def _cbor_head(major: int, n: int) -> bytes:
@@ -286,6 +299,8 @@ def _cbor(value: Any) -> bytes:
         return _cbor_head(3, len(raw)) + raw
     if isinstance(value, datetime):
         return b"\xc1\xfb" + _DOUBLE(value.timestamp())
+    if isinstance(value, _Epoch):
+        return b"\xc1\xfb" + _DOUBLE(value.seconds)
     if isinstance(value, bool):
         return b"\xf5" if value else b"\xf4"
     if isinstance(value, int):

@@ -30,6 +30,7 @@ from .alarms import ALARM_TYPES, AlarmInfo, BadItem, alarm_event, alarms_of, lab
 from .archive import merged
 from .graphs import MetricReads
 from .history import ADVICE, PAGE_SIZE, HistoryReads
+from .lookback import LookbackStream
 from .shared import SharedHistory
 from .slices import HISTORY_SLICES, time_slices
 
@@ -240,14 +241,21 @@ class CloudWatchCollector(HistoryReads, MetricReads):
         with ThreadPoolExecutor(
             max_workers=len(slices) + 1, thread_name_prefix="cloudwatch-pair"
         ) as pool:
-            # GetMetricData for the graphs goes beside the history, not after it.
+            # GetMetricData for the graphs goes beside the history, not after it, and so does
+            # the metric lookback's, page by page (.lookback).
             graphs = self._start_graphs(pool, target, client, window, alarms)
-            items, tags = self._history(target, client, window, alarms, pool, slices)
+            stream = self._lookback_stream(target, client, alarms, graphs)
+            try:
+                items, tags = self._history(target, client, window, alarms, pool, slices, stream)
+            except BaseException:
+                if stream is not None:
+                    stream.close()
+                raise
             events = self._events(target, window, alarms, items, tags)
             if graphs is not None:
-                return self._graphed(target, client, alarms, events, graphs)
+                return self._graphed(target, client, alarms, events, graphs, stream)
         if self.metric_lookback is not None:
-            return self._looked_back(target, client, alarms, events)
+            return self._looked_back(target, client, alarms, events, stream)
         return events
 
     def _events(
@@ -308,12 +316,17 @@ class CloudWatchCollector(HistoryReads, MetricReads):
         alarms: Mapping[str, AlarmInfo],
         pool: Executor,
         slices: Sequence[tuple[datetime, datetime]],
+        stream: LookbackStream | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
-        """The wanted ``StateUpdate`` items (history, then archive) and their alarms' tags."""
+        """The wanted ``StateUpdate`` items (history, then archive) and their alarms' tags;
+        each page also goes to ``stream``, the metric lookback read meanwhile."""
         # One stream per time slice for every alarm of the pair, never a call per alarm; each
         # follows its NextToken, and each request waits for the account's rate limiter.
         read = partial(self._slice, target, client)
-        chains = [pool.submit(read, since, until) for since, until in slices]
+        chains = [
+            pool.submit(read, since, until, None if stream is None else partial(stream.page, since))
+            for since, until in slices
+        ]
         items = self._readable(target, (item for chain in chains for item in chain.result()))
         if self.archive_log_group:
             items = merged(items, self._archived(target, window), self._wanted)

@@ -27,6 +27,7 @@ from ...errors import CollectorError
 from ...model import ALARM_ALARM, Event, MetricSeries, Window, parse_time
 from .._aws import Page, RateLimiter, Target, where
 from .alarms import AlarmInfo
+from .lookback import LookbackStream
 from .metrics import (
     Points,
     floor_to,
@@ -36,6 +37,8 @@ from .metrics import (
     lookback_calls,
     looked_back,
     metric_points,
+    moved_back,
+    read_datapoints_fast,
 )
 
 LOOKBACK_WORKERS = 4
@@ -85,6 +88,7 @@ class MetricReads:
         client.meta.events.register(
             "before-send.cloudwatch.GetMetricData", lambda **_: limiter.wait()
         )
+        read_datapoints_fast(client)
 
     def _start_graphs(
         self,
@@ -119,6 +123,23 @@ class MetricReads:
         shown = floor_to(window.since - margin, step)
         return GraphRead(tuple(usable), periods, start, shown, lookback, points)
 
+    def _lookback_stream(
+        self,
+        target: Target,
+        client: Any,
+        alarms: Mapping[str, AlarmInfo],
+        graphs: GraphRead | None,
+    ) -> LookbackStream | None:
+        """The metric lookback, read while the history comes in (None: off, or the graphs'
+        query serves it)."""
+        if self.metric_lookback is None or (graphs is not None and graphs.lookback is not None):
+            return None
+
+        def read(usable: list[AlarmInfo], since: datetime, end: datetime) -> Any:
+            return self._points(target, client, usable, since, end, "the metric lookback")
+
+        return LookbackStream(alarms, self.metric_lookback, read, LOOKBACK_WORKERS)
+
     def _graphed(
         self,
         target: Target,
@@ -126,6 +147,7 @@ class MetricReads:
         alarms: Mapping[str, AlarmInfo],
         events: list[Event],
         read: GraphRead,
+        stream: LookbackStream | None = None,
     ) -> list[Event]:
         """``events``, with the graphs of the fired alarms kept (and the lookback applied).
 
@@ -143,32 +165,49 @@ class MetricReads:
             return events
         lookback = read.lookback
         if points is None or lookback is None or min(starts) - lookback < read.start:
-            return self._looked_back(target, client, alarms, events)
+            return self._looked_back(target, client, alarms, events, stream)
         return [
             looked_back(e, alarms, points, lookback) if e.kind == ALARM_ALARM else e for e in events
         ]
 
     def _looked_back(
-        self, target: Target, client: Any, alarms: Mapping[str, AlarmInfo], events: list[Event]
+        self,
+        target: Target,
+        client: Any,
+        alarms: Mapping[str, AlarmInfo],
+        events: list[Event],
+        stream: LookbackStream | None = None,
     ) -> list[Event]:
         """``events`` with breach starts moved back by the metric lookback, graphs off.
 
-        Reads GetMetricData for the fired alarms only, near their breaches only: the breaches
-        swept into as few calls as AWS's per-call limits allow (:func:`~.metrics.lookback_calls`),
-        read side by side, on the same period grid as the graphs' query, so the breach starts
-        found are the same with graphs on or off.
+        The breaches ``stream`` read while the history came in take its finds; the others
+        (archived, or a batch run's shared history) are read now: GetMetricData for the fired
+        alarms only, near their breaches only, the breaches swept into as few calls as AWS's
+        per-call limits allow (:func:`~.metrics.lookback_calls`), read side by side, on the same
+        period grid as the graphs' query, so the breach starts found are the same with graphs on
+        or off.
         """
         assert self.metric_lookback is not None
         lookback = self.metric_lookback
-        breaches = [
-            (i, parse_time(str(e.attrs["breach_start"])), alarms[str(e.attrs["alarm_name"])])
-            for i, e in enumerate(events)
-            if e.kind == ALARM_ALARM and str(e.attrs["alarm_name"]) in alarms
-        ]
+        found: dict[tuple[str, float], datetime | None] = {}
+        seen: set[tuple[str, float]] = set()
+        if stream is not None:
+            found, seen = stream.results()
+        out = list(events)
+        breaches = []
+        for i, e in enumerate(events):
+            name = str(e.attrs.get("alarm_name"))
+            if e.kind != ALARM_ALARM or name not in alarms:
+                continue
+            start = parse_time(str(e.attrs["breach_start"]))
+            key = (name, start.timestamp())
+            if key in seen:
+                out[i] = moved_back(e, found.get(key))
+            else:
+                breaches.append((i, start, alarms[name]))
         calls = lookback_calls([b for b in breaches if graphable([b[2]])], lookback)
         if not calls:
-            return events
-        out = list(events)
+            return out
         with ThreadPoolExecutor(
             max_workers=min(LOOKBACK_WORKERS, len(calls)), thread_name_prefix="cloudwatch-lookback"
         ) as pool:

@@ -55,9 +55,17 @@ class HistoryReads:
     _wanted: Callable[[str], bool]
 
     def _slice(
-        self, target: Target, client: Any, since: datetime, until: datetime
+        self,
+        target: Target,
+        client: Any,
+        since: datetime,
+        until: datetime,
+        on_page: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> list[dict[str, Any]]:
-        """The ``StateUpdate`` items of one time slice, newest first: one NextToken chain."""
+        """The ``StateUpdate`` items of one time slice, newest first: one NextToken chain.
+
+        ``on_page`` is given each page's items as it arrives (a batch run's shared read is
+        not paged here, so it gives none)."""
         if self.shared is not None:
 
             def whole(span: Window) -> list[dict[str, Any]]:
@@ -67,10 +75,15 @@ class HistoryReads:
             cut = self.shared.history(target, since, until, whole)
             if cut is not None:
                 return cut
-        return self._read_slice(target, client, since, until)
+        return self._read_slice(target, client, since, until, on_page)
 
     def _read_slice(
-        self, target: Target, client: Any, since: datetime, until: datetime
+        self,
+        target: Target,
+        client: Any,
+        since: datetime,
+        until: datetime,
+        on_page: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> list[dict[str, Any]]:
         pages = self._paged(
             target,
@@ -82,12 +95,17 @@ class HistoryReads:
             EndDate=until,
             MaxRecords=PAGE_SIZE,
         )
-        return [
-            item
-            for page in self._call(target, client, "DescribeAlarmHistory", pages)
-            for item in page.get("AlarmHistoryItems", [])
-            if item.get("HistoryItemType") == "StateUpdate"
-        ]
+        found: list[dict[str, Any]] = []
+        for page in self._call(target, client, "DescribeAlarmHistory", pages):
+            items = [
+                item
+                for item in page.get("AlarmHistoryItems", [])
+                if item.get("HistoryItemType") == "StateUpdate"
+            ]
+            if on_page is not None:
+                on_page(items)
+            found += items
+        return found
 
     def _readable(self, target: Target, items: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
         """The wanted items, each once; the unreadable ones and the repeats are noted."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import itertools
+import json
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -42,12 +43,15 @@ RULE_LOOKBACK = (
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-Points = tuple[list[datetime], list[float]]
-"""One metric's timestamps and values, in the order GetMetricData gave them."""
+Points = tuple[list[float], list[float]]
+"""One metric's timestamps (epoch seconds, UTC) and values, oldest first.
+
+Seconds rather than datetimes: a month of lookback is hundreds of thousands of datapoints, and
+a datetime costs about a microsecond to make; only a breach start found becomes one."""
 
 
 def earlier_breach(
-    times: Sequence[datetime],
+    times: Sequence[float],
     values: Sequence[float],
     alarm: AlarmInfo,
     start: datetime,
@@ -57,25 +61,27 @@ def earlier_breach(
 
     Walks back from ``start`` one period at a time while each datapoint breaches the threshold;
     a missing or non-breaching datapoint ends the run, and so does ``start - lookback``.
-    ``times`` are ascending (as :func:`metric_points` gives them): the walk starts by bisection,
+    ``times`` are ascending epoch seconds (as :func:`metric_points` gives them): the walk starts by
+    bisection,
     so a month of datapoints costs each breach only its own run.
     """
     breaches = BREACHES.get(alarm.comparison or "")
     if breaches is None or alarm.threshold is None or not alarm.period:
         return None
-    period = timedelta(seconds=alarm.period)
-    found, expected = None, start
-    for i in range(bisect.bisect_left(times, start) - 1, -1, -1):
+    period, begin = alarm.period, start.timestamp()
+    earliest = begin - lookback.total_seconds()
+    found, expected = None, begin
+    for i in range(bisect.bisect_left(times, begin) - 1, -1, -1):
         at, value = times[i], values[i]
         if (
-            at < start - lookback
+            at < earliest
             or expected - at > period
             or math.isnan(value)
             or not breaches(value, alarm.threshold)
         ):
             break
         found = expected = at
-    return found
+    return None if found is None else datetime.fromtimestamp(found, UTC)
 
 
 def looked_back(
@@ -89,9 +95,14 @@ def looked_back(
     if name not in alarms or name not in points:
         return event
     start = parse_time(str(event.attrs["breach_start"]))
-    earlier = earlier_breach(*points[name], alarms[name], start, lookback)
+    return moved_back(event, earlier_breach(*points[name], alarms[name], start, lookback))
+
+
+def moved_back(event: Event, earlier: datetime | None) -> Event:
+    """``event`` with its breach start moved to ``earlier`` (the lookback's find), if any."""
     if earlier is None:
         return event
+    start = parse_time(str(event.attrs["breach_start"]))
     return dataclasses.replace(
         event,
         attrs={
@@ -199,6 +210,7 @@ def metric_points(
     dropped = 0
     queries = [_query(i, a, (periods or {}).get(a.name)) for i, a in enumerate(alarms)]
     points: dict[str, Points] = {q["Id"]: ([], []) for q in queries}
+    first, last = start.timestamp(), end.timestamp()
     # One paginated call per batch; its NextToken pages bring more datapoints of the same queries.
     for batch in _batches(queries, end - start):
         params = {
@@ -211,16 +223,16 @@ def metric_points(
         for page in call(pages):
             for result in page.get("MetricDataResults", []):
                 times, values = points[result["Id"]]
-                for at, value in zip(
-                    result.get("Timestamps", []), result.get("Values", []), strict=False
-                ):
-                    at = at.astimezone(UTC)
-                    if start <= at < end:
-                        times.append(at)
-                        # A datapoint GetMetricData could not compute is a gap, not a zero.
-                        values.append(value if isinstance(value, (int, float)) else float("nan"))
-                    else:
-                        dropped += 1
+                stamps = [_seconds(at) for at in result.get("Timestamps", [])]
+                kept = [
+                    (at, value)
+                    for at, value in zip(stamps, result.get("Values", []), strict=False)
+                    if first <= at < last
+                ]
+                dropped += min(len(stamps), len(result.get("Values", []))) - len(kept)
+                times.extend(at for at, _ in kept)
+                # A datapoint GetMetricData could not compute is a gap, not a zero.
+                values.extend(_number(value) for _, value in kept)
     for times, values in points.values():
         if any(a > b for a, b in itertools.pairwise(times)):
             pairs = sorted(zip(times, values, strict=True), key=lambda p: p[0])
@@ -231,6 +243,70 @@ def metric_points(
             f"{iso_z(start)} .. {iso_z(end)} (the graph window and its margins); dropped"
         )
     return {a.name: points[q["Id"]] for q, a in zip(queries, alarms, strict=True)}
+
+
+def _seconds(at: Any) -> float:
+    """A datapoint's time as epoch seconds: botocore gives datetimes, the fast read numbers."""
+    return at.timestamp() if isinstance(at, datetime) else float(at)
+
+
+def _number(value: Any) -> float:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+
+
+def _epoch_points(result: Any) -> bool:
+    """Whether one ``MetricDataResults`` item is shaped as the JSON protocol documents it: lists
+    of epoch-second timestamps and of values (else botocore parses the answer)."""
+    if not isinstance(result, dict):
+        return False
+    times, values = result.get("Timestamps", []), result.get("Values", [])
+    return (
+        isinstance(times, list)
+        and isinstance(values, list)
+        and all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in times)
+    )
+
+
+def _fast_metric_data(
+    operation_model: Any,
+    response_dict: dict[str, Any],
+    customized_response_dict: dict[str, Any],
+    **_: Any,
+) -> None:
+    """botocore ``before-parse`` hook for GetMetricData: read the datapoints with the C JSON
+    decoder.
+
+    botocore's JSON parser walks every datapoint through the model (about 5 us each; a month of
+    lookback is hundreds of thousands). A JSON-protocol answer's ``MetricDataResults`` are read
+    here instead (their timestamps stay epoch seconds, which :func:`metric_points` wants) and
+    handed to botocore as the customised part of the answer; botocore parses the rest
+    (``NextToken``, ``Messages``). An answer in another protocol, an error, or one shaped
+    otherwise is left to botocore whole.
+    """
+    body = response_dict.get("body")
+    if (
+        response_dict.get("status_code") != 200
+        or not isinstance(body, bytes)
+        or getattr(operation_model.service_model, "resolved_protocol", None) != "json"
+    ):
+        return
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return  # the answer guard (_aws.guard_answers) names the unreadable body
+    results = data.get("MetricDataResults") if isinstance(data, dict) else None
+    if not isinstance(results, list):
+        return
+    if not all(_epoch_points(r) for r in results):
+        return
+    customized_response_dict["MetricDataResults"] = results
+    rest = {k: v for k, v in data.items() if k != "MetricDataResults"}
+    response_dict["body"] = json.dumps(rest).encode()
+
+
+def read_datapoints_fast(client: Any) -> None:
+    """Set ``client`` to read GetMetricData's datapoints with :func:`_fast_metric_data`."""
+    client.meta.events.register("before-parse.cloudwatch.GetMetricData", _fast_metric_data)
 
 
 def graph_series(
@@ -248,7 +324,8 @@ def graph_series(
     found = []
     for a in alarms:
         times, values = points[a.name]
-        order = sorted((i for i in range(len(times)) if times[i] >= shown), key=times.__getitem__)
+        since = shown.timestamp()
+        order = sorted((i for i in range(len(times)) if times[i] >= since), key=times.__getitem__)
         found.append(
             MetricSeries(
                 alarm_name=a.name,
@@ -261,7 +338,7 @@ def graph_series(
                 period=(periods or {}).get(a.name, a.period),
                 threshold=a.threshold,
                 comparison_operator=a.comparison,
-                times=tuple(iso_z(times[i]) for i in order),
+                times=tuple(iso_z(datetime.fromtimestamp(times[i], UTC)) for i in order),
                 values=tuple(values[i] for i in order),
             )
         )

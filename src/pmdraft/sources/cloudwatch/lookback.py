@@ -1,0 +1,143 @@
+"""The metric lookback read while the alarm history is still coming in.
+
+The history is the CloudWatch collector's critical path (a few NextToken chains held to the
+DescribeAlarmHistory quota), and the lookback's GetMetricData calls have their own quota. So each
+history page's breaches go into their slice's open call as the page arrives; a call is sent as
+soon as the next breach would take it past AWS's per-call limits (500 queries, 100,800
+datapoints as if every period held one: the sweep of :func:`~.metrics.lookback_calls`), and the
+slices' last calls when their chains end. By the time the history is read, most of the lookback
+is too. Each call's span starts on the period grid (:func:`~.metrics.floor`), so the breach
+starts found are the ones a single call over the whole window would give.
+
+A breach the stream did not see (an archived state change, a batch run's shared history) is
+looked back afterwards, as before (:meth:`~.graphs.MetricReads._looked_back`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ...model import ALARM_ALARM
+from .alarms import KIND_BY_STATE, AlarmInfo, breach_start, history_data
+from .metrics import (
+    DATAPOINTS_PER_CALL,
+    METRIC_QUERIES_PER_CALL,
+    LookbackCall,
+    Points,
+    earlier_breach,
+    floor,
+    graphable,
+)
+
+Breach = tuple[str, float]
+"""An alarm's name and its evaluated breach start (epoch seconds): what a result is found by."""
+
+ReadPoints = Callable[[list[AlarmInfo], datetime, datetime], "dict[str, Points] | None"]
+"""Reads the alarms' datapoints from one time to another (None: the read failed, noted)."""
+
+
+def breach_of(
+    item: Mapping[str, Any], alarms: Mapping[str, AlarmInfo]
+) -> tuple[Breach, AlarmInfo] | None:
+    """The breach a history item starts, as :func:`~.alarms.alarm_event` dates it; None for any
+    item that is not a readable transition to ALARM of a graphable alarm (the events are made,
+    and the unreadable named, later)."""
+    name, stamp = item.get("AlarmName"), item.get("Timestamp")
+    alarm = alarms.get(name) if isinstance(name, str) else None
+    if alarm is None or not isinstance(stamp, datetime) or not graphable([alarm]):
+        return None
+    try:
+        data = history_data(item)
+    except ValueError:
+        return None
+    new = data.get("newState")
+    if not isinstance(new, dict) or KIND_BY_STATE.get(str(new.get("stateValue"))) != ALARM_ALARM:
+        return None
+    reason = new.get("stateReasonData")
+    start, _ = breach_start(
+        reason if isinstance(reason, dict) else {}, alarm, stamp.astimezone(UTC)
+    )
+    return (alarm.name, start.timestamp()), alarm
+
+
+class LookbackStream:
+    """One (account, region) pair's lookback, sent call by call as history pages arrive."""
+
+    def __init__(
+        self, alarms: Mapping[str, AlarmInfo], lookback: timedelta, read: ReadPoints, workers: int
+    ) -> None:
+        self._alarms, self._lookback, self._read = alarms, lookback, read
+        self._pool = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="cloudwatch-lookback"
+        )
+        self._open: dict[Hashable, tuple[LookbackCall, list[Breach]]] = {}
+        self._sent: list[tuple[list[Breach], LookbackCall, Future[dict[str, Points] | None]]] = []
+        self._lock = threading.Lock()
+
+    def page(self, chain: Hashable, items: list[dict[str, Any]]) -> None:
+        """A history page of ``chain`` (one time slice's NextToken chain) has arrived."""
+        for item in items:
+            found = breach_of(item, self._alarms)
+            if found is not None:
+                self._add(chain, *found)
+
+    def _add(self, chain: Hashable, breach: Breach, alarm: AlarmInfo) -> None:
+        start = datetime.fromtimestamp(breach[1], UTC)
+        since, end = floor(start - self._lookback, [alarm]), start + timedelta(seconds=1)
+        current = self._open.get(chain)
+        if current is not None:
+            call, breaches = current
+            wanted = {**call.alarms, alarm.name: alarm}
+            joined = LookbackCall(min(call.since, since), max(call.end, end), wanted, [])
+            if len(wanted) <= METRIC_QUERIES_PER_CALL and joined.points() <= DATAPOINTS_PER_CALL:
+                call.since, call.end, call.alarms = joined.since, joined.end, wanted
+                breaches.append(breach)
+                return
+            self._send(call, breaches)
+        self._open[chain] = (LookbackCall(since, end, {alarm.name: alarm}, []), [breach])
+
+    def _send(self, call: LookbackCall, breaches: list[Breach]) -> None:
+        call.since = floor(call.since, list(call.alarms.values()))
+        usable = sorted(call.alarms.values(), key=lambda a: a.name)
+        future = self._pool.submit(self._read, usable, call.since, call.end)
+        with self._lock:
+            self._sent.append((breaches, call, future))
+
+    def results(self) -> tuple[dict[Breach, datetime | None], set[Breach]]:
+        """Send the open calls and wait for every call: each breach's earlier start (None: its
+        datapoints do not move it), and every breach seen (a failed call's too: its failure is
+        a note already, and its breaches keep their evaluated start)."""
+        for call, breaches in self._open.values():
+            self._send(call, breaches)
+        self._open.clear()
+        found: dict[Breach, datetime | None] = {}
+        seen: set[Breach] = set()
+        try:
+            for breaches, _, future in self._sent:
+                seen.update(breaches)
+                points = future.result()
+                if points is None:
+                    continue
+                for name, start in breaches:
+                    if name in points:
+                        at = datetime.fromtimestamp(start, UTC)
+                        found[(name, start)] = earlier_breach(
+                            *points[name], self._alarms[name], at, self._lookback
+                        )
+        finally:
+            self.close()
+        return found, seen
+
+    def close(self) -> None:
+        """Stop: calls not yet started are dropped (a failed history read ends the pair)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    @property
+    def calls(self) -> int:
+        """The calls sent so far."""
+        with self._lock:
+            return len(self._sent)
