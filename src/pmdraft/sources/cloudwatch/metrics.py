@@ -322,6 +322,15 @@ def graph_series(
     """
     account, region = target
     found = []
+    # The series share one period grid, so a time's text is made once, not once per series.
+    texts: dict[float, str] = {}
+
+    def text(at: float) -> str:
+        made = texts.get(at)
+        if made is None:
+            made = texts[at] = iso_z(datetime.fromtimestamp(at, UTC))
+        return made
+
     for a in alarms:
         times, values = points[a.name]
         since = shown.timestamp()
@@ -338,7 +347,7 @@ def graph_series(
                 period=(periods or {}).get(a.name, a.period),
                 threshold=a.threshold,
                 comparison_operator=a.comparison,
-                times=tuple(iso_z(datetime.fromtimestamp(times[i], UTC)) for i in order),
+                times=tuple(text(times[i]) for i in order),
                 values=tuple(values[i] for i in order),
             )
         )
