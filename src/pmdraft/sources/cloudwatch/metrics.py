@@ -223,16 +223,18 @@ def metric_points(
         for page in call(pages):
             for result in page.get("MetricDataResults", []):
                 times, values = points[result["Id"]]
-                stamps = [_seconds(at) for at in result.get("Timestamps", [])]
-                kept = [
-                    (at, value)
-                    for at, value in zip(stamps, result.get("Values", []), strict=False)
-                    if first <= at < last
-                ]
-                dropped += min(len(stamps), len(result.get("Values", []))) - len(kept)
-                times.extend(at for at, _ in kept)
+                stamps, read = _seconds(result.get("Timestamps", [])), result.get("Values", [])
+                count = min(len(stamps), len(read))
+                stamps, read = stamps[:count], read[:count]
+                if count and (min(stamps) < first or max(stamps) >= last):
+                    kept = [
+                        (at, v) for at, v in zip(stamps, read, strict=True) if first <= at < last
+                    ]
+                    dropped += count - len(kept)
+                    stamps, read = [at for at, _ in kept], [v for _, v in kept]
+                times.extend(stamps)
                 # A datapoint GetMetricData could not compute is a gap, not a zero.
-                values.extend(_number(value) for _, value in kept)
+                values.extend(read if _NUMBERS.issuperset(map(type, read)) else map(_number, read))
     for times, values in points.values():
         if any(a > b for a, b in itertools.pairwise(times)):
             pairs = sorted(zip(times, values, strict=True), key=lambda p: p[0])
@@ -245,9 +247,15 @@ def metric_points(
     return {a.name: points[q["Id"]] for q, a in zip(queries, alarms, strict=True)}
 
 
-def _seconds(at: Any) -> float:
-    """A datapoint's time as epoch seconds: botocore gives datetimes, the fast read numbers."""
-    return at.timestamp() if isinstance(at, datetime) else float(at)
+_NUMBERS = frozenset((int, float))
+"""The types of a datapoint value or time read as it is (``bool`` is not among them)."""
+
+
+def _seconds(stamps: list[Any]) -> list[float]:
+    """Datapoint times as epoch seconds: botocore gives datetimes, the fast read numbers."""
+    if _NUMBERS.issuperset(map(type, stamps)):
+        return stamps
+    return [at.timestamp() if isinstance(at, datetime) else float(at) for at in stamps]
 
 
 def _number(value: Any) -> float:
@@ -263,7 +271,7 @@ def _epoch_points(result: Any) -> bool:
     return (
         isinstance(times, list)
         and isinstance(values, list)
-        and all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in times)
+        and _NUMBERS.issuperset(map(type, times))
     )
 
 
