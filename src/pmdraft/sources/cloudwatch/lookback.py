@@ -3,11 +3,11 @@
 The history is the CloudWatch collector's critical path (a few NextToken chains held to the
 DescribeAlarmHistory quota), and the lookback's GetMetricData calls have their own quota. So each
 history page's breaches go into their slice's open call as the page arrives; a call is sent as
-soon as the next breach would take it past AWS's per-call limits (500 queries, 100,800
-datapoints as if every period held one: the sweep of :func:`~.metrics.lookback_calls`), and the
-slices' last calls when their chains end. By the time the history is read, most of the lookback
-is too. Each call's span starts on the period grid (:func:`~.metrics.floor`), so the breach
-starts found are the ones a single call over the whole window would give.
+soon as the next breach does not join it (:func:`~.metrics.joined`: AWS's per-call limits, and
+no call widened by more than it is worth), and the slices' last calls when their chains end. By
+the time the history is read, most of the lookback is too. Each call's span starts on the period
+grid (:func:`~.metrics.floor`), so the breach starts found are the ones a single call over the
+whole window would give.
 
 A breach the stream did not see (an archived state change, a batch run's shared history) is
 looked back afterwards, as before (:meth:`~.graphs.MetricReads._looked_back`).
@@ -23,15 +23,7 @@ from typing import Any
 
 from ...model import ALARM_ALARM
 from .alarms import KIND_BY_STATE, AlarmInfo, breach_start, history_data
-from .metrics import (
-    DATAPOINTS_PER_CALL,
-    METRIC_QUERIES_PER_CALL,
-    LookbackCall,
-    Points,
-    earlier_breach,
-    floor,
-    graphable,
-)
+from .metrics import LookbackCall, Points, earlier_breach, floor, graphable, joined
 
 Breach = tuple[str, float]
 """An alarm's name and its evaluated breach start (epoch seconds): what a result is found by."""
@@ -91,10 +83,7 @@ class LookbackStream:
         current = self._open.get(chain)
         if current is not None:
             call, breaches = current
-            wanted = {**call.alarms, alarm.name: alarm}
-            joined = LookbackCall(min(call.since, since), max(call.end, end), wanted, [])
-            if len(wanted) <= METRIC_QUERIES_PER_CALL and joined.points() <= DATAPOINTS_PER_CALL:
-                call.since, call.end, call.alarms = joined.since, joined.end, wanted
+            if joined(call, since, end, alarm):
                 breaches.append(breach)
                 return
             self._send(call, breaches)

@@ -378,34 +378,52 @@ class LookbackCall:
         return sum(math.ceil(span / (a.period or 60)) for a in (alarms or self.alarms).values())
 
 
+CALL_WORTH_POINTS = 2_000
+"""A breach joins a lookback call only while that adds at most this many datapoints (as if every
+period held one) beyond the breach's own: one more call is worth about 2,000 datapoints.
+
+A call has one time span for all its queries, so joining a breach widens every query in the call.
+Filling each call to AWS's 100,800-datapoint limit instead reads the quiet hours between breaches
+for every alarm: in a busy month (2,600 breaches of 200 alarms, swept by time) 4.1 million
+datapoints in 44 calls, against 2.4 million in 52 calls this way. The calls go out while the
+alarm history is still being read (:mod:`.lookback`), so a few more cost no wall time, while every
+datapoint costs both ends time to write and read (and, against AWS, bandwidth). Measured on the
+busy month's CloudWatch alone: about 2,000 and 1,000 used the same CPU (1.6 s), filling each call
+more (1.8-1.9 s)."""
+
+
+def joined(call: LookbackCall, since: datetime, end: datetime, alarm: AlarmInfo) -> bool:
+    """Add a breach (its lookback ``since`` .. ``end``, of ``alarm``) to ``call`` if it fits:
+    AWS's per-call limits (500 queries, 100,800 datapoints) and :data:`CALL_WORTH_POINTS`."""
+    wanted = {**call.alarms, alarm.name: alarm}
+    grown = LookbackCall(min(call.since, since), max(call.end, end), wanted, [])
+    alone = LookbackCall(since, end, {alarm.name: alarm}, []).points()
+    if (
+        len(wanted) > METRIC_QUERIES_PER_CALL
+        or grown.points() > DATAPOINTS_PER_CALL
+        or grown.points() - call.points() > CALL_WORTH_POINTS + alone
+    ):
+        return False
+    call.since, call.end, call.alarms = grown.since, grown.end, wanted
+    return True
+
+
 def lookback_calls(
     breaches: Sequence[tuple[int, datetime, AlarmInfo]], lookback: timedelta
 ) -> list[LookbackCall]:
     """The lookback's breaches ``(index, breach start, alarm)`` grouped into GetMetricData calls.
 
-    A call has one time span for all its queries, so reading every alarm from the first breach
-    to the last reads every quiet period in between (a busy month: 444,000 datapoints a region
-    where the lookbacks need 20,000). Instead the breaches, by start, are swept into calls: a
-    breach joins the current call while the call stays within AWS's limits (500 queries,
-    100,800 datapoints as if every period held one), else it starts the next. Each call's span
-    starts on the period grid (:func:`floor`), as the graphs' query does, so the datapoints and
-    the breach starts found are the same as from one long query.
+    The breaches, by start, are swept into calls: a breach joins the current call while
+    :func:`joined` lets it, else it starts the next. Each call's span starts on the period grid
+    (:func:`floor`), as the graphs' query does, so the datapoints and the breach starts found are
+    the same as from one long query.
     """
     calls: list[LookbackCall] = []
     for index, start, alarm in sorted(breaches, key=lambda b: (b[1], b[0])):
         since, end = floor(start - lookback, [alarm]), start + timedelta(seconds=1)
-        if calls:
-            last = calls[-1]
-            joined = LookbackCall(
-                min(last.since, since), max(last.end, end), last.alarms, last.events
-            )
-            wanted = {**last.alarms, alarm.name: alarm}
-            if len(wanted) <= METRIC_QUERIES_PER_CALL and joined.points(wanted) <= (
-                DATAPOINTS_PER_CALL
-            ):
-                last.since, last.end, last.alarms = joined.since, joined.end, wanted
-                last.events.append(index)
-                continue
+        if calls and joined(calls[-1], since, end, alarm):
+            calls[-1].events.append(index)
+            continue
         calls.append(LookbackCall(since, end, {alarm.name: alarm}, [index]))
     for call in calls:
         call.since = floor(call.since, list(call.alarms.values()))
