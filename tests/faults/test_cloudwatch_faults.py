@@ -191,7 +191,7 @@ def test_a_network_fault_that_persists_is_a_gap(
 def test_a_fault_on_describe_alarms_is_a_gap_too(
     config: Path, proxy: FaultProxy, tmp_path: Path
 ) -> None:
-    """The alarm listing read before the history fails the same way: a named gap, the history never half-read."""
+    """The alarm listing read beside the history fails the same way: a named gap, and the history stops at its first page (its chain is not read on)."""
     proxy.inject("DescribeAlarms", "error", status=500, times=5)
     out = tmp_path / "pm.md"
     result = draft(config, out)
@@ -201,7 +201,10 @@ def test_a_fault_on_describe_alarms_is_a_gap_too(
         "DescribeAlarms in us-east-1 failed: InternalFailure: injected 500 from the sandbox "
         "fault layer. CloudWatch still refused after 2 attempts",
     )
-    assert [r.operation for r in proxy.requests] == ["DescribeAlarms", "DescribeAlarms"]
+    operations = [r.operation for r in proxy.requests]
+    assert operations.count("DescribeAlarms") == 2
+    assert operations.count("DescribeAlarmHistory") <= 1, operations
+    assert len(operations) <= 3
 
 
 def test_credentials_that_expire_mid_run_are_a_gap_saying_how_to_refresh(

@@ -85,7 +85,7 @@ def test_streamed_calls_keep_the_limits_and_find_what_the_whole_series_gives() -
             out[a.name] = (times[lo:hi], values[lo:hi])
         return out
 
-    stream = LookbackStream(alarms, LOOKBACK, read, workers=2)
+    stream = LookbackStream(LOOKBACK, read, workers=2, alarms=alarms)
     breaches = sorted(
         (T0 + timedelta(minutes=rng.randrange(120, DAYS * 1440)), rng.choice(list(alarms)))
         for _ in range(600)
@@ -114,7 +114,7 @@ def test_a_failed_call_leaves_its_breaches_seen_and_unmoved() -> None:
     """A call whose read failed (None: noted by the collector) is not read again afterwards:
     its breaches are seen, none has an earlier start; an OK transition is no breach."""
     a = alarm(1)
-    stream = LookbackStream({a.name: a}, LOOKBACK, lambda *_: None, workers=1)
+    stream = LookbackStream(LOOKBACK, lambda *_: None, workers=1, alarms={a.name: a})
     stream.page("s", [item(a, T0 + timedelta(hours=2)), item(a, T0 + timedelta(hours=3), "OK")])
     found, seen = stream.results()
     assert found == {}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -30,7 +30,7 @@ from .alarms import ALARM_TYPES, AlarmInfo, BadItem, alarm_event, alarms_of, lab
 from .archive import merged
 from .graphs import MetricReads
 from .history import ADVICE, PAGE_SIZE, HistoryReads
-from .lookback import LookbackStream
+from .lookback import Gate
 from .shared import SharedHistory
 from .slices import HISTORY_SLICES, time_slices
 
@@ -236,17 +236,26 @@ class CloudWatchCollector(HistoryReads, MetricReads):
 
     def _collect_pair(self, target: Target, source: Any, window: Window) -> list[Event]:
         client = source if hasattr(source, "meta") else self._make(target, source)
-        alarms = self._alarms(target, client)
         slices = time_slices(window, self.history_slices)
         with ThreadPoolExecutor(
-            max_workers=len(slices) + 1, thread_name_prefix="cloudwatch-pair"
+            max_workers=len(slices) + 2, thread_name_prefix="cloudwatch-pair"
         ) as pool:
-            # GetMetricData for the graphs goes beside the history, not after it, and so does
-            # the metric lookback's, page by page (.lookback).
-            graphs = self._start_graphs(pool, target, client, window, alarms)
-            stream = self._lookback_stream(target, client, alarms, graphs)
+            # DescribeAlarms goes beside the history chains (they need no alarm until the
+            # events are made); the graphs' GetMetricData starts once it has answered, and the
+            # metric lookback's goes page by page as the history comes in (.lookback).
+            listing = pool.submit(self._alarms, target, client)
+            gate = Gate(self._lookback_stream(target, client))
+            read = partial(self._slice, target, client)
+            chains = [pool.submit(read, s, u, partial(gate.page, s)) for s, u in slices]
             try:
-                items, tags = self._history(target, client, window, alarms, pool, slices, stream)
+                alarms = listing.result()
+                graphs = self._start_graphs(pool, target, client, window, alarms)
+            except BaseException as exc:
+                gate.stop(exc)
+                raise
+            stream = gate.open(alarms, serves_lookback=graphs is not None and graphs.lookback)
+            try:
+                items, tags = self._history(target, client, window, alarms, chains)
             except BaseException:
                 if stream is not None:
                     stream.close()
@@ -314,19 +323,12 @@ class CloudWatchCollector(HistoryReads, MetricReads):
         client: Any,
         window: Window,
         alarms: Mapping[str, AlarmInfo],
-        pool: Executor,
-        slices: Sequence[tuple[datetime, datetime]],
-        stream: LookbackStream | None = None,
+        chains: Sequence[Future[list[dict[str, Any]]]],
     ) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
-        """The wanted ``StateUpdate`` items (history, then archive) and their alarms' tags;
-        each page also goes to ``stream``, the metric lookback read meanwhile."""
-        # One stream per time slice for every alarm of the pair, never a call per alarm; each
+        """The wanted ``StateUpdate`` items (the ``chains``' history, then the archive) and their
+        alarms' tags."""
+        # One chain per time slice for every alarm of the pair, never a call per alarm; each
         # follows its NextToken, and each request waits for the account's rate limiter.
-        read = partial(self._slice, target, client)
-        chains = [
-            pool.submit(read, since, until, None if stream is None else partial(stream.page, since))
-            for since, until in slices
-        ]
         items = self._readable(target, (item for chain in chains for item in chain.result()))
         if self.archive_log_group:
             items = merged(items, self._archived(target, window), self._wanted)

@@ -123,22 +123,15 @@ class MetricReads:
         shown = floor_to(window.since - margin, step)
         return GraphRead(tuple(usable), periods, start, shown, lookback, points)
 
-    def _lookback_stream(
-        self,
-        target: Target,
-        client: Any,
-        alarms: Mapping[str, AlarmInfo],
-        graphs: GraphRead | None,
-    ) -> LookbackStream | None:
-        """The metric lookback, read while the history comes in (None: off, or the graphs'
-        query serves it)."""
-        if self.metric_lookback is None or (graphs is not None and graphs.lookback is not None):
+    def _lookback_stream(self, target: Target, client: Any) -> LookbackStream | None:
+        """The metric lookback, to be read while the history comes in (None: off)."""
+        if self.metric_lookback is None:
             return None
 
         def read(usable: list[AlarmInfo], since: datetime, end: datetime) -> Any:
             return self._points(target, client, usable, since, end, "the metric lookback")
 
-        return LookbackStream(alarms, self.metric_lookback, read, LOOKBACK_WORKERS)
+        return LookbackStream(self.metric_lookback, read, LOOKBACK_WORKERS)
 
     def _graphed(
         self,

@@ -60,15 +60,24 @@ class LookbackStream:
     """One (account, region) pair's lookback, sent call by call as history pages arrive."""
 
     def __init__(
-        self, alarms: Mapping[str, AlarmInfo], lookback: timedelta, read: ReadPoints, workers: int
+        self,
+        lookback: timedelta,
+        read: ReadPoints,
+        workers: int,
+        alarms: Mapping[str, AlarmInfo] | None = None,
     ) -> None:
-        self._alarms, self._lookback, self._read = alarms, lookback, read
+        self._lookback, self._read = lookback, read
+        self._alarms: Mapping[str, AlarmInfo] = alarms or {}
         self._pool = ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix="cloudwatch-lookback"
         )
         self._open: dict[Hashable, tuple[LookbackCall, list[Breach]]] = {}
         self._sent: list[tuple[list[Breach], LookbackCall, Future[dict[str, Points] | None]]] = []
         self._lock = threading.Lock()
+
+    def given(self, alarms: Mapping[str, AlarmInfo]) -> None:
+        """The pair's alarms (DescribeAlarms), before any page."""
+        self._alarms = alarms
 
     def page(self, chain: Hashable, items: list[dict[str, Any]]) -> None:
         """A history page of ``chain`` (one time slice's NextToken chain) has arrived."""
@@ -130,3 +139,52 @@ class LookbackStream:
         """The calls sent so far."""
         with self._lock:
             return len(self._sent)
+
+
+class Gate:
+    """What each history page goes through: held until DescribeAlarms has answered (the chains
+    start beside it), then given to the lookback ``stream`` if it is to be read; a failed
+    DescribeAlarms stops the chains at their next page."""
+
+    def __init__(self, stream: LookbackStream | None) -> None:
+        self._stream = stream
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._pending: list[tuple[Hashable, list[dict[str, Any]]]] = []
+        self._lock = threading.Lock()
+
+    def page(self, chain: Hashable, items: list[dict[str, Any]]) -> None:
+        """A history page of ``chain``: held, streamed, or (after a failure) refused."""
+        if self._error is not None:
+            raise self._error
+        if self._stream is None:
+            return
+        with self._lock:  # one page at a time, the held ones first: a chain's pages stay in order
+            if not self._ready.is_set():
+                self._pending.append((chain, items))
+            elif self._stream is not None:
+                self._stream.page(chain, items)
+
+    def open(
+        self, alarms: Mapping[str, AlarmInfo], *, serves_lookback: object
+    ) -> LookbackStream | None:
+        """DescribeAlarms has answered: the stream, given ``alarms`` and the pages held so far;
+        None when there is none, or the graphs' query serves the lookback (``serves_lookback``)."""
+        stream = self._stream
+        if stream is not None and serves_lookback:
+            stream.close()
+            stream = self._stream = None
+        with self._lock:
+            pending, self._pending = self._pending, []
+            if stream is not None:
+                stream.given(alarms)
+                for chain, items in pending:
+                    stream.page(chain, items)
+            self._ready.set()
+        return stream
+
+    def stop(self, error: BaseException) -> None:
+        """DescribeAlarms failed: the chains stop at their next page, the stream's calls too."""
+        self._error = error
+        if self._stream is not None:
+            self._stream.close()
