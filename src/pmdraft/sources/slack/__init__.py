@@ -8,14 +8,30 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ...errors import CollectorError, InputError
 from ..base import Collector
 from ..registry import FAIL, OK, BuildContext, Check, Source
-from .client import SOURCE, SlackClient
-from .collector import CHAT_MESSAGE, SlackCollector
 from .config import SlackConfig, describe_slack, read_slack
 from .markup import plain_text, render
+
+# slack_sdk takes ~70 ms to import: only a run that reads Slack imports it (.client), not every
+# run whose config is parsed (the registry imports every source package).
+if TYPE_CHECKING:
+    from .client import SlackClient
+    from .collector import CHAT_MESSAGE, SlackCollector
+
+_LAZY = {"SlackClient": ".client", "SlackCollector": ".collector", "CHAT_MESSAGE": ".collector"}
+
+
+def __getattr__(name: str) -> Any:
+    """``SlackClient``, ``SlackCollector`` and ``CHAT_MESSAGE``, imported when first asked for."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def make_collector(
@@ -29,6 +45,9 @@ def make_collector(
 
     A missing token is a CollectorError naming the variable (the token is never shown).
     """
+    from .client import SOURCE, SlackClient
+    from .collector import SlackCollector
+
     token = environ.get(config.token_env, "").strip()
     if not token:
         raise CollectorError(
