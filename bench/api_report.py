@@ -224,8 +224,10 @@ def add_api(add: Add, api: dict[str, Any]) -> None:
     add("| deploy log | file | 0 | 0 | 0 |")
     add(
         "\nThe metric lookback reads, for each alarm that fired, its metric near each breach: "
-        "the breaches swept by time into calls within AWS's per-call limits (500 queries, "
-        "100,800 datapoints), since one call has one time span for all its queries."
+        "each history page's breaches join their time slice's open call while that stays within "
+        "AWS's per-call limits (500 queries, 100,800 datapoints) and widens the call by at most "
+        "2,000 datapoints (`CALL_WORTH_POINTS`; one call has one time span for all its "
+        "queries), and each call goes out while the history is still being read."
     )
     for name, report in (("CloudWatch", cw), ("PagerDuty", pd)):
         if report.get("detail"):
