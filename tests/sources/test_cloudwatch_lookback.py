@@ -107,3 +107,36 @@ def test_the_draft_milestones_are_identical_with_and_without_no_graphs(
         found.append(json.loads(out.read_text(encoding="utf-8"))["milestones"])
     assert found[0] == found[1]
     assert found[1]["impact_started"]["at"] == "2024-01-15T14:06:00Z"
+
+
+def test_the_lookback_reads_only_the_wanted_alarms_metrics(moto) -> None:
+    """With alarm_prefixes, an unwanted alarm that fired in the same pages has no GetMetricData
+    query: the lookback asks only for the wanted alarm's metric."""
+    slow_burn(moto)
+    client = moto.client()
+    client.put_metric_alarm(
+        AlarmName="Other",
+        MetricName="Latency",
+        Namespace="App",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=5.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    aws.add_history("us-east-1", "Other", T0 + timedelta(minutes=14), "OK", "ALARM")
+    asked: list[str] = []
+
+    def record(params, **_) -> None:
+        asked.extend(q["MetricStat"]["Metric"]["MetricName"] for q in params["MetricDataQueries"])
+
+    client.meta.events.register("provide-client-params.cloudwatch.GetMetricData", record)
+    collector = CloudWatchCollector(
+        {"us-east-1": client}, ["Slow"], metric_lookback=timedelta(minutes=60)
+    )
+    events = list(collector.collect(WINDOW))
+    collector.close()
+    assert {e.attrs["alarm_name"] for e in events} == {"SlowBurn"}
+    assert asked == ["Errors"]
+    fired = next(e for e in events if e.kind == "alarm.alarm")
+    assert fired.attrs["breach_start"] == "2024-01-15T14:06:00Z"

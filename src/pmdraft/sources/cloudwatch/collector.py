@@ -253,19 +253,19 @@ class CloudWatchCollector(HistoryReads, MetricReads):
             except BaseException as exc:
                 gate.stop(exc)
                 raise
-            stream = gate.open(alarms, serves_lookback=graphs is not None and graphs.lookback)
+            wanted = {n: a for n, a in alarms.items() if self._wanted(n)}
+            stream = gate.open(wanted, serves_lookback=graphs is not None and graphs.lookback)
             try:
                 items, tags = self._history(target, client, window, alarms, chains)
-            except BaseException:
+                events = self._events(target, window, alarms, items, tags)
+                if graphs is not None:
+                    return self._graphed(target, client, alarms, events, graphs, stream)
+                if self.metric_lookback is not None:
+                    return self._looked_back(target, client, alarms, events, stream)
+                return events
+            finally:
                 if stream is not None:
                     stream.close()
-                raise
-            events = self._events(target, window, alarms, items, tags)
-            if graphs is not None:
-                return self._graphed(target, client, alarms, events, graphs, stream)
-        if self.metric_lookback is not None:
-            return self._looked_back(target, client, alarms, events, stream)
-        return events
 
     def _events(
         self,

@@ -70,6 +70,7 @@ class MetricReads:
 
     graph_margin: timedelta | None
     metric_lookback: timedelta | None
+    alarm_tags: dict[str, str]
     _lock: threading.Lock
     _series: list[MetricSeries]
     _call: Callable[..., Iterator[Page]]
@@ -124,8 +125,9 @@ class MetricReads:
         return GraphRead(tuple(usable), periods, start, shown, lookback, points)
 
     def _lookback_stream(self, target: Target, client: Any) -> LookbackStream | None:
-        """The metric lookback, to be read while the history comes in (None: off)."""
-        if self.metric_lookback is None:
+        """The metric lookback, to be read while the history comes in (None: off, or the
+        alarms are chosen by tag: their tags are read after the history)."""
+        if self.metric_lookback is None or self.alarm_tags:
             return None
 
         def read(usable: list[AlarmInfo], since: datetime, end: datetime) -> Any:
