@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import builtins
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,14 +53,8 @@ def test_without_matplotlib_the_draft_says_how_to_get_graphs(
     demo_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without matplotlib the draft is still written (exit 0) and stderr and the draft name pmdraft[graphs]."""
-    real_import = builtins.__import__
-
-    def no_matplotlib(name: str, *args, **kwargs):
-        if name == "matplotlib" or name.startswith("matplotlib."):
-            raise ImportError(f"No module named {name!r}", name=name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    # None in sys.modules: `import matplotlib` fails and find_spec finds nothing, as uninstalled.
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
     out = tmp_path / "pm.md"
     result = draft(demo_config, out)
     assert result.exit_code == 0

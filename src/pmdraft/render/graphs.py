@@ -12,7 +12,6 @@ matplotlib is the optional extra ``pmdraft[graphs]``; without it :class:`GraphsU
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from dataclasses import dataclass
@@ -20,28 +19,17 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import GraphsUnavailable
+from ..figures import INSTALL_HINT, MILESTONE_COLOURS, Figure, Panel, draw
 from ..model import ALARM_ALARM, MetricSeries
 
 if TYPE_CHECKING:
     from ..draft import Draft
-
-INSTALL_HINT = (
-    "install pmdraft[graphs] (pip install 'pmdraft[graphs]') to draw them, or pass --no-graphs"
-)
 
 OVERVIEW = "overview.png"
 """The combined figure's file name inside the graphs folder."""
 
 MAX_GRAPHS = 8
 """Alarm figures drawn at most (plus the overview): the alarms longest in ALARM."""
-
-_MILESTONE_COLOURS = {
-    "impact_started": "#d62728",
-    "detected": "#ff7f0e",
-    "acknowledged": "#2ca02c",
-    "mitigated": "#1f77b4",
-    "resolved": "#9467bd",
-}
 
 
 @dataclass(frozen=True)
@@ -190,80 +178,49 @@ def near_impact(draft: Draft) -> list[Any]:
     return [e for e in deploys if since <= e.at <= until]
 
 
-def _pyplot() -> Any:
-    try:
-        import matplotlib
-    except ImportError as exc:
+def plan_figures(draft: Draft, folder: str, max_graphs: int = MAX_GRAPHS) -> list[Figure]:
+    """What :func:`render_graphs` draws, as plain records: one figure per drawn alarm, then the
+    overview (none when no alarm has data). Small enough to hand to another process."""
+    plans = _ranked(draft, max_graphs)[0]
+    if not plans:
+        return []
+    deploys = tuple(
+        (e.at, f"deploy {e.attrs.get('version') or ''}".rstrip()) for e in near_impact(draft)
+    )
+    marked = tuple(
+        (name, m.at)
+        for name, m in draft.analysis.milestones.items()
+        if m is not None and name in MILESTONE_COLOURS
+    )
+    panels = [
+        Panel(
+            title=p.series.alarm_name,
+            label=f"{p.series.metric} ({p.series.statistic})",
+            times=tuple(p.times),
+            values=tuple(p.values),
+            threshold=p.series.threshold,
+            alarm_periods=tuple(p.alarm_periods),
+        )
+        for p in plans
+    ]
+    out = [
+        Figure(f"{folder}/{p.filename}", (panel,), deploys, marked)
+        for p, panel in zip(plans, panels, strict=True)
+    ]
+    title = f"Monitoring overview, {draft.window.since:%Y-%m-%d}"
+    out.append(Figure(f"{folder}/{OVERVIEW}", tuple(panels), deploys, marked, title))
+    return out
+
+
+def unavailable() -> None:
+    """:class:`GraphsUnavailable` if matplotlib cannot be imported, found without importing it
+    (the drawing may happen in another process)."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
         raise GraphsUnavailable(
             f"the monitoring graphs need matplotlib, which is not installed: {INSTALL_HINT}"
-        ) from exc
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _markers(ax: Any, draft: Draft, deploys: list[Any], *, labels: bool) -> None:
-    low, high = ax.get_ylim()
-    for e in deploys:
-        ax.axvline(e.at, color="#555555", linestyle=":", linewidth=1)
-        if labels:
-            ax.text(
-                e.at,
-                low + (high - low) * 0.5,
-                f"deploy {e.attrs.get('version') or ''}".rstrip(),
-                rotation=90,
-                va="center",
-                ha="right",
-                fontsize=6,
-                color="#555555",
-            )
-    for name, m in draft.analysis.milestones.items():
-        if m is None or name not in _MILESTONE_COLOURS:
-            continue
-        ax.axvline(
-            m.at,
-            color=_MILESTONE_COLOURS[name],
-            linestyle="-.",
-            linewidth=1.2,
-            label=name if labels else None,
         )
-
-
-def _draw(ax: Any, draft: Draft, plan: _Plan, deploys: list[Any], *, labels: bool) -> None:
-    import matplotlib.dates as mdates
-
-    s = plan.series
-    ax.plot(
-        plan.times,
-        plan.values,
-        color="#1f4e9c",
-        linewidth=1.4,
-        label=f"{s.metric} ({s.statistic})",
-    )
-    if s.threshold is not None:
-        ax.axhline(
-            s.threshold,
-            color="#d62728",
-            linestyle="--",
-            linewidth=1.2,
-            label=f"threshold {s.threshold:g}",
-        )
-    for i, (a, b) in enumerate(plan.alarm_periods):
-        ax.axvspan(a, b, color="#d62728", alpha=0.15, label="ALARM" if i == 0 else None)
-    ax.set_xlim(plan.times[0], plan.times[-1])
-    _markers(ax, draft, deploys, labels=labels)
-    # matplotlib.dates has no type hints, so mypy sees an untyped call.
-    formatter = mdates.DateFormatter("%H:%M", tz=UTC)  # type: ignore[no-untyped-call]
-    ax.xaxis.set_major_formatter(formatter)
-    ax.grid(alpha=0.3)
-    ax.set_title(s.alarm_name, fontsize=10, loc="left")
-
-
-def _png(fig: Any) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    return buffer.getvalue()
 
 
 def render_graphs(draft: Draft, folder: str, max_graphs: int = MAX_GRAPHS) -> dict[str, bytes]:
@@ -272,30 +229,7 @@ def render_graphs(draft: Draft, folder: str, max_graphs: int = MAX_GRAPHS) -> di
     At most ``max_graphs`` alarm figures, the alarms longest in ALARM. Raises
     :class:`GraphsUnavailable` without matplotlib; an empty dict when no alarm has data.
     """
-    plans = _ranked(draft, max_graphs)[0]
-    if not plans:
-        return {}
-    plt = _pyplot()
-    deploys = near_impact(draft)
-    out: dict[str, bytes] = {}
-    for plan in plans:
-        fig, ax = plt.subplots(figsize=(9, 3.6))
-        _draw(ax, draft, plan, deploys, labels=True)
-        ax.set_xlabel("UTC")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
-        out[f"{folder}/{plan.filename}"] = _png(fig)
-        plt.close(fig)
-    fig, axes = plt.subplots(
-        len(plans), 1, figsize=(9, 2.4 * len(plans) + 0.6), sharex=True, squeeze=False
-    )
-    for i, (ax, plan) in enumerate(zip(axes[:, 0], plans, strict=True)):
-        _draw(ax, draft, plan, deploys, labels=i == 0)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
-    axes[-1, 0].set_xlabel("UTC")
-    fig.suptitle(f"Monitoring overview, {draft.window.since:%Y-%m-%d}", fontsize=11)
-    out[f"{folder}/{OVERVIEW}"] = _png(fig)
-    plt.close(fig)
-    return out
+    return draw(plan_figures(draft, folder, max_graphs))
 
 
 def graphs_folder(draft_name: str) -> str:
@@ -311,6 +245,8 @@ __all__ = [
     "graph_links",
     "graphs_folder",
     "not_drawn",
+    "plan_figures",
     "render_graphs",
     "rest_note",
+    "unavailable",
 ]
