@@ -34,15 +34,15 @@ class GraphsFailed(PmdraftError):
 
 
 class Drawing:
-    """Figures being drawn by a ``python -m pmdraft.figures`` process started at once.
+    """A ``python -m pmdraft.figures`` process that draws the figures it is sent.
 
-    The figures go to it pickled on stdin and the PNGs come back pickled on stdout, read by a
-    thread so neither side waits on a full pipe. :meth:`images` waits for the PNGs;
-    :meth:`cancel` stops the process if nobody will.
+    Started early (:func:`start_drawing`), it imports matplotlib while the sources are read;
+    :meth:`send` hands it the figures, pickled on stdin, and the PNGs come back pickled on
+    stdout, read by a thread so neither side waits on a full pipe. :meth:`images` waits for
+    them; :meth:`cancel` stops the process if nobody will.
     """
 
-    def __init__(self, figures: list[Any]) -> None:
-        self.paths = [figure.path for figure in figures]
+    def __init__(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pmdraft.figures"],
             stdin=subprocess.PIPE,
@@ -50,8 +50,13 @@ class Drawing:
             stderr=subprocess.PIPE,
         )
         self._output = (b"", b"")
+        self._thread: threading.Thread | None = None
+
+    def send(self, figures: list[Any]) -> None:
+        """Start drawing ``figures`` (once)."""
+        payload = pickle.dumps(figures)
         self._thread = threading.Thread(
-            target=self._talk, args=(pickle.dumps(figures),), name="pmdraft-graphs", daemon=True
+            target=self._talk, args=(payload,), name="pmdraft-graphs", daemon=True
         )
         self._thread.start()
 
@@ -59,10 +64,13 @@ class Drawing:
         try:
             self._output = self.process.communicate(payload)
         except OSError as exc:  # the process died before reading the figures
+            self.process.wait()
             self._output = (b"", str(exc).encode())
 
     def images(self) -> dict[str, bytes]:
         """``{path: PNG bytes}`` once drawn; :class:`GraphsFailed` naming why if they were not."""
+        if self._thread is None:
+            raise GraphsFailed("the monitoring graphs could not be drawn: no figures were sent")
         self._thread.join()
         out, err = self._output
         try:
@@ -72,14 +80,32 @@ class Drawing:
         if "images" in result and self.process.returncode == 0:
             images: dict[str, bytes] = result["images"]
             return images
-        why = result.get("error") or _last_line(err) or f"exit status {self.process.returncode}"
+        code = self.process.returncode
+        why = result.get("error") or _last_line(err)
+        if not why:
+            why = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
         raise GraphsFailed(f"the monitoring graphs could not be drawn: {why}")
 
     def cancel(self) -> None:
-        """Stop the drawing process if it is still running (nothing is written)."""
+        """Stop the process if it is still running (nothing is drawn or written)."""
         if self.process.poll() is None:
             self.process.kill()
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
+        else:
+            self.process.communicate()
+
+
+def start_drawing() -> Drawing | None:
+    """A drawing process started now, so matplotlib loads while the sources are read; None
+    without matplotlib (the draft then says how to get it)."""
+    from .render.graphs import GraphsUnavailable, unavailable
+
+    try:
+        unavailable()
+    except GraphsUnavailable:
+        return None
+    return Drawing()
 
 
 def _last_line(err: bytes) -> str:
@@ -107,6 +133,7 @@ def with_graphs(
     embed: bool = False,
     max_graphs: int | None = None,
     background: bool = False,
+    drawing: Drawing | None = None,
 ) -> Drawn:
     """Draw ``draft``'s graphs for a draft file called ``draft_name`` and link them from it.
 
@@ -114,19 +141,23 @@ def with_graphs(
     ``embed`` (HTML) each link also carries its image as a ``data:`` URI. At most
     ``max_graphs`` alarm figures (None: ``render.graphs.MAX_GRAPHS``, 8), the alarms longest in
     ALARM; the draft's graphs note names the others. With ``background`` (not with ``embed``,
-    which needs the PNGs in the draft) the PNGs are drawn by another process: ``drawing``.
+    which needs the PNGs in the draft) the PNGs are drawn by another process, ``drawing`` if
+    one was started, and the result's ``drawing`` gives them; an unused ``drawing`` is stopped.
     """
+    if drawing is not None and (embed or not background or not draft.metric_series):
+        drawing.cancel()
+        drawing = None
     if not draft.metric_series:
         return Drawn(draft)
     if not draft_name:
+        if drawing is not None:
+            drawing.cancel()
         return Drawn(dataclasses.replace(draft, graphs_note=NO_PATH_NOTE))
     from .render.graphs import (
         MAX_GRAPHS,
         GraphsUnavailable,
-        graph_links,
         graphs_folder,
-        not_drawn,
-        plan_figures,
+        plan_graphs,
         rest_note,
         unavailable,
     )
@@ -134,20 +165,23 @@ def with_graphs(
     most = MAX_GRAPHS if max_graphs is None else max_graphs
     folder = graphs_folder(draft_name)
     images: dict[str, bytes] = {}
-    drawing = None
+    graphs = plan_graphs(draft, folder, most)
+    if drawing is not None and not graphs.figures:
+        drawing.cancel()
+        drawing = None
     try:
-        wanted = plan_figures(draft, folder, most)
-        if background and not embed and wanted:
-            unavailable()
-            drawing = Drawing(wanted)
+        if background and not embed and graphs.figures:
+            if drawing is None:
+                unavailable()
+                drawing = Drawing()
+            drawing.send(graphs.figures)
         else:
             from .figures import draw
 
-            images = draw(wanted)
+            images = draw(graphs.figures)
     except GraphsUnavailable as exc:
         return Drawn(dataclasses.replace(draft, graphs_note=NOT_DRAWN_NOTE), warning=str(exc))
-    links = graph_links(draft, folder, most)
-    rest = not_drawn(draft, most)
+    links, rest = graphs.links, graphs.not_drawn
     note = rest_note(len(rest), most, rest) if rest else draft.graphs_note
     if embed:
         for link in links:

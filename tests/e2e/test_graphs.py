@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -63,4 +64,26 @@ def test_without_matplotlib_the_draft_says_how_to_get_graphs(
         "(pip install 'pmdraft[graphs]') to draw them, or pass --no-graphs"
     ) in result.stderr
     assert "(graphs not drawn: install pmdraft[graphs])" in out.read_text(encoding="utf-8")
+    assert not (tmp_path / "pm-graphs").exists()
+
+
+def test_a_drawing_that_fails_is_an_error_naming_why(
+    demo_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the drawing process cannot draw (its matplotlib is broken) the draft is written and linked, and the command exits 1 naming the failure."""
+    broken = tmp_path / "broken" / "matplotlib"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text('raise RuntimeError("this matplotlib is broken")\n')
+    # The drawing process is a fresh Python that reads PYTHONPATH; this one keeps its sys.path.
+    path = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(broken.parent), path) if p))
+    out = tmp_path / "pm.md"
+    result = draft(demo_config, out)
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        "Error: the monitoring graphs could not be drawn: "
+        "RuntimeError('this matplotlib is broken'); "
+        f"{out} links them: run again, or pass --no-graphs\n"
+    )
+    assert "](pm-graphs/overview.png)" in out.read_text(encoding="utf-8")
     assert not (tmp_path / "pm-graphs").exists()

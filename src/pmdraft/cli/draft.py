@@ -20,7 +20,14 @@ from .common import (
     without_graphs,
 )
 from .options import TIME, ZONE, quiet_option, time_options, verbose_option, with_options
-from .write import check_output, emit, finish_graphs, merge_into, write_graphs
+from .write import (
+    check_output,
+    emit,
+    finish_graphs,
+    merge_into,
+    start_graphs,
+    write_graphs,
+)
 
 
 @click.command()
@@ -127,6 +134,7 @@ def draft(
     def body() -> int:
         json_path = _json_path(output, fmt, no_json)
         template, config = user_template(fmt, template_path, config_path)
+        start_graphs(output, config, wanted=not no_graphs and fmt in ("markdown", "confluence"))
         result = collect_draft(
             since,
             until,

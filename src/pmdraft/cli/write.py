@@ -21,6 +21,30 @@ def max_graphs(config: Any) -> int | None:
     return cw.max_graphs if cw is not None else None
 
 
+def start_graphs(output: str | None, config: Any, *, wanted: bool) -> None:
+    """Start the process that will draw the graphs beside ``output`` now, so it loads
+    matplotlib while the sources are read (:func:`write_graphs` then sends it the figures).
+
+    Nothing is started without a file to write beside, when the graphs are not ``wanted``, when
+    ``config`` (if read already) has no CloudWatch, or without matplotlib; the process is
+    stopped when the command ends if it was not used.
+    """
+    if not wanted or not output or output == "-":
+        return
+    if config is not None:
+        from ..sources.cloudwatch import CloudWatchConfig
+
+        if config.get(CloudWatchConfig) is None:
+            return
+    from ..graphs_beside import start_drawing
+
+    drawing = start_drawing()
+    if drawing is not None:
+        ctx = click.get_current_context()
+        ctx.meta[_STARTED] = drawing
+        ctx.call_on_close(drawing.cancel)
+
+
 def write_graphs(
     result: Any, output: str | None, *, embed: bool = False, background: bool = False
 ) -> Any:
@@ -41,16 +65,20 @@ def write_graphs(
         embed=embed,
         max_graphs=max_graphs(ctx.meta.get("pmdraft.config")),
         background=background,
+        drawing=ctx.meta.pop(_STARTED, None),
     )
     if drawn.warning:
         click.echo(f"pmdraft: {drawn.warning}", err=True)
     assert output is not None or not (drawn.images or drawn.drawing)
     if drawn.drawing is not None:
         ctx.meta[_DRAWING] = (drawn.drawing, str(output))
-        ctx.call_on_close(drawn.drawing.cancel)
+        ctx.call_on_close(drawn.drawing.cancel)  # a second cancel does nothing
     _write_images(drawn.images, str(output))
     return drawn.draft
 
+
+_STARTED = "pmdraft.graphs.started"
+"""Where :func:`start_graphs` leaves the drawing process for :func:`write_graphs`."""
 
 _DRAWING = "pmdraft.graphs.drawing"
 """Where :func:`write_graphs` leaves a background drawing for :func:`finish_graphs`."""
