@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import pickle
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -139,72 +140,155 @@ def _markers(ax: Any, figure: Figure, *, labels: bool) -> list[Any]:
     ]
 
 
-def _panel(ax: Any, figure: Figure, panel: Panel, *, key: bool) -> Any:
-    """Draw one panel's artists. With ``key`` (a one-alarm figure, the overview's first panel)
-    the deploys are labelled and a legend to the right of the axes, returned, names each
-    line; the overview's other panels name their metric and threshold in their title."""
-    import matplotlib.dates as mdates
-
-    ax.plot(panel.times, panel.values, color="#1f4e9c", linewidth=1.4, label=panel.label)
-    threshold = None if panel.threshold is None else f"threshold {panel.threshold:g}"
+def _own(ax: Any, panel: Panel) -> list[Any]:
+    """A panel's own artists: its metric's line, threshold and ALARM periods, labelled."""
+    made: list[Any] = ax.plot(panel.times, panel.values, color="#1f4e9c", linewidth=1.4)
+    made[0].set_label(panel.label)
     if panel.threshold is not None:
-        ax.axhline(panel.threshold, color="#d62728", linestyle="--", linewidth=1.2, label=threshold)
+        label = f"threshold {panel.threshold:g}"
+        made.append(
+            ax.axhline(panel.threshold, color="#d62728", linestyle="--", linewidth=1.2, label=label)
+        )
     for i, (a, b) in enumerate(panel.alarm_periods):
-        ax.axvspan(a, b, color="#d62728", alpha=0.15, label="ALARM" if i == 0 else None)
-    ax.set_xlim(panel.times[0], panel.times[-1])
-    milestones = _markers(ax, figure, labels=key)
-    fmt = _time_format(panel.times[0], panel.times[-1])
-    # matplotlib.dates has no type hints, so mypy sees an untyped call.
-    ax.xaxis.set_major_formatter(mdates.DateFormatter(fmt, tz=UTC))  # type: ignore[no-untyped-call]
-    ax.tick_params(labelsize=8)
-    ax.grid(alpha=0.3)
-    title = panel.title
-    if len(figure.panels) > 1:
-        title = ", ".join(part for part in (f"{title}: {panel.label}", threshold) if part)
-    # An explicit y: matplotlib otherwise measures the axis below to place each title.
-    ax.set_title(title, fontsize=10, loc="left", y=1.0)
-    if not key:
-        return None
-    handles = ax.get_legend_handles_labels()[0] + milestones
-    return ax.legend(
-        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False
+        label = "ALARM" if i == 0 else "_"
+        made.append(ax.axvspan(a, b, color="#d62728", alpha=0.15, label=label))
+    return made
+
+
+def _legend(ax: Any, own: list[Any], milestones: list[Any]) -> Any:
+    """The legend to the right of ``ax`` naming ``own`` artists' lines and the milestones."""
+    from matplotlib.legend import Legend
+
+    handles = [a for a in own if not a.get_label().startswith("_")] + milestones
+    labels = [h.get_label() for h in handles]
+    return Legend(
+        ax, handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False
     )
 
 
-def _layout(fig: Any, legend: Any, *, top: float, bottom: float) -> None:
-    """Fixed margins in inches, the right one as wide as the legend plus a gap: one layout
-    pass where ``bbox_inches="tight"`` makes two."""
+def _style(ax: Any, start: datetime, end: datetime) -> None:
+    """The time axis from ``start`` to ``end`` labelled in UTC, small tick labels, a grid."""
+    import matplotlib.dates as mdates
+
+    ax.set_xlim(start, end)
+    # matplotlib.dates has no type hints, so mypy sees an untyped call.
+    formatter = mdates.DateFormatter(_time_format(start, end), tz=UTC)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_formatter(formatter)
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.3)
+
+
+def _span(panels: Sequence[Panel]) -> tuple[datetime, datetime]:
+    """From the earliest first datapoint of ``panels`` to the latest last one."""
+    return min(p.times[0] for p in panels), max(p.times[-1] for p in panels)
+
+
+def _margins(fig: Any, legend: Any, *, top: float) -> None:
+    """Fixed margins in inches, the right one as wide as ``legend`` plus a gap: one layout pass
+    where ``bbox_inches="tight"`` makes two."""
     legend_px = legend.get_window_extent(fig.canvas.get_renderer()).width
-    width_px = fig.get_figwidth() * fig.dpi
     height = fig.get_figheight()
     fig.subplots_adjust(
-        left=0.75 / fig.get_figwidth(),
-        right=max(0.5, 1 - (legend_px + 0.2 * fig.dpi) / width_px),
+        left=0.75 / WIDTH,
+        right=max(0.5, 1 - (legend_px + 0.2 * DPI) / (WIDTH * DPI)),
         top=1 - top / height,
-        bottom=bottom / height,
+        bottom=0.6 / height,
         hspace=0.55,
     )
 
 
-def draw_one(canvas_class: Any, figure: Figure) -> bytes:
-    """One figure's PNG: a one-alarm figure, or an overview with one panel per alarm."""
+def draw_overview(canvas_class: Any, figure: Figure) -> bytes:
+    """A figure with a panel per alarm on one time axis: the first panel labels the deploys and
+    carries the legend; each panel's title names its alarm, metric and threshold."""
     from matplotlib.figure import Figure as MplFigure
 
-    count = len(figure.panels)
-    height = PANEL_HEIGHT if count == 1 else OVERVIEW_PANEL_HEIGHT * count + 0.6
+    height = OVERVIEW_PANEL_HEIGHT * len(figure.panels) + 0.6
     fig = MplFigure(figsize=(WIDTH, height), dpi=DPI)
     canvas = canvas_class(fig)
-    axes = fig.subplots(count, 1, sharex=True, squeeze=False)
-    legend = None
-    for i, (ax, panel) in enumerate(zip(axes[:, 0], figure.panels, strict=True)):
-        legend = _panel(ax, figure, panel, key=i == 0) or legend
-    axes[-1, 0].set_xlabel("UTC", fontsize=9)
-    if figure.title:
-        fig.suptitle(figure.title, fontsize=11)
-    _layout(fig, legend, top=0.75 if figure.title else 0.4, bottom=0.6)
+    axes = fig.subplots(len(figure.panels), 1, sharex=True, squeeze=False)[:, 0]
+    start, end = _span(figure.panels)
+    for i, (ax, panel) in enumerate(zip(axes, figure.panels, strict=True)):
+        own = _own(ax, panel)
+        _style(ax, start, end)
+        milestones = _markers(ax, figure, labels=i == 0)
+        threshold = "" if panel.threshold is None else f", threshold {panel.threshold:g}"
+        # An explicit y: matplotlib otherwise measures the axis below to place each title.
+        ax.set_title(f"{panel.title}: {panel.label}{threshold}", fontsize=10, loc="left", y=1.0)
+        if i == 0:
+            legend = ax.add_artist(_legend(ax, own, milestones))
+    axes[-1].set_xlabel("UTC", fontsize=9)
+    fig.suptitle(figure.title or "", fontsize=11)
+    _margins(fig, legend, top=0.75)
+    canvas.draw()
+    return _encode(canvas)
+
+
+def draw_alarms(canvas_class: Any, group: list[Figure]) -> list[bytes]:
+    """One-alarm figures that share their markers, drawn on one canvas: what they share (the
+    time axis, deploys, milestones, frame) is drawn once, and each figure only adds its own
+    (its values and their axis, threshold, ALARM periods, title, legend) onto a copy of that.
+
+    Every figure of the group spans the group's time range and has the right margin of the
+    widest legend, so that the shared part is the same pixels for all of them. Drawing only
+    what differs halves the cost of 8 figures (about 0.07 s each instead of 0.15 s).
+    """
+    from matplotlib.figure import Figure as MplFigure
+
+    fig = MplFigure(figsize=(WIDTH, PANEL_HEIGHT), dpi=DPI)
+    canvas = canvas_class(fig)
+    ax: Any = fig.subplots()
+    layers = [_own(ax, figure.panels[0]) for figure in group]
+    title = ax.set_title(" ", fontsize=10, loc="left", y=1.0)
+    for artist in (title, ax.yaxis, *(a for layer in layers for a in layer)):
+        artist.set_animated(True)  # left out of the shared drawing
+    _style(ax, *_span([f.panels[0] for f in group]))
+    milestones = _markers(ax, group[0], labels=True)
+    legends = [_legend(ax, layer, milestones) for layer in layers]
+    ax.set_xlabel("UTC", fontsize=9)
+    renderer = canvas.get_renderer()
+    _margins(fig, max(legends, key=lambda lg: lg.get_window_extent(renderer).width), top=0.4)
+    canvas.draw()
+    shared = canvas.copy_from_bbox(fig.bbox)
+    pngs = []
+    for figure, layer, legend in zip(group, layers, legends, strict=True):
+        for other in layers:
+            for artist in other:
+                artist.set_visible(other is layer)
+        ax.relim(visible_only=True)  # this figure's values and threshold set its y axis
+        ax.autoscale_view(scalex=False)
+        canvas.restore_region(shared)
+        title.set_text(figure.panels[0].title)
+        for artist in (ax.yaxis, *layer, title, legend):
+            ax.draw_artist(artist)
+        pngs.append(_encode(canvas))
+    return pngs
+
+
+def _encode(canvas: Any) -> bytes:
+    """The canvas's pixels as they are now, as a PNG (``print_png`` would draw them again)."""
+    from PIL import Image
+
+    width, height = canvas.get_width_height()
+    image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
     buffer = io.BytesIO()
-    canvas.print_png(buffer, pil_kwargs={"compress_level": PNG_COMPRESSION})
+    image.save(buffer, format="png", compress_level=PNG_COMPRESSION)
     return buffer.getvalue()
+
+
+def draw_all(canvas_class: Any, figures: list[Figure]) -> dict[str, bytes]:
+    """``{path: PNG bytes}`` in the figures' order: one-alarm figures that share their markers
+    together (:func:`draw_alarms`), an overview alone (:func:`draw_overview`)."""
+    groups: dict[tuple[Any, ...], list[Figure]] = {}
+    for figure in figures:
+        if len(figure.panels) == 1:
+            groups.setdefault((figure.deploys, figure.milestones), []).append(figure)
+    drawn: dict[str, bytes] = {}
+    for group in groups.values():
+        drawn.update(zip((f.path for f in group), draw_alarms(canvas_class, group), strict=True))
+    return {
+        f.path: drawn[f.path] if f.path in drawn else draw_overview(canvas_class, f)
+        for f in figures
+    }
 
 
 def draw(figures: list[Figure]) -> dict[str, bytes]:
@@ -212,11 +296,10 @@ def draw(figures: list[Figure]) -> dict[str, bytes]:
     matplotlib."""
     if not figures:
         return {}
-    canvas_class = canvas()
-    return {figure.path: draw_one(canvas_class, figure) for figure in figures}
+    return draw_all(canvas(), figures)
 
 
-WARM_UP = Figure(
+_WARM_UP_ALARM = Figure(
     "warm-up.png",
     (
         Panel(
@@ -231,7 +314,11 @@ WARM_UP = Figure(
     ((datetime(2024, 1, 1, 5, tzinfo=UTC), "deploy v1"),),
     (("detected", datetime(2024, 1, 1, 6, tzinfo=UTC)),),
 )
-"""A small figure drawn before the real ones are read: the fonts and caches the first figure
+WARM_UP = [
+    _WARM_UP_ALARM,
+    Figure("warm-up-overview.png", _WARM_UP_ALARM.panels * 2, (), (), "warm-up"),
+]
+"""Small figures drawn before the real ones are read: the fonts and caches the first figure
 would load (about 0.2 s) load while the sources are still being read."""
 
 
@@ -243,14 +330,14 @@ def main() -> int:
     """
     try:
         canvas_class = canvas()
-        draw_one(canvas_class, WARM_UP)
+        draw_all(canvas_class, WARM_UP)
     except Exception as exc:  # reported once the parent is listening, like any other failure
         canvas_class, early = None, exc
     figures = pickle.load(sys.stdin.buffer)
     try:
         if canvas_class is None:
             raise early
-        images = {figure.path: draw_one(canvas_class, figure) for figure in figures}
+        images = draw_all(canvas_class, figures)
         result: dict[str, Any] = {"images": images}
     except Exception as exc:  # any failure is reported to the parent, by name
         result = {"error": str(exc) if isinstance(exc, GraphsUnavailable) else repr(exc)}
