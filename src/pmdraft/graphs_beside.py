@@ -96,16 +96,24 @@ class Drawing:
             self.process.communicate()
 
 
-def start_drawing() -> Drawing | None:
-    """A drawing process started now, so matplotlib loads while the sources are read; None
-    without matplotlib (the draft then says how to get it)."""
+def start_drawing(*, required: bool = False) -> Drawing | None:
+    """A drawing process started now, so matplotlib loads while the sources are read.
+
+    None without matplotlib (or :class:`GraphsUnavailable` if ``required``: the draft then says
+    how to get it), or if no process can be started (the graphs are then drawn in this one).
+    """
     from .render.graphs import GraphsUnavailable, unavailable
 
     try:
         unavailable()
     except GraphsUnavailable:
+        if required:
+            raise
         return None
-    return Drawing()
+    try:
+        return Drawing()
+    except OSError:
+        return None
 
 
 def _last_line(err: bytes) -> str:
@@ -144,14 +152,13 @@ def with_graphs(
     which needs the PNGs in the draft) the PNGs are drawn by another process, ``drawing`` if
     one was started, and the result's ``drawing`` gives them; an unused ``drawing`` is stopped.
     """
-    if drawing is not None and (embed or not background or not draft.metric_series):
+    unused = embed or not background or not draft.metric_series or not draft_name
+    if drawing is not None and unused:
         drawing.cancel()
         drawing = None
     if not draft.metric_series:
         return Drawn(draft)
     if not draft_name:
-        if drawing is not None:
-            drawing.cancel()
         return Drawn(dataclasses.replace(draft, graphs_note=NO_PATH_NOTE))
     from .render.graphs import (
         MAX_GRAPHS,
@@ -159,7 +166,6 @@ def with_graphs(
         graphs_folder,
         plan_graphs,
         rest_note,
-        unavailable,
     )
 
     most = MAX_GRAPHS if max_graphs is None else max_graphs
@@ -170,10 +176,9 @@ def with_graphs(
         drawing.cancel()
         drawing = None
     try:
-        if background and not embed and graphs.figures:
-            if drawing is None:
-                unavailable()
-                drawing = Drawing()
+        if background and not embed and graphs.figures and drawing is None:
+            drawing = start_drawing(required=True)
+        if drawing is not None:
             drawing.send(graphs.figures)
         else:
             from .figures import draw
