@@ -5,9 +5,11 @@ threshold as a dashed line, its ALARM periods shaded red, and vertical markers f
 and for the deploys near the impact (from the suspect lookback before impact start to the
 resolution; without an impact start, the window's). At most ``max_graphs`` alarms are drawn
 (:data:`MAX_GRAPHS`): those that spent longest in ALARM; :func:`not_drawn` names the rest.
-Nothing is written here: :func:`render_graphs` returns ``{relative path: PNG bytes}`` and the
-CLI writes them beside the draft; :func:`graph_links` gives the draft's links and alt text.
-matplotlib is the optional extra ``pmdraft[graphs]``; without it :class:`GraphsUnavailable` says so.
+Nothing is written here: :func:`plan_graphs` gives the figures as plain records
+(:class:`pmdraft.figures.Figure`, small enough to send to a drawing process), the draft's links
+and alt text, and the alarms not drawn; :func:`render_graphs` draws them here and returns
+``{relative path: PNG bytes}``, which the CLI writes beside the draft. matplotlib is the optional
+extra ``pmdraft[graphs]``; without it :class:`GraphsUnavailable` says so.
 """
 
 from __future__ import annotations
