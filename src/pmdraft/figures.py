@@ -80,6 +80,17 @@ class Figure:
     """The figure's own title (the overview's); a one-alarm figure is titled by its panel."""
 
 
+def unavailable() -> None:
+    """:class:`GraphsUnavailable` if matplotlib cannot be imported, found without importing it
+    (the drawing may happen in another process)."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise GraphsUnavailable(
+            f"the monitoring graphs need matplotlib, which is not installed: {INSTALL_HINT}"
+        )
+
+
 def canvas() -> Any:
     """matplotlib's Agg canvas class (no pyplot: no global figure registry, ~0.1 s less to
     import); :class:`GraphsUnavailable` saying how to get matplotlib without it."""

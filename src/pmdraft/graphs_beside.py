@@ -102,7 +102,8 @@ def start_drawing(*, required: bool = False) -> Drawing | None:
     None without matplotlib (or :class:`GraphsUnavailable` if ``required``: the draft then says
     how to get it), or if no process can be started (the graphs are then drawn in this one).
     """
-    from .render.graphs import GraphsUnavailable, unavailable
+    from .errors import GraphsUnavailable
+    from .figures import unavailable  # not from render: pandas and jinja2 would load now
 
     try:
         unavailable()

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import GraphsUnavailable
-from ..figures import INSTALL_HINT, MILESTONE_COLOURS, Figure, Panel, draw
+from ..figures import INSTALL_HINT, MILESTONE_COLOURS, Figure, Panel, draw, unavailable
 from ..model import ALARM_ALARM, MetricSeries
 
 if TYPE_CHECKING:
@@ -240,17 +240,6 @@ def _figures(draft: Draft, plans: list[_Plan], folder: str) -> list[Figure]:
     title = f"Monitoring overview, {draft.window.since:%Y-%m-%d}"
     out.append(Figure(f"{folder}/{OVERVIEW}", tuple(panels), deploys, marked, title))
     return out
-
-
-def unavailable() -> None:
-    """:class:`GraphsUnavailable` if matplotlib cannot be imported, found without importing it
-    (the drawing may happen in another process)."""
-    import importlib.util
-
-    if importlib.util.find_spec("matplotlib") is None:
-        raise GraphsUnavailable(
-            f"the monitoring graphs need matplotlib, which is not installed: {INSTALL_HINT}"
-        )
 
 
 def render_graphs(draft: Draft, folder: str, max_graphs: int = MAX_GRAPHS) -> dict[str, bytes]:
