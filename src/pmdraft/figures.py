@@ -7,8 +7,12 @@ imports nothing of pmdraft's but its errors, so ``python -m pmdraft.figures`` (w
 it reads a pickled list of figures on stdin and writes a pickled ``{"images": {path: PNG}}`` or
 ``{"error": text}`` on stdout.
 
-Each figure is laid out once with fixed margins, the right one sized to its widest legend,
-rather than with ``bbox_inches="tight"``, which lays the whole figure out a second time.
+What keeps it cheap (a month of 200 alarms: 9 figures in about a third of the time the first
+way took): each figure is laid out once with fixed margins, the right one sized to its legend,
+where ``bbox_inches="tight"`` laid it out twice; titles are placed without measuring the axes
+below them; the deploy and milestone markers are one line collection each; the one-alarm
+figures are drawn on one canvas, what they share drawn once (:func:`draw_alarms`); the PNGs
+are compressed at zlib level 1; pyplot is not imported.
 """
 
 from __future__ import annotations
@@ -291,7 +295,7 @@ def draw_all(canvas_class: Any, figures: list[Figure]) -> dict[str, bytes]:
     together (:func:`draw_alarms`), an overview alone (:func:`draw_overview`)."""
     groups: dict[tuple[Any, ...], list[Figure]] = {}
     for figure in figures:
-        if len(figure.panels) == 1:
+        if len(figure.panels) == 1 and figure.title is None:  # an overview has a title
             groups.setdefault((figure.deploys, figure.milestones), []).append(figure)
     drawn: dict[str, bytes] = {}
     for group in groups.values():
