@@ -51,3 +51,18 @@ def test_a_drawing_started_for_nothing_is_stopped() -> None:
     drawn = with_graphs(busy_draft(0), "pm.md", background=True, drawing=drawing)
     assert drawn.drawing is None and drawn.images == {}
     assert drawing.process.returncode is not None
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR chunk."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def test_one_alarm_gets_its_figure_and_an_overview_of_their_own_sizes() -> None:
+    """A draft with one alarm with data: a 900x360 alarm figure and a 900x250 overview (one 1.9-inch panel under its title), not two copies."""
+    images = with_graphs(busy_draft(1), "pm.md").images
+    assert {path: png_size(png) for path, png in images.items()} == {
+        "pm-graphs/Alarm0.png": (900, 360),
+        "pm-graphs/overview.png": (900, 250),
+    }
