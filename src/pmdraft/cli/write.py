@@ -26,15 +26,16 @@ def start_graphs(output: str | None, config: Any, *, wanted: bool) -> None:
     matplotlib while the sources are read (:func:`write_graphs` then sends it the figures).
 
     Nothing is started without a file to write beside, when the graphs are not ``wanted``, when
-    ``config`` (if read already) has no CloudWatch, or without matplotlib; the process is
-    stopped when the command ends if it was not used.
+    ``config`` (if read already) has no CloudWatch or its ``graphs = false``, or without
+    matplotlib; the process is stopped when the command ends if it was not used.
     """
     if not wanted or not output or output == "-":
         return
     if config is not None:
         from ..sources.cloudwatch import CloudWatchConfig
 
-        if config.get(CloudWatchConfig) is None:
+        cw = config.get(CloudWatchConfig)
+        if cw is None or not cw.graphs:
             return
     from ..graphs_beside import start_drawing
 
