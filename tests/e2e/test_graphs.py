@@ -6,10 +6,12 @@ import os
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
 from pmdraft.cli import cli
+from pmdraft.cli.write import start_graphs
 
 WINDOW = ["--since", "2024-01-15T14:00:00Z", "--until", "2024-01-15T15:30:00Z"]
 
@@ -86,4 +88,21 @@ def test_a_drawing_that_fails_is_an_error_naming_why(
         f"{out} links them: run again, or pass --no-graphs\n"
     )
     assert "](pm-graphs/overview.png)" in out.read_text(encoding="utf-8")
+    assert not (tmp_path / "pm-graphs").exists()
+
+
+def test_a_command_that_stops_early_leaves_no_drawing_process(tmp_path: Path) -> None:
+    """A command that started the drawing process and then failed has stopped it by the time it exits."""
+    started = {}
+
+    @click.command()
+    def stops() -> None:
+        start_graphs(str(tmp_path / "pm.md"), None, wanted=True)
+        started.update(click.get_current_context().meta)
+        raise click.ClickException("a source failed")
+
+    result = CliRunner().invoke(stops)
+    assert (result.exit_code, result.output) == (1, "Error: a source failed\n")
+    drawing = started["pmdraft.graphs.started"]
+    assert drawing.process.returncode is not None
     assert not (tmp_path / "pm-graphs").exists()
