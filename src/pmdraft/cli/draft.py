@@ -20,7 +20,14 @@ from .common import (
     without_graphs,
 )
 from .options import TIME, ZONE, quiet_option, time_options, verbose_option, with_options
-from .write import check_output, emit, merge_into, write_graphs
+from .write import (
+    check_output,
+    emit,
+    finish_graphs,
+    merge_into,
+    start_graphs,
+    write_graphs,
+)
 
 
 @click.command()
@@ -127,6 +134,7 @@ def draft(
     def body() -> int:
         json_path = _json_path(output, fmt, no_json)
         template, config = user_template(fmt, template_path, config_path)
+        start_graphs(output, config, wanted=not no_graphs and fmt in ("markdown", "confluence"))
         result = collect_draft(
             since,
             until,
@@ -144,7 +152,7 @@ def draft(
         if strict and result.gaps:
             raise click.ClickException("--strict: a source failed, so no draft was written")
         if fmt != "json":
-            result = write_graphs(result, output, embed=fmt == "html")
+            result = write_graphs(result, output, embed=fmt == "html", background=True)
         text = _render(result, fmt, tz, template)
         if fmt == "markdown" and update and output and output != "-" and Path(output).exists():
             merge_into(Path(output), text)
@@ -155,6 +163,7 @@ def draft(
             from ..render import render_json
 
             write_atomic(json_path, render_json(result))
+        finish_graphs()  # drawn while the draft was rendered
         return EXIT_PARTIAL if result.gaps else 0
 
     run(body)

@@ -21,24 +21,91 @@ def max_graphs(config: Any) -> int | None:
     return cw.max_graphs if cw is not None else None
 
 
-def write_graphs(result: Any, output: str | None, *, embed: bool = False) -> Any:
-    """The draft with its graphs drawn, written beside ``output`` and linked from it.
+def start_graphs(output: str | None, config: Any, *, wanted: bool) -> None:
+    """Start the process that will draw the graphs beside ``output`` now, so it loads
+    matplotlib while the sources are read (:func:`write_graphs` then sends it the figures).
 
-    Without matplotlib, or without a file to write beside, the draft says why and goes on.
+    Nothing is started without a file to write beside, when the graphs are not ``wanted``, when
+    ``config`` (if read already) has no CloudWatch or its ``graphs = false``, or without
+    matplotlib; the process is stopped when the command ends if it was not used.
+    """
+    if not wanted or not output or output == "-":
+        return
+    if config is not None:
+        from ..sources.cloudwatch import CloudWatchConfig
+
+        cw = config.get(CloudWatchConfig)
+        if cw is None or not cw.graphs:
+            return
+    from ..graphs_beside import start_drawing
+
+    drawing = start_drawing()
+    if drawing is not None:
+        ctx = click.get_current_context()
+        ctx.meta[_STARTED] = drawing
+        ctx.call_on_close(drawing.cancel)
+
+
+def write_graphs(
+    result: Any, output: str | None, *, embed: bool = False, background: bool = False
+) -> Any:
+    """The draft with its graphs linked, their PNGs written beside ``output``.
+
+    Without matplotlib, or without a file to write beside, the draft says why and goes on. With
+    ``background`` the PNGs are drawn by another process while the caller renders the draft,
+    and written by :func:`finish_graphs`, which the caller must call before it returns (if it
+    does not, the drawing is stopped when the command ends and nothing is written).
     """
     from ..graphs_beside import with_graphs
 
     name = Path(output).name if output and output != "-" else None
-    config = click.get_current_context().meta.get("pmdraft.config")
-    drawn = with_graphs(result, name, embed=embed, max_graphs=max_graphs(config))
+    ctx = click.get_current_context()
+    drawn = with_graphs(
+        result,
+        name,
+        embed=embed,
+        max_graphs=max_graphs(ctx.meta.get("pmdraft.config")),
+        background=background,
+        drawing=ctx.meta.pop(_STARTED, None),
+    )
     if drawn.warning:
         click.echo(f"pmdraft: {drawn.warning}", err=True)
-    assert output is not None or not drawn.images
-    for relative, png in drawn.images.items():
-        target = Path(str(output)).parent / relative
+    assert output is not None or not (drawn.images or drawn.drawing)
+    if drawn.drawing is not None:
+        ctx.meta[_DRAWING] = (drawn.drawing, str(output))
+        ctx.call_on_close(drawn.drawing.cancel)  # a second cancel does nothing
+    _write_images(drawn.images, str(output))
+    return drawn.draft
+
+
+_STARTED = "pmdraft.graphs.started"
+"""Where :func:`start_graphs` leaves the drawing process for :func:`write_graphs`."""
+
+_DRAWING = "pmdraft.graphs.drawing"
+"""Where :func:`write_graphs` leaves a background drawing for :func:`finish_graphs`."""
+
+
+def finish_graphs() -> None:
+    """Wait for the graphs :func:`write_graphs` started in the background and write them;
+    exit 1 naming why if they could not be drawn (the draft, already written, links them)."""
+    pending = click.get_current_context().meta.pop(_DRAWING, None)
+    if pending is None:
+        return
+    drawing, output = pending
+    try:
+        images = drawing.images()
+    except PmdraftError as exc:
+        raise click.ClickException(
+            f"{exc}; {output} links them: run again, or pass --no-graphs"
+        ) from exc
+    _write_images(images, output)
+
+
+def _write_images(images: Any, output: str) -> None:
+    for relative, png in images.items():
+        target = Path(output).parent / relative
         target.parent.mkdir(exist_ok=True)
         write_atomic(target, png)
-    return drawn.draft
 
 
 def check_output(output: str | None) -> None:

@@ -5,14 +5,15 @@ threshold as a dashed line, its ALARM periods shaded red, and vertical markers f
 and for the deploys near the impact (from the suspect lookback before impact start to the
 resolution; without an impact start, the window's). At most ``max_graphs`` alarms are drawn
 (:data:`MAX_GRAPHS`): those that spent longest in ALARM; :func:`not_drawn` names the rest.
-Nothing is written here: :func:`render_graphs` returns ``{relative path: PNG bytes}`` and the
-CLI writes them beside the draft; :func:`graph_links` gives the draft's links and alt text.
-matplotlib is the optional extra ``pmdraft[graphs]``; without it :class:`GraphsUnavailable` says so.
+Nothing is written here: :func:`plan_graphs` gives the figures as plain records
+(:class:`pmdraft.figures.Figure`, small enough to send to a drawing process), the draft's links
+and alt text, and the alarms not drawn; :func:`render_graphs` draws them here and returns
+``{relative path: PNG bytes}``, which the CLI writes beside the draft. matplotlib is the optional
+extra ``pmdraft[graphs]``; without it :class:`GraphsUnavailable` says so.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from dataclasses import dataclass
@@ -20,28 +21,17 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import GraphsUnavailable
+from ..figures import INSTALL_HINT, MILESTONE_COLOURS, Figure, Panel, draw, unavailable
 from ..model import ALARM_ALARM, MetricSeries
 
 if TYPE_CHECKING:
     from ..draft import Draft
-
-INSTALL_HINT = (
-    "install pmdraft[graphs] (pip install 'pmdraft[graphs]') to draw them, or pass --no-graphs"
-)
 
 OVERVIEW = "overview.png"
 """The combined figure's file name inside the graphs folder."""
 
 MAX_GRAPHS = 8
 """Alarm figures drawn at most (plus the overview): the alarms longest in ALARM."""
-
-_MILESTONE_COLOURS = {
-    "impact_started": "#d62728",
-    "detected": "#ff7f0e",
-    "acknowledged": "#2ca02c",
-    "mitigated": "#1f77b4",
-    "resolved": "#9467bd",
-}
 
 
 @dataclass(frozen=True)
@@ -64,20 +54,21 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "alarm"
 
 
-def _alarm_periods(draft: Draft, ref: str) -> list[tuple[datetime, datetime]]:
-    """Each stretch the alarm spent in ALARM within the window, from its transitions."""
-    periods: list[tuple[datetime, datetime]] = []
-    start: datetime | None = None
-    for e in sorted(
-        (e for e in draft.events if e.source == "cloudwatch" and e.ref == ref), key=lambda e: e.at
-    ):
-        if e.kind == ALARM_ALARM and start is None:
-            start = e.at
-        elif e.kind != ALARM_ALARM and start is not None:
-            periods.append((start, e.at))
-            start = None
-    if start is not None:
-        periods.append((start, draft.window.until))
+def _alarm_periods(draft: Draft) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Each alarm's stretches in ALARM within the window, by ref, from its transitions.
+
+    One pass over the draft's events for all alarms: a month has tens of thousands of events,
+    and a pass per alarm (200 of them) cost about 0.5 s.
+    """
+    periods: dict[str, list[tuple[datetime, datetime]]] = {}
+    start: dict[str, datetime] = {}
+    for e in sorted((e for e in draft.events if e.source == "cloudwatch"), key=lambda e: e.at):
+        if e.kind == ALARM_ALARM and e.ref not in start:
+            start[e.ref] = e.at
+        elif e.kind != ALARM_ALARM and e.ref in start:
+            periods.setdefault(e.ref, []).append((start.pop(e.ref), e.at))
+    for ref, at in start.items():
+        periods.setdefault(ref, []).append((at, draft.window.until))
     return periods
 
 
@@ -92,16 +83,17 @@ def _ranked(draft: Draft, max_graphs: int) -> tuple[list[_Plan], list[str]]:
     Only the drawn series' datapoints are parsed: a month of 200 alarms costs 8 series' parsing.
     """
     with_data = [i for i, s in enumerate(draft.series) if _has_data(s)]
+    periods = _alarm_periods(draft)
     if len(with_data) > max_graphs:
         spent = {
-            i: sum((b - a).total_seconds() for a, b in _alarm_periods(draft, draft.series[i].ref))
+            i: sum((b - a).total_seconds() for a, b in periods.get(draft.series[i].ref, []))
             for i in with_data
         }
         chosen = set(sorted(with_data, key=lambda i: (-spent[i], i))[:max_graphs])
     else:
         chosen = set(with_data)
     rest = [draft.series[i].alarm_name for i in with_data if i not in chosen]
-    return _plans(draft, chosen), rest
+    return _plans(draft, chosen, periods), rest
 
 
 def not_drawn(draft: Draft, max_graphs: int = MAX_GRAPHS) -> list[str]:
@@ -109,7 +101,9 @@ def not_drawn(draft: Draft, max_graphs: int = MAX_GRAPHS) -> list[str]:
     return _ranked(draft, max_graphs)[1]
 
 
-def _plans(draft: Draft, chosen: set[int]) -> list[_Plan]:
+def _plans(
+    draft: Draft, chosen: set[int], all_periods: dict[str, list[tuple[datetime, datetime]]]
+) -> list[_Plan]:
     plans: list[_Plan] = []
     used: set[str] = set()
     for i, s in enumerate(draft.series):
@@ -127,7 +121,7 @@ def _plans(draft: Draft, chosen: set[int]) -> list[_Plan]:
             name = _slug(f"{s.alarm_name}-{s.account or ''}-{s.region}")
         used.add(name)
         times, values = [t for t, _ in pairs], [v for _, v in pairs]
-        periods = _alarm_periods(draft, s.ref)
+        periods = all_periods.get(s.ref, [])
         peak = max(range(len(values)), key=values.__getitem__)
         fired = ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in periods) or "none"
         threshold = "" if s.threshold is None else f", threshold {s.threshold:g} (dashed line)"
@@ -144,7 +138,12 @@ def graph_links(draft: Draft, folder: str, max_graphs: int = MAX_GRAPHS) -> list
 
     The overview's alt text also names the alarms not drawn (past ``max_graphs``).
     """
-    plans, rest = _ranked(draft, max_graphs)
+    return _links(*_ranked(draft, max_graphs), folder, max_graphs)
+
+
+def _links(
+    plans: list[_Plan], rest: list[str], folder: str, max_graphs: int
+) -> list[dict[str, str]]:
     if not plans:
         return []
     names = ", ".join(p.series.alarm_name for p in plans)
@@ -190,80 +189,57 @@ def near_impact(draft: Draft) -> list[Any]:
     return [e for e in deploys if since <= e.at <= until]
 
 
-def _pyplot() -> Any:
-    try:
-        import matplotlib
-    except ImportError as exc:
-        raise GraphsUnavailable(
-            f"the monitoring graphs need matplotlib, which is not installed: {INSTALL_HINT}"
-        ) from exc
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+@dataclass(frozen=True)
+class Graphs:
+    """A draft's graphs, worked out once: the figures to draw, their links, the alarms left out."""
 
-    return plt
+    figures: list[Figure]
+    links: list[dict[str, str]]
+    not_drawn: list[str]
 
 
-def _markers(ax: Any, draft: Draft, deploys: list[Any], *, labels: bool) -> None:
-    low, high = ax.get_ylim()
-    for e in deploys:
-        ax.axvline(e.at, color="#555555", linestyle=":", linewidth=1)
-        if labels:
-            ax.text(
-                e.at,
-                low + (high - low) * 0.5,
-                f"deploy {e.attrs.get('version') or ''}".rstrip(),
-                rotation=90,
-                va="center",
-                ha="right",
-                fontsize=6,
-                color="#555555",
-            )
-    for name, m in draft.analysis.milestones.items():
-        if m is None or name not in _MILESTONE_COLOURS:
-            continue
-        ax.axvline(
-            m.at,
-            color=_MILESTONE_COLOURS[name],
-            linestyle="-.",
-            linewidth=1.2,
-            label=name if labels else None,
-        )
+def plan_graphs(draft: Draft, folder: str, max_graphs: int = MAX_GRAPHS) -> Graphs:
+    """What :func:`plan_figures`, :func:`graph_links` and :func:`not_drawn` give, from one
+    ranking of the alarms (parsing the drawn series' datapoints once)."""
+    plans, rest = _ranked(draft, max_graphs)
+    return Graphs(_figures(draft, plans, folder), _links(plans, rest, folder, max_graphs), rest)
 
 
-def _draw(ax: Any, draft: Draft, plan: _Plan, deploys: list[Any], *, labels: bool) -> None:
-    import matplotlib.dates as mdates
+def plan_figures(draft: Draft, folder: str, max_graphs: int = MAX_GRAPHS) -> list[Figure]:
+    """What :func:`render_graphs` draws, as plain records: one figure per drawn alarm, then the
+    overview (none when no alarm has data). Small enough to hand to another process."""
+    return _figures(draft, _ranked(draft, max_graphs)[0], folder)
 
-    s = plan.series
-    ax.plot(
-        plan.times,
-        plan.values,
-        color="#1f4e9c",
-        linewidth=1.4,
-        label=f"{s.metric} ({s.statistic})",
+
+def _figures(draft: Draft, plans: list[_Plan], folder: str) -> list[Figure]:
+    if not plans:
+        return []
+    deploys = tuple(
+        (e.at, f"deploy {e.attrs.get('version') or ''}".rstrip()) for e in near_impact(draft)
     )
-    if s.threshold is not None:
-        ax.axhline(
-            s.threshold,
-            color="#d62728",
-            linestyle="--",
-            linewidth=1.2,
-            label=f"threshold {s.threshold:g}",
+    marked = tuple(
+        (name, m.at)
+        for name, m in draft.analysis.milestones.items()
+        if m is not None and name in MILESTONE_COLOURS
+    )
+    panels = [
+        Panel(
+            title=p.series.alarm_name,
+            label=f"{p.series.metric} ({p.series.statistic})",
+            times=tuple(p.times),
+            values=tuple(p.values),
+            threshold=p.series.threshold,
+            alarm_periods=tuple(p.alarm_periods),
         )
-    for i, (a, b) in enumerate(plan.alarm_periods):
-        ax.axvspan(a, b, color="#d62728", alpha=0.15, label="ALARM" if i == 0 else None)
-    ax.set_xlim(plan.times[0], plan.times[-1])
-    _markers(ax, draft, deploys, labels=labels)
-    # matplotlib.dates has no type hints, so mypy sees an untyped call.
-    formatter = mdates.DateFormatter("%H:%M", tz=UTC)  # type: ignore[no-untyped-call]
-    ax.xaxis.set_major_formatter(formatter)
-    ax.grid(alpha=0.3)
-    ax.set_title(s.alarm_name, fontsize=10, loc="left")
-
-
-def _png(fig: Any) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    return buffer.getvalue()
+        for p in plans
+    ]
+    out = [
+        Figure(f"{folder}/{p.filename}", (panel,), deploys, marked)
+        for p, panel in zip(plans, panels, strict=True)
+    ]
+    title = f"Monitoring overview, {draft.window.since:%Y-%m-%d}"
+    out.append(Figure(f"{folder}/{OVERVIEW}", tuple(panels), deploys, marked, title))
+    return out
 
 
 def render_graphs(draft: Draft, folder: str, max_graphs: int = MAX_GRAPHS) -> dict[str, bytes]:
@@ -272,30 +248,7 @@ def render_graphs(draft: Draft, folder: str, max_graphs: int = MAX_GRAPHS) -> di
     At most ``max_graphs`` alarm figures, the alarms longest in ALARM. Raises
     :class:`GraphsUnavailable` without matplotlib; an empty dict when no alarm has data.
     """
-    plans = _ranked(draft, max_graphs)[0]
-    if not plans:
-        return {}
-    plt = _pyplot()
-    deploys = near_impact(draft)
-    out: dict[str, bytes] = {}
-    for plan in plans:
-        fig, ax = plt.subplots(figsize=(9, 3.6))
-        _draw(ax, draft, plan, deploys, labels=True)
-        ax.set_xlabel("UTC")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
-        out[f"{folder}/{plan.filename}"] = _png(fig)
-        plt.close(fig)
-    fig, axes = plt.subplots(
-        len(plans), 1, figsize=(9, 2.4 * len(plans) + 0.6), sharex=True, squeeze=False
-    )
-    for i, (ax, plan) in enumerate(zip(axes[:, 0], plans, strict=True)):
-        _draw(ax, draft, plan, deploys, labels=i == 0)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
-    axes[-1, 0].set_xlabel("UTC")
-    fig.suptitle(f"Monitoring overview, {draft.window.since:%Y-%m-%d}", fontsize=11)
-    out[f"{folder}/{OVERVIEW}"] = _png(fig)
-    plt.close(fig)
-    return out
+    return draw(plan_figures(draft, folder, max_graphs))
 
 
 def graphs_folder(draft_name: str) -> str:
@@ -307,10 +260,14 @@ def graphs_folder(draft_name: str) -> str:
 __all__ = [
     "INSTALL_HINT",
     "MAX_GRAPHS",
+    "Graphs",
     "GraphsUnavailable",
     "graph_links",
     "graphs_folder",
     "not_drawn",
+    "plan_figures",
+    "plan_graphs",
     "render_graphs",
     "rest_note",
+    "unavailable",
 ]
