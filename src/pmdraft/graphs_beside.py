@@ -153,11 +153,11 @@ def with_graphs(
     which needs the PNGs in the draft) the PNGs are drawn by another process, ``drawing`` if
     one was started, and the result's ``drawing`` gives them; an unused ``drawing`` is stopped.
     """
-    unused = embed or not background or not draft.metric_series or not draft_name
+    unused = embed or not background or not draft.series or not draft_name
     if drawing is not None and unused:
         drawing.cancel()
         drawing = None
-    if not draft.metric_series:
+    if not draft.series:
         return Drawn(draft)
     if not draft_name:
         return Drawn(dataclasses.replace(draft, graphs_note=NO_PATH_NOTE))
