@@ -136,6 +136,10 @@ class Columns:
         self.attrs: list[Any] = self._attrs.tolist()
         self._breach: dict[int, tuple[np.datetime64, bool]] | None = None
         self._deploys: dict[int, Event] | None = None
+        self.memo: dict[tuple[Any, ...], Any] = {}
+        """Results of the rules that read only some rows (the alarms', the deploys'), by those
+        rows and arguments: the incidents of one service share their alarms and deploys, so
+        each such result is worked out once per service, not once per incident."""
 
     def milestone(self, position: int, rule: Rule, at: datetime | None = None) -> Milestone:
         """The milestone set by the row at ``position``."""
@@ -188,26 +192,51 @@ def _first(c: Columns, rows: Sequence[int], kinds: Collection[str]) -> int | Non
 
 
 def _impact_started(c: Columns, rows: Sequence[int]) -> Milestone | None:
-    alarms = [p for p in rows if c.kind[p] == ALARM_ALARM]
+    kind = c.kind
+    alarms = [p for p in rows if kind[p] == ALARM_ALARM]
     if alarms:
-        starts, given = c.breach_starts(alarms)
-        best = int(np.argmin(starts))  # the first of the earliest, in the frame's order
-        start = starts[best].item().replace(tzinfo=UTC)
-        how = c.attrs[alarms[best]].get("breach_start_rule") if given[best] else None
-        detail = str(how) if how else None
-        return replace(c.milestone(alarms[best], Rule.BREACH_START, start), detail=detail)
+        key = ("impact", *alarms)
+        if key not in c.memo:
+            c.memo[key] = _breach_start(c, alarms)
+        found: Milestone = c.memo[key]
+        return found
     row = _first(c, rows, (INCIDENT_TRIGGERED,))
     if row is not None:
         return c.milestone(row, Rule.FIRST_TRIGGER)
     return None
 
 
+def _breach_start(c: Columns, alarms: list[int]) -> Milestone:
+    """The earliest breach start of the alarm rows ``alarms`` (at least one)."""
+    starts, given = c.breach_starts(alarms)
+    best = int(np.argmin(starts))  # the first of the earliest, in the frame's order
+    start = starts[best].item().replace(tzinfo=UTC)
+    how = c.attrs[alarms[best]].get("breach_start_rule") if given[best] else None
+    detail = str(how) if how else None
+    return replace(c.milestone(alarms[best], Rule.BREACH_START, start), detail=detail)
+
+
 def _mitigated(c: Columns, rows: Sequence[int], notes: list[Note]) -> Milestone | None:
     """When every alarm that fired was back to OK for good: the latest of their final recoveries.
 
     Each alarm that went to ALARM must end the window OK; its earlier recoveries (flaps) are
-    noted and not used. One alarm still firing leaves mitigation unknown.
+    noted and not used. One alarm still firing leaves mitigation unknown. Only the alarm rows
+    count, so the answer for the same alarm rows is worked out once (:attr:`Columns.memo`).
     """
+    kind = c.kind
+    alarm_rows = [p for p in rows if kind[p] in ALARM_KINDS]
+    key = ("mitigated", *alarm_rows)
+    if key not in c.memo:
+        said: list[Note] = []
+        c.memo[key] = (_recovered(c, alarm_rows, said), tuple(said))
+    found, noted = c.memo[key]
+    notes.extend(noted)
+    recovered: Milestone | None = found
+    return recovered
+
+
+def _recovered(c: Columns, rows: Sequence[int], notes: list[Note]) -> Milestone | None:
+    """:func:`_mitigated` of the alarm rows ``rows``."""
     groups: dict[Any, list[int]] = {}  # ref -> its alarm rows, in order
     fired: dict[Any, None] = {}  # the refs that went to ALARM, in the order they first did
     for p in rows:
@@ -357,13 +386,7 @@ def analyse(
     m["mitigated"] = given("mitigated") or _mitigated(c, rows, notes["mitigated"])
     m["resolved"] = given("resolved") or _resolved(c, rows, m["mitigated"], notes["resolved"])
     deploys, services = _deploys(c, rows, history)
-    suspects = rank(
-        deploys,
-        impact.at if impact else None,
-        lookback=suspect_lookback,
-        long_lookback=long_lookback,
-        services=services,
-    )
+    suspects = _ranked(c, deploys, impact, services, suspect_lookback, long_lookback)
     m["suspect_change"] = _top_lead(suspects)
     m = {name: m[name] for name in MILESTONES}
     durations = {name: _seconds(m[end], m[start]) for name, (end, start) in DURATIONS.items()}
@@ -375,13 +398,44 @@ def analyse(
         ]
     kept = {k: tuple(v) for k, v in notes.items() if v}
     detected = m["detected"]
-    rollback = find_rollback(deploys, detected.at if detected else None)
+    rollback = _rollback(c, deploys, detected.at if detected else None)
     if rollback is not None and detected is not None:
         took = (rollback.at - detected.at).total_seconds()
         # Appended last, as a note of ``mitigated`` (added at the end when it had none).
         said = RollbackMitigation(rollback.summary, rollback.at, took)
         kept["mitigated"] = (*kept.get("mitigated", ()), said)
     return Analysis(m, durations, kept, suspects, rollback)
+
+
+def _ranked(
+    c: Columns,
+    deploys: list[Event],
+    impact: Milestone | None,
+    services: dict[str, str],
+    lookback: timedelta,
+    long_lookback: timedelta,
+) -> Suspects:
+    """:func:`.suspects.rank` of ``deploys``, worked out once per distinct arguments (the
+    incidents of one service share their deploys, services and, from their alarms, impact)."""
+    at = impact.at if impact else None
+    key = ("rank", at, lookback, long_lookback, *services.items(), None, *map(id, deploys))
+    if key not in c.memo:
+        # The deploys are kept with the result: their ids in the key stay theirs.
+        ranked = rank(
+            deploys, at, lookback=lookback, long_lookback=long_lookback, services=services
+        )
+        c.memo[key] = (ranked, deploys)
+    suspects: Suspects = c.memo[key][0]
+    return suspects
+
+
+def _rollback(c: Columns, deploys: list[Event], detected: datetime | None) -> Event | None:
+    """:func:`.suspects.find_rollback`, worked out once per distinct arguments."""
+    key = ("rollback", detected, *map(id, deploys))
+    if key not in c.memo:
+        c.memo[key] = (find_rollback(deploys, detected), deploys)
+    rollback: Event | None = c.memo[key][0]
+    return rollback
 
 
 def _top_lead(suspects: Suspects) -> Milestone | None:
