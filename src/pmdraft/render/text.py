@@ -22,8 +22,8 @@ def hhmm(at: datetime) -> str:
 
 
 def hhmmss(at: datetime) -> str:
-    """``14:32:05``."""
-    return at.strftime("%H:%M:%S")
+    """``14:32:05`` (``strftime``'s ``%H:%M:%S``, a few times faster)."""
+    return at.time().isoformat("seconds")
 
 
 def cell(text: object) -> str:
@@ -31,13 +31,16 @@ def cell(text: object) -> str:
 
     Backslashes just before a pipe are doubled, so ``a\\|b`` cannot end the cell either.
     """
-    return _PIPE.sub(lambda m: m.group(1) * 2 + "\\|", markdown_text(text))
+    line = markdown_text(text)
+    return _PIPE.sub(lambda m: m.group(1) * 2 + "\\|", line) if "|" in line else line
 
 
 def markdown_text(text: object) -> str:
     """Text on one line that Markdown shows as written: outside code spans, an HTML tag's ``<``
     becomes ``&lt;`` and an entity's ``&`` becomes ``&amp;``, so neither is interpreted."""
     line = inline(text)
+    if "`" not in line and "<" not in line and "&" not in line:
+        return line  # nothing to escape (most lines): no pattern needs to run
     runs = list(_BACKTICKS.finditer(line))
     pieces, done, i = [], 0, 0
     while i < len(runs):
