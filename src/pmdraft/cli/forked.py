@@ -22,6 +22,7 @@ file, never a half one. A child's failure comes back as its error text and is ra
 from __future__ import annotations
 
 import gc
+import glob
 import os
 import secrets
 import threading
@@ -32,18 +33,20 @@ from ..errors import OutputError
 from ..output import write_atomic
 
 JOIN_S = 1.0
-"""Seconds to wait for other threads (the warm-up imports) to end before forking anyway is
-ruled out and the file is written in-process."""
+"""Seconds to wait for the warm-up imports' thread to end; past that, or with any other thread
+alive, the file is written in-process."""
+
+WARM_UP_THREAD = "pmdraft-warm-up"
+"""The name :func:`pmdraft.warm.warm_up` gives its thread (done long before, in practice)."""
 
 _FAILED = 1
 """The child's exit status when rendering or writing raised (its error text is in the pipe)."""
 
 
 def _single_threaded(join_s: float) -> bool:
-    """Whether this is the only thread, after giving the others up to ``join_s`` to end."""
-    me = threading.current_thread()
+    """Whether this is the only thread, after giving the warm-up thread ``join_s`` to end."""
     for thread in threading.enumerate():
-        if thread is not me:
+        if thread.name == WARM_UP_THREAD:
             thread.join(join_s)
     return threading.active_count() == 1
 
@@ -90,23 +93,33 @@ class ForkedWrite:
     def commit(self) -> None:
         """Wait for the child and move its file into place (or render and write here)."""
         if self.pid is None:
-            write_atomic(self.path, self._render())
+            try:
+                write_atomic(self.path, self._render())
+            except OSError as exc:
+                raise OutputError(f"{self.path} could not be written: {exc}") from exc
             return
         status, message = self._wait()
         if status != 0:
-            Path(self._staging).unlink(missing_ok=True)
+            self._clean()
             raise OutputError(f"{self.path} could not be written: {message}")
         try:
             os.replace(self._staging, self.path)
         except OSError as exc:
-            Path(self._staging).unlink(missing_ok=True)
+            self._clean()
             raise OutputError(f"{self.path} could not be written: {exc}") from exc
 
     def abandon(self) -> None:
         """Wait for the child and remove its file: nothing is written."""
         if self.pid is not None:
             self._wait()
-            Path(self._staging).unlink(missing_ok=True)
+            self._clean()
+
+    def _clean(self) -> None:
+        """Remove the staging file and, if the child died while writing it, its temporary file
+        (``write_atomic`` writes ``.<name>.<token>.tmp`` beside it first)."""
+        self._staging.unlink(missing_ok=True)
+        for leftover in self._staging.parent.glob(f".{glob.escape(self._staging.name)}.*.tmp"):
+            leftover.unlink(missing_ok=True)
 
     def _wait(self) -> tuple[int, str]:
         """The child's exit status (non-zero when it failed) and its error text."""
