@@ -323,11 +323,15 @@ def _per_incident(
     from .timeline.concurrent import IncidentFacts
     from .timeline.scope import incident_rows
 
-    numbers = {
-        str(ref): attrs.get("incident_number")
-        for ref, attrs in zip(frame["ref"], frame["attrs"], strict=True)
-        if attrs.get("incident_number") is not None
-    }
+    # Each in-scope incident's number: the last one its rows give (read from the last row back).
+    wanted = set(scope.incidents)
+    numbers: dict[str, Any] = {}
+    refs, attrs_of = frame["ref"].tolist(), frame["attrs"].tolist()
+    for ref, attrs in zip(reversed(refs), reversed(attrs_of), strict=True):
+        if ref in wanted and ref not in numbers:
+            number = attrs.get("incident_number")
+            if number is not None:
+                numbers[str(ref)] = number
     whole = len(scope.incidents) == 1 and not scope.partial
     index = incident_rows(frame, scope) if scope.incidents and not whole else None
     out = []

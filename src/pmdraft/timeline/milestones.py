@@ -273,10 +273,13 @@ def _resolved(
     # ref -> [its first row, its last resolution row (-1 while none is found)], in the order
     # the incidents first appear.
     incidents: dict[Any, list[int]] = {}
+    kinds, source, ref = c.kind, c.source, c.ref
     for p in rows:
-        kind = c.kind[p]
-        if kind in INCIDENT_KINDS and c.source[p] == "pagerduty":
-            seen = incidents.setdefault(c.ref[p], [p, -1])
+        kind = kinds[p]
+        if kind in INCIDENT_KINDS and source[p] == "pagerduty":
+            seen = incidents.get(ref[p])
+            if seen is None:
+                seen = incidents[ref[p]] = [p, -1]
             if kind == INCIDENT_RESOLVED:
                 seen[1] = p
     if not incidents:
@@ -308,9 +311,10 @@ def _deploys(
     """
     if not rows:
         return list(history), {}
-    deploy_rows = [p for p in rows if c.kind[p] in DEPLOY_KINDS]
+    kind, service = c.kind, c.service
+    deploy_rows = [p for p in rows if kind[p] in DEPLOY_KINDS]
     # The distinct services of the other rows, in the order they first appear.
-    named = dict.fromkeys(c.service[p] for p in rows if c.kind[p] not in DEPLOY_KINDS)
+    named = dict.fromkeys([service[p] for p in rows if kind[p] not in DEPLOY_KINDS])
     services = {str(s).lower(): str(s) for s in named if isinstance(s, str) and s}
     deploys = [*history, *c.deploy_events(deploy_rows)] if deploy_rows else list(history)
     return deploys, services
