@@ -239,9 +239,10 @@ def build_draft(
     the in-scope rows only (:mod:`pmdraft.timeline.scope`): the headline ones from the first
     triggered incident in scope, each incident's own in :attr:`Draft.per_incident`.
     """
-    from .timeline import analyse, build_frame, build_rows, frame_events
+    from .timeline import analyse, build_rows, frame_events
     from .timeline.concurrent import concurrent_activity
     from .timeline.correlate import correlate
+    from .timeline.frame import framed
     from .timeline.milestones import Columns
     from .timeline.refires import refires
     from .timeline.responders import responders
@@ -254,7 +255,8 @@ def build_draft(
     cutoff = window.since - suspect_lookback
     history = [e for e in events if e.at < cutoff and e.kind.startswith("deploy.")]
     current = [e for e in events if not (e.at < cutoff and e.kind.startswith("deploy."))]
-    frame = correlate(build_frame(current))
+    frame, positions = framed(current)
+    frame = correlate(frame)
     scope = find_scope(
         frame,
         how.catalog,
@@ -282,7 +284,7 @@ def build_draft(
     per_incident = _per_incident(frame, scope, analysis_of)
     analysis = per_incident[0].analysis if per_incident else analysis_of(inner_rows)
     inner = frame[scope.mask].reset_index(drop=True) if scope.partial else frame
-    all_events = tuple(frame_events(frame))
+    all_events = tuple(frame_events(frame, (current, positions)))
     kept = tuple(e for e, keep in zip(all_events, scope.mask.tolist(), strict=True) if keep)
     series = collected.series
     if alarm_services:
