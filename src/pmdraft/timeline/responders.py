@@ -46,19 +46,20 @@ def responders(events: Iterable[Event]) -> list[Responder]:
     """Each person paged or acknowledging, per incident, in the order they first appear."""
     found: dict[tuple[str, str], Responder] = {}
     said = (INCIDENT_NOTIFIED, INCIDENT_ACKNOWLEDGED)
-    for e in sorted([e for e in events if e.source == "pagerduty"], key=_at):
-        if e.kind not in said:
-            continue
-        name = e.attrs.get("notified_user") if e.kind == INCIDENT_NOTIFIED else e.actor
+    for e in sorted([e for e in events if e.source == "pagerduty" and e.kind in said], key=_at):
+        notified = e.kind == INCIDENT_NOTIFIED
+        name = e.attrs.get("notified_user") if notified else e.actor
         if not isinstance(name, str) or not name:
             continue
-        number = e.attrs.get("incident_number")
-        who = found.setdefault(
-            (e.ref, name), Responder(e.ref, number if isinstance(number, int) else None, name)
-        )
-        if e.kind == INCIDENT_NOTIFIED and who.paged is None:
-            who.paged = e.at
-        if e.kind == INCIDENT_ACKNOWLEDGED and who.acknowledged is None:
+        who = found.get((e.ref, name))
+        if who is None:  # the person's first event on this incident
+            number = e.attrs.get("incident_number")
+            who = Responder(e.ref, number if isinstance(number, int) else None, name)
+            found[e.ref, name] = who
+        if notified:
+            if who.paged is None:
+                who.paged = e.at
+        elif who.acknowledged is None:
             who.acknowledged = e.at
     return list(found.values())
 
