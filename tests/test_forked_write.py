@@ -12,6 +12,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 HEAD = """
 import sys, threading
 from pathlib import Path
@@ -20,6 +22,9 @@ from pmdraft.errors import OutputError
 out = Path(sys.argv[1])
 TEXT = "".join(f"line {i} ü\\n" for i in range(200_000))
 """
+
+
+LINUX = pytest.mark.skipif(sys.platform != "linux", reason="pmdraft forks only on Linux")
 
 
 def run(tmp_path: Path, body: str) -> str:
@@ -36,6 +41,7 @@ def run(tmp_path: Path, body: str) -> str:
     return done.stdout
 
 
+@LINUX
 def test_the_child_s_file_appears_whole_only_when_committed(tmp_path: Path) -> None:
     """Rendered in a child (it forked), absent until commit, then exactly the rendered bytes."""
     said = run(
@@ -52,6 +58,7 @@ def test_the_child_s_file_appears_whole_only_when_committed(tmp_path: Path) -> N
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
 
 
+@LINUX
 def test_a_failure_in_the_child_is_an_error_naming_the_file_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:
@@ -73,6 +80,7 @@ def test_a_failure_in_the_child_is_an_error_naming_the_file_and_leaves_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+@LINUX
 def test_abandoned_when_the_markdown_failed_nothing_is_written(tmp_path: Path) -> None:
     """abandon(): the child's finished file is removed, x.json never appears."""
     run(tmp_path, "w = ForkedWrite(out, lambda: TEXT)\nassert w.pid\nw.abandon()\n")

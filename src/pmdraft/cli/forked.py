@@ -8,9 +8,11 @@ the parent renders the Markdown; the parent then waits for the child and commits
 
 Safe to fork only when nothing else runs: ``fork()`` copies the calling thread alone, so a lock
 another thread held (an import, a logger, a buffer) would stay held in the child forever. It
-forks only when the process has one thread (the collectors' pool has joined; the warm-up
-thread that imports the renderers is given :data:`JOIN_S` to finish) and the platform has
-``fork``; otherwise it renders and writes in-process, exactly as before.
+forks only when the process has one Python thread (the collectors' pool has joined; the
+warm-up thread that imports the renderers is given :data:`JOIN_S` to finish) and only on Linux
+(macOS's system libraries may start threads of their own, which is why Python's own
+``multiprocessing`` does not fork there); otherwise it renders and writes in-process, exactly
+as before. The child only encodes text and writes a file: no imports, no logging, no network.
 
 The file appears only when the parent commits it (:meth:`ForkedWrite.commit`): the child writes
 a hidden staging file (whole, through :func:`pmdraft.output.write_atomic`) and the parent renames
@@ -25,6 +27,7 @@ import gc
 import glob
 import os
 import secrets
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -66,7 +69,7 @@ class ForkedWrite:
         self.pid: int | None = None
         """The child's process id, ``None`` when the file is written in-process."""
         self._errors: int | None = None
-        if hasattr(os, "fork") and _single_threaded(join_s):
+        if sys.platform == "linux" and _single_threaded(join_s):
             self._fork()
 
     def _fork(self) -> None:
