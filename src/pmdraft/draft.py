@@ -240,10 +240,10 @@ def build_draft(
     triggered incident in scope, each incident's own in :attr:`Draft.per_incident`.
     """
     from .timeline import analyse, build_rows, frame_events
+    from .timeline.columns import Columns
     from .timeline.concurrent import concurrent_activity
     from .timeline.correlate import correlate
     from .timeline.frame import framed
-    from .timeline.milestones import Columns
     from .timeline.refires import refires
     from .timeline.responders import responders
     from .timeline.scope import apply_catalog, find_scope
