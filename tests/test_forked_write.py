@@ -47,7 +47,7 @@ def test_the_child_s_file_appears_whole_only_when_committed(tmp_path: Path) -> N
     said = run(
         tmp_path,
         """
-        w = ForkedWrite(out, lambda: TEXT)
+        w = ForkedWrite(out, lambda: TEXT, parallel=True)
         print("forked" if w.pid else "in-process")
         print("before:", out.exists())
         w.commit()
@@ -69,7 +69,7 @@ def test_a_failure_in_the_child_is_an_error_naming_the_file_and_leaves_nothing(
         """
         def broken():
             raise ValueError("the draft could not be rendered")
-        w = ForkedWrite(out, broken)
+        w = ForkedWrite(out, broken, parallel=True)
         try:
             w.commit()
         except OutputError as exc:
@@ -83,8 +83,22 @@ def test_a_failure_in_the_child_is_an_error_naming_the_file_and_leaves_nothing(
 @LINUX
 def test_abandoned_when_the_markdown_failed_nothing_is_written(tmp_path: Path) -> None:
     """abandon(): the child's finished file is removed, x.json never appears."""
-    run(tmp_path, "w = ForkedWrite(out, lambda: TEXT)\nassert w.pid\nw.abandon()\n")
+    run(tmp_path, "w = ForkedWrite(out, lambda: TEXT, parallel=True)\nassert w.pid\nw.abandon()\n")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_without_a_spare_cpu_it_renders_in_process(tmp_path: Path) -> None:
+    """parallel=False (one CPU, or all busy): no child, the file written whole on commit."""
+    said = run(
+        tmp_path,
+        """
+        w = ForkedWrite(out, lambda: TEXT, parallel=False)
+        print("forked" if w.pid else "in-process", out.exists())
+        w.commit()
+        print("same:", out.read_bytes() == TEXT.encode("utf-8"))
+        """,
+    )
+    assert said == "in-process False\nsame: True\n"
 
 
 def test_with_another_thread_alive_it_renders_in_process(tmp_path: Path) -> None:
@@ -94,7 +108,7 @@ def test_with_another_thread_alive_it_renders_in_process(tmp_path: Path) -> None
         """
         stop = threading.Event()
         threading.Thread(target=stop.wait).start()
-        w = ForkedWrite(out, lambda: TEXT)
+        w = ForkedWrite(out, lambda: TEXT, parallel=True)
         print("forked" if w.pid else "in-process")
         w.commit()
         stop.set()
