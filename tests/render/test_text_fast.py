@@ -47,3 +47,26 @@ def test_a_cell_with_nothing_to_escape_is_the_folded_text(text: str) -> None:
         assert said == folded
     else:
         assert re.search(r"(?<!\\)(\\\\)*\|", said) is None
+
+
+def test_events_of_a_draft_without_a_scope_mask_are_all_in_scope() -> None:
+    """A Draft made without ``in_scope`` (every event in scope): each JSON event says so."""
+    import json
+
+    from pmdraft.draft import Draft
+    from pmdraft.model import Event, Window
+    from pmdraft.render import render_json
+    from pmdraft.timeline import analyse, build_frame
+
+    at = datetime(2024, 1, 15, 14, 32, 5, 120000, tzinfo=UTC)
+    event = Event(at, "deploys", "deploy.succeeded", "d1", "v2 deployed", attrs={"version": "v2"})
+    draft = Draft(
+        window=Window(at - timedelta(hours=1), at + timedelta(hours=1)),
+        events=(event,),
+        analysis=analyse(build_frame([event])),
+        rows=(),
+        reports=(),
+    )
+    record = json.loads(render_json(draft))["events"]
+    assert record == [{**event.to_record(), "in_scope": True}]
+    assert record[0]["at"] == "2024-01-15T14:32:05.12Z"

@@ -91,7 +91,7 @@ def draft_record(draft: Draft) -> dict[str, Any]:
         "schema": SCHEMA,
         "window": {"since": iso_z(draft.window.since), "until": iso_z(draft.window.until)},
         "sources": [r.to_record() for r in draft.reports],
-        "events": event_records(draft.events, draft.in_scope or None),
+        "events": event_records(draft.events, draft.in_scope or [True] * len(draft.events)),
         "milestones": {
             name: (
                 milestone_record(name, m) if (m := draft.analysis.milestones.get(name)) else None
@@ -137,32 +137,21 @@ _EVENTS = "\x00events\x00"
 """Stands in for the events array while the rest of the record is indented (no string holds it:
 JSON writes the NUL character as an escape)."""
 
-_BETWEEN = "\x00"
-"""Put between the events so one C-encoder call writes them all: ``, "\\u0000", `` then marks
-each boundary, and only there (inside a JSON string every ``"`` follows a backslash)."""
-
 
 def dumps_lined(record: dict[str, Any]) -> str:
     """``record`` as indented JSON whose ``events`` array holds one compact event per line.
 
     ``indent=`` makes :mod:`json` use its pure-Python encoder, about 10x slower than the C one;
-    so only the small rest of the record is indented, and the events are written by the C
-    encoder (``indent=None``), all in one call with a marker between them that then becomes
-    the line break: the same data, still readable and diffable line by line.
+    so only the small rest of the record is indented, and each event is written by the C encoder
+    (``indent=None``) on its own line: the same data, still readable and diffable line by line.
+    (Encoding all events in one C call, with a marker between them, measured no faster.)
     """
     events = record["events"]
-    if events:
-        spaced: list[Any] = [_BETWEEN] * (2 * len(events) - 1)
-        spaced[::2] = events
-        body = json.dumps(spaced, ensure_ascii=False)[1:-1]
-        array = "[\n    " + body.replace(_MARK, ",\n    ") + "\n  ]"
-    else:
-        array = "[]"
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    body = ",\n    ".join(map(encode, events))
+    array = f"[\n    {body}\n  ]" if events else "[]"
     text = json.dumps({**record, "events": _EVENTS}, indent=2, ensure_ascii=False)
     return text.replace(json.dumps(_EVENTS), array, 1) + "\n"
-
-
-_MARK = ", " + json.dumps(_BETWEEN) + ", "
 
 
 def render_json(draft: Draft) -> str:
