@@ -239,10 +239,11 @@ def build_draft(
     the in-scope rows only (:mod:`pmdraft.timeline.scope`): the headline ones from the first
     triggered incident in scope, each incident's own in :attr:`Draft.per_incident`.
     """
-    from .timeline import analyse, build_frame, build_rows, frame_events
+    from .timeline import analyse, build_rows, frame_events
+    from .timeline.columns import Columns
     from .timeline.concurrent import concurrent_activity
     from .timeline.correlate import correlate
-    from .timeline.milestones import Columns
+    from .timeline.frame import framed
     from .timeline.refires import refires
     from .timeline.responders import responders
     from .timeline.scope import apply_catalog, find_scope
@@ -254,7 +255,8 @@ def build_draft(
     cutoff = window.since - suspect_lookback
     history = [e for e in events if e.at < cutoff and e.kind.startswith("deploy.")]
     current = [e for e in events if not (e.at < cutoff and e.kind.startswith("deploy."))]
-    frame = correlate(build_frame(current))
+    frame, positions = framed(current)
+    frame = correlate(frame)
     scope = find_scope(
         frame,
         how.catalog,
@@ -282,7 +284,7 @@ def build_draft(
     per_incident = _per_incident(frame, scope, analysis_of)
     analysis = per_incident[0].analysis if per_incident else analysis_of(inner_rows)
     inner = frame[scope.mask].reset_index(drop=True) if scope.partial else frame
-    all_events = tuple(frame_events(frame))
+    all_events = tuple(frame_events(frame, (current, positions)))
     kept = tuple(e for e, keep in zip(all_events, scope.mask.tolist(), strict=True) if keep)
     series = collected.series
     if alarm_services:
@@ -323,11 +325,15 @@ def _per_incident(
     from .timeline.concurrent import IncidentFacts
     from .timeline.scope import incident_rows
 
-    numbers = {
-        str(ref): attrs.get("incident_number")
-        for ref, attrs in zip(frame["ref"], frame["attrs"], strict=True)
-        if attrs.get("incident_number") is not None
-    }
+    # Each in-scope incident's number: the last one its rows give (read from the last row back).
+    wanted = set(scope.incidents)
+    numbers: dict[str, Any] = {}
+    refs, attrs_of = frame["ref"].tolist(), frame["attrs"].tolist()
+    for ref, attrs in zip(reversed(refs), reversed(attrs_of), strict=True):
+        if ref in wanted and ref not in numbers:
+            number = attrs.get("incident_number")
+            if number is not None:
+                numbers[str(ref)] = number
     whole = len(scope.incidents) == 1 and not scope.partial
     index = incident_rows(frame, scope) if scope.incidents and not whole else None
     out = []

@@ -254,8 +254,11 @@ def line_text(line: Line) -> str:
         return text + (f" ({line.reason})" if line.reason else "")
     if isinstance(line, NotifiedLine):
         who = ", ".join(
-            f"{name or 'a responder'} ({', '.join(str(c or 'unknown channel') for c in channels)})"
-            for name, channels in line.people
+            [
+                f"{name or 'a responder'} "
+                f"({', '.join([str(c or 'unknown channel') for c in channels])})"
+                for name, channels in line.people
+            ]
         )
         return f"{_incident(line.incident_number)}: paged {who}"
     if isinstance(line, RunLine):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pmdraft.timeline import analyse, build_frame
-from pmdraft.timeline.milestones import Columns
+from pmdraft.timeline.columns import Columns
 
 from .test_milestones import alarm, deploy, incident, t
 

@@ -118,3 +118,21 @@ def test_shared_facts_merge_dedupe_and_come_back_as_given() -> None:
         {"incident_id": "Q1", "incident_number": 7, "log_entry_id": "R2"},
     ]
     assert frame_events(frame) == [given[1], given[0]]
+
+
+def test_frame_events_made_from_the_input_are_those_events_in_frame_order() -> None:
+    """framed() gives each row's input position: frame_events then hands back the input events
+    themselves (sorted, the duplicate gone), and makes anew only a row whose attrs changed."""
+    from pmdraft.timeline.frame import framed
+
+    given = [ev(2, ref="b"), ev(0, ref="a"), ev(2, ref="b"), ev(1, ref="c")]
+    frame, positions = framed(given)
+    back = frame_events(frame, (given, positions))
+    assert [e.ref for e in back] == ["a", "c", "b"]
+    assert all(any(e is g for g in given) for e in back)
+    assert back == frame_events(frame)
+    changed = frame.copy(deep=False)
+    changed["attrs"] = [Attrs({"x": 1}), *frame["attrs"].tolist()[1:]]
+    remade = frame_events(changed, (given, positions))
+    assert remade[0] is not given[1] and remade[0].attrs == {"x": 1} and remade[0].ref == "a"
+    assert remade[1] is given[3]

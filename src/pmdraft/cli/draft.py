@@ -19,6 +19,7 @@ from .common import (
     user_template,
     without_graphs,
 )
+from .forked import ForkedWrite
 from .options import TIME, ZONE, quiet_option, time_options, verbose_option, with_options
 from .write import (
     check_output,
@@ -153,16 +154,19 @@ def draft(
             raise click.ClickException("--strict: a source failed, so no draft was written")
         if fmt != "json":
             result = write_graphs(result, output, embed=fmt == "html", background=True)
-        text = _render(result, fmt, tz, template)
-        if fmt == "markdown" and update and output and output != "-" and Path(output).exists():
-            merge_into(Path(output), text)
-        else:
-            emit(text, output)
-        if json_path is not None:
-            from ..output import write_atomic
-            from ..render import render_json
-
-            write_atomic(json_path, render_json(result))
+        beside = _json_beside(result, json_path)
+        try:
+            text = _render(result, fmt, tz, template)
+            if fmt == "markdown" and update and output and output != "-" and Path(output).exists():
+                merge_into(Path(output), text)
+            else:
+                emit(text, output)
+        except BaseException:
+            if beside is not None:
+                beside.abandon()
+            raise
+        if beside is not None:
+            beside.commit()
         finish_graphs()  # drawn while the draft was rendered
         return EXIT_PARTIAL if result.gaps else 0
 
@@ -188,6 +192,16 @@ def _json_path(output: str | None, fmt: str, no_json: bool) -> Path | None:
                 f"{target} exists and is not a pmdraft JSON draft; move it, or pass --no-json"
             )
     return target
+
+
+def _json_beside(result: Any, json_path: Path | None) -> ForkedWrite | None:
+    """The JSON draft, started in a forked child while the Markdown (or HTML) is rendered; it
+    appears at ``json_path`` only once that draft is written (:mod:`.forked`)."""
+    if json_path is None:
+        return None
+    from ..render import render_json
+
+    return ForkedWrite(json_path, lambda: render_json(result))
 
 
 def _render(result: Any, fmt: str, tz: tzinfo | None, template: Any) -> str:

@@ -6,6 +6,7 @@ No DataFrame and no model object reaches a template: times become text, facts be
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -189,9 +190,11 @@ def _timeline(draft: Draft, tz: tzinfo | None = None) -> list[dict[str, Any]]:
     )
     previous, previous_local = None, None
     for r, lt in zip(draft.rows, local, strict=True):
-        show_date = multi_day and r.at.date() != previous
-        previous = r.at.date()
-        time = (r.at.strftime("%Y-%m-%d ") if show_date else "") + hhmmss(r.at)
+        at = r.at
+        day = at.date()
+        show_date = multi_day and day != previous
+        previous = day
+        time = (at.strftime("%Y-%m-%d ") if show_date else "") + hhmmss(at)
         local_time = None
         if lt is not None:
             show_local_date = multi_day and lt.date() != previous_local
@@ -199,7 +202,6 @@ def _timeline(draft: Draft, tz: tzinfo | None = None) -> list[dict[str, Any]]:
             local_time = (
                 lt.strftime("%Y-%m-%d ") if show_local_date else ""
             ) + f"{hhmmss(lt)} {lt.tzname()}"
-        marks = ", ".join(r.milestones)
         text = line_text(r.line)
         rows.append(
             {
@@ -207,7 +209,7 @@ def _timeline(draft: Draft, tz: tzinfo | None = None) -> list[dict[str, Any]]:
                 "local": local_time,
                 "event": text,
                 "marks": list(r.milestones),
-                "text": text + (f" _[{marks}]_" if marks else ""),
+                "text": f"{text} _[{', '.join(r.milestones)}]_" if r.milestones else text,
             }
         )
     return rows
@@ -246,18 +248,23 @@ def _lead(lead: Lead) -> dict[str, Any]:
     }
 
 
-def _responder(r: Responder, everyone: list[Responder]) -> dict[str, Any]:
+def _acknowledgers(everyone: Sequence[Responder]) -> dict[str, list[str]]:
+    """Incident id -> the names of its responders who acknowledged, in order."""
+    out: dict[str, list[str]] = {}
+    for o in everyone:
+        if o.acknowledged:
+            out.setdefault(o.incident_id, []).append(o.name)
+    return out
+
+
+def _responder(r: Responder, acknowledgers: Mapping[str, list[str]]) -> dict[str, Any]:
     """One responder of one incident as plain values: who, when paged and acknowledged, how fast.
 
     A responder paged while someone else acknowledged the incident is said as that: who
-    acknowledged, not "did not acknowledge".
+    acknowledged, not "did not acknowledge" (``acknowledgers``: :func:`_acknowledgers`).
     """
     tta = r.time_to_ack
-    others = [
-        o.name
-        for o in everyone
-        if o.incident_id == r.incident_id and o.acknowledged and o.name != r.name
-    ]
+    others = [name for name in acknowledgers.get(r.incident_id, ()) if name != r.name]
     if r.acknowledged:
         acknowledged = hhmmss(r.acknowledged)
     elif others:
@@ -360,6 +367,7 @@ def context(draft: Draft, tz: tzinfo | None = None) -> dict[str, Any]:
     start, end = m.get("impact_started"), m.get("resolved")
     well, wrong = _facts(draft)
     comms = _comms(draft)
+    acks = _acknowledgers(draft.responders)
     resolve = d.get("time_to_resolve")
     return {
         "title": _title(draft),
@@ -387,7 +395,7 @@ def context(draft: Draft, tz: tzinfo | None = None) -> dict[str, Any]:
         **_sources(draft),
         "comms": comms,
         "incidents": [inc.to_record() for inc in draft.incidents],
-        "responders": [_responder(r, list(draft.responders)) for r in draft.responders],
+        "responders": [_responder(r, acks) for r in draft.responders],
         "related": [_related(r) for r in draft.related],
         "related_days": None
         if draft.related_lookback_days is None

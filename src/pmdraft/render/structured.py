@@ -11,16 +11,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from ..facts import EventLine, Milestone, RelatedMatch
-from ..model import Event, iso_z
+from ..model import Attrs, Event, iso_z
+from ..timeline.frame import gc_paused
 from ..timeline.milestones import MILESTONES
 from ..timeline.suspects import Lead, Suspects
 from ..words import SUSPECTS_NOTE, line_text, milestone_rule, notes, reasons, related_reasons
 from .scope_json import scope_record
-from .text import inline
+from .text import inline, utc_text
 
 if TYPE_CHECKING:
     from ..draft import Draft
@@ -89,12 +91,7 @@ def draft_record(draft: Draft) -> dict[str, Any]:
         "schema": SCHEMA,
         "window": {"since": iso_z(draft.window.since), "until": iso_z(draft.window.until)},
         "sources": [r.to_record() for r in draft.reports],
-        "events": [
-            {**e.to_record(), "in_scope": keep}
-            for e, keep in zip(
-                draft.events, draft.in_scope or [True] * len(draft.events), strict=True
-            )
-        ],
+        "events": event_records(draft.events, draft.in_scope or [True] * len(draft.events)),
         "milestones": {
             name: (
                 milestone_record(name, m) if (m := draft.analysis.milestones.get(name)) else None
@@ -109,6 +106,33 @@ def draft_record(draft: Draft) -> dict[str, Any]:
     }
 
 
+def event_records(
+    events: Sequence[Event], in_scope: Sequence[bool] | None = None
+) -> list[dict[str, Any]]:
+    """Each event as :meth:`Event.to_record` has it, and its ``in_scope`` when given (the times
+    written by :func:`.text.utc_text`, the same text as ``iso_z``, faster; made with the
+    garbage collector paused, see :func:`~pmdraft.timeline.frame.gc_paused`)."""
+    with gc_paused():
+        records: list[dict[str, Any]] = [
+            {
+                "at": utc_text(e.at),
+                "source": e.source,
+                "kind": e.kind,
+                "ref": e.ref,
+                "summary": e.summary,
+                "service": e.service,
+                "actor": e.actor,
+                "url": e.url,
+                "attrs": Attrs(e.attrs).to_dict(),
+            }
+            for e in events
+        ]
+    if in_scope is not None:
+        for record, keep in zip(records, in_scope, strict=True):
+            record["in_scope"] = keep
+    return records
+
+
 _EVENTS = "\x00events\x00"
 """Stands in for the events array while the rest of the record is indented (no string holds it:
 JSON writes the NUL character as an escape)."""
@@ -120,6 +144,7 @@ def dumps_lined(record: dict[str, Any]) -> str:
     ``indent=`` makes :mod:`json` use its pure-Python encoder, about 10x slower than the C one;
     so only the small rest of the record is indented, and each event is written by the C encoder
     (``indent=None``) on its own line: the same data, still readable and diffable line by line.
+    (Encoding all events in one C call, with a marker between them, measured no faster.)
     """
     events = record["events"]
     encode = json.JSONEncoder(ensure_ascii=False).encode
@@ -154,7 +179,7 @@ def render_timeline(draft: Draft, fmt: str, *, tz: tzinfo | None = None) -> str:
     The table and CSV say each event as the draft's timeline does (a note with its text); with
     ``tz`` they add the local time. JSON keeps the events' own fields, times in UTC.
     """
-    records = [e.to_record() for e in draft.events]
+    records = event_records(draft.events)
     if fmt == "json":
         return dumps_lined(
             {

@@ -6,7 +6,9 @@ Durations and every other sentence are said by :mod:`pmdraft.words`.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
+
+from ..model import iso_z
 
 _BACKTICKS = re.compile(r"`+")
 _TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
@@ -20,8 +22,8 @@ def hhmm(at: datetime) -> str:
 
 
 def hhmmss(at: datetime) -> str:
-    """``14:32:05``."""
-    return at.strftime("%H:%M:%S")
+    """``14:32:05`` (``strftime``'s ``%H:%M:%S``, a few times faster)."""
+    return at.time().isoformat("seconds")
 
 
 def cell(text: object) -> str:
@@ -29,13 +31,16 @@ def cell(text: object) -> str:
 
     Backslashes just before a pipe are doubled, so ``a\\|b`` cannot end the cell either.
     """
-    return _PIPE.sub(lambda m: m.group(1) * 2 + "\\|", markdown_text(text))
+    line = markdown_text(text)
+    return _PIPE.sub(lambda m: m.group(1) * 2 + "\\|", line) if "|" in line else line
 
 
 def markdown_text(text: object) -> str:
     """Text on one line that Markdown shows as written: outside code spans, an HTML tag's ``<``
     becomes ``&lt;`` and an entity's ``&`` becomes ``&amp;``, so neither is interpreted."""
     line = inline(text)
+    if "`" not in line and "<" not in line and "&" not in line:
+        return line  # nothing to escape (most lines): no pattern needs to run
     runs = list(_BACKTICKS.finditer(line))
     pieces, done, i = [], 0, 0
     while i < len(runs):
@@ -65,3 +70,12 @@ def inline(text: object) -> str:
 def long_date(at: datetime) -> str:
     """``January 15, 2024``."""
     return f"{at.strftime('%B')} {at.day}, {at.year}"
+
+
+def utc_text(at: datetime) -> str:
+    """:func:`pmdraft.model.iso_z` of ``at`` (``2024-01-15T14:32:05Z``, microseconds only if set),
+    read off ``isoformat`` (one C call) when ``at`` is UTC and has a four-digit year."""
+    if at.tzinfo is not UTC or at.year < 1000:
+        return iso_z(at)
+    text = at.isoformat()
+    return (text[:26].rstrip("0") if at.microsecond else text[:19]) + "Z"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -179,6 +179,12 @@ def objects(values: list[Any]) -> np.ndarray:
 
 def build_frame(events: Iterable[Event]) -> pd.DataFrame:
     """One row per distinct event, sorted by ``(at, source, kind, ref)`` (stable)."""
+    return framed(events)[0]
+
+
+def framed(events: Iterable[Event]) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`build_frame` of ``events``, and each row's position in ``events`` (for
+    :func:`frame_events` to give back the events themselves rather than copies)."""
     columns = _columns(events)
     at = pd.to_datetime(np.array(columns[0], dtype=object), utc=True).astype(AT_DTYPE)
     keep = _keep(at.asi8, columns)
@@ -187,7 +193,7 @@ def build_frame(events: Iterable[Event]) -> pd.DataFrame:
         np.take(objects(values), keep, out=block[i])
     frame = pd.DataFrame(block.T, columns=COLUMNS[1:], dtype=object, copy=False)
     frame.insert(0, "at", pd.Series(at[keep], dtype=AT_DTYPE))
-    return frame
+    return frame, keep
 
 
 def at_datetimes(frame: pd.DataFrame) -> list[datetime]:
@@ -238,13 +244,31 @@ _new = object.__new__
 _set = object.__setattr__
 
 
-def frame_events(frame: pd.DataFrame) -> list[Event]:
+def frame_events(
+    frame: pd.DataFrame, made_from: tuple[Sequence[Event], np.ndarray] | None = None
+) -> list[Event]:
     """The frame's rows as :class:`Event` objects, in the frame's order.
 
     A frame from :func:`build_frame` holds values that events already accepted (``attrs`` are
     their read-only mappings), so after column-wide checks the events are made without
     re-running each one's validation; a frame that fails the checks goes through ``Event()``.
+
+    ``made_from`` (the events and the positions :func:`framed` gave): each row whose ``attrs``
+    is still its event's own is that event, not a copy; only the others (a correlation added,
+    say) are made from the row.
     """
+    if made_from is not None:
+        events, positions = made_from
+        picked = [events[p] for p in positions.tolist()]
+        changed = [
+            i
+            for i, (e, attrs) in enumerate(zip(picked, frame["attrs"].tolist(), strict=True))
+            if e.attrs is not attrs
+        ]
+        if changed:
+            for i, e in zip(changed, frame_events(frame.iloc[changed]), strict=True):
+                picked[i] = e
+        return picked
     columns = [at_datetimes(frame), *(frame[name].tolist() for name in COLUMNS[1:])]
     make = _event if _checked(frame) else Event
     with gc_paused():

@@ -40,9 +40,8 @@ from ..model import (
     INCIDENT_RESOLVED,
     INCIDENT_TRIGGERED,
     Event,
-    parse_time,
 )
-from .frame import at_datetimes, frame_events
+from .columns import Columns
 from .suspects import Suspects, find_rollback, rank
 
 MILESTONES = (
@@ -92,95 +91,6 @@ class Analysis:
         return marks
 
 
-def _breach_starts(attrs: np.ndarray, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each alarm row's breach start (``datetime64[us]``, naive UTC), its own time when it has
-    none, and whether it had one. Parsed as a column; any text the column parse might read
-    differently from :func:`~pmdraft.model.parse_time` goes through it, row by row."""
-    listed = [a.get("breach_start") for a in attrs]
-    texts = pd.Series(listed, dtype=object)
-    given = np.fromiter((isinstance(t, str) for t in listed), dtype=bool, count=len(listed))
-    starts = fallback.copy()
-    if not given.any():
-        return starts, given
-    shown = texts[given]
-    parsed = pd.to_datetime(shown, utc=True, format="ISO8601", errors="coerce")
-    # Only UTC text ending in Z (as collectors write it) is trusted to the column parse.
-    odd = parsed.isna() | ~shown.str.endswith("Z") | (parsed.dt.nanosecond != 0)
-    values = np.array(parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[us]"))
-    if odd.any():
-        rows = np.flatnonzero(odd.to_numpy())
-        values[rows] = [parse_time(t).replace(tzinfo=None) for t in shown.iloc[rows].tolist()]
-    starts[given] = values
-    return starts, given
-
-
-class Columns:
-    """A frame's columns as Python lists, taken once: one incident's analysis reads its rows by
-    position, without the per-call cost of pandas on a small frame.
-
-    The breach starts of the frame's alarm rows and the events of its deploy rows are made
-    once, on first use (each row's result is its own: a subset reads the same values).
-    """
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.frame = frame
-        # ``at`` as naive UTC datetime64[us] (cheap to compare) and as aware datetimes.
-        self.times: np.ndarray = frame["at"].dt.tz_localize(None).to_numpy("datetime64[us]")
-        self.at: list[datetime] = at_datetimes(frame) if len(frame) else []
-        self.source: list[Any] = frame["source"].tolist()
-        self.kind: list[Any] = frame["kind"].tolist()
-        self.ref: list[Any] = frame["ref"].tolist()
-        self.summary: list[Any] = frame["summary"].tolist()
-        self.service: list[Any] = frame["service"].tolist()
-        self._attrs: np.ndarray = frame["attrs"].to_numpy()
-        self.attrs: list[Any] = self._attrs.tolist()
-        self._breach: dict[int, tuple[np.datetime64, bool]] | None = None
-        self._deploys: dict[int, Event] | None = None
-
-    def milestone(self, position: int, rule: Rule, at: datetime | None = None) -> Milestone:
-        """The milestone set by the row at ``position``."""
-        event_at = self.at[position]
-        return Milestone(
-            at=at or event_at,
-            rule=rule,
-            ref=self.ref[position],
-            summary=self.summary[position],
-            event_at=event_at,
-        )
-
-    def breach_starts(self, rows: list[int]) -> tuple[np.ndarray, list[bool]]:
-        """:func:`_breach_starts` of the alarm rows ``rows``."""
-        if self._breach is None:
-            every = [p for p, k in enumerate(self.kind) if k == ALARM_ALARM]
-            try:
-                starts, given = _breach_starts(self._attrs[every], self.times[every])
-            except Exception:  # a row the parse refuses: parse each incident's rows alone
-                self._breach = {}
-            else:
-                self._breach = dict(
-                    zip(every, zip(starts, given.tolist(), strict=True), strict=True)
-                )
-        if not all(p in self._breach for p in rows):
-            starts, given = _breach_starts(self._attrs[rows], self.times[rows])
-            return starts, given.tolist()
-        found = [self._breach[p] for p in rows]
-        return np.array([s for s, _ in found]), [g for _, g in found]
-
-    def deploy_events(self, rows: list[int]) -> list[Event]:
-        """The events of the deploy rows ``rows``, in order."""
-        if self._deploys is None:
-            every = [p for p, k in enumerate(self.kind) if k in DEPLOY_KINDS]
-            try:
-                events = frame_events(self.frame.iloc[every]) if every else []
-            except Exception:  # a row Event() refuses: make each incident's events alone
-                self._deploys = {}
-            else:
-                self._deploys = dict(zip(every, events, strict=True))
-        if not all(p in self._deploys for p in rows):
-            return frame_events(self.frame.iloc[rows])
-        return [self._deploys[p] for p in rows]
-
-
 def _first(c: Columns, rows: Sequence[int], kinds: Collection[str]) -> int | None:
     """The position of the first of ``rows`` whose kind is one of ``kinds``."""
     kind = c.kind
@@ -188,26 +98,51 @@ def _first(c: Columns, rows: Sequence[int], kinds: Collection[str]) -> int | Non
 
 
 def _impact_started(c: Columns, rows: Sequence[int]) -> Milestone | None:
-    alarms = [p for p in rows if c.kind[p] == ALARM_ALARM]
+    kind = c.kind
+    alarms = [p for p in rows if kind[p] == ALARM_ALARM]
     if alarms:
-        starts, given = c.breach_starts(alarms)
-        best = int(np.argmin(starts))  # the first of the earliest, in the frame's order
-        start = starts[best].item().replace(tzinfo=UTC)
-        how = c.attrs[alarms[best]].get("breach_start_rule") if given[best] else None
-        detail = str(how) if how else None
-        return replace(c.milestone(alarms[best], Rule.BREACH_START, start), detail=detail)
+        key = ("impact", *alarms)
+        if key not in c.memo:
+            c.memo[key] = _breach_start(c, alarms)
+        found: Milestone = c.memo[key]
+        return found
     row = _first(c, rows, (INCIDENT_TRIGGERED,))
     if row is not None:
         return c.milestone(row, Rule.FIRST_TRIGGER)
     return None
 
 
+def _breach_start(c: Columns, alarms: list[int]) -> Milestone:
+    """The earliest breach start of the alarm rows ``alarms`` (at least one)."""
+    starts, given = c.breach_starts(alarms)
+    best = int(np.argmin(starts))  # the first of the earliest, in the frame's order
+    start = starts[best].item().replace(tzinfo=UTC)
+    how = c.attrs[alarms[best]].get("breach_start_rule") if given[best] else None
+    detail = str(how) if how else None
+    return replace(c.milestone(alarms[best], Rule.BREACH_START, start), detail=detail)
+
+
 def _mitigated(c: Columns, rows: Sequence[int], notes: list[Note]) -> Milestone | None:
     """When every alarm that fired was back to OK for good: the latest of their final recoveries.
 
     Each alarm that went to ALARM must end the window OK; its earlier recoveries (flaps) are
-    noted and not used. One alarm still firing leaves mitigation unknown.
+    noted and not used. One alarm still firing leaves mitigation unknown. Only the alarm rows
+    count, so the answer for the same alarm rows is worked out once (:attr:`Columns.memo`).
     """
+    kind = c.kind
+    alarm_rows = [p for p in rows if kind[p] in ALARM_KINDS]
+    key = ("mitigated", *alarm_rows)
+    if key not in c.memo:
+        said: list[Note] = []
+        c.memo[key] = (_recovered(c, alarm_rows, said), tuple(said))
+    found, noted = c.memo[key]
+    notes.extend(noted)
+    recovered: Milestone | None = found
+    return recovered
+
+
+def _recovered(c: Columns, rows: Sequence[int], notes: list[Note]) -> Milestone | None:
+    """:func:`_mitigated` of the alarm rows ``rows``."""
     groups: dict[Any, list[int]] = {}  # ref -> its alarm rows, in order
     fired: dict[Any, None] = {}  # the refs that went to ALARM, in the order they first did
     for p in rows:
@@ -244,10 +179,13 @@ def _resolved(
     # ref -> [its first row, its last resolution row (-1 while none is found)], in the order
     # the incidents first appear.
     incidents: dict[Any, list[int]] = {}
+    kinds, source, ref = c.kind, c.source, c.ref
     for p in rows:
-        kind = c.kind[p]
-        if kind in INCIDENT_KINDS and c.source[p] == "pagerduty":
-            seen = incidents.setdefault(c.ref[p], [p, -1])
+        kind = kinds[p]
+        if kind in INCIDENT_KINDS and source[p] == "pagerduty":
+            seen = incidents.get(ref[p])
+            if seen is None:
+                seen = incidents[ref[p]] = [p, -1]
             if kind == INCIDENT_RESOLVED:
                 seen[1] = p
     if not incidents:
@@ -279,9 +217,10 @@ def _deploys(
     """
     if not rows:
         return list(history), {}
-    deploy_rows = [p for p in rows if c.kind[p] in DEPLOY_KINDS]
+    kind, service = c.kind, c.service
+    deploy_rows = [p for p in rows if kind[p] in DEPLOY_KINDS]
     # The distinct services of the other rows, in the order they first appear.
-    named = dict.fromkeys(c.service[p] for p in rows if c.kind[p] not in DEPLOY_KINDS)
+    named = dict.fromkeys([service[p] for p in rows if kind[p] not in DEPLOY_KINDS])
     services = {str(s).lower(): str(s) for s in named if isinstance(s, str) and s}
     deploys = [*history, *c.deploy_events(deploy_rows)] if deploy_rows else list(history)
     return deploys, services
@@ -357,13 +296,7 @@ def analyse(
     m["mitigated"] = given("mitigated") or _mitigated(c, rows, notes["mitigated"])
     m["resolved"] = given("resolved") or _resolved(c, rows, m["mitigated"], notes["resolved"])
     deploys, services = _deploys(c, rows, history)
-    suspects = rank(
-        deploys,
-        impact.at if impact else None,
-        lookback=suspect_lookback,
-        long_lookback=long_lookback,
-        services=services,
-    )
+    suspects = _ranked(c, deploys, impact, services, suspect_lookback, long_lookback)
     m["suspect_change"] = _top_lead(suspects)
     m = {name: m[name] for name in MILESTONES}
     durations = {name: _seconds(m[end], m[start]) for name, (end, start) in DURATIONS.items()}
@@ -375,13 +308,44 @@ def analyse(
         ]
     kept = {k: tuple(v) for k, v in notes.items() if v}
     detected = m["detected"]
-    rollback = find_rollback(deploys, detected.at if detected else None)
+    rollback = _rollback(c, deploys, detected.at if detected else None)
     if rollback is not None and detected is not None:
         took = (rollback.at - detected.at).total_seconds()
         # Appended last, as a note of ``mitigated`` (added at the end when it had none).
         said = RollbackMitigation(rollback.summary, rollback.at, took)
         kept["mitigated"] = (*kept.get("mitigated", ()), said)
     return Analysis(m, durations, kept, suspects, rollback)
+
+
+def _ranked(
+    c: Columns,
+    deploys: list[Event],
+    impact: Milestone | None,
+    services: dict[str, str],
+    lookback: timedelta,
+    long_lookback: timedelta,
+) -> Suspects:
+    """:func:`.suspects.rank` of ``deploys``, worked out once per distinct arguments (the
+    incidents of one service share their deploys, services and, from their alarms, impact)."""
+    at = impact.at if impact else None
+    key = ("rank", at, lookback, long_lookback, *services.items(), None, *map(id, deploys))
+    if key not in c.memo:
+        # The deploys are kept with the result: their ids in the key stay theirs.
+        ranked = rank(
+            deploys, at, lookback=lookback, long_lookback=long_lookback, services=services
+        )
+        c.memo[key] = (ranked, deploys)
+    suspects: Suspects = c.memo[key][0]
+    return suspects
+
+
+def _rollback(c: Columns, deploys: list[Event], detected: datetime | None) -> Event | None:
+    """:func:`.suspects.find_rollback`, worked out once per distinct arguments."""
+    key = ("rollback", detected, *map(id, deploys))
+    if key not in c.memo:
+        c.memo[key] = (find_rollback(deploys, detected), deploys)
+    rollback: Event | None = c.memo[key][0]
+    return rollback
 
 
 def _top_lead(suspects: Suspects) -> Milestone | None:

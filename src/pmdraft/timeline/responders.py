@@ -38,25 +38,28 @@ class Responder:
         return (self.acknowledged - self.paged).total_seconds()
 
 
+def _at(e: Event) -> datetime:
+    return e.at
+
+
 def responders(events: Iterable[Event]) -> list[Responder]:
     """Each person paged or acknowledging, per incident, in the order they first appear."""
     found: dict[tuple[str, str], Responder] = {}
-    for e in sorted((e for e in events if e.source == "pagerduty"), key=lambda e: e.at):
-        if e.kind == INCIDENT_NOTIFIED:
-            name = e.attrs.get("notified_user")
-        elif e.kind == INCIDENT_ACKNOWLEDGED:
-            name = e.actor
-        else:
-            continue
+    said = (INCIDENT_NOTIFIED, INCIDENT_ACKNOWLEDGED)
+    for e in sorted([e for e in events if e.source == "pagerduty" and e.kind in said], key=_at):
+        notified = e.kind == INCIDENT_NOTIFIED
+        name = e.attrs.get("notified_user") if notified else e.actor
         if not isinstance(name, str) or not name:
             continue
-        number = e.attrs.get("incident_number")
-        who = found.setdefault(
-            (e.ref, name), Responder(e.ref, number if isinstance(number, int) else None, name)
-        )
-        if e.kind == INCIDENT_NOTIFIED and who.paged is None:
-            who.paged = e.at
-        if e.kind == INCIDENT_ACKNOWLEDGED and who.acknowledged is None:
+        who = found.get((e.ref, name))
+        if who is None:  # the person's first event on this incident
+            number = e.attrs.get("incident_number")
+            who = Responder(e.ref, number if isinstance(number, int) else None, name)
+            found[e.ref, name] = who
+        if notified:
+            if who.paged is None:
+                who.paged = e.at
+        elif who.acknowledged is None:
             who.acknowledged = e.at
     return list(found.values())
 
@@ -65,19 +68,24 @@ def people(events: Iterable[Event]) -> dict[str, dict[str, list[str]]]:
     """Per incident id: ``assignees`` (assigned, escalated to, or paged) and ``acknowledged_by``."""
     out: dict[str, dict[str, list[str]]] = {}
     for e in events:
-        if e.source != "pagerduty" or not e.kind.startswith("incident."):
+        kind = e.kind
+        if e.source != "pagerduty" or not kind.startswith("incident."):
             continue
-        entry = out.setdefault(e.ref, {"assignees": [], "acknowledged_by": []})
+        entry = out.get(e.ref)
+        if entry is None:
+            entry = out[e.ref] = {"assignees": [], "acknowledged_by": []}
         names: list[str] = []
-        if e.kind in (INCIDENT_ASSIGNED, INCIDENT_ESCALATED) and isinstance(
-            e.attrs.get("assignees"), str
-        ):
-            names = [n.strip() for n in str(e.attrs["assignees"]).split(", ") if n.strip()]
-        elif e.kind == INCIDENT_NOTIFIED and isinstance(e.attrs.get("notified_user"), str):
-            names = [str(e.attrs["notified_user"])]
-        elif (
-            e.kind == INCIDENT_ACKNOWLEDGED and e.actor and e.actor not in entry["acknowledged_by"]
-        ):
+        if kind == INCIDENT_NOTIFIED:
+            user = e.attrs.get("notified_user")
+            if isinstance(user, str):
+                names = [user]
+        elif kind in (INCIDENT_ASSIGNED, INCIDENT_ESCALATED):
+            assignees = e.attrs.get("assignees")
+            if isinstance(assignees, str):
+                names = [n.strip() for n in assignees.split(", ") if n.strip()]
+        elif kind == INCIDENT_ACKNOWLEDGED and e.actor and e.actor not in entry["acknowledged_by"]:
             entry["acknowledged_by"].append(e.actor)
-        entry["assignees"] += [n for n in names if n not in entry["assignees"]]
+        if names:
+            listed = entry["assignees"]
+            listed += [n for n in names if n not in listed]
     return out

@@ -224,14 +224,19 @@ def _incidents(frame: pd.DataFrame) -> tuple[list[str], dict[str, str | None], d
     order: dict[str, tuple[int, int]] = {}
     services: dict[str, str | None] = {}
     numbers: dict[str, Any] = {}
-    for i, (ref, kind, service, attrs) in enumerate(
-        zip(rows["ref"], rows["kind"], rows["service"], rows["attrs"], strict=True)
-    ):
-        rank = (0 if kind == INCIDENT_TRIGGERED else 1, i)
-        order[ref] = min(order.get(ref, rank), rank)
-        services.setdefault(ref, service if isinstance(service, str) and service else None)
-        number = attrs.get("incident_number")
-        numbers.setdefault(ref, number if isinstance(number, int) else None)
+    refs, kinds, service_of = (rows[name].tolist() for name in ("ref", "kind", "service"))
+    attrs = rows["attrs"].tolist()
+    for i, (ref, kind) in enumerate(zip(refs, kinds, strict=True)):
+        # Each incident's rank: its first trigger row, or its first row if it has no trigger.
+        seen = order.get(ref)
+        if seen is None:
+            order[ref] = (0 if kind == INCIDENT_TRIGGERED else 1, i)
+            service = service_of[i]
+            services[ref] = service if isinstance(service, str) and service else None
+            number = attrs[i].get("incident_number")
+            numbers[ref] = number if isinstance(number, int) else None
+        elif seen[0] and kind == INCIDENT_TRIGGERED:
+            order[ref] = (0, i)
     return sorted(order, key=lambda r: order[r]), services, numbers
 
 
@@ -292,7 +297,8 @@ def _mask(
     ref, service = frame["ref"].to_numpy(), frame["service"].to_numpy()
     is_incident, is_alarm, is_deploy = _kinds(frame)
     mask = np.ones(len(frame), dtype=bool)
-    mask[is_incident] = np.isin(ref[is_incident], list(chosen))
+    wanted = set(chosen)  # a set, not np.isin: isin compares objects pairwise
+    mask[is_incident] = [r in wanted for r in ref[is_incident].tolist()]
     mask[is_alarm] = [alarms.get(r, True) for r in ref[is_alarm].tolist()]
     if services:
         mask[is_deploy] = [

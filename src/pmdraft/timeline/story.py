@@ -61,12 +61,15 @@ class _Pending:
     """A row while the rows are built: a later event may still join it (a burst, a linked page)."""
 
     at: datetime
-    line: Line
+    line: Line | None
+    """What the row shows; ``None`` for a notification burst, said when it is finished."""
     sources: list[str]
     refs: list[str]
     milestones: list[str]
     people: dict[Scalar, list[Scalar]] | None = None
     """A notification burst's people so far, each with their channels."""
+    latest: Mapping[str, Any] | None = None
+    """A notification burst's latest notification's attrs (its line is said from them)."""
 
     def mark(self, names: list[str]) -> None:
         """Add the milestones in ``names`` this row does not mark yet."""
@@ -74,9 +77,11 @@ class _Pending:
 
     def row(self) -> Row:
         """The finished, frozen row."""
-        return Row(
-            self.at, self.line, tuple(self.sources), tuple(self.refs), tuple(self.milestones)
-        )
+        line = self.line
+        if line is None:
+            assert self.latest is not None and self.people is not None
+            line = _notified(self.latest, self.people)
+        return Row(self.at, line, tuple(self.sources), tuple(self.refs), tuple(self.milestones))
 
 
 def event_line(row: Mapping[str, Any]) -> EventLine:
@@ -300,13 +305,13 @@ def _rows(
     rows: list[Row | _Pending] = []
     merged: dict[int, _Pending] = {}
     open_burst: dict[str, tuple[_Pending, datetime]] = {}
+    none: list[str] = []
     for position, naive in zip(shown.tolist(), naive_times, strict=True):
         head = heads.get(position)
         if head is not None:
             rows.append(head)
             continue
-        at = naive.replace(tzinfo=UTC)
-        names = names_at.get(position, [])
+        names = names_at.get(position, none)
         event_ref = ref[position]
         attrs = attributes[position]
         if position in second:
@@ -321,7 +326,7 @@ def _rows(
                 attributes[alarm], attributes[trigger], ref[alarm], naive_times, shown, trigger
             )
             pending = _Pending(
-                at,
+                naive.replace(tzinfo=UTC),
                 linked,
                 [source[alarm], source[trigger]],
                 [ref[alarm], ref[trigger]],
@@ -335,23 +340,36 @@ def _rows(
             how = attrs.get("channel") or None
             burst = open_burst.get(event_ref)
             # A notification joins the open burst of its incident if it is within BURST_GAP of
-            # the burst's latest one and nothing else was shown in between.
-            if burst is not None and at - burst[1] <= BURST_GAP and rows and rows[-1] is burst[0]:
+            # the burst's latest one and nothing else was shown in between. (The burst's line is
+            # said once it is finished, from its people and its latest notification.)
+            if (
+                burst is not None
+                and naive - burst[1] <= BURST_GAP
+                and rows
+                and rows[-1] is burst[0]
+            ):
                 pending = burst[0]
                 people = pending.people if pending.people is not None else {}
                 channels = people.setdefault(who, [])
                 if how not in channels:
                     channels.append(how)
-                pending.line = _notified(attrs, people)
-                pending.mark(names)
-                open_burst[event_ref] = (pending, at)
+                pending.latest = attrs
+                if names:
+                    pending.mark(names)
+                open_burst[event_ref] = (pending, naive)
                 continue
             people = {who: [how]}
             pending = _Pending(
-                at, _notified(attrs, people), ["pagerduty"], [event_ref], list(names), people
+                naive.replace(tzinfo=UTC),
+                None,
+                ["pagerduty"],
+                [event_ref],
+                list(names),
+                people,
+                attrs,
             )
             rows.append(pending)
-            open_burst[event_ref] = (pending, at)
+            open_burst[event_ref] = (pending, naive)
             continue
         line = EventLine(
             source[position],
@@ -363,5 +381,7 @@ def _rows(
             attrs,
             url[position],
         )
-        rows.append(Row(at, line, (source[position],), (event_ref,), tuple(names)))
+        rows.append(
+            Row(naive.replace(tzinfo=UTC), line, (source[position],), (event_ref,), tuple(names))
+        )
     return [r.row() if isinstance(r, _Pending) else r for r in rows]

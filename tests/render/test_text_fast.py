@@ -1,0 +1,72 @@
+"""The renderers' fast paths say exactly what the plain rules say: times as ``iso_z`` and
+``strftime`` write them, table cells as the escaping rules write them."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pmdraft.model import iso_z
+from pmdraft.render.text import cell, hhmmss, utc_text
+
+AWARE = st.datetimes(
+    min_value=datetime(1, 1, 1), timezones=st.sampled_from([UTC, timezone(timedelta(hours=5))])
+)
+
+
+@given(AWARE)
+def test_utc_text_is_iso_z(at: datetime) -> None:
+    """Any aware time (microseconds or none, a three-digit year, another zone): iso_z's text."""
+    assert utc_text(at) == iso_z(at)
+
+
+def test_utc_text_examples() -> None:
+    """Whole seconds end in Z; microseconds are kept without trailing zeros."""
+    assert utc_text(datetime(2024, 1, 15, 14, 32, 5, tzinfo=UTC)) == "2024-01-15T14:32:05Z"
+    assert utc_text(datetime(2024, 1, 15, 14, 32, 5, 120000, tzinfo=UTC)) == (
+        "2024-01-15T14:32:05.12Z"
+    )
+
+
+@given(AWARE)
+def test_hhmmss_is_strftime(at: datetime) -> None:
+    """HH:MM:SS of the time as given, microseconds dropped."""
+    assert hhmmss(at) == at.strftime("%H:%M:%S")
+
+
+@given(st.text(alphabet="ab |`<&\\;#\n\t"))
+def test_a_cell_with_nothing_to_escape_is_the_folded_text(text: str) -> None:
+    """Text without a backtick, <, & or | comes back folded onto one line, untouched otherwise;
+    with one, a pipe never survives unescaped."""
+    said = cell(text)
+    folded = " ".join(text.split())
+    if not any(c in folded for c in "`<&|"):
+        assert said == folded
+    else:
+        assert re.search(r"(?<!\\)(\\\\)*\|", said) is None
+
+
+def test_events_of_a_draft_without_a_scope_mask_are_all_in_scope() -> None:
+    """A Draft made without ``in_scope`` (every event in scope): each JSON event says so."""
+    import json
+
+    from pmdraft.draft import Draft
+    from pmdraft.model import Event, Window
+    from pmdraft.render import render_json
+    from pmdraft.timeline import analyse, build_frame
+
+    at = datetime(2024, 1, 15, 14, 32, 5, 120000, tzinfo=UTC)
+    event = Event(at, "deploys", "deploy.succeeded", "d1", "v2 deployed", attrs={"version": "v2"})
+    draft = Draft(
+        window=Window(at - timedelta(hours=1), at + timedelta(hours=1)),
+        events=(event,),
+        analysis=analyse(build_frame([event])),
+        rows=(),
+        reports=(),
+    )
+    record = json.loads(render_json(draft))["events"]
+    assert record == [{**event.to_record(), "in_scope": True}]
+    assert record[0]["at"] == "2024-01-15T14:32:05.12Z"
