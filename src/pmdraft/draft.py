@@ -375,8 +375,14 @@ def make_draft(
     if collectors is None:
         built, not_configured = build_collectors(config, environ, shared)
         collectors = built
-    warm_up(collectors, (*TIMELINE_MODULES, *warm))
-    collected = collect(collectors, window, not_configured, progress=progress)
+    # The warm-up thread starts once any collector that runs apart has been forked.
+    collected = collect(
+        collectors,
+        window,
+        not_configured,
+        progress=progress,
+        started=lambda: warm_up(collectors, (*TIMELINE_MODULES, *warm)),
+    )
     cw = config.get(CloudWatchConfig)
     alarm_services = cw is not None and cw.alarm_services
     scoping = Scoping(

@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from .apart import Apart, ChildDied, may_fork
 from .config import Config
 from .errors import CollectorError, InputError
 from .model import Event, MetricSeries, PastIncident, RelatedIncidents, SourceExtras, Window
@@ -147,11 +148,16 @@ def _run(
 
 
 def _snapshot(
-    collectors: Sequence[Collector], buffers: list[list[Event]], futures: list[Future[Any]]
+    collectors: Sequence[Collector],
+    buffers: list[list[Event]],
+    futures: list[Future[Any]],
+    apart: Mapping[int, Apart],
 ) -> list[SourceProgress]:
     return [
-        SourceProgress(c.name, c.requests, len(b), f.done())
-        for c, b, f in zip(collectors, buffers, futures, strict=True)
+        SourceProgress(c.name, a.requests, a.events, f.done())
+        if (a := apart.get(i)) is not None
+        else SourceProgress(c.name, c.requests, len(b), f.done())
+        for i, (c, b, f) in enumerate(zip(collectors, buffers, futures, strict=True))
     ]
 
 
@@ -163,35 +169,52 @@ def collect(
     progress: Progress | None = None,
     progress_after: float = PROGRESS_AFTER,
     progress_every: float = PROGRESS_EVERY,
+    started: Callable[[], Any] | None = None,
 ) -> Collected:
     """Run every collector concurrently over ``window`` and gather events and reports.
 
     With ``progress``, once collection has taken ``progress_after`` seconds it is called every
     ``progress_every`` seconds with each source's counts, and a last time when all are done.
+    A collector that may run apart runs in a forked child (:mod:`pmdraft.apart`), forked before
+    any thread starts; ``started`` is called then (the caller's own threads start after it).
     """
     result = Collected()
+    apart = {i: Apart(c, window, _run) for i, c in enumerate(collectors) if may_fork(c)}
+    if started is not None:
+        started()
     if collectors:
         buffers: list[list[Event]] = [[] for _ in collectors]
         with ThreadPoolExecutor(max_workers=len(collectors), thread_name_prefix="collect") as pool:
             futures = [
-                pool.submit(_run, c, window, b) for c, b in zip(collectors, buffers, strict=True)
+                pool.submit(a.result) if (a := apart.get(i)) else pool.submit(_run, c, window, b)
+                for i, (c, b) in enumerate(zip(collectors, buffers, strict=True))
             ]
             if progress is not None:
                 _, pending = wait(futures, timeout=progress_after)
                 if pending:
                     while pending:
-                        progress(_snapshot(collectors, buffers, futures))
+                        progress(_snapshot(collectors, buffers, futures, apart))
                         _, pending = wait(futures, timeout=progress_every)
-                    progress(_snapshot(collectors, buffers, futures))
-            for collector, future in zip(collectors, futures, strict=True):
-                events, report = future.result()
+                    progress(_snapshot(collectors, buffers, futures, apart))
+            for i, (collector, future) in enumerate(zip(collectors, futures, strict=True)):
+                events, report = _outcome(collector, future)
                 result.events.extend(events)
                 result.reports.append(report)
-                extras = _extras_of(collector)
+                extras = apart[i].extras if i in apart else _extras_of(collector)
                 result.related = extras.related or result.related
                 result.series += extras.series
     result.reports.extend(SourceReport(name, NOT_CONFIGURED) for name in not_configured)
     return result
+
+
+def _outcome(collector: Collector, future: Future[Any]) -> tuple[list[Event], SourceReport]:
+    """A collector's events and report; a child that died running it is its source's gap."""
+    try:
+        events, report = future.result()
+    except ChildDied as exc:
+        log.warning("%s: %s", collector.name, exc)
+        return [], SourceReport(collector.name, FAILED, error=str(exc))
+    return events, report
 
 
 def build_collectors(

@@ -140,3 +140,46 @@ def test_the_lookback_reads_only_the_wanted_alarms_metrics(moto) -> None:
     assert asked == ["Errors"]
     fired = next(e for e in events if e.kind == "alarm.alarm")
     assert fired.attrs["breach_start"] == "2024-01-15T14:06:00Z"
+
+
+def test_a_cli_process_reads_cloudwatch_apart_and_drafts_the_same(moto, tmp_path: Path) -> None:
+    """`pmdraft draft` in its own process (one thread: CloudWatch is read in a forked child)
+    writes the same JSON draft as the same command run inside this (threaded) process, which
+    reads it in-process: same events, breach start from the lookback, milestones, Sources."""
+    import os
+    import subprocess
+    import sys
+
+    import pmdraft
+
+    slow_burn(moto)
+    config = write_config(tmp_path / "pm.toml", moto=moto)
+    argv = ["draft", "--since", "2024-01-15T14:00:00Z", "--until", "2024-01-15T15:30:00Z"]
+    argv += ["--config", str(config), "--format", "json", "--no-graphs"]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(pmdraft.__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pmdraft.cli", *argv, "-v", "-o", str(tmp_path / "apart.json")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "source cloudwatch: read in a child process" in done.stderr
+    result = CliRunner().invoke(cli, [*argv, "-o", str(tmp_path / "here.json")])
+    assert result.exit_code == 0, result.output
+    apart, here = (
+        json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))
+        for name in ("apart", "here")
+    )
+    for draft in (apart, here):
+        draft.pop("generated_at", None)
+    assert apart == here
+    fired = [e for e in apart["events"] if e["kind"] == "alarm.alarm"]
+    assert [e["attrs"]["breach_start"] for e in fired] == ["2024-01-15T14:06:00Z"]
+    cloudwatch = next(s for s in apart["sources"] if s["name"] == "cloudwatch")
+    assert (cloudwatch["status"], cloudwatch["events"], cloudwatch["requests"]) == ("ok", 2, 3)

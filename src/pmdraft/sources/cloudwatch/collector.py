@@ -59,6 +59,10 @@ class CloudWatchCollector(HistoryReads, MetricReads):
 
     name = "cloudwatch"
 
+    runs_apart = True
+    """May run in a forked child (:mod:`pmdraft.apart`): its CPU (botocore's parsing) then uses
+    another CPU than the rest of the run's."""
+
     def __init__(
         self,
         clients: Mapping[str, Any] | Mapping[Target, Any],

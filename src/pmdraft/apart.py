@@ -1,0 +1,164 @@
+"""A collector run apart, in a forked child process, so that its CPU work uses another CPU.
+
+Reading the sources is I/O for the most part, but parsing what comes back is not: in a busy month
+the CloudWatch collector spends about 1.5 s of CPU (botocore's parsing of the history, the
+metric lookback's datapoints) and PagerDuty about 2 s, all under one interpreter lock, while
+the sources' round trips wait on them. A collector that says it may run apart
+(``runs_apart = True``) is run by :class:`Apart` in a child made with ``fork()``: the child
+runs it exactly as :mod:`pmdraft.pipeline` would, and sends back its events, its report and
+its extras (pickled, through a pipe); the child's counts of requests and events come back
+meanwhile, for the progress line.
+
+It forks only when that is safe: on Linux (macOS's system libraries may start threads of their
+own), from a process with one thread (``fork()`` copies the calling thread alone, so a lock
+another thread held would stay held in the child), and never for a batch run's shared reads
+(those are the parent's, shared by every draft). Otherwise the collector runs in-process as
+before. A child that dies says so as the source's error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import struct
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from .model import Event, SourceExtras, Window
+from .sources.base import Collector
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 0.25
+"""Seconds between two counts the child sends while it runs."""
+
+_HEAD = struct.Struct(">cQ")
+"""One message from the child: its kind (``p`` counts, ``r`` the result) and length."""
+
+Run = Callable[[Collector, Window, list[Event]], tuple[list[Event], Any]]
+"""How the pipeline runs one collector: ``(events, report)``."""
+
+
+def may_fork(collector: Collector) -> bool:
+    """Whether ``collector`` can run apart now (see the module's docstring)."""
+    return (
+        bool(getattr(collector, "runs_apart", False))
+        and getattr(collector, "shared", None) is None
+        and sys.platform == "linux"
+        and threading.active_count() == 1
+    )
+
+
+_SENDING = threading.Lock()
+"""The child's two senders (its counts, its result) write whole messages one at a time."""
+
+
+def _send(fd: int, kind: bytes, payload: bytes) -> None:
+    data = memoryview(_HEAD.pack(kind, len(payload)) + payload)
+    with _SENDING:
+        while data:
+            data = data[os.write(fd, data) :]
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    chunks, left = [], size
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+class Apart:
+    """One collector running in a forked child; :meth:`result` waits for what it gave."""
+
+    def __init__(self, collector: Collector, window: Window, run: Run) -> None:
+        self.collector = collector
+        self.requests = 0
+        self.events = 0
+        self.extras = SourceExtras()
+        read, write = os.pipe()
+        sys.stdout.flush()  # what is buffered now would be written by both processes
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: run, send, and leave without running the parent's cleanup
+            os.close(read)
+            _child(collector, window, run, write)
+        os.close(write)
+        self._pid, self._fd = pid, read
+        log.info("source %s: read in a child process (pid %d)", collector.name, pid)
+
+    def result(self) -> tuple[list[Event], Any]:
+        """``(events, report)`` as the collector gave them in the child; its error re-raised."""
+        try:
+            while True:
+                head = _read_exactly(self._fd, _HEAD.size)
+                if head is None:
+                    break
+                kind, size = _HEAD.unpack(head)
+                payload = _read_exactly(self._fd, size)
+                if payload is None:
+                    break
+                if kind == b"p":
+                    self.requests, self.events = pickle.loads(payload)
+                    continue
+                outcome = pickle.loads(payload)
+                if outcome[0] == "raised":
+                    raise outcome[1]
+                events, report, self.extras = outcome[1:]
+                return events, report
+        finally:
+            os.close(self._fd)
+            _, status = os.waitpid(self._pid, 0)
+        raise ChildDied(self.collector.name, status)
+
+
+class ChildDied(RuntimeError):
+    """The child running a collector ended without sending its result."""
+
+    def __init__(self, name: str, status: int) -> None:
+        how = (
+            f"killed by signal {os.WTERMSIG(status)}"
+            if os.WIFSIGNALED(status)
+            else f"exit status {os.WEXITSTATUS(status)}"
+        )
+        super().__init__(f"the process reading {name} ended ({how}) before it gave its events")
+
+
+def _child(collector: Collector, window: Window, run: Run, fd: int) -> None:
+    """The child's whole life: never returns."""
+    code = 0
+    try:
+        events: list[Event] = []
+        done = threading.Event()
+
+        def counts() -> None:
+            while not done.wait(PROGRESS_EVERY):
+                _send(fd, b"p", pickle.dumps((collector.requests, len(events))))
+
+        threading.Thread(target=counts, daemon=True).start()
+        try:
+            events, report = run(collector, window, events)
+        finally:
+            done.set()
+        extras = getattr(collector, "extras", None)
+        got = extras() if extras is not None else SourceExtras()
+        payload = pickle.dumps(("ok", events, report, got), protocol=pickle.HIGHEST_PROTOCOL)
+    except BaseException as exc:  # handed to the parent, which raises it where run() would
+        try:
+            payload = pickle.dumps(("raised", exc))
+        except Exception:
+            payload = pickle.dumps(("raised", RuntimeError(f"{type(exc).__name__}: {exc}")))
+    try:
+        _send(fd, b"r", payload)
+    except OSError:
+        code = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

@@ -1,0 +1,129 @@
+"""A collector that runs apart (``runs_apart``) is read in a forked child (``pmdraft.apart``): what
+the draft gets from it is what it would get in-process, and a child that fails says so.
+
+Forking needs a process with one thread, which pytest's (with its stand-in servers) is not: each
+case runs in a fresh interpreter, as the CLI does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pmdraft
+
+SOURCE = """
+import json, os, sys
+from datetime import datetime, timedelta, UTC
+from pmdraft.model import Event, MetricSeries, SourceExtras, Window
+from pmdraft.pipeline import collect
+from pmdraft.errors import CollectorError, InputError
+
+T0 = datetime(2024, 1, 15, 14, tzinfo=UTC)
+HOW = sys.argv[1]
+
+class Source:
+    name = "fake"
+    runs_apart = HOW != "in-process"
+    detail = None
+
+    def __init__(self):
+        self.requests = 0
+        self.pid = None
+
+    def collect(self, window):
+        self.pid = os.getpid()
+        for i in range(3):
+            self.requests += 1
+            yield Event(at=T0 + timedelta(minutes=i), source="fake", kind="alarm.alarm",
+                        ref=f"r{i}", summary=f"event {i} from {self.pid == PARENT}",
+                        attrs={"n": i})
+        if HOW == "killed":
+            os.kill(os.getpid(), 9)
+        if HOW == "failed":
+            raise CollectorError("fake", "the fake source refused")
+        if HOW == "bad input":
+            raise InputError("[fake] says the window is wrong")
+        self.detail = "read 3 events"
+
+    def extras(self):
+        return SourceExtras(series=(MetricSeries("A", "r", None, "us-east-1", "Errors", "App",
+                                                 "Sum", 60, 5.0, ">", ("2024-01-15T14:00:00Z",),
+                                                 (1.0,)),))
+
+    def close(self):
+        pass
+
+PARENT = os.getpid()
+source = Source()
+try:
+    got = collect([source], Window(T0, T0 + timedelta(hours=1)))
+except InputError as exc:
+    print(json.dumps({"raised": str(exc)}))
+    sys.exit(0)
+print(json.dumps({
+    "summaries": [e.summary for e in got.events],
+    "reports": [r.to_record() for r in got.reports],
+    "series": [s.alarm_name for s in got.series],
+    "read_in_parent": source.pid is not None,
+}))
+"""
+
+
+def run(how: str) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(pmdraft.__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", SOURCE, how],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_source_read_apart_gives_the_draft_what_it_gives_in_process() -> None:
+    """The same events, report (requests, detail) and extras; only where it ran differs."""
+    apart, alone = run("apart"), run("in-process")
+    assert apart["summaries"] == ["event 0 from False", "event 1 from False", "event 2 from False"]
+    assert alone["summaries"] == [s.replace("False", "True") for s in apart["summaries"]]
+    assert (
+        apart["reports"]
+        == alone["reports"]
+        == [
+            {
+                "name": "fake",
+                "status": "ok",
+                "events": 3,
+                "requests": 3,
+                "error": None,
+                "detail": "read 3 events",
+            }
+        ]
+    )
+    assert apart["series"] == alone["series"] == ["A"]
+    assert (apart["read_in_parent"], alone["read_in_parent"]) == (False, True)
+
+
+def test_a_child_that_dies_or_fails_is_its_sources_gap_and_bad_input_still_stops() -> None:
+    """Killed: a failed source naming the signal, no events. A CollectorError: the source's
+    own gap, its events kept, as in-process. An InputError: raised in the parent."""
+    killed = run("killed")
+    assert killed["summaries"] == []
+    assert killed["reports"][0]["status"] == "failed"
+    assert killed["reports"][0]["error"] == (
+        "the process reading fake ended (killed by signal 9) before it gave its events"
+    )
+    failed = run("failed")
+    assert failed["reports"][0]["status"] == "failed"
+    assert failed["reports"][0]["error"] == "the fake source refused"
+    assert len(failed["summaries"]) == 3
+    assert run("bad input") == {"raised": "[fake] says the window is wrong"}
