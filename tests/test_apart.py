@@ -41,6 +41,11 @@ class Source:
             yield Event(at=T0 + timedelta(minutes=i), source="fake", kind="alarm.alarm",
                         ref=f"r{i}", summary=f"event {i} from {self.pid == PARENT}",
                         attrs={"n": i})
+        if HOW == "parent fails":
+            with open(sys.argv[2], "w") as f:
+                f.write(str(os.getpid()))
+            import time
+            time.sleep(60)
         if HOW == "killed":
             os.kill(os.getpid(), 9)
         if HOW == "failed":
@@ -59,10 +64,26 @@ class Source:
 
 PARENT = os.getpid()
 source = Source()
+
+def started():
+    if HOW == "parent fails":
+        while not os.path.exists(sys.argv[2]) or not open(sys.argv[2]).read():
+            time.sleep(0.01)
+        raise RuntimeError("the parent failed")
+
+import time
 try:
-    got = collect([source], Window(T0, T0 + timedelta(hours=1)))
-except InputError as exc:
-    print(json.dumps({"raised": str(exc)}))
+    got = collect([source], Window(T0, T0 + timedelta(hours=1)), started=started)
+except (InputError, RuntimeError) as exc:
+    pid = int(open(sys.argv[2]).read()) if HOW == "parent fails" else None
+    gone = None
+    if pid:
+        try:
+            os.kill(pid, 0)
+            gone = False
+        except ProcessLookupError:
+            gone = True
+    print(json.dumps({"raised": str(exc), "child gone": gone}))
     sys.exit(0)
 print(json.dumps({
     "summaries": [e.summary for e in got.events],
@@ -73,13 +94,13 @@ print(json.dumps({
 """
 
 
-def run(how: str) -> dict:
+def run(how: str, pid_file: Path | None = None) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(Path(pmdraft.__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]
     )
     done = subprocess.run(
-        [sys.executable, "-c", SOURCE, how],
+        [sys.executable, "-c", SOURCE, how, str(pid_file or "")],
         capture_output=True,
         text=True,
         env=env,
@@ -126,4 +147,10 @@ def test_a_child_that_dies_or_fails_is_its_sources_gap_and_bad_input_still_stops
     assert failed["reports"][0]["status"] == "failed"
     assert failed["reports"][0]["error"] == "the fake source refused"
     assert len(failed["summaries"]) == 3
-    assert run("bad input") == {"raised": "[fake] says the window is wrong"}
+    assert run("bad input") == {"raised": "[fake] says the window is wrong", "child gone": None}
+
+
+def test_a_run_that_fails_before_taking_the_childs_result_kills_the_child(tmp_path: Path) -> None:
+    """No child is left behind (it would wait forever on a pipe nobody reads)."""
+    said = run("parent fails", tmp_path / "child.pid")
+    assert said == {"raised": "the parent failed", "child gone": True}

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import signal
 import struct
 import sys
 import threading
@@ -115,7 +116,19 @@ class Apart:
         finally:
             os.close(self._fd)
             _, status = os.waitpid(self._pid, 0)
+            self._pid = 0
         raise ChildDied(self.collector.name, status)
+
+    def stop(self) -> None:
+        """Kill the child if its result was never taken (the run is ending early): it would
+        otherwise wait forever on a full pipe nobody reads."""
+        if self._pid:
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+                os.waitpid(self._pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            self._pid = 0
 
 
 class ChildDied(RuntimeError):

@@ -178,8 +178,35 @@ def collect(
     A collector that may run apart runs in a forked child (:mod:`pmdraft.apart`), forked before
     any thread starts; ``started`` is called then (the caller's own threads start after it).
     """
-    result = Collected()
     apart = {i: Apart(c, window, _run) for i, c in enumerate(collectors) if may_fork(c)}
+    try:
+        return _gathered(
+            collectors,
+            window,
+            not_configured,
+            apart,
+            progress,
+            progress_after,
+            progress_every,
+            started,
+        )
+    finally:
+        for child in apart.values():
+            child.stop()
+
+
+def _gathered(
+    collectors: Sequence[Collector],
+    window: Window,
+    not_configured: Sequence[str],
+    apart: Mapping[int, Apart],
+    progress: Progress | None,
+    progress_after: float,
+    progress_every: float,
+    started: Callable[[], Any] | None,
+) -> Collected:
+    """:func:`collect`'s work once the collectors that run apart are forked."""
+    result = Collected()
     if started is not None:
         started()
     if collectors:
