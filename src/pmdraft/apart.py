@@ -42,6 +42,9 @@ _HEAD = struct.Struct(">cQ")
 Run = Callable[[Collector, Window, list[Event]], tuple[list[Event], Any]]
 """How the pipeline runs one collector: ``(events, report)``."""
 
+ExtrasOf = Callable[[Collector], SourceExtras]
+"""How the pipeline reads a collector's extras once it is done."""
+
 
 def may_fork(collector: Collector) -> bool:
     """Whether ``collector`` can run apart now (see the module's docstring)."""
@@ -78,7 +81,7 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
 class Apart:
     """One collector running in a forked child; :meth:`result` waits for what it gave."""
 
-    def __init__(self, collector: Collector, window: Window, run: Run) -> None:
+    def __init__(self, collector: Collector, window: Window, run: Run, extras_of: ExtrasOf) -> None:
         self.collector = collector
         self.requests = 0
         self.events = 0
@@ -89,7 +92,7 @@ class Apart:
         pid = os.fork()
         if pid == 0:  # the child: run, send, and leave without running the parent's cleanup
             os.close(read)
-            _child(collector, window, run, write)
+            _child(collector, window, run, extras_of, write)
         os.close(write)
         self._pid, self._fd = pid, read
         log.info("source %s: read in a child process (pid %d)", collector.name, pid)
@@ -143,7 +146,7 @@ class ChildDied(RuntimeError):
         super().__init__(f"the process reading {name} ended ({how}) before it gave its events")
 
 
-def _child(collector: Collector, window: Window, run: Run, fd: int) -> None:
+def _child(collector: Collector, window: Window, run: Run, extras_of: ExtrasOf, fd: int) -> None:
     """The child's whole life: never returns."""
     code = 0
     try:
@@ -159,12 +162,12 @@ def _child(collector: Collector, window: Window, run: Run, fd: int) -> None:
             events, report = run(collector, window, events)
         finally:
             done.set()
-        extras = getattr(collector, "extras", None)
-        got = extras() if extras is not None else SourceExtras()
-        payload = pickle.dumps(("ok", events, report, got), protocol=pickle.HIGHEST_PROTOCOL)
+        extras = extras_of(collector)
+        payload = pickle.dumps(("ok", events, report, extras), protocol=pickle.HIGHEST_PROTOCOL)
     except BaseException as exc:  # handed to the parent, which raises it where run() would
-        try:
+        try:  # an exception whose arguments do not rebuild it goes as its text
             payload = pickle.dumps(("raised", exc))
+            pickle.loads(payload)
         except Exception:
             payload = pickle.dumps(("raised", RuntimeError(f"{type(exc).__name__}: {exc}")))
     try:

@@ -178,7 +178,7 @@ def collect(
     A collector that may run apart runs in a forked child (:mod:`pmdraft.apart`), forked before
     any thread starts; ``started`` is called then (the caller's own threads start after it).
     """
-    apart = {i: Apart(c, window, _run) for i, c in enumerate(collectors) if may_fork(c)}
+    apart = {i: Apart(c, window, _run, _extras_of) for i, c in enumerate(collectors) if may_fork(c)}
     try:
         return _gathered(
             collectors,
