@@ -493,6 +493,24 @@ def graphs_table(g: dict[str, Any]) -> str:
         "|---|---|---|---|---|\n"
         f"| {g['figures']} | {s(g['total_s'])} | {s(g['figure_median_s'])} | {s(g['overview_s'])} "
         f"| {g['near_deploys']} of {g['deploys']} (near the impact) |\n"
+        "\nTotal graph time is drawing in this process, importing matplotlib included; the alarm "
+        "figures are drawn together on one canvas, so each one's time is their time shared out. "
+        + _background(g.get("background"))
+    )
+
+
+def _background(b: dict[str, Any] | None) -> str:
+    """How ``pmdraft draft -o`` draws them: in a second process started before the sources are
+    read, the PNGs drawn while the draft is written (median of 3 rounds)."""
+    if not b:
+        return "\n"
+    return (
+        "`pmdraft draft -o` draws them in a second process started before the sources are read "
+        "(matplotlib imported meanwhile) and writes the draft while it draws (median of 3 rounds): "
+        f"planning and sending the figures {s(b['send_s'])}, the process drawing them "
+        f"{s(b['drawing_wall_s'])} (its CPU, import included: {s(b['process_cpu_s'])}), "
+        f"Markdown and JSON written meanwhile in {s(b['render_s'])}; the graphs added "
+        f"**{s(b['added_wall_s'])}** of wall time to writing the draft.\n"
     )
 
 
