@@ -114,7 +114,11 @@ def add_side_by_side(add: Add, api: dict[str, Any]) -> None:
     add(
         "- **pmdraft**: `pmdraft draft -o month.md` (Markdown, its JSON beside it), the metric "
         "lookback on (60 minutes, pmdraft's default), with `--no-graphs` or with graphs "
-        "(every alarm's metric holds data: `bench/scenario.py`)."
+        "(every alarm's metric holds data: `bench/scenario.py`). As on any Linux machine, it "
+        "reads CloudWatch in a forked child, writes the JSON from another when a CPU is idle, "
+        "and with graphs draws them in a third process. Its CPU column counts them all; the "
+        "stand-ins' own CPU (one process serving both APIs) is not counted, but shares the "
+        "2 CPUs."
     )
     add(
         "- **sequential** (`bench/naive.py`): as the libraries' documentation shows, one "
