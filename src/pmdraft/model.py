@@ -103,7 +103,14 @@ def parse_time_or_none(value: object) -> datetime | None:
 
 
 def iso_z(value: datetime) -> str:
-    """Format an aware datetime as ISO 8601 UTC ending in ``Z`` (microseconds only if set)."""
+    """Format an aware datetime as ISO 8601 UTC ending in ``Z`` (microseconds only if set).
+
+    A UTC time with a four-digit year (every event's) is read off ``isoformat``, one C call
+    (a busy month's JSON draft writes 35,500 of them); any other goes through ``strftime``.
+    """
+    if value.tzinfo is UTC and value.year >= 1000:
+        text = value.isoformat()
+        return (text[:26].rstrip("0") if value.microsecond else text[:19]) + "Z"
     value = value.astimezone(UTC)
     text = value.strftime("%Y-%m-%dT%H:%M:%S")
     if value.microsecond:

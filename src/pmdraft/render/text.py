@@ -6,9 +6,7 @@ Durations and every other sentence are said by :mod:`pmdraft.words`.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
-
-from ..model import iso_z
+from datetime import datetime
 
 _BACKTICKS = re.compile(r"`+")
 _TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
@@ -70,12 +68,3 @@ def inline(text: object) -> str:
 def long_date(at: datetime) -> str:
     """``January 15, 2024``."""
     return f"{at.strftime('%B')} {at.day}, {at.year}"
-
-
-def utc_text(at: datetime) -> str:
-    """:func:`pmdraft.model.iso_z` of ``at`` (``2024-01-15T14:32:05Z``, microseconds only if set),
-    read off ``isoformat`` (one C call) when ``at`` is UTC and has a four-digit year."""
-    if at.tzinfo is not UTC or at.year < 1000:
-        return iso_z(at)
-    text = at.isoformat()
-    return (text[:26].rstrip("0") if at.microsecond else text[:19]) + "Z"
