@@ -72,7 +72,7 @@ class LookbackStream:
             max_workers=workers, thread_name_prefix="cloudwatch-lookback"
         )
         self._open: dict[Hashable, tuple[LookbackCall, list[Breach]]] = {}
-        self._sent: list[tuple[list[Breach], LookbackCall, Future[dict[str, Points] | None]]] = []
+        self._sent: list[tuple[list[Breach], Future[dict[str, Points] | None]]] = []
         self._lock = threading.Lock()
 
     def given(self, alarms: Mapping[str, AlarmInfo]) -> None:
@@ -103,7 +103,7 @@ class LookbackStream:
         usable = sorted(call.alarms.values(), key=lambda a: a.name)
         future = self._pool.submit(self._read, usable, call.since, call.end)
         with self._lock:
-            self._sent.append((breaches, call, future))
+            self._sent.append((breaches, future))
 
     def results(self) -> tuple[dict[Breach, datetime | None], set[Breach]]:
         """Send the open calls and wait for every call: each breach's earlier start (None: its
@@ -115,7 +115,7 @@ class LookbackStream:
         found: dict[Breach, datetime | None] = {}
         seen: set[Breach] = set()
         try:
-            for breaches, _, future in self._sent:
+            for breaches, future in self._sent:
                 seen.update(breaches)
                 points = future.result()
                 if points is None:
@@ -133,12 +133,6 @@ class LookbackStream:
     def close(self) -> None:
         """Stop: calls not yet started are dropped (a failed history read ends the pair)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
-
-    @property
-    def calls(self) -> int:
-        """The calls sent so far."""
-        with self._lock:
-            return len(self._sent)
 
 
 class Gate:

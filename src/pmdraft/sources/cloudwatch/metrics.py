@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ...model import Event, MetricSeries, Window, iso_z, parse_time
+from ...model import Event, MetricSeries, iso_z, parse_time
 from .._aws import Page, Target, paged
 from .alarms import BREACHES, AlarmInfo, account_of
 
@@ -428,12 +428,3 @@ def lookback_calls(
     for call in calls:
         call.since = floor(call.since, list(call.alarms.values()))
     return calls
-
-
-def read_since(
-    window: Window, margin: timedelta, starts: Sequence[datetime], lookback: timedelta | None
-) -> datetime:
-    """Where the metric query starts: the graph window's start, or earlier for the lookback."""
-    if lookback is None:
-        return window.since - margin
-    return min([window.since - margin, *(s - lookback for s in starts)])
