@@ -46,13 +46,18 @@ ExtrasOf = Callable[[Collector], SourceExtras]
 """How the pipeline reads a collector's extras once it is done."""
 
 
+def fork_safe() -> bool:
+    """Whether this process may ``fork()`` now: on Linux, with one thread (see the module's
+    docstring). The JSON draft's forked writer (:mod:`pmdraft.cli.forked`) asks the same."""
+    return sys.platform == "linux" and threading.active_count() == 1
+
+
 def may_fork(collector: Collector) -> bool:
     """Whether ``collector`` can run apart now (see the module's docstring)."""
     return (
         bool(getattr(collector, "runs_apart", False))
         and getattr(collector, "shared", None) is None
-        and sys.platform == "linux"
-        and threading.active_count() == 1
+        and fork_safe()
     )
 
 

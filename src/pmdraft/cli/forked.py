@@ -30,12 +30,12 @@ import gc
 import glob
 import os
 import secrets
-import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..apart import fork_safe
 from ..errors import OutputError
 from ..output import write_atomic
 
@@ -50,12 +50,11 @@ _FAILED = 1
 """The child's exit status when rendering or writing raised (its error text is in the pipe)."""
 
 
-def _single_threaded(join_s: float) -> bool:
-    """Whether this is the only thread, after giving the warm-up thread ``join_s`` to end."""
+def _warm_up_joined(join_s: float) -> None:
+    """Give the warm-up thread ``join_s`` to end (it has long finished, in practice)."""
     for thread in threading.enumerate():
         if thread.name == WARM_UP_THREAD:
             thread.join(join_s)
-    return threading.active_count() == 1
 
 
 IDLE_SAMPLE_S = 0.02
@@ -122,7 +121,9 @@ class ForkedWrite:
         self._errors: int | None = None
         if parallel is None:
             parallel = spare_cpu()
-        if parallel and sys.platform == "linux" and _single_threaded(join_s):
+        if parallel:
+            _warm_up_joined(join_s)
+        if parallel and fork_safe():
             self._fork()
 
     def _fork(self) -> None:
