@@ -14,6 +14,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+THREAD_NAME = "pmdraft-warm-up"
+"""The warm-up thread's name: the JSON draft's forked writer waits for it before it forks."""
+
 WAIT_S = 0.5
 """The longest the imports wait for a first request before they start anyway."""
 
@@ -40,6 +43,6 @@ def warm_up(
             except Exception:  # the real import, where the module is used, reports it
                 return
 
-    thread = threading.Thread(target=run, name="pmdraft-warm-up", daemon=True)
+    thread = threading.Thread(target=run, name=THREAD_NAME, daemon=True)
     thread.start()
     return thread

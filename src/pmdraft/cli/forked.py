@@ -38,13 +38,11 @@ from pathlib import Path
 from ..apart import fork_safe
 from ..errors import OutputError
 from ..output import write_atomic
+from ..warm import THREAD_NAME
 
 JOIN_S = 1.0
 """Seconds to wait for the warm-up imports' thread to end; past that, or with any other thread
 alive, the file is written in-process."""
-
-WARM_UP_THREAD = "pmdraft-warm-up"
-"""The name :func:`pmdraft.warm.warm_up` gives its thread (done long before, in practice)."""
 
 _FAILED = 1
 """The child's exit status when rendering or writing raised (its error text is in the pipe)."""
@@ -53,7 +51,7 @@ _FAILED = 1
 def _warm_up_joined(join_s: float) -> None:
     """Give the warm-up thread ``join_s`` to end (it has long finished, in practice)."""
     for thread in threading.enumerate():
-        if thread.name == WARM_UP_THREAD:
+        if thread.name == THREAD_NAME:
             thread.join(join_s)
 
 
