@@ -214,20 +214,22 @@ def test_credentials_that_expire_mid_run_are_a_gap_saying_how_to_refresh(
     proxy.inject("*", "expired", after=1, times=5)
     out = tmp_path / "pm.md"
     result = draft(config, out)
+    # DescribeAlarms and the history chain start together, so either may be the one call
+    # that got through; the gap names the other, which met the expired token.
+    passed = [r.operation for r in proxy.requests if not r.fault]
+    assert len(passed) == 1, proxy.requests
+    failed = {"DescribeAlarms": HISTORY, HISTORY: "DescribeAlarms"}[passed[0]]
     assert_gap(
         result,
         out,
-        "DescribeAlarmHistory in us-east-1 failed: ExpiredToken: The security token included in "
+        f"{failed} in us-east-1 failed: ExpiredToken: The security token included in "
         "the request is expired. The AWS credentials expired during the run; refresh them (aws "
         "sso login, new temporary keys in the environment, or a new role session for the "
         "profile) and draft again.",
     )
-    # GetMetricData (the graphs) runs beside the history, so it meets the expired token too.
-    assert sorted((r.operation, r.fault or "") for r in proxy.requests) == [
-        ("DescribeAlarmHistory", "expired"),
-        ("DescribeAlarms", ""),
-        ("GetMetricData", "expired"),
-    ], "an expired token is not retried"
+    expired = [r.operation for r in proxy.requests if r.fault == "expired"]
+    assert failed in expired
+    assert len(expired) == len(set(expired)), "an expired token is not retried"
 
 
 def test_a_body_that_is_not_json_is_a_named_gap(
