@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .facts import Refire, RelatedMatch
+from .heap import gc_paused
 from .model import Event, IncidentRef, MetricSeries, PastIncident, Scalar, Window
 from .pipeline import Collected, Progress, SourceReport, build_collectors, collect
 from .sources.base import Collector
@@ -371,36 +372,38 @@ def make_draft(
     ``service`` (``--service``) narrows the draft to that service's incidents; ``shared`` is a
     batch run's reads made once (:func:`pmdraft.pipeline.build_collectors`).
     """
-    not_configured: list[str] = []
-    if collectors is None:
-        built, not_configured = build_collectors(config, environ, shared)
-        collectors = built
-    # The warm-up thread starts once any collector that runs apart has been forked.
-    collected = collect(
-        collectors,
-        window,
-        not_configured,
-        progress=progress,
-        started=lambda: warm_up(collectors, (*TIMELINE_MODULES, *warm)),
-    )
-    cw = config.get(CloudWatchConfig)
-    alarm_services = cw is not None and cw.alarm_services
-    scoping = Scoping(
-        catalog=config.services,
-        incidents=config.incidents,
-        service=service,
-        listed=config.concurrent_incidents,
-        listed_error=config.concurrent_error,
-    )
-    return build_draft(
-        collected,
-        window,
-        suspect_lookback=timedelta(hours=config.timeline.suspect_lookback_hours),
-        long_lookback=timedelta(days=config.timeline.long_lookback_days),
-        overrides=overrides,
-        generated_at=generated_at,
-        flap_transitions=config.timeline.flap_transitions,
-        flap_span=timedelta(minutes=config.timeline.flap_minutes),
-        alarm_services=alarm_services,
-        scoping=scoping,
-    )
+    # Reading and building make hundreds of thousands of objects and few cycles (.heap).
+    with gc_paused():
+        not_configured: list[str] = []
+        if collectors is None:
+            built, not_configured = build_collectors(config, environ, shared)
+            collectors = built
+        # The warm-up thread starts once any collector that runs apart has been forked.
+        collected = collect(
+            collectors,
+            window,
+            not_configured,
+            progress=progress,
+            started=lambda: warm_up(collectors, (*TIMELINE_MODULES, *warm)),
+        )
+        cw = config.get(CloudWatchConfig)
+        alarm_services = cw is not None and cw.alarm_services
+        scoping = Scoping(
+            catalog=config.services,
+            incidents=config.incidents,
+            service=service,
+            listed=config.concurrent_incidents,
+            listed_error=config.concurrent_error,
+        )
+        return build_draft(
+            collected,
+            window,
+            suspect_lookback=timedelta(hours=config.timeline.suspect_lookback_hours),
+            long_lookback=timedelta(days=config.timeline.long_lookback_days),
+            overrides=overrides,
+            generated_at=generated_at,
+            flap_transitions=config.timeline.flap_transitions,
+            flap_span=timedelta(minutes=config.timeline.flap_minutes),
+            alarm_services=alarm_services,
+            scoping=scoping,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import PmdraftError
+from ..heap import gc_paused
 from .write import check_output
 
 if TYPE_CHECKING:
@@ -82,10 +84,15 @@ def report_sources(draft: Any) -> None:
             click.echo(f"pmdraft: note: {r.name}: {r.detail}", err=True)
 
 
-def run(func: Callable[[], int]) -> None:
-    """Run a command's body: pmdraft's own errors become exit 1, a non-zero result its exit code."""
+def run(func: Callable[[], int], *, one_draft: bool = False) -> None:
+    """Run a command's body: pmdraft's own errors become exit 1, a non-zero result its exit code.
+
+    ``one_draft``: the body makes one draft and the process then ends, so the garbage collector
+    stays paused from reading to writing (:mod:`pmdraft.heap`), not only while the draft is made.
+    """
     try:
-        code = func()
+        with gc_paused() if one_draft else contextlib.nullcontext():
+            code = func()
     except PmdraftError as exc:
         raise click.ClickException(str(exc)) from exc
     if code:

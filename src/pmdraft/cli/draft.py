@@ -170,7 +170,7 @@ def draft(
         finish_graphs()  # drawn while the draft was rendered
         return EXIT_PARTIAL if result.gaps else 0
 
-    run(body)
+    run(body, one_draft=True)
 
 
 def _json_path(output: str | None, fmt: str, no_json: bool) -> Path | None:
@@ -279,7 +279,7 @@ def timeline(
         emit(render_timeline(result, fmt, tz=tz), output)
         return EXIT_PARTIAL if result.gaps else 0
 
-    run(body)
+    run(body, one_draft=True)
 
 
 @click.command()
@@ -341,7 +341,7 @@ def demo(output: str, tz: tzinfo | None, no_graphs: bool) -> None:
         click.echo(str(md.with_suffix(".json")))
         return EXIT_PARTIAL if result.gaps else 0
 
-    run(body)
+    run(body, one_draft=True)
 
 
 DEMO_MODULES = ("moto", "flask", "trustme")

@@ -16,8 +16,8 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from ..facts import EventLine, Milestone, RelatedMatch
+from ..heap import gc_paused
 from ..model import Attrs, Event, iso_z
-from ..timeline.frame import gc_paused
 from ..timeline.milestones import MILESTONES
 from ..timeline.suspects import Lead, Suspects
 from ..words import SUSPECTS_NOTE, line_text, milestone_rule, notes, reasons, related_reasons
@@ -111,7 +111,7 @@ def event_records(
 ) -> list[dict[str, Any]]:
     """Each event as :meth:`Event.to_record` has it, and its ``in_scope`` when given (the times
     written by ``iso_z``; made with the
-    garbage collector paused, see :func:`~pmdraft.timeline.frame.gc_paused`)."""
+    garbage collector paused, see :func:`~pmdraft.heap.gc_paused`)."""
     with gc_paused():
         records: list[dict[str, Any]] = [
             {

@@ -12,39 +12,21 @@ ties, so a million events cost about a second or two, not a JSON dump each.
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..heap import gc_paused
 from ..model import KINDS, Attrs, Event
 
 SORT_KEY = ["at", "source", "kind", "ref"]
 STRING_COLUMNS = ["source", "kind", "ref", "summary", "service", "actor", "url"]
 COLUMNS = ["at", *STRING_COLUMNS, "attrs"]
 AT_DTYPE = "datetime64[us, UTC]"
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause automatic garbage collection while a large batch of acyclic objects is made.
-
-    Each full collection walks every live object (millions, with a big event list in memory),
-    and making a few hundred thousand rows or events would trigger several of them for no
-    garbage: nothing made here forms a cycle. The previous setting is restored on exit.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _scalar_key(value: Any) -> tuple[Any, ...]:

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from ..facts import ROUTINE_FAMILY, EventLine, Line, LinkedLine, Milestone, NotifiedLine, RunLine
+from ..heap import gc_paused
 from ..model import ALARM_ALARM, CHAT_MESSAGE, INCIDENT_NOTIFIED, INCIDENT_TRIGGERED, Scalar
 from .flapping import FLAP_SPAN, FLAP_TRANSITIONS, find_flaps
-from .frame import gc_paused
 
 BURST_GAP = timedelta(minutes=2)
 """Notifications of one incident less than this apart are one burst (one timeline line)."""

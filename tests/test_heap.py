@@ -1,0 +1,49 @@
+"""The garbage collector paused while a draft is made, and given back after (``pmdraft.heap``):
+a batch job drafts incident after incident in one process, so a pause that outlived its draft
+would keep every later draft's cycles in memory."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from pmdraft.cli.common import run
+from pmdraft.heap import gc_paused
+
+
+@pytest.fixture(autouse=True)
+def collector_on() -> Iterator[None]:
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
+def test_paused_inside_and_enabled_after_even_on_error() -> None:
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled(), "a nested pause leaves it off until the outer one ends"
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError("a source failed")
+    assert gc.isenabled()
+
+
+def test_a_collector_already_off_stays_off() -> None:
+    gc.disable()
+    with gc_paused():
+        pass
+    assert not gc.isenabled()
+
+
+def test_one_draft_commands_run_paused_and_batch_does_not() -> None:
+    seen: list[bool] = []
+    run(lambda: seen.append(gc.isenabled()) or 0, one_draft=True)
+    run(lambda: seen.append(gc.isenabled()) or 0)
+    assert seen == [False, True]
+    assert gc.isenabled()
