@@ -16,6 +16,12 @@ The package:
 
 from __future__ import annotations
 
+import atexit
+import os
+import sys
+import threading
+from typing import NoReturn
+
 import click
 
 from . import batch, draft, info
@@ -64,6 +70,37 @@ for _command in (
     cli.add_command(_command)
 
 
-def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="pmdraft")
+def main() -> NoReturn:
+    """Console-script entry point (and ``python -m pmdraft.cli``).
+
+    Once the command has ended, the process shuts down as the interpreter would (other threads
+    joined, exit handlers run, stdout and stderr flushed) and then leaves without freeing its
+    heap object by object: after a busy month that took about 0.2 s, for memory the system
+    takes back whole. An unexpected crash still ends the usual way, with its traceback.
+    """
+    try:
+        cli(prog_name="pmdraft")
+    except SystemExit as exc:
+        _leave(exc.code)
+    _leave(0)
+
+
+def _leave(code: object) -> NoReturn:
+    """Exit with ``code`` as ``sys.exit`` would, skipping only the interpreter's teardown."""
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        print(code, file=sys.stderr)
+        status = 1
+    shutdown = getattr(threading, "_shutdown", None)  # what the interpreter's exit does first
+    if shutdown is not None:
+        shutdown()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (``| head``): nothing more can be said
+            status = status or 1
+    os._exit(status)

@@ -1,0 +1,67 @@
+"""The ``pmdraft`` process's own exit (``cli.main``): it leaves without tearing down its heap,
+so what it printed, its exit code and its exit handlers must come out as with ``sys.exit``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pmdraft
+
+SRC = str(Path(pmdraft.__file__).resolve().parents[1])
+TEMPLATE = Path(pmdraft.__file__).parent / "render" / "templates" / "postmortem.md.j2"
+
+
+def pmdraft_process(*args: str, code: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m pmdraft.cli ARGS`` (or ``code`` run before ``main()``), stdout a pipe."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([SRC, env.get("PYTHONPATH", "")])
+    env.pop("PYTHONUNBUFFERED", None)  # stdout buffered, as a user's pipe is
+    command = (
+        ["-c", f"{code}\nfrom pmdraft.cli import main\nmain()"] if code else ["-m", "pmdraft.cli"]
+    )
+    return subprocess.run(
+        [sys.executable, *command, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_everything_printed_to_a_pipe_arrives() -> None:
+    """Stdout is a block-buffered pipe: the whole template comes out, byte for byte, exit 0."""
+    done = pmdraft_process("template", "--dump")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == TEMPLATE.read_text(encoding="utf-8")
+    assert len(done.stdout) > 8192, "longer than one pipe buffer, so a lost flush would show"
+
+
+def test_a_usage_error_keeps_exit_2_and_its_message() -> None:
+    """A bad flag still exits 2 and says which flag and what a correct one looks like."""
+    done = pmdraft_process("draft", "--since", "yesterday-ish")
+    assert done.returncode == 2
+    assert "Invalid value for '--since'" in done.stderr
+    assert "write it like 2024-01-15T14:32:00Z" in done.stderr
+
+
+def test_exit_handlers_and_other_threads_finish_first() -> None:
+    """A thread still working when the command ends is waited for, and exit handlers run,
+    before the process leaves: neither loses what it was writing."""
+    code = """
+import atexit, sys, threading, time
+def late():
+    time.sleep(0.3)
+    print("thread done", flush=True)
+threading.Thread(target=late).start()
+atexit.register(lambda: print("handler ran"))
+sys.argv = ["pmdraft", "--version"]
+"""
+    done = pmdraft_process(code=code)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("pmdraft, version ")
+    assert lines[1:] == ["thread done", "handler ran"]
