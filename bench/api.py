@@ -297,7 +297,7 @@ def main(quick: bool) -> dict[str, Any]:
             out["seed_s"] = bed.seed_s
             out["bounds"] = month.bounds()
             out["counts"] = {"pmdraft": bed.pmdraft(0.0), "naive": bed.naive(0.0)}
-            out["side_by_side"] = side_by_side(bed, 1 if quick else 3)
+            out["side_by_side"] = side_by_side(bed, 1 if quick else 5)
             out["latency"] = {
                 "pmdraft": bed.pmdraft(LATENCY),
                 "naive": out["side_by_side"]["sequential"],
