@@ -102,7 +102,7 @@ def add_side_by_side(add: Add, api: dict[str, Any]) -> None:
     add(
         f"Load average (1, 5, 15 min): {' '.join(f'{x:.1f}' for x in side['load_start'])} at "
         f"the start, {' '.join(f'{x:.1f}' for x in side['load_end'])} at the end, on "
-        "2 CPUs shared with the sandbox's process.\n"
+        "2 CPUs shared with the sandbox's two processes.\n"
     )
     add(
         "- **near-limit plain client** (`bench/nearlimit.py`): PagerDuty incidents and log "
@@ -117,8 +117,8 @@ def add_side_by_side(add: Add, api: dict[str, Any]) -> None:
         "(every alarm's metric holds data: `bench/scenario.py`). As on any Linux machine, it "
         "reads CloudWatch in a forked child, writes the JSON from another when a CPU is idle, "
         "and with graphs draws them in a third process. Its CPU column counts them all; the "
-        "stand-ins' own CPU (one process serving both APIs) is not counted, but shares the "
-        "2 CPUs."
+        "stand-ins' own CPU (two processes: moto behind the delaying proxy, and the PagerDuty "
+        "stand-in) is not counted, but shares the 2 CPUs."
     )
     add(
         "- **sequential** (`bench/naive.py`): as the libraries' documentation shows, one "

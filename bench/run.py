@@ -461,7 +461,8 @@ def add_slack(add: Any, slack: dict[str, Any]) -> None:
     add(f"| **total** | **{sum(bound.values())}** | **{slack['requests']}** |")
     extra = got.get("conversations.info", 0)
     add(
-        f"\n{slack['events']:,} messages became events ({slack['detail']}). "
+        f"\n{slack['events']:,} messages became events "
+        f"({slack['detail'] or 'a plain read: nothing clipped, nothing to note'}). "
         + (
             f"Above the bound: {extra} `conversations.info`, the channel's name for a channel "
             "configured by id (a channel found by `--incident` has its name from the listing). "

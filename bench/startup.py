@@ -47,7 +47,8 @@ def heavy_imports(args: list[str]) -> list[str]:
     done = subprocess.run(
         [sys.executable, "-c", HELP, *args], check=True, capture_output=True, text=True, env=_env()
     )
-    return json.loads(done.stderr.strip().splitlines()[-1])
+    heavy: list[str] = json.loads(done.stderr.strip().splitlines()[-1])  # the probe's list
+    return heavy
 
 
 def main() -> dict[str, object]:
