@@ -238,3 +238,29 @@ def test_a_failed_shared_read_is_named_in_every_draft_it_touches(
     assert lines["101-checkout-errors-101.md"]["PagerDuty incidents and log entries"] == logs
     assert lines["102-checkout-errors-102.md"]["PagerDuty incidents and log entries"] == logs
     assert lines["103-checkout-errors-103.md"]["PagerDuty incidents and log entries"] == ("ok", "")
+
+
+def test_a_log_entry_naming_no_incident_is_said_not_dropped(
+    pd: PagerDutyStandIn, moto, tmp_path: Path
+) -> None:
+    """An odd record in the run's log-entry listing (no ``incident`` reference) cannot be cut
+    into any incident's draft: the drafts whose window holds it say so in their Sources table."""
+    seed(pd, moto)
+    odd = next(row[2] for row in pd._rows["entries"] if row[2]["id"] == "QA1-acknowledge")
+    del odd["incident"]  # the stand-in now lists it without one
+    shared_config = config(tmp_path, "shared", moto, pd)
+    shared = run(shared_config)
+    assert [(o.number, o.status) for o in shared.outcomes] == [
+        (101, "drafted"),
+        (102, "drafted"),
+        (103, "drafted"),
+    ]
+    mine = drafts(shared_config)
+    said = (
+        "1 log entry in this window of the run's GET /log_entries had no readable incident "
+        "reference, so no draft holds them"
+    )
+    a, b, c = (mine[n] for n in sorted(mine))
+    assert said in a and said in b, "A's and B's windows hold the odd entry"
+    assert said not in c, "C's window, six hours later, does not"
+    assert "PagerDuty #101 acknowledged by Ana" not in a, "nor is it put in a draft by guess"

@@ -273,7 +273,22 @@ class SharedView:
         records = self._use(read, lambda api: api.log_entries(read.span), window)
         if incident_id is None:
             return iter(records)
-        return iter([e for e in records if entry_incident_id(e)[0] == incident_id])
+        mine, unplaced = [], 0
+        for entry in records:
+            owner, _ = entry_incident_id(entry)
+            if owner == incident_id:
+                mine.append(entry)
+            elif owner is None:
+                unplaced += 1
+        if unplaced:
+            # Read alone, the incident's own listing would have given them to it; cut from the
+            # run's listing they belong to no incident, and are said, not silently left out.
+            self.remarks.append(
+                f"{unplaced:,} log {'entry' if unplaced == 1 else 'entries'} in this window of "
+                "the run's GET /log_entries had no readable incident reference, so no draft "
+                "holds them"
+            )
+        return iter(mine)
 
     def change_events(self, window: Window) -> Iterator[dict[str, Any]]:
         """The change events in ``window``, from the run's listing when it covers it."""
