@@ -212,6 +212,10 @@ class SharedView:
         """The requests this draft's reads made (a read made for an earlier draft counts there)."""
         self.remarks: list[str] = []
         """What the reads this draft used had to do beyond plain paging."""
+        self._unplaced: dict[int, dict[str, Any]] = {}
+        """Log entries of this draft's windows that name no incident (by identity: one listing
+        gives each record once, as one object)."""
+        self._said_unplaced = ""
 
     @property
     def secret(self) -> str | None:
@@ -273,21 +277,23 @@ class SharedView:
         records = self._use(read, lambda api: api.log_entries(read.span), window)
         if incident_id is None:
             return iter(records)
-        mine, unplaced = [], 0
+        mine: Records = []
         for entry in records:
             owner, _ = entry_incident_id(entry)
             if owner == incident_id:
                 mine.append(entry)
             elif owner is None:
-                unplaced += 1
-        if unplaced:
+                self._unplaced[id(entry)] = entry
+        if self._unplaced:
             # Read alone, the incident's own listing would have given them to it; cut from the
             # run's listing they belong to no incident, and are said, not silently left out.
-            self.remarks.append(
-                f"{unplaced:,} log {'entry' if unplaced == 1 else 'entries'} in this window of "
-                "the run's GET /log_entries had no readable incident reference, so no draft "
-                "holds them"
+            n = len(self._unplaced)
+            said = (
+                f"{n:,} log {'entry' if n == 1 else 'entries'} in this window of the run's GET "
+                "/log_entries had no readable incident reference, so no draft holds them"
             )
+            self.remarks[:] = [r for r in self.remarks if r != self._said_unplaced] + [said]
+            self._said_unplaced = said
         return iter(mine)
 
     def change_events(self, window: Window) -> Iterator[dict[str, Any]]:
