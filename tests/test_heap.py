@@ -47,3 +47,37 @@ def test_one_draft_commands_run_paused_and_batch_does_not() -> None:
     run(lambda: seen.append(gc.isenabled()) or 0)
     assert seen == [False, True]
     assert gc.isenabled()
+
+
+def test_the_timeline_steps_run_paused_when_called_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``framed``, ``analyse`` and ``build_rows`` pause the collector themselves, so a caller
+    of the library (or the 1M-event benchmark) gets the same speed as ``make_draft``."""
+    from datetime import UTC, datetime, timedelta
+
+    from pmdraft.model import Event
+    from pmdraft.timeline import analyse, build_rows, frame, milestones, story
+
+    seen: dict[str, bool] = {}
+
+    def spy(module: object, name: str) -> None:
+        real = getattr(module, name)
+
+        def wrapped(*args: object, **kwargs: object) -> object:
+            seen[name] = gc.isenabled()
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapped)
+
+    spy(frame, "_columns")
+    spy(milestones, "_resolved")
+    spy(story, "_rows")
+    t0 = datetime(2024, 1, 15, 14, 32, tzinfo=UTC)
+    events = [
+        Event(t0 + timedelta(seconds=i), "deploys", "deploy.succeeded", f"d{i}", f"v{i} deployed")
+        for i in range(3)
+    ]
+    built = frame.build_frame(events)
+    analysis = analyse(built)
+    build_rows(built, analysis.milestones)
+    assert seen == {"_columns": False, "_resolved": False, "_rows": False}
+    assert gc.isenabled()

@@ -6,9 +6,13 @@ event), and building and writing the draft makes as many again. The automatic co
 walk the growing heap again and again for almost no garbage: in the busy month of
 ``bench/api.py`` the ``pmdraft draft`` process spent about 0.7 s of its 6 s in collections.
 
+The timeline's steps (``framed``, ``analyse``, ``build_rows``) pause it themselves too, for
+callers of the library: merging 1,000,000 events took about 1 s less (about 5.5 s, not 6.5-8.5 s).
+
 Reference counting still frees everything that is not in a cycle, so memory does not grow
 while paused (the busy month's peak was the same, 320 MB, paused or not); the few cycles made
-meanwhile (an exception and its traceback) wait until the collector is enabled again.
+meanwhile (an exception and its traceback) wait until the collector is enabled again: after the
+busy month's ``make_draft``, one full collection found 47 unreachable objects.
 """
 
 from __future__ import annotations

@@ -164,6 +164,7 @@ def build_frame(events: Iterable[Event]) -> pd.DataFrame:
     return framed(events)[0]
 
 
+@gc_paused()  # a column list per field of every event, no cycles (pmdraft.heap)
 def framed(events: Iterable[Event]) -> tuple[pd.DataFrame, np.ndarray]:
     """:func:`build_frame` of ``events``, and each row's position in ``events`` (for
     :func:`frame_events` to give back the events themselves rather than copies)."""

@@ -29,6 +29,7 @@ from ..facts import (
     StillFiring,
     Unresolved,
 )
+from ..heap import gc_paused
 from ..model import (
     ALARM_ALARM,
     ALARM_KINDS,
@@ -244,6 +245,7 @@ def _detection(c: Columns, rows: Sequence[int]) -> dict[str, Milestone | None]:
     return found
 
 
+@gc_paused()  # the frame's columns as lists, no cycles (pmdraft.heap)
 def analyse(
     frame: pd.DataFrame | Columns,
     *,

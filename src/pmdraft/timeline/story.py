@@ -215,6 +215,7 @@ def _collapse(
     return folded, heads
 
 
+@gc_paused()  # many rows and strings, no cycles (pmdraft.heap)
 def build_rows(
     frame: pd.DataFrame,
     milestones: Mapping[str, Milestone | None],
@@ -267,22 +268,21 @@ def build_rows(
         frame[name].to_numpy() for name in ("summary", "service", "actor", "attrs", "url")
     )
 
-    with gc_paused():
-        return _rows(
-            shown,
-            times[shown].tolist(),
-            heads,
-            names_at,
-            source,
-            kind,
-            ref,
-            summary,
-            service,
-            actor,
-            attributes,
-            url,
-            pairs=pairs,
-        )
+    return _rows(
+        shown,
+        times[shown].tolist(),
+        heads,
+        names_at,
+        source,
+        kind,
+        ref,
+        summary,
+        service,
+        actor,
+        attributes,
+        url,
+        pairs=pairs,
+    )
 
 
 def _rows(
