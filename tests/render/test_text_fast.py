@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pmdraft.model import iso_z
+from pmdraft.model import KINDS, Event, iso_z
+from pmdraft.render.structured import event_lines, event_records
 from pmdraft.render.text import cell, hhmmss
 
 
@@ -78,3 +80,32 @@ def test_events_of_a_draft_without_a_scope_mask_are_all_in_scope() -> None:
     record = json.loads(render_json(draft))["events"]
     assert record == [{**event.to_record(), "in_scope": True}]
     assert record[0]["at"] == "2024-01-15T14:32:05.12Z"
+
+
+TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), TEXT)
+
+
+@given(
+    at=AWARE,
+    kind=st.sampled_from(sorted(KINDS)),
+    texts=st.tuples(TEXT, TEXT, TEXT),
+    optional=st.tuples(*(st.one_of(st.none(), TEXT, st.integers()) for _ in range(3))),
+    attrs=st.dictionaries(TEXT, SCALARS, max_size=4),
+    keep=st.booleans(),
+)
+def test_json_event_lines_are_the_dumped_records(
+    at: datetime,
+    kind: str,
+    texts: tuple[str, str, str],
+    optional: tuple[object, object, object],
+    attrs: dict[str, object],
+    keep: bool,
+) -> None:
+    """Each line of the JSON draft's events is exactly ``json.dumps`` of the event's record:
+    quotes, backslashes, control and non-ASCII characters, NaN, and a service, actor or url
+    that is not text (written from the record, as before)."""
+    source, ref, summary = texts
+    event = Event(at, source, kind, ref, summary, *optional, attrs=attrs)  # type: ignore[arg-type]
+    [line] = event_lines([event], [keep])
+    assert line == json.dumps(event_records([event], [keep])[0], ensure_ascii=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -87,11 +87,20 @@ def related_record(match: RelatedMatch) -> dict[str, Any]:
 
 def draft_record(draft: Draft) -> dict[str, Any]:
     """The documented JSON shape of a draft; every time ISO 8601 UTC ending in ``Z``."""
+    return _record(draft, event_records(draft.events, _in_scope(draft)))
+
+
+def _in_scope(draft: Draft) -> Sequence[bool]:
+    return draft.in_scope or [True] * len(draft.events)
+
+
+def _record(draft: Draft, events: Any) -> dict[str, Any]:
+    """:func:`draft_record` with ``events`` in its place (the records, or a stand-in)."""
     return {
         "schema": SCHEMA,
         "window": {"since": iso_z(draft.window.since), "until": iso_z(draft.window.until)},
         "sources": [r.to_record() for r in draft.reports],
-        "events": event_records(draft.events, draft.in_scope or [True] * len(draft.events)),
+        "events": events,
         "milestones": {
             name: (
                 milestone_record(name, m) if (m := draft.analysis.milestones.get(name)) else None
@@ -138,18 +147,63 @@ _EVENTS = "\x00events\x00"
 JSON writes the NUL character as an escape)."""
 
 
+def _compact() -> Callable[[Any], str]:
+    """``json.dumps(value, ensure_ascii=False)``, with the C encoder made once rather than once
+    a call (where Python has no C encoder, :class:`json.JSONEncoder` as ``dumps`` would)."""
+    plain = json.JSONEncoder(ensure_ascii=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return plain.encode
+    run = make(None, plain.default, _TEXT, None, ": ", ", ", False, False, True)
+    return lambda value: "".join(run(value, 0))
+
+
+_TEXT: Callable[[str], str] = json.encoder.encode_basestring
+"""A string as JSON, non-ASCII kept (``ensure_ascii=False``): the C function where there is one."""
+
+
+def event_lines(events: Sequence[Event], in_scope: Sequence[bool]) -> list[str]:
+    """Each event's line of the JSON draft: ``json.dumps`` of its :func:`event_records` record,
+    written straight from the event (no record dict made first; an event whose fields are not
+    all text is written from its record, as before)."""
+    compact = _compact()
+
+    def text(value: str | None) -> str:
+        return "null" if value is None else _TEXT(value)
+
+    lines = []
+    with gc_paused():
+        for e, keep in zip(events, in_scope, strict=True):
+            try:
+                line = (
+                    f'{{"at": "{iso_z(e.at)}", "source": {_TEXT(e.source)}, '
+                    f'"kind": {_TEXT(e.kind)}, "ref": {_TEXT(e.ref)}, '
+                    f'"summary": {_TEXT(e.summary)}, "service": {text(e.service)}, '
+                    f'"actor": {text(e.actor)}, "url": {text(e.url)}, '
+                    f'"attrs": {compact(Attrs(e.attrs).to_dict())}, '
+                    f'"in_scope": {"true" if keep else "false"}}}'
+                )
+            except TypeError:
+                line = compact(event_records([e], [keep])[0])
+            lines.append(line)
+    return lines
+
+
 def dumps_lined(record: dict[str, Any]) -> str:
-    """``record`` as indented JSON whose ``events`` array holds one compact event per line.
+    """``record`` as indented JSON whose ``events`` array holds one compact event per line."""
+    return _lined(record, list(map(_compact(), record["events"])))
+
+
+def _lined(record: dict[str, Any], lines: Sequence[str]) -> str:
+    """``record`` indented, its ``events`` array made of ``lines`` (one compact event each).
 
     ``indent=`` makes :mod:`json` use its pure-Python encoder, about 10x slower than the C one;
     so only the small rest of the record is indented, and each event is written by the C encoder
     (``indent=None``) on its own line: the same data, still readable and diffable line by line.
     (Encoding all events in one C call, with a marker between them, measured no faster.)
     """
-    events = record["events"]
-    encode = json.JSONEncoder(ensure_ascii=False).encode
-    body = ",\n    ".join(map(encode, events))
-    array = f"[\n    {body}\n  ]" if events else "[]"
+    body = ",\n    ".join(lines)
+    array = f"[\n    {body}\n  ]" if lines else "[]"
     text = json.dumps({**record, "events": _EVENTS}, indent=2, ensure_ascii=False)
     return text.replace(json.dumps(_EVENTS), array, 1) + "\n"
 
@@ -157,7 +211,7 @@ def dumps_lined(record: dict[str, Any]) -> str:
 def render_json(draft: Draft) -> str:
     """The draft as the JSON contract (``pmdraft/draft-2``), UTF-8 text kept as is: indented,
     one event per line."""
-    return dumps_lined(draft_record(draft))
+    return _lined(_record(draft, _EVENTS), event_lines(draft.events, _in_scope(draft)))
 
 
 def _local(at: datetime, tz: tzinfo) -> str:
