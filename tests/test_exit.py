@@ -62,6 +62,9 @@ sys.argv = ["pmdraft", "--version"]
 """
     done = pmdraft_process(code=code)
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert lines[0].startswith("pmdraft, version ")
-    assert lines[1:] == ["thread done", "handler ran"]
+    # The thread's line may come before the version (an import slowed by a busy machine);
+    # the exit handler's comes last, once the thread is done.
+    *first, last = done.stdout.splitlines()
+    assert last == "handler ran"
+    assert len(first) == 2 and "thread done" in first
+    assert any(line.startswith("pmdraft, version ") for line in first)

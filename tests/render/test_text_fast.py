@@ -7,7 +7,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pmdraft.model import KINDS, Event, iso_z
@@ -86,6 +86,7 @@ TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), TEXT)
 
 
+@settings(deadline=None)  # no wall-clock limit per example: a busy CI machine is slow at times
 @given(
     at=AWARE,
     kind=st.sampled_from(sorted(KINDS)),
