@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+import pmdraft
 from pmdraft.sandbox import aws
 from pmdraft.sandbox.aws import MotoSandbox
 from pmdraft.sandbox.pagerduty import PagerDutyStandIn
@@ -19,6 +23,25 @@ TOKEN = "pmdraft-test-token-7f3a9c"
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
 """Vendored reference data (OpenAPI subset, documented payloads): see tests/data/README.md."""
+SRC = str(Path(pmdraft.__file__).resolve().parents[1])
+"""The folder this checkout's ``pmdraft`` is imported from."""
+
+
+def python(
+    *args: str, timeout: float = 60, unset: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` in a fresh interpreter that imports this checkout's pmdraft (:data:`SRC`
+    first on ``PYTHONPATH``), without the environment variables ``unset``; its output as text."""
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    env["PYTHONPATH"] = os.pathsep.join([SRC, env.get("PYTHONPATH", "")])
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def utc(*args: int) -> datetime:

@@ -8,12 +8,9 @@ case runs in a fresh interpreter, as the CLI does.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import pmdraft
+from tests.conftest import python
 
 SOURCE = """
 import json, os, sys
@@ -95,18 +92,7 @@ print(json.dumps({
 
 
 def run(how: str, pid_file: Path | None = None) -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(Path(pmdraft.__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", SOURCE, how, str(pid_file or "")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = python("-c", SOURCE, how, str(pid_file or ""))
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -3,33 +3,22 @@ so what it printed, its exit code and its exit handlers must come out as with ``
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pmdraft
+from tests.conftest import python
 
-SRC = str(Path(pmdraft.__file__).resolve().parents[1])
 TEMPLATE = Path(pmdraft.__file__).parent / "render" / "templates" / "postmortem.md.j2"
 
 
 def pmdraft_process(*args: str, code: str | None = None) -> subprocess.CompletedProcess[str]:
     """``python -m pmdraft.cli ARGS`` (or ``code`` run before ``main()``), stdout a pipe."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([SRC, env.get("PYTHONPATH", "")])
-    env.pop("PYTHONUNBUFFERED", None)  # stdout buffered, as a user's pipe is
     command = (
         ["-c", f"{code}\nfrom pmdraft.cli import main\nmain()"] if code else ["-m", "pmdraft.cli"]
     )
-    return subprocess.run(
-        [sys.executable, *command, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    # stdout buffered, as a user's pipe is
+    return python(*command, *args, unset=["PYTHONUNBUFFERED"])
 
 
 def test_everything_printed_to_a_pipe_arrives() -> None:

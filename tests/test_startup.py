@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-import pmdraft
+from tests.conftest import python
 
 HEAVY = ("pandas", "numpy", "boto3", "botocore", "pagerduty", "moto", "matplotlib")
 """Modules that cost tenths of a second to import and that help text never needs."""
@@ -26,18 +23,7 @@ print(json.dumps({{"code": code, "heavy": [m for m in {HEAVY!r} if m in sys.modu
 @pytest.mark.parametrize("args", [["--help"], ["draft", "--help"], ["timeline", "--help"]])
 def test_help_imports_nothing_heavy(args: list[str]) -> None:
     """Help exits 0 in a fresh interpreter without importing pandas, boto3, pagerduty or moto."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(Path(pmdraft.__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = python("-c", PROBE, *args)
     assert done.returncode == 0, done.stderr
     assert "Usage: pmdraft" in done.stdout
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -61,13 +47,7 @@ print(json.dumps([before, waiting, [m for m in ("pandas", "jinja2") if m in sys.
 
 def test_pandas_and_jinja2_are_imported_once_collection_has_started() -> None:
     """The draft module imports no pandas; the warm-up imports pandas and jinja2 after a collector's first request."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(Path(pmdraft.__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", WARM], capture_output=True, text=True, env=env, timeout=60
-    )
+    done = python("-c", WARM)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [False, True, ["pandas", "jinja2"]]
 
@@ -90,17 +70,6 @@ def test_reading_a_config_without_slack_or_a_template_imports_no_slack_sdk_rende
     they would delay collection by about 0.1 s and 0.6 s."""
     config = tmp_path / "pmdraft.toml"
     config.write_text('[[deploys]]\ntype = "file"\npath = "deploys.jsonl"\n', encoding="utf-8")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(Path(pmdraft.__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", CONFIG_PROBE, str(config)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = python("-c", CONFIG_PROBE, str(config))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [True, []]

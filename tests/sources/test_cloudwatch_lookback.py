@@ -14,7 +14,7 @@ from pmdraft.sandbox import aws
 from pmdraft.sources.cloudwatch.collector import CloudWatchCollector
 from pmdraft.sources.cloudwatch.metrics import RULE_LOOKBACK
 
-from ..conftest import utc, write_config
+from ..conftest import python, utc, write_config
 
 T0 = utc(2024, 1, 15, 14)
 WINDOW = Window(T0, T0 + timedelta(minutes=90))
@@ -146,28 +146,12 @@ def test_a_cli_process_reads_cloudwatch_apart_and_drafts_the_same(moto, tmp_path
     """`pmdraft draft` in its own process (one thread: CloudWatch is read in a forked child)
     writes the same JSON draft as the same command run inside this (threaded) process, which
     reads it in-process: same events, breach start from the lookback, milestones, Sources."""
-    import os
-    import subprocess
-    import sys
-
-    import pmdraft
 
     slow_burn(moto)
     config = write_config(tmp_path / "pm.toml", moto=moto)
     argv = ["draft", "--since", "2024-01-15T14:00:00Z", "--until", "2024-01-15T15:30:00Z"]
     argv += ["--config", str(config), "--format", "json", "--no-graphs"]
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(Path(pmdraft.__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "pmdraft.cli", *argv, "-v", "-o", str(tmp_path / "apart.json")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    done = python("-m", "pmdraft.cli", *argv, "-v", "-o", str(tmp_path / "apart.json"), timeout=120)
     assert done.returncode == 0, done.stderr
     assert "source cloudwatch: read in a child process" in done.stderr
     result = CliRunner().invoke(cli, [*argv, "-o", str(tmp_path / "here.json")])
