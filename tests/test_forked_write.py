@@ -116,3 +116,187 @@ def test_with_another_thread_alive_it_renders_in_process(tmp_path: Path) -> None
         """,
     )
     assert said == "in-process\nsame: True\n"
+
+
+STAGED = """
+import os
+from pmdraft.cli.forked import StagedWrite
+def first():
+    return f"events encoded by {os.getpid()}"
+def join(first, rest):
+    return f"{first} | {rest}"
+print("parent", os.getpid())
+"""
+
+
+@LINUX
+def test_a_staged_file_is_its_first_part_made_in_the_child_joined_to_the_rest_sent_later(
+    tmp_path: Path,
+) -> None:
+    """The child makes the first part as soon as it is forked; the file, written once the rest
+    is sent, is both parts joined, and appears only on commit."""
+    said = run(
+        tmp_path,
+        STAGED
+        + """
+w = StagedWrite(out, first, join, parallel=True)
+print("forked" if w.pid else "in-process")
+w.send("milestones ü " + "x" * 300_000)
+print("before:", out.exists())
+w.commit()
+text = out.read_text(encoding="utf-8")
+made_by = text.split()[3]
+print("made by the child:", made_by not in ("", str(os.getpid())))
+print("whole:", text == f"events encoded by {made_by} | milestones ü " + "x" * 300_000)
+""",
+    )
+    assert said.splitlines()[1:] == [
+        "forked",
+        "before: False",
+        "made by the child: True",
+        "whole: True",
+    ]
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+@LINUX
+def test_a_staged_file_whose_rest_never_came_is_an_error_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    """commit() without send(): the child read no rest, so it wrote nothing; abandon() too."""
+    said = run(
+        tmp_path,
+        STAGED
+        + """
+w = StagedWrite(out, first, join, parallel=True)
+assert w.pid
+try:
+    w.commit()
+except OutputError as exc:
+    print(exc)
+w = StagedWrite(out, first, join, parallel=True)
+assert w.pid
+w.abandon()
+print("after abandon:", sorted(p.name for p in out.parent.iterdir()))
+""",
+    )
+    assert said.splitlines()[1:] == [
+        f"{tmp_path / 'x.json'} could not be written: the draft was not finished, so its file "
+        "was not written",
+        "after abandon: []",
+    ]
+
+
+def test_a_staged_file_without_a_fork_is_joined_in_process_on_commit(tmp_path: Path) -> None:
+    """parallel=False: no child; commit writes both parts, the first made here."""
+    said = run(
+        tmp_path,
+        STAGED
+        + """
+w = StagedWrite(out, first, join, parallel=False)
+print("forked" if w.pid else "in-process")
+w.send("the rest")
+w.commit()
+print(out.read_text(encoding="utf-8"))
+""",
+    )
+    parent, mode, file = said.splitlines()
+    assert mode == "in-process"
+    assert file == f"events encoded by {parent.split()[1]} | the rest"
+
+
+DRAFTED = """
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pmdraft.cli.draft import JsonBeside
+from pmdraft.draft import build_draft
+from pmdraft.model import Event, Window
+from pmdraft.pipeline import Collected, SourceReport
+from pmdraft.render import render_json
+T0 = datetime(2024, 1, 15, 14, 0, tzinfo=UTC)
+KINDS = ("incident.triggered", "incident.acknowledged", "incident.annotated", "incident.resolved")
+events = [
+    Event(
+        at=T0 + timedelta(seconds=7 * i),
+        source="pagerduty",
+        kind=KINDS[(i // 3) % 4],
+        ref=f"Q{i % 3}",
+        summary=f'Zürich "{i}" \\\\ \\t',
+        service="api",
+        attrs={"incident_number": i % 3, "incident_title": "Checkout ü", "n": i},
+    )
+    for i in range(3000)
+]
+collected = Collected(events, [SourceReport("pagerduty", "ok", len(events), 1)])
+window = Window(T0, T0 + timedelta(hours=6))
+"""
+
+
+@LINUX
+def test_the_json_beside_encoded_while_the_draft_is_built_is_render_json_s_text(
+    tmp_path: Path,
+) -> None:
+    """JsonBeside forks when the draft's events are final; the file it writes is exactly
+    render_json of the finished draft (3,000 events with quotes, backslashes, tabs, umlauts)."""
+    said = run(
+        tmp_path,
+        DRAFTED
+        + """
+beside = JsonBeside(out, parallel=True)
+draft = build_draft(collected, window, events_ready=beside.events_ready)
+print("early:", beside.early)
+beside.start(draft)
+beside.commit()
+print("same:", out.read_text(encoding="utf-8") == render_json(draft))
+print("events:", out.read_text(encoding="utf-8").count('"source": "pagerduty"'))
+""",
+    )
+    assert said == "early: True\nsame: True\nevents: 3000\n"
+
+
+@LINUX
+def test_a_draft_whose_events_are_not_those_it_was_told_is_rendered_whole(
+    tmp_path: Path,
+) -> None:
+    """A draft changed after its events were told (one event fewer): the early child is
+    abandoned and the file is that draft's own JSON."""
+    said = run(
+        tmp_path,
+        DRAFTED
+        + """
+beside = JsonBeside(out, parallel=True)
+draft = build_draft(collected, window, events_ready=beside.events_ready)
+other = replace(draft, events=draft.events[1:], in_scope=draft.in_scope[1:])
+beside.start(other)
+print("early:", beside.early)
+beside.commit()
+print("other's:", out.read_text(encoding="utf-8") == render_json(other))
+print("files:", sorted(p.name for p in out.parent.iterdir()))
+""",
+    )
+    assert said == "early: False\nother's: True\nfiles: ['x.json']\n"
+
+
+@LINUX
+def test_a_staged_child_that_fails_is_an_error_naming_the_file_and_the_sender_does_not_hang(
+    tmp_path: Path,
+) -> None:
+    """The first part raises in the child while the parent sends 5 MB of rest: commit() returns
+    the child's error as an OutputError, and nothing is left behind."""
+    said = run(
+        tmp_path,
+        """
+from pmdraft.cli.forked import StagedWrite
+def first():
+    raise ValueError("an event could not be encoded")
+w = StagedWrite(out, first, lambda a, b: a + b, parallel=True)
+assert w.pid
+w.send("y" * 5_000_000)
+try:
+    w.commit()
+except OutputError as exc:
+    print(exc)
+""",
+    )
+    assert said == f"{tmp_path / 'x.json'} could not be written: an event could not be encoded\n"
+    assert list(tmp_path.iterdir()) == []

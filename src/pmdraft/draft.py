@@ -40,6 +40,10 @@ TIMELINE_MODULES = (
 )
 """What building a draft imports (pandas, numpy): imported while the sources are read."""
 
+EventsReady = Callable[[tuple[Event, ...], tuple[bool, ...]], None]
+"""Told a draft's events and their in-scope flags as soon as both are final
+(:func:`build_draft`'s ``events_ready``)."""
+
 
 def _no_concurrent() -> Concurrent:
     from .timeline.concurrent import Concurrent
@@ -231,6 +235,7 @@ def build_draft(
     flap_span: timedelta = timedelta(minutes=10),
     alarm_services: bool = False,
     scoping: Scoping | None = None,
+    events_ready: EventsReady | None = None,
 ) -> Draft:
     """Turn gathered events into a draft: one sorted frame, its scope, milestones, rows, suspects.
 
@@ -239,6 +244,10 @@ def build_draft(
     ``alarm_services``, alarms go through :func:`alarms_of_services` first. Milestones come from
     the in-scope rows only (:mod:`pmdraft.timeline.scope`): the headline ones from the first
     triggered incident in scope, each incident's own in :attr:`Draft.per_incident`.
+
+    ``events_ready`` is called once the draft's :attr:`~Draft.events` and
+    :attr:`~Draft.in_scope` are final, before the milestones are worked out (the CLI starts
+    writing the JSON draft's events then, see :mod:`pmdraft.cli.forked`).
     """
     from .timeline import analyse, build_rows, frame_events
     from .timeline.columns import Columns
@@ -266,6 +275,10 @@ def build_draft(
         other_services=[p.service for p in how.listed if p.service],
     )
 
+    all_events = tuple(frame_events(frame, (current, positions)))
+    in_scope = tuple(scope.mask.tolist())
+    if events_ready is not None:
+        events_ready(all_events, in_scope)
     columns = Columns(frame)  # the frame's columns, taken once for every incident's analysis
     failed_sources = [r.name for r in collected.reports if r.status == "failed"]
 
@@ -285,8 +298,7 @@ def build_draft(
     per_incident = _per_incident(frame, scope, analysis_of)
     analysis = per_incident[0].analysis if per_incident else analysis_of(inner_rows)
     inner = frame[scope.mask].reset_index(drop=True) if scope.partial else frame
-    all_events = tuple(frame_events(frame, (current, positions)))
-    kept = tuple(e for e, keep in zip(all_events, scope.mask.tolist(), strict=True) if keep)
+    kept = tuple(e for e, keep in zip(all_events, in_scope, strict=True) if keep)
     series = collected.series
     if alarm_services:
         names = {e.attrs.get("alarm_name") for e in all_events if e.source == "cloudwatch"}
@@ -307,7 +319,7 @@ def build_draft(
         related_lookback_days=rel.lookback_days if rel else None,
         related_error=rel.error if rel else None,
         series=series,
-        in_scope=tuple(scope.mask.tolist()),
+        in_scope=in_scope,
         scope=scope,
         per_incident=per_incident,
         concurrent=concurrent_activity(frame, scope, how.listed, how.listed_error),
@@ -362,6 +374,7 @@ def make_draft(
     service: str | None = None,
     warm: Sequence[str] = (),
     shared: Mapping[str, Any] | None = None,
+    events_ready: EventsReady | None = None,
 ) -> Draft:
     """Collect every configured source for ``window`` and build the draft.
 
@@ -370,7 +383,8 @@ def make_draft(
 
     ``progress`` is passed to :func:`pmdraft.pipeline.collect` (per-source counts while it runs);
     ``service`` (``--service``) narrows the draft to that service's incidents; ``shared`` is a
-    batch run's reads made once (:func:`pmdraft.pipeline.build_collectors`).
+    batch run's reads made once (:func:`pmdraft.pipeline.build_collectors`); ``events_ready``
+    is :func:`build_draft`'s.
     """
     # Reading and building make hundreds of thousands of objects and few cycles (.heap).
     with gc_paused():
@@ -406,4 +420,5 @@ def make_draft(
             flap_span=timedelta(minutes=config.timeline.flap_minutes),
             alarm_services=alarm_services,
             scoping=scoping,
+            events_ready=events_ready,
         )

@@ -137,9 +137,11 @@ def collect_draft(
     output: str | None = None,
     service: str | None = None,
     slack_channels: tuple[str, ...] = (),
+    events_ready: Any = None,
 ) -> Any:
     """Collect and build the draft; ``config`` if the command has read it already, else from
-    ``config_option``. The window and ``output`` are checked before any source is asked."""
+    ``config_option``. The window and ``output`` are checked before any source is asked.
+    ``events_ready``: see :func:`pmdraft.draft.build_draft`."""
     from ..draft import make_draft
 
     if not incidents and (since is None or until is None):
@@ -173,6 +175,7 @@ def collect_draft(
         progress=progress(),
         service=service,
         warm=("pmdraft.render", "pmdraft.render.structured"),  # imported while sources are read
+        events_ready=events_ready,
     )
 
 

@@ -19,7 +19,7 @@ from .common import (
     user_template,
     without_graphs,
 )
-from .forked import ForkedWrite
+from .forked import ForkedWrite, StagedWrite
 from .options import TIME, ZONE, quiet_option, time_options, verbose_option, with_options
 from .write import (
     check_output,
@@ -136,26 +136,30 @@ def draft(
         json_path = _json_path(output, fmt, no_json)
         template, config = user_template(fmt, template_path, config_path)
         start_graphs(output, config, wanted=not no_graphs and fmt in ("markdown", "confluence"))
-        result = collect_draft(
-            since,
-            until,
-            config_path,
-            overrides,
-            incidents,
-            # JSON draws nothing: no GetMetricData for graphs (the metric lookback still reads).
-            graphs=not no_graphs and fmt != "json",
-            config=config,
-            output=output,
-            service=service,
-            slack_channels=slack_channels,
-        )
-        report_sources(result)
-        if strict and result.gaps:
-            raise click.ClickException("--strict: a source failed, so no draft was written")
-        if fmt != "json":
-            result = write_graphs(result, output, embed=fmt == "html", background=True)
-        beside = _json_beside(result, json_path)
+        beside = JsonBeside(json_path) if json_path else None
         try:
+            result = collect_draft(
+                since,
+                until,
+                config_path,
+                overrides,
+                incidents,
+                # JSON draws nothing: no GetMetricData for graphs (the metric lookback still
+                # reads).
+                graphs=not no_graphs and fmt != "json",
+                config=config,
+                output=output,
+                service=service,
+                slack_channels=slack_channels,
+                events_ready=beside.events_ready if beside else None,
+            )
+            report_sources(result)
+            if strict and result.gaps:
+                raise click.ClickException("--strict: a source failed, so no draft was written")
+            if fmt != "json":
+                result = write_graphs(result, output, embed=fmt == "html", background=True)
+            if beside is not None:
+                beside.start(result)
             text = _render(result, fmt, tz, template)
             if fmt == "markdown" and update and output and output != "-" and Path(output).exists():
                 merge_into(Path(output), text)
@@ -194,14 +198,69 @@ def _json_path(output: str | None, fmt: str, no_json: bool) -> Path | None:
     return target
 
 
-def _json_beside(result: Any, json_path: Path | None) -> ForkedWrite | None:
-    """The JSON draft, started in a forked child while the Markdown (or HTML) is rendered; it
-    appears at ``json_path`` only once that draft is written (:mod:`.forked`)."""
-    if json_path is None:
-        return None
-    from ..render import render_json
+class JsonBeside:
+    """The JSON draft beside ``-o``, written by a forked child while the Markdown (or HTML) is
+    rendered; it appears only once that draft is written (:mod:`.forked`).
 
-    return ForkedWrite(json_path, lambda: render_json(result))
+    The child is forked as soon as the draft's events are final (:meth:`events_ready`, called
+    by the draft's build), encodes them while the parent finishes the draft, and is sent the
+    rest of the JSON once it is built (:meth:`start`). Where it could not fork then (no spare
+    CPU, another thread alive), the whole JSON is rendered at :meth:`start` as
+    :class:`ForkedWrite` does (in a child forked then, or in-process at :meth:`commit`).
+    """
+
+    def __init__(self, path: Path, *, parallel: bool | None = None) -> None:
+        """``parallel``: as :class:`ForkedWrite`'s (``None``: fork when a CPU is idle)."""
+        self.path = path
+        self.parallel = parallel
+        self.early = False
+        """Whether the events are encoded by the child forked at :meth:`events_ready`."""
+        self._staged: StagedWrite | None = None
+        self._given: tuple[Any, Any] = ((), ())
+        self._writer: ForkedWrite | None = None
+
+    def events_ready(self, events: tuple[Any, ...], in_scope: tuple[bool, ...]) -> None:
+        """Fork the child that encodes the events (see the class)."""
+        from ..render.structured import json_events, json_with_events
+
+        staged = StagedWrite(
+            self.path,
+            lambda: json_events(events, in_scope),
+            lambda array, around: json_with_events(around, array),
+            parallel=self.parallel,
+        )
+        if staged.pid is not None:
+            self._staged, self._given, self.early = staged, (events, in_scope), True
+
+    def start(self, result: Any) -> None:
+        """The finished draft: the rest of the JSON goes to the child that encodes the events;
+        without one (or for a draft whose events are not those), the whole JSON is rendered."""
+        from ..render.structured import json_around_events, render_json
+
+        staged, self._staged = self._staged, None
+        events, in_scope = self._given
+        if staged is not None and result.events is events and result.in_scope is in_scope:
+            staged.send(json_around_events(result))
+            self._writer = staged
+            return
+        if staged is not None:
+            staged.abandon()
+        self.early = False
+        self._writer = ForkedWrite(self.path, lambda: render_json(result), parallel=self.parallel)
+
+    def commit(self) -> None:
+        """The file appears (after the child wrote it); an :class:`OutputError` if it could
+        not be written."""
+        if self._writer is None:
+            raise AssertionError("JsonBeside.commit before start")
+        self._writer.commit()
+
+    def abandon(self) -> None:
+        """Nothing is written; a child is waited for and its staging file removed."""
+        for writer in (self._staged, self._writer):
+            if writer is not None:
+                writer.abandon()
+        self._staged = self._writer = None
 
 
 def _render(result: Any, fmt: str, tz: tzinfo | None, template: Any) -> str:

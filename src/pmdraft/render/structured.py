@@ -202,16 +202,41 @@ def _lined(record: dict[str, Any], lines: Sequence[str]) -> str:
     (``indent=None``) on its own line: the same data, still readable and diffable line by line.
     (Encoding all events in one C call, with a marker between them, measured no faster.)
     """
+    return json_with_events(_around(record), _array(lines))
+
+
+def _array(lines: Sequence[str]) -> str:
     body = ",\n    ".join(lines)
-    array = f"[\n    {body}\n  ]" if lines else "[]"
-    text = json.dumps({**record, "events": _EVENTS}, indent=2, ensure_ascii=False)
-    return text.replace(json.dumps(_EVENTS), array, 1) + "\n"
+    return f"[\n    {body}\n  ]" if lines else "[]"
+
+
+def _around(record: dict[str, Any]) -> str:
+    return json.dumps({**record, "events": _EVENTS}, indent=2, ensure_ascii=False)
+
+
+def json_events(events: Sequence[Event], in_scope: Sequence[bool]) -> str:
+    """The JSON draft's ``events`` array, one event a line (``in_scope`` empty: all in scope,
+    as for a draft built without a scope)."""
+    return _array(event_lines(events, in_scope or [True] * len(events)))
+
+
+def json_around_events(draft: Draft) -> str:
+    """The JSON draft without its events: :func:`render_json` with a marker where the events
+    array goes (:func:`json_with_events` puts it there)."""
+    return _around(_record(draft, _EVENTS))
+
+
+def json_with_events(around: str, events: str) -> str:
+    """:func:`json_around_events`' text with :func:`json_events`' array in its place: the JSON
+    draft. (Written in two parts, the events can be encoded before the rest of the draft is
+    built: :mod:`pmdraft.cli.forked`.)"""
+    return around.replace(json.dumps(_EVENTS), events, 1) + "\n"
 
 
 def render_json(draft: Draft) -> str:
     """The draft as the JSON contract (``pmdraft/draft-2``), UTF-8 text kept as is: indented,
     one event per line."""
-    return _lined(_record(draft, _EVENTS), event_lines(draft.events, _in_scope(draft)))
+    return json_with_events(json_around_events(draft), json_events(draft.events, draft.in_scope))
 
 
 def _local(at: datetime, tz: tzinfo) -> str:
