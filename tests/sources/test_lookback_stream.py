@@ -12,7 +12,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from pmdraft.sources.cloudwatch.alarms import AlarmInfo
-from pmdraft.sources.cloudwatch.lookback import LookbackStream
+from pmdraft.sources.cloudwatch.lookback import Gate, LookbackStream
 from pmdraft.sources.cloudwatch.metrics import (
     DATAPOINTS_PER_CALL,
     METRIC_QUERIES_PER_CALL,
@@ -119,3 +119,49 @@ def test_a_failed_call_leaves_its_breaches_seen_and_unmoved() -> None:
     found, seen = stream.results()
     assert found == {}
     assert seen == {(a.name, (T0 + timedelta(hours=2, minutes=-1)).timestamp())}
+
+
+def test_a_chain_s_last_call_goes_when_that_chain_ends_not_when_every_chain_has() -> None:
+    """Two chains each with an open call: ended("a") sends a's call at once (b's stays open
+    until results()); results() then sends b's, and every breach is seen once."""
+    a, b = alarm(1), alarm(2)
+    asked: list[str] = []
+
+    def read(usable: list[AlarmInfo], since: datetime, end: datetime) -> dict:
+        asked.append(usable[0].name)
+        return {x.name: ([], []) for x in usable}
+
+    stream = LookbackStream(LOOKBACK, read, workers=1, alarms={a.name: a, b.name: b})
+    stream.page("a", [item(a, T0 + timedelta(hours=2))])
+    stream.page("b", [item(b, T0 + timedelta(hours=3))])
+    stream.ended("a")
+    stream.ended("nothing open")
+    stream._pool.submit(lambda: None).result()  # the one worker has run a's call
+    assert asked == ["A1"]
+    _, seen = stream.results()
+    assert asked == ["A1", "A2"]
+    assert seen == {
+        (a.name, (T0 + timedelta(hours=2, minutes=-1)).timestamp()),
+        (b.name, (T0 + timedelta(hours=3, minutes=-1)).timestamp()),
+    }
+
+
+def test_a_chain_that_ended_before_describe_alarms_answered_sends_its_call_at_open() -> None:
+    """The Gate holds a chain's pages and its end until DescribeAlarms answers; at open() the
+    page is streamed and the chain's call goes, before results() is asked."""
+    a = alarm(1)
+    asked: list[str] = []
+
+    def read(usable: list[AlarmInfo], since: datetime, end: datetime) -> dict:
+        asked.append(usable[0].name)
+        return {x.name: ([], []) for x in usable}
+
+    stream = LookbackStream(LOOKBACK, read, workers=1)
+    gate = Gate(stream)
+    gate.page("a", [item(a, T0 + timedelta(hours=2))])
+    gate.ended("a")
+    assert asked == []
+    assert gate.open({a.name: a}, serves_lookback=False) is stream
+    stream._pool.submit(lambda: None).result()
+    assert asked == ["A1"]
+    assert stream.results()[1] == {(a.name, (T0 + timedelta(hours=2, minutes=-1)).timestamp())}

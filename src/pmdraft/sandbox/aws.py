@@ -350,9 +350,7 @@ def _describe_alarm_history(self: Any) -> Any:
     # (reference/performance.md). Items of plain text and times are written here as the
     # protocol the client spoke has them; any other item goes through moto's serializer.
     kind = self.headers.get("Content-Type", "")
-    plain = all(
-        type(v) is str or type(v) is datetime for item in page for v in item.values()
-    )
+    plain = all(type(v) is str or type(v) is datetime for item in page for v in item.values())
     if plain and "cbor" in kind:
         headers = {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
         return _cbor(result), {**headers, "status": 200}

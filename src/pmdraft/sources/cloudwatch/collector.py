@@ -251,6 +251,8 @@ class CloudWatchCollector(HistoryReads, MetricReads):
             gate = Gate(self._lookback_stream(target, client))
             read = partial(self._slice, target, client)
             chains = [pool.submit(read, s, u, partial(gate.page, s)) for s, u in slices]
+            for (s, _), chain in zip(slices, chains, strict=True):
+                chain.add_done_callback(partial(_chain_ended, gate, s))
             try:
                 alarms = listing.result()
                 graphs = self._start_graphs(pool, target, client, window, alarms)
@@ -346,3 +348,9 @@ class CloudWatchCollector(HistoryReads, MetricReads):
                 if all(tags.get(i["AlarmName"], {}).get(k) == v for k, v in self.alarm_tags.items())
             ]
         return items, tags
+
+
+def _chain_ended(gate: Gate, chain: Any, done: Future[Any]) -> None:
+    """A history chain's future is done: if it read to its end, its lookback call goes now."""
+    if not done.cancelled() and done.exception() is None:
+        gate.ended(chain)

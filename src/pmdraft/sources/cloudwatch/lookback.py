@@ -4,7 +4,7 @@ The history is the CloudWatch collector's critical path (a few NextToken chains 
 DescribeAlarmHistory quota), and the lookback's GetMetricData calls have their own quota. So each
 history page's breaches go into their slice's open call as the page arrives; a call is sent as
 soon as the next breach does not join it (:func:`~.metrics.joined`: AWS's per-call limits, and
-no call widened by more than it is worth), and the slices' last calls when their chains end. By
+no call widened by more than it is worth), and a slice's last call as soon as its chain ends. By
 the time the history is read, most of the lookback is too. Each call's span starts on the period
 grid (:func:`~.metrics.floor`), so the breach starts found are the ones a single call over the
 whole window would give.
@@ -73,7 +73,8 @@ class LookbackStream:
         )
         self._open: dict[Hashable, tuple[LookbackCall, list[Breach]]] = {}
         self._sent: list[tuple[list[Breach], Future[dict[str, Points] | None]]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        """Guards the open and sent calls (taken again by :meth:`_send` inside the others)."""
 
     def given(self, alarms: Mapping[str, AlarmInfo]) -> None:
         """The pair's alarms (DescribeAlarms), before any page."""
@@ -89,14 +90,22 @@ class LookbackStream:
     def _add(self, chain: Hashable, breach: Breach, alarm: AlarmInfo) -> None:
         start = datetime.fromtimestamp(breach[1], UTC)
         since, end = floor(start - self._lookback, [alarm]), start + timedelta(seconds=1)
-        current = self._open.get(chain)
-        if current is not None:
-            call, breaches = current
-            if joined(call, since, end, alarm):
-                breaches.append(breach)
-                return
-            self._send(call, breaches)
-        self._open[chain] = (LookbackCall(since, end, {alarm.name: alarm}, []), [breach])
+        with self._lock:
+            current = self._open.get(chain)
+            if current is not None:
+                call, breaches = current
+                if joined(call, since, end, alarm):
+                    breaches.append(breach)
+                    return
+                self._send(call, breaches)
+            self._open[chain] = (LookbackCall(since, end, {alarm.name: alarm}, []), [breach])
+
+    def ended(self, chain: Hashable) -> None:
+        """``chain`` has read its last page: its open call goes now, not when every chain has."""
+        with self._lock:  # popped and sent at once: results() sees it open or sent
+            current = self._open.pop(chain, None)
+            if current is not None:
+                self._send(*current)
 
     def _send(self, call: LookbackCall, breaches: list[Breach]) -> None:
         call.since = floor(call.since, list(call.alarms.values()))
@@ -109,13 +118,15 @@ class LookbackStream:
         """Send the open calls and wait for every call: each breach's earlier start (None: its
         datapoints do not move it), and every breach seen (a failed call's too: its failure is
         a note already, and its breaches keep their evaluated start)."""
-        for call, breaches in self._open.values():
-            self._send(call, breaches)
-        self._open.clear()
+        with self._lock:  # a chain's end (ended) may be sending its call at the same time
+            for call, breaches in self._open.values():
+                self._send(call, breaches)
+            self._open.clear()
+            sent = list(self._sent)
         found: dict[Breach, datetime | None] = {}
         seen: set[Breach] = set()
         try:
-            for breaches, future in self._sent:
+            for breaches, future in sent:
                 seen.update(breaches)
                 points = future.result()
                 if points is None:
@@ -144,7 +155,8 @@ class Gate:
         self._stream = stream
         self._ready = threading.Event()
         self._error: BaseException | None = None
-        self._pending: list[tuple[Hashable, list[dict[str, Any]]]] = []
+        self._pending: list[tuple[Hashable, list[dict[str, Any]] | None]] = []
+        """Pages held until DescribeAlarms answers (``None``: the chain ended there)."""
         self._lock = threading.Lock()
 
     def page(self, chain: Hashable, items: list[dict[str, Any]]) -> None:
@@ -158,6 +170,16 @@ class Gate:
                 self._pending.append((chain, items))
             elif self._stream is not None:
                 self._stream.page(chain, items)
+
+    def ended(self, chain: Hashable) -> None:
+        """``chain`` has read its last page (held like a page until DescribeAlarms answers)."""
+        if self._stream is None:
+            return
+        with self._lock:
+            if not self._ready.is_set():
+                self._pending.append((chain, None))
+            elif self._stream is not None:
+                self._stream.ended(chain)
 
     def open(
         self, alarms: Mapping[str, AlarmInfo], *, serves_lookback: object
@@ -173,7 +195,10 @@ class Gate:
             if stream is not None:
                 stream.given(alarms)
                 for chain, items in pending:
-                    stream.page(chain, items)
+                    if items is None:
+                        stream.ended(chain)
+                    else:
+                        stream.page(chain, items)
             self._ready.set()
         return stream
 
