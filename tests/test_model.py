@@ -93,6 +93,28 @@ def pd_event(at: datetime, attrs: object) -> Event:
     )
 
 
+def test_events_pickled_come_back_equal_their_shared_facts_still_shared() -> None:
+    """A forked collector's events come back pickled: 200 events of one incident restored
+    equal, with the same records, their shared facts one object again (pickled once), and
+    typed fields (numbers, flags, None) unchanged."""
+    facts = Attrs(INCIDENT)
+    events = [
+        pd_event(
+            utc(2024, 1, 15, 14, 32) + timedelta(seconds=i),
+            Attrs({"log_entry_id": f"R{i}", "retry": i, "urgent": i % 2 == 0}, facts),
+        )
+        for i in range(200)
+    ]
+    raw = pickle.dumps(events, protocol=pickle.HIGHEST_PROTOCOL)
+    back = pickle.loads(raw)
+    assert back == events
+    assert [e.to_record() for e in back] == [e.to_record() for e in events]
+    assert len({id(e.attrs._base) for e in back}) == 1
+    assert raw.count(b"incident_title") == 1
+    assert back[3].attrs["retry"] == 3 and back[3].attrs["urgent"] is False
+    assert back[0].attrs["status"] is None and type(back[0]) is Event
+
+
 def test_facts_kept_once_read_and_write_as_if_copied_into_each_event() -> None:
     """An incident's facts shared by its events (one ``Attrs`` as ``base``) give every event
     the same attrs, the same JSON record and the same equality as copying them in did."""

@@ -15,12 +15,14 @@ class _Shape:
     """The keys of one attrs layout, in order, and where each key's value sits: the first
     ``split`` values are a shared base's, the rest the mapping's own."""
 
-    __slots__ = ("index", "keys", "split")
+    __slots__ = ("index", "keys", "own", "split")
 
     def __init__(self, keys: tuple[str, ...], split: int = 0) -> None:
         self.keys = keys
         self.index = {key: i for i, key in enumerate(keys)}
         self.split = split
+        self.own = keys[split:]
+        """The keys of the mapping's own values (after the base's)."""
 
 
 _SHAPES: dict[tuple[Any, ...], _Shape] = {}
@@ -151,7 +153,9 @@ class Attrs(Mapping[str, Scalar]):
         return f"Attrs({self.to_dict()!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Attrs, (self.to_dict(),))
+        # Its own keys (one tuple per layout, which pickle writes once), its base (shared, also
+        # written once) and its values: restored without checking each value again.
+        return (_restored, (self._shape.own, self._base, self._values))
 
 
 _new = object.__new__
@@ -159,3 +163,15 @@ _SET_BASE: Callable[[Attrs, Attrs | None], None] = vars(Attrs)["_base"].__set__
 _SET_SHAPE: Callable[[Attrs, _Shape], None] = vars(Attrs)["_shape"].__set__
 _SET_VALUES: Callable[[Attrs, tuple[Scalar, ...]], None] = vars(Attrs)["_values"].__set__
 """Slot setters of ``Attrs``: they bypass its read-only ``__setattr__``."""
+
+
+def _restored(keys: tuple[str, ...], base: Attrs | None, values: tuple[Scalar, ...]) -> Attrs:
+    """An :class:`Attrs` unpickled (:meth:`Attrs.__reduce__`): its layout found again."""
+    shape = _shape(keys, base._shape if base is not None else None)
+    if shape is None or len(values) != len(keys):  # not how an Attrs pickles: checked whole
+        return Attrs(dict(zip(keys, values, strict=True)), base)
+    made = _new(Attrs)
+    _SET_BASE(made, base)
+    _SET_SHAPE(made, shape)
+    _SET_VALUES(made, values)
+    return made
