@@ -300,3 +300,30 @@ except OutputError as exc:
     )
     assert said == f"{tmp_path / 'x.json'} could not be written: an event could not be encoded\n"
     assert list(tmp_path.iterdir()) == []
+
+
+@LINUX
+def test_when_no_process_can_be_forked_the_file_is_written_in_process(tmp_path: Path) -> None:
+    """fork() refused (EAGAIN: the user's process limit): no child, no error; both kinds of
+    write make their whole file on commit, and no descriptor is left open."""
+    said = run(
+        tmp_path,
+        STAGED
+        + """
+def refused():
+    raise BlockingIOError(11, "Resource temporarily unavailable")
+os.fork = refused
+fds = len(os.listdir("/proc/self/fd"))
+w = StagedWrite(out, first, join, parallel=True)
+w.send("the rest")
+print("staged:", "forked" if w.pid else "in-process")
+w.commit()
+print(out.read_text(encoding="utf-8").endswith("| the rest"))
+out.unlink()
+w = ForkedWrite(out, lambda: TEXT, parallel=True)
+print("whole:", "forked" if w.pid else "in-process")
+w.commit()
+print(out.read_bytes() == TEXT.encode("utf-8"), len(os.listdir("/proc/self/fd")) == fds)
+""",
+    )
+    assert said.splitlines()[1:] == ["staged: in-process", "True", "whole: in-process", "True True"]

@@ -191,7 +191,7 @@ class Event:
         # the dataclass's way, which looks up its fields once an event (a forked collector
         # sends its events back pickled, .apart).
         return (
-            _restored,
+            unchecked_event,
             (
                 self.at,
                 self.source,
@@ -226,7 +226,7 @@ _set_service, _set_actor, _set_url, _set_attrs = _SETTERS[5:]
 """Slot setters of ``Event`` (field order): they bypass the frozen ``__setattr__``."""
 
 
-def _restored(
+def unchecked_event(
     at: datetime,
     source: str,
     kind: str,
@@ -237,7 +237,9 @@ def _restored(
     url: str | None,
     attrs: Attrs,
 ) -> Event:
-    """An :class:`Event` unpickled (:meth:`Event.__reduce__`): its fields set, not checked again."""
+    """An :class:`Event` of values an ``Event`` already accepted, set without checking them
+    again: an event unpickled (:meth:`Event.__reduce__`), a frame's rows made back into events
+    (:func:`pmdraft.timeline.frame.frame_events`)."""
     event: Event = object.__new__(Event)
     _set_at(event, at)
     _set_source(event, source)

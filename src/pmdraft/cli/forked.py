@@ -125,14 +125,23 @@ class ForkedWrite:
         if parallel:
             _warm_up_joined(join_s)
         if parallel and fork_safe():
-            self._fork()
+            try:
+                self._fork()
+            except OSError:  # no process to spare (EAGAIN, ENOMEM): written in-process instead
+                self.pid = None
 
     def _fork(self) -> None:
         read, write = os.pipe()
         # Frozen, the objects made so far are left out of every collection in both processes,
         # so a collection neither walks the draft's million objects nor copies their pages.
         gc.freeze()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            gc.unfreeze()
+            os.close(read)
+            os.close(write)
+            raise
         if pid == 0:  # the child: render, write, say what failed, exit without cleanup handlers
             os.close(read)
             gc.disable()
@@ -244,11 +253,16 @@ class StagedWrite(ForkedWrite):
         return self._join(self._first(), self._rest)
 
     def _fork(self) -> None:
-        self._inbox, self._outbox = os.pipe()
-        super()._fork()
-        if self.pid is not None:
-            os.close(self._inbox)
-            self._inbox = None
+        inbox, outbox = self._inbox, self._outbox = os.pipe()
+        try:
+            super()._fork()
+        except OSError:
+            os.close(inbox)
+            os.close(outbox)
+            self._inbox = self._outbox = None
+            raise
+        os.close(inbox)
+        self._inbox = None
 
     def _child_text(self) -> str | bytes:
         assert self._inbox is not None and self._outbox is not None

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..heap import gc_paused
-from ..model import KINDS, Attrs, Event
+from ..model import KINDS, Attrs, Event, unchecked_event
 
 SORT_KEY = ["at", "source", "kind", "ref"]
 STRING_COLUMNS = ["source", "kind", "ref", "summary", "service", "actor", "url"]
@@ -198,35 +198,6 @@ def _checked(frame: pd.DataFrame) -> bool:
     return all(type(attrs) is Attrs for attrs in frame["attrs"].tolist())
 
 
-def _event(
-    at: datetime,
-    source: str,
-    kind: str,
-    ref: str,
-    summary: str,
-    service: str | None,
-    actor: str | None,
-    url: str | None,
-    attrs: Any,
-) -> Event:
-    """An :class:`Event` from values an ``Event`` already accepted, without checking them again."""
-    event = _new(Event)
-    _set(event, "at", at)
-    _set(event, "source", source)
-    _set(event, "kind", kind)
-    _set(event, "ref", ref)
-    _set(event, "summary", summary)
-    _set(event, "service", service)
-    _set(event, "actor", actor)
-    _set(event, "url", url)
-    _set(event, "attrs", attrs)
-    return event
-
-
-_new = object.__new__
-_set = object.__setattr__
-
-
 def frame_events(
     frame: pd.DataFrame, made_from: tuple[Sequence[Event], np.ndarray] | None = None
 ) -> list[Event]:
@@ -253,7 +224,7 @@ def frame_events(
                 picked[i] = e
         return picked
     columns = [at_datetimes(frame), *(frame[name].tolist() for name in COLUMNS[1:])]
-    make = _event if _checked(frame) else Event
+    make = unchecked_event if _checked(frame) else Event
     with gc_paused():
         return [make(*values) for values in zip(*columns, strict=True)]
 
