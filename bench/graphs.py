@@ -35,9 +35,10 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from pmdraft import figures
-from pmdraft.draft import build_draft
+from pmdraft.draft import Draft, build_draft
 from pmdraft.graphs_beside import start_drawing, with_graphs
 from pmdraft.model import Event, MetricSeries, Window, iso_z
 from pmdraft.output import write_atomic
@@ -111,7 +112,7 @@ def _series() -> tuple[MetricSeries, ...]:
     )
 
 
-def _write_draft(draft, folder: Path, images: dict[str, bytes]) -> float:
+def _write_draft(draft: Draft, folder: Path, images: dict[str, bytes]) -> float:
     """Render and write the draft's Markdown and JSON, then ``images``; the render's wall."""
     start = time.perf_counter()
     write_atomic(folder / "month.md", render_markdown(draft))
@@ -125,7 +126,7 @@ def _write_images(folder: Path, images: dict[str, bytes]) -> None:
         write_atomic(folder / relative, png)
 
 
-def background(draft) -> dict[str, float]:
+def background(draft: Draft) -> dict[str, float]:
     """One round of the ``pmdraft draft -o`` way, and the same draft written without graphs."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -138,6 +139,7 @@ def background(draft) -> dict[str, float]:
         start = time.perf_counter()
         drawn = with_graphs(draft, "month.md", background=True, drawing=drawing)
         sent = time.perf_counter()
+        assert drawn.drawing is not None  # background=True: the PNGs are still being drawn
         _write_draft(drawn.draft, folder, {})
         images = drawn.drawing.images()
         back = time.perf_counter()
@@ -161,17 +163,18 @@ def main() -> dict[str, object]:
     overview_s: list[float] = []
     originals = figures.draw_alarms, figures.draw_overview
 
-    def timed_alarms(canvas, group):  # the alarm figures, drawn together: time per figure
+    # The alarm figures, drawn together: time per figure.
+    def timed_alarms(canvas_class: Any, group: list[figures.Figure]) -> list[bytes]:
         start = time.perf_counter()
         try:
-            return originals[0](canvas, group)
+            return originals[0](canvas_class, group)
         finally:
             alarm_s.extend([(time.perf_counter() - start) / len(group)] * len(group))
 
-    def timed_overview(canvas, figure):
+    def timed_overview(canvas_class: Any, figure: figures.Figure) -> bytes:
         start = time.perf_counter()
         try:
-            return originals[1](canvas, figure)
+            return originals[1](canvas_class, figure)
         finally:
             overview_s.append(time.perf_counter() - start)
 

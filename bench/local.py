@@ -23,10 +23,12 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import fields
 from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any, TypeVar, TypeVarTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -46,6 +48,9 @@ REPEATS = 3
 RENDER_SPAN = timedelta(hours=8)
 """The render benchmark's events fall in one long incident day, as a draft's would."""
 
+R = TypeVar("R")
+Ts = TypeVarTuple("Ts")
+
 
 def peak_mb() -> float:
     """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
@@ -57,7 +62,7 @@ def current_mb() -> float:
         return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def timed(fn, *args):
+def timed(fn: Callable[[*Ts], R], *args: *Ts) -> tuple[R, float]:
     start = time.perf_counter()
     result = fn(*args)
     return result, time.perf_counter() - start
@@ -77,6 +82,7 @@ def merge(n: int) -> dict[str, object]:
         runs.append((frame_s, analyse_s, rows_s))
     merge_peak_mb = peak_mb()
     frame_s, analyse_s, rows_s = sorted(runs, key=sum)[len(runs) // 2]
+    assert frame is not None and analysis is not None and rows is not None  # REPEATS >= 1
     unflapped_s = None
     if "flap_transitions" in inspect.signature(build_rows).parameters:
         _, unflapped_s = timed(lambda: build_rows(frame, analysis.milestones, flap_transitions=0))
@@ -156,12 +162,13 @@ def attrs_layouts(n: int) -> dict[str, object]:
     refs = [r["ref"] for r in raw.records]
     shared = {ref: Attrs(f) for ref, f in raw.objects.items()}
     facts = raw.objects
-    ways = {
+    ways: dict[str, Callable[[dict[str, Any], str], Mapping[str, object]]] = {
         "proxy_dict": lambda own, ref: _checked_proxy({**facts.get(ref, {}), **own}),
         "attrs_copied": lambda own, ref: Attrs({**facts.get(ref, {}), **own}),
         "attrs_shared": lambda own, ref: Attrs(own, shared.get(ref)),
     }
     out: dict[str, object] = {"events": n}
+    make: Callable[..., object]  # an attrs layout's maker here, an Event's below
     for name, make in ways.items():
         gc.collect()
         before = current_mb()

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pmdraft.model import Window
 from pmdraft.sandbox import aws
@@ -250,10 +250,19 @@ def write_deploys(path: Path, size: Size, window: Window = MONTH) -> Path:
     return path
 
 
+class StandInAddress(Protocol):
+    """What :func:`write_config` reads of a PagerDuty stand-in, here or in another process."""
+
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def ca_path(self) -> str: ...
+
+
 def write_config(
     workdir: Path,
     cloudwatch_url: str,
-    pd: PagerDutyStandIn,
+    pd: StandInAddress,
     *,
     graphs: bool = False,
     lookback: bool = True,

@@ -14,6 +14,7 @@ that the dedupe has work.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -202,15 +203,17 @@ def to_events(raw: Raw, *, shared: bool = True) -> list[Event]:
 
     ``shared``: each object's facts are made into one :class:`Attrs` and shared by its events
     (kept once, keyed by ref); otherwise they are copied into every event's attrs."""
-    facts = {ref: Attrs(f) for ref, f in raw.objects.items()} if shared else raw.objects
+    facts: dict[str, Any] = (  # Attrs if shared, else the plain dicts
+        {ref: Attrs(f) for ref, f in raw.objects.items()} if shared else raw.objects
+    )
     out: list[Event] = []
     add = out.append
     common = frozenset(COMMON)
     for r in raw.records:
-        own = {k: v for k, v in r.items() if k not in common}
+        own: Mapping[str, Any] = {k: v for k, v in r.items() if k not in common}
         base = facts.get(r["ref"])
         if base is not None:
-            own = Attrs(own, base) if shared else {**base, **own}  # type: ignore[assignment]
+            own = Attrs(own, base) if shared else {**base, **own}
         add(
             Event(
                 at=parse_time(r["at"]),

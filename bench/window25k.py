@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from datetime import UTC, datetime, timedelta
 
 from pmdraft.model import Window
@@ -76,4 +75,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
