@@ -52,6 +52,27 @@ def test_pandas_and_jinja2_are_imported_once_collection_has_started() -> None:
     assert json.loads(done.stdout) == [False, True, ["pandas", "jinja2"]]
 
 
+PREPARED = """
+import json, sys, types
+from pmdraft.warm import warm_up
+import pmdraft.render.markdown as markdown
+thread = warm_up(
+    [types.SimpleNamespace(requests=1)],
+    ["pmdraft.render.markdown:prepare", "pmdraft.nothing_here:prepare", "json"],
+)
+thread.join(60)
+print(json.dumps([markdown._builtin.cache_info().currsize, "pmdraft.nothing_here" in sys.modules]))
+"""
+
+
+def test_the_warm_up_compiles_the_built_in_markdown_template_while_the_sources_are_read() -> None:
+    """An entry "module:function" is imported and called: the built-in template is compiled
+    (cached) before any draft is rendered; an entry that fails stops the warm-up quietly."""
+    done = python("-c", PREPARED)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [1, False]
+
+
 CONFIG_PROBE = """
 import json, sys
 from pathlib import Path

@@ -138,10 +138,12 @@ def collect_draft(
     service: str | None = None,
     slack_channels: tuple[str, ...] = (),
     events_ready: Any = None,
+    warm: tuple[str, ...] = (),
 ) -> Any:
     """Collect and build the draft; ``config`` if the command has read it already, else from
     ``config_option``. The window and ``output`` are checked before any source is asked.
-    ``events_ready``: see :func:`pmdraft.draft.build_draft`."""
+    ``events_ready``: see :func:`pmdraft.draft.build_draft`; ``warm``: more for the warm-up
+    thread to import (or call) while the sources are read (:mod:`pmdraft.warm`)."""
     from ..draft import make_draft
 
     if not incidents and (since is None or until is None):
@@ -174,7 +176,8 @@ def collect_draft(
         overrides=overrides,
         progress=progress(),
         service=service,
-        warm=("pmdraft.render", "pmdraft.render.structured"),  # imported while sources are read
+        # Imported while the sources are read.
+        warm=("pmdraft.render", "pmdraft.render.structured", *warm),
         events_ready=events_ready,
     )
 

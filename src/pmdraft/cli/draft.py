@@ -152,6 +152,10 @@ def draft(
                 service=service,
                 slack_channels=slack_channels,
                 events_ready=beside.events_ready if beside else None,
+                # The built-in Markdown template, compiled while the sources are read.
+                warm=("pmdraft.render.markdown:prepare",)
+                if fmt == "markdown" and template is None
+                else (),
             )
             report_sources(result)
             if strict and result.gaps:

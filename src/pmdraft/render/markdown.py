@@ -27,6 +27,12 @@ def _builtin() -> jinja2.Template:
     return markdown_environment().get_template("postmortem.md.j2")
 
 
+def prepare() -> None:
+    """Compile the built-in template now (``pmdraft draft`` has it done while the sources are
+    read, :mod:`pmdraft.warm`)."""
+    _builtin()
+
+
 def load_markdown_template(path: Path) -> jinja2.Template:
     """A user's Markdown template (``--template`` or ``[render] template``), compiled."""
     return load_template(path, markdown_environment())
