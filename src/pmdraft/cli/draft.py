@@ -217,11 +217,14 @@ class JsonBeside:
         """``parallel``: as :class:`ForkedWrite`'s (``None``: fork when a CPU is idle)."""
         self.path = path
         self.parallel = parallel
-        self.early = False
-        """Whether the events are encoded by the child forked at :meth:`events_ready`."""
         self._staged: StagedWrite | None = None
         self._given: tuple[Any, Any] = ((), ())
         self._writer: ForkedWrite | None = None
+
+    @property
+    def early(self) -> bool:
+        """Whether the events are encoded by the child forked at :meth:`events_ready`."""
+        return self._staged is not None or isinstance(self._writer, StagedWrite)
 
     def events_ready(self, events: tuple[Any, ...], in_scope: tuple[bool, ...]) -> None:
         """Fork the child that encodes the events (see the class)."""
@@ -234,7 +237,7 @@ class JsonBeside:
             parallel=self.parallel,
         )
         if staged.pid is not None:
-            self._staged, self._given, self.early = staged, (events, in_scope), True
+            self._staged, self._given = staged, (events, in_scope)
 
     def start(self, result: Any) -> None:
         """The finished draft: the rest of the JSON goes to the child that encodes the events;
@@ -249,7 +252,6 @@ class JsonBeside:
             return
         if staged is not None:
             staged.abandon()
-        self.early = False
         self._writer = ForkedWrite(self.path, lambda: render_json(result), parallel=self.parallel)
 
     def commit(self) -> None:

@@ -87,11 +87,12 @@ def related_record(match: RelatedMatch) -> dict[str, Any]:
 
 def draft_record(draft: Draft) -> dict[str, Any]:
     """The documented JSON shape of a draft; every time ISO 8601 UTC ending in ``Z``."""
-    return _record(draft, event_records(draft.events, _in_scope(draft)))
+    return _record(draft, event_records(draft.events, _in_scope(draft.events, draft.in_scope)))
 
 
-def _in_scope(draft: Draft) -> Sequence[bool]:
-    return draft.in_scope or [True] * len(draft.events)
+def _in_scope(events: Sequence[Event], in_scope: Sequence[bool]) -> Sequence[bool]:
+    """Each event's in-scope flag (none given: a draft built without a scope, all in scope)."""
+    return in_scope or [True] * len(events)
 
 
 def _record(draft: Draft, events: Any) -> dict[str, Any]:
@@ -217,7 +218,7 @@ def _around(record: dict[str, Any]) -> str:
 def json_events(events: Sequence[Event], in_scope: Sequence[bool]) -> str:
     """The JSON draft's ``events`` array, one event a line (``in_scope`` empty: all in scope,
     as for a draft built without a scope)."""
-    return _array(event_lines(events, in_scope or [True] * len(events)))
+    return _array(event_lines(events, _in_scope(events, in_scope)))
 
 
 def json_around_events(draft: Draft) -> str:
