@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pmdraft.model import Window, parse_time
-from pmdraft.sources.pagerduty.listing import OffsetPager, pooled_map, whole_seconds
+from pmdraft.sources.pagerduty.listing import OffsetPager, pooled_iter, pooled_map, whole_seconds
 
 from ..conftest import utc
 from .test_pagerduty import WINDOW, collector, seed
@@ -124,3 +124,53 @@ def test_a_failing_page_leaves_no_pool_thread_behind() -> None:
         pooled_map(fetch, range(8), 4, "pd-test")
     assert not [t for t in threading.enumerate() if t.name.startswith("pd-test")]
     assert pooled_map(fetch, range(3), 4, "pd-test") == [0, 1, 2]
+
+
+def test_records_are_passed_on_while_the_last_pages_are_still_read() -> None:
+    """450 records with a total: the first page's records reach the caller (who turns them into
+    events) while the last page is still being read, in the same order as a whole read, each
+    once. The last page is held until the caller has seen a record: read all at once, as
+    before, this would wait forever (here: fail after 10 s)."""
+    fake = Fake(450, total=True)
+    seen_one = threading.Event()
+
+    def get(path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        if params["offset"] == 400:
+            assert seen_one.wait(10), "the last page was needed before any record was given"
+        return fake.get(path, params)
+
+    pager = OffsetPager(get, max_connections=4)
+    ids = []
+    for record in pager.records("/log_entries", "items", {}, Window(T0, T0 + timedelta(hours=1))):
+        ids.append(record["id"])
+        seen_one.set()
+    assert ids == [f"R{k}" for k in range(449, -1, -1)]
+    assert pager.remarks == []
+    assert fake.calls == 5
+
+
+def test_a_listing_left_early_leaves_no_pool_thread_behind() -> None:
+    """A caller that stops after the first record (an error while making events) closes the
+    listing: the pending pages are cancelled and every worker thread has ended."""
+    fake = Fake(2_000, total=True)
+    pager = OffsetPager(fake.get, max_connections=4)
+    records = pager.records("/log_entries", "items", {}, Window(T0, T0 + timedelta(hours=1)))
+    assert next(records)["id"] == "R1999"
+    records.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("pagerduty")]
+    assert fake.calls < 20
+
+
+def test_a_failing_page_in_a_stream_leaves_no_pool_thread_behind() -> None:
+    """In order, up to the failing call, then its error; every worker thread has ended."""
+
+    def fetch(k: int) -> int:
+        if k == 3:
+            raise RuntimeError("boom")
+        return k
+
+    got = []
+    with pytest.raises(RuntimeError, match="boom"):
+        got.extend(pooled_iter(fetch, range(8), 4, "pd-test"))
+    assert got == [0, 1, 2]
+    assert not [t for t in threading.enumerate() if t.name.startswith("pd-test")]

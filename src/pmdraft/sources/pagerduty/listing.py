@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -95,6 +96,34 @@ def pooled_map(fn: Callable[[_T], _R], items: Iterable[_T], workers: int, name: 
             raise
 
 
+def pooled_iter(
+    fn: Callable[[_T], _R], items: Iterable[_T], workers: int, name: str
+) -> Generator[_R, None, None]:
+    """``fn`` over ``items`` on at most ``workers`` threads; each result yielded, in order, as
+    soon as it and those before it are done (the rest are still being fetched meanwhile).
+
+    Every call is submitted at once, as :func:`pooled_map` does; the pool is shut down by the
+    thread that closes or finishes this generator (pending calls cancelled on an error or an
+    early close), so no thread is left behind.
+    """
+    todo = list(items)
+    if len(todo) <= 1 or workers == 1:
+        yield from map(fn, todo)
+        return
+    pool = ThreadPoolExecutor(min(workers, len(todo)), thread_name_prefix=name)
+    futures = [pool.submit(fn, item) for item in todo]
+    finished = False
+    try:
+        for future in futures:
+            yield future.result()
+        finished = True
+    finally:
+        if not finished:
+            for future in futures:
+                future.cancel()
+        pool.shutdown(wait=True)
+
+
 def _distinct(items: list[dict[str, Any]]) -> int:
     ids = [i.get("id") for i in items]
     return len({i for i in ids if isinstance(i, str)}) + sum(not isinstance(i, str) for i in ids)
@@ -139,14 +168,24 @@ class OffsetPager:
             todo = []
             for s in (s for s in slices if s.total is None):
                 yield from self._follow(path, key, params, s, seen)
-            for s, items, changed in self._read(path, key, params, slices):
-                yield from _fresh(items, seen)
-                state = (s.total or 0, _distinct(items))
-                if changed and last.get(s.window) != state:
-                    todo.append(s.window)
-                elif changed:
-                    self._disagrees(path, *state)
-                last[s.window] = state
+            held: list[dict[str, Any]] = []
+            with closing(self._read(path, key, params, slices)) as pages:
+                for s, items, moved in pages:
+                    yield from _fresh(items, seen)
+                    held.extend(items)
+                    if moved is None:
+                        continue
+                    # The slice's records disagree with its total if a page reported another
+                    # total, or if they hold another number of distinct records than the total:
+                    # offsets that moved between pages repeat some records and skip others, even
+                    # when the total stays the same.
+                    state, held = (s.total or 0, _distinct(held)), []
+                    changed = moved or state[1] != s.total
+                    if changed and last.get(s.window) != state:
+                        todo.append(s.window)
+                    elif changed:
+                        self._disagrees(path, *state)
+                    last[s.window] = state
             if not todo:
                 return
             if round_ == 0:
@@ -292,25 +331,31 @@ class OffsetPager:
 
     def _read(
         self, path: str, key: str, params: Mapping[str, Any], slices: list[_Slice]
-    ) -> Iterator[tuple[_Slice, list[dict[str, Any]], bool]]:
-        """Each slice with a ``total``: its records, with whether they disagree with it.
+    ) -> Generator[tuple[_Slice, list[dict[str, Any]], bool | None], None, None]:
+        """Each slice with a ``total``, page by page as the pages come in (all of them are asked
+        for at once): ``(slice, the page's records, None)``, and for its last page ``(slice,
+        records, moved)``, whether any of its pages reported another ``total``.
 
-        They disagree if a page reports another ``total``, or if the pages hold another number
-        of distinct records than ``total``: offsets that moved between pages repeat some records
-        and skip others, even when the total stays the same.
+        A slice's records are passed on while its later pages are still being read, so the
+        caller turns them into events meanwhile instead of after the last page.
         """
         known = [s for s in slices if s.total is not None]
         jobs = [
             (s.window, o) for s in known for o in range(s.first.limit, s.total or 0, s.first.limit)
         ]
-        pages = iter(self._map(lambda job: self._page(path, key, params, *job), jobs))
-        for s in known:
-            items, changed = list(s.first.items), False
-            for _ in range(s.first.limit, s.total or 0, s.first.limit):
-                page = next(pages)
-                items.extend(page.items)
-                changed = changed or (page.total is not None and page.total != s.total)
-            yield s, items, changed or _distinct(items) != s.total
+        pages = pooled_iter(
+            lambda job: self._page(path, key, params, *job), jobs, self.max_connections, self.source
+        )
+        try:
+            for s in known:
+                count, moved = len(range(s.first.limit, s.total or 0, s.first.limit)), False
+                yield s, s.first.items, None if count else False
+                for left in range(count - 1, -1, -1):
+                    page = next(pages)
+                    moved = moved or (page.total is not None and page.total != s.total)
+                    yield s, page.items, None if left else moved
+        finally:
+            pages.close()
 
 
 def _kept(n: int) -> str:
