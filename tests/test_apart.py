@@ -140,3 +140,104 @@ def test_a_run_that_fails_before_taking_the_childs_result_kills_the_child(tmp_pa
     """No child is left behind (it would wait forever on a pipe nobody reads)."""
     said = run("parent fails", tmp_path / "child.pid")
     assert said == {"raised": "the parent failed", "child gone": True}
+
+
+EARLY = """
+import json, os, sys, time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pmdraft.config import parse_config
+from pmdraft.errors import InputError
+from pmdraft.model import DEPLOY_SUCCEEDED, Event, SourceExtras, Window
+from pmdraft.pipeline import collect, start_collectors
+from pmdraft.sources.registry import Source, registry
+
+HOW, MARK = sys.argv[1], sys.argv[2]
+T0 = datetime(2024, 1, 15, 14, tzinfo=UTC)
+WINDOW = Window(T0, T0 + timedelta(hours=1))
+
+@dataclass(frozen=True)
+class Empty:
+    pass
+
+class Early:
+    name, runs_apart, requests, detail = "early", True, 0, None
+    def collect(self, window):
+        with open(MARK, "w") as f:
+            f.write(str(os.getpid()))
+        yield Event(T0, "early", DEPLOY_SUCCEEDED, "e1", f"read in the parent: {os.getpid() == PARENT}")
+        if HOW == "later fails":
+            time.sleep(60)
+    def extras(self):
+        return SourceExtras()
+
+class Later:
+    name, requests, detail = "later", 0, None
+    def collect(self, window):
+        yield Event(T0 + timedelta(minutes=1), "later", DEPLOY_SUCCEEDED, "l1", "read here")
+    def extras(self):
+        return SourceExtras()
+
+seen = {}
+def build_later(cfg, context):
+    deadline = time.monotonic() + 10
+    while not os.path.exists(MARK) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    seen["early reading while later was built"] = os.path.exists(MARK)
+    if HOW == "later fails":
+        raise InputError("[later] is wrong")
+    return [Later()]
+
+for name, build in (("early", lambda cfg, context: [Early()]), ("later", build_later)):
+    registry.register(Source(name=name, title=name, settings=Empty, read=lambda o, t: Empty(),
+                             build=build, describe=lambda c: "", check=lambda c, x: [], table=name))
+PARENT = os.getpid()
+config = parse_config("[early]\\n[later]\\n", "test.toml")
+try:
+    collectors, missing, apart = start_collectors(config, {}, None, WINDOW)
+except InputError as exc:
+    pid = int(open(MARK).read())
+    try:
+        os.kill(pid, 0)
+        gone = False
+    except ProcessLookupError:
+        gone = True
+    print(json.dumps({"raised": str(exc), "early's child gone": gone, **seen}))
+    sys.exit(0)
+got = collect(collectors, WINDOW, missing, apart=apart)
+print(json.dumps({"summaries": [e.summary for e in got.events],
+                  "reports": [(r.name, r.status, r.events) for r in got.reports], **seen}))
+"""
+
+
+def test_a_source_read_apart_starts_reading_before_the_next_source_is_built(
+    tmp_path: Path,
+) -> None:
+    """The first source's child is reading while the second source is built (its client
+    libraries imported, about 0.1 s for PagerDuty), not after; what the draft gets is the same."""
+    done = python("-c", EARLY, "ok", str(tmp_path / "early.pid"))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+        "summaries": ["read in the parent: False", "read here"],
+        "reports": [
+            ["early", "ok", 1],
+            ["later", "ok", 1],
+            ["cloudwatch", "not_configured", 0],
+            ["pagerduty", "not_configured", 0],
+            ["slack", "not_configured", 0],
+            ["deploys", "not_configured", 0],
+        ],
+        "early reading while later was built": True,
+    }
+
+
+def test_a_source_that_fails_to_build_after_one_was_forked_leaves_no_child(tmp_path: Path) -> None:
+    """Bad input in a later source (a missing token) stops the run with its error, and the
+    child already reading the first source is killed, not left waiting on its pipe."""
+    done = python("-c", EARLY, "later fails", str(tmp_path / "early.pid"))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+        "raised": "[later] is wrong",
+        "early's child gone": True,
+        "early reading while later was built": True,
+    }

@@ -94,3 +94,15 @@ def test_reading_a_config_without_slack_or_a_template_imports_no_slack_sdk_rende
     done = python("-c", CONFIG_PROBE, str(config))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [True, []]
+
+
+def test_reading_a_config_with_pagerduty_imports_no_http_client(tmp_path: Path) -> None:
+    """The config read (which loads every source's registration, the doctor's checks included)
+    imports no HTTP client: httpx2 and the pagerduty library wait until PagerDuty's collector is
+    built, after CloudWatch's child has been forked and started reading (about 0.05 s sooner)."""
+    config = tmp_path / "pmdraft.toml"
+    config.write_text('[pagerduty]\nservice_ids = ["PSVC1"]\n', encoding="utf-8")
+    probe = CONFIG_PROBE.replace('("slack_sdk", "pandas", "jinja2")', '("httpx2", "pagerduty")')
+    done = python("-c", probe, str(config))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [True, []]

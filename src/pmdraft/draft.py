@@ -15,7 +15,7 @@ from .config import Config
 from .facts import Refire, RelatedMatch
 from .heap import gc_paused
 from .model import Event, IncidentRef, MetricSeries, PastIncident, Scalar, Window
-from .pipeline import Collected, Progress, SourceReport, build_collectors, collect
+from .pipeline import Collected, Progress, SourceReport, collect, start_collectors
 from .sources.base import Collector
 from .sources.cloudwatch import CloudWatchConfig
 from .warm import warm_up
@@ -389,8 +389,10 @@ def make_draft(
     # Reading and building make hundreds of thousands of objects and few cycles (.heap).
     with gc_paused():
         not_configured: list[str] = []
+        apart = None
         if collectors is None:
-            built, not_configured = build_collectors(config, environ, shared)
+            # A collector that runs apart starts reading as soon as it is built.
+            built, not_configured, apart = start_collectors(config, environ, shared, window)
             collectors = built
         # The warm-up thread starts once any collector that runs apart has been forked.
         collected = collect(
@@ -399,6 +401,7 @@ def make_draft(
             not_configured,
             progress=progress,
             started=lambda: warm_up(collectors, (*TIMELINE_MODULES, *warm)),
+            apart=apart,
         )
         cw = config.get(CloudWatchConfig)
         alarm_services = cw is not None and cw.alarm_services

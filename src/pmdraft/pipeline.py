@@ -170,6 +170,7 @@ def collect(
     progress_after: float = PROGRESS_AFTER,
     progress_every: float = PROGRESS_EVERY,
     started: Callable[[], Any] | None = None,
+    apart: Mapping[int, Apart] | None = None,
 ) -> Collected:
     """Run every collector concurrently over ``window`` and gather events and reports.
 
@@ -177,8 +178,13 @@ def collect(
     ``progress_every`` seconds with each source's counts, and a last time when all are done.
     A collector that may run apart runs in a forked child (:mod:`pmdraft.apart`), forked before
     any thread starts; ``started`` is called then (the caller's own threads start after it).
+    ``apart``: the children already forked, by the position of their collector (see
+    :func:`start_collectors`); they are stopped if this ends early.
     """
-    apart = {i: Apart(c, window, _run, _extras_of) for i, c in enumerate(collectors) if may_fork(c)}
+    if apart is None:
+        apart = {
+            i: Apart(c, window, _run, _extras_of) for i, c in enumerate(collectors) if may_fork(c)
+        }
     try:
         return _gathered(
             collectors,
@@ -253,9 +259,40 @@ def build_collectors(
     ``shared``: a batch run's reads made once for many drafts, by source name
     (:attr:`~pmdraft.sources.registry.BuildContext.shared`).
     """
+    collectors, missing, _ = start_collectors(config, environ, shared)
+    return collectors, missing
+
+
+def start_collectors(
+    config: Config,
+    environ: Mapping[str, str],
+    shared: Mapping[str, Any] | None = None,
+    window: Window | None = None,
+) -> tuple[list[Collector], list[str], dict[int, Apart]]:
+    """:func:`build_collectors`, and with ``window``, each collector that may run apart forked
+    as soon as it is built: its child starts reading while the next sources are built (their
+    client libraries imported), not after. Pass the children to :func:`collect`'s ``apart``.
+
+    If building a later source fails, the children already forked are stopped.
+    """
     context = dataclasses.replace(config.context(environ), shared=dict(shared or {}))
-    with request_ceiling(context.max_requests):
-        return build_all(config.sections, config.deploys, context)
+    apart: dict[int, Apart] = {}
+    count = 0
+
+    def each(collector: Collector) -> None:
+        nonlocal count
+        if window is not None and may_fork(collector):
+            apart[count] = Apart(collector, window, _run, _extras_of)
+        count += 1
+
+    try:
+        with request_ceiling(context.max_requests):
+            collectors, missing = build_all(config.sections, config.deploys, context, each)
+    except BaseException:
+        for child in apart.values():
+            child.stop()
+        raise
+    return collectors, missing, apart
 
 
 def _extras_of(collector: Collector) -> SourceExtras:

@@ -197,19 +197,28 @@ def builtin_packages() -> list[str]:
 
 
 def build_all(
-    sections: Mapping[str, Any], deploys: Sequence[Any], context: BuildContext
+    sections: Mapping[str, Any],
+    deploys: Sequence[Any],
+    context: BuildContext,
+    each: Callable[[Collector], None] | None = None,
 ) -> tuple[list[Collector], list[str]]:
     """The collectors of every configured source, and the names of those not configured.
 
     The deploy systems are alternatives: while any ``[[deploys]]`` table is configured, the other
-    deploy types are not reported missing; with none, ``deploys`` is, once.
+    deploy types are not reported missing; with none, ``deploys`` is, once. ``each`` is called
+    with every collector as soon as it is built, in the order of the list returned (the
+    pipeline starts a collector that runs apart then, before the next source is built).
     """
     collectors: list[Collector] = []
     missing: list[str] = []
     for source in registry:
         built: list[Collector] = []
         for settings in configured(source, sections, deploys):
-            built += source.build(settings, context)
+            new = source.build(settings, context)
+            if each is not None:
+                for collector in new:
+                    each(collector)
+            built += new
         collectors += built
         if not built and source.table is not None:
             missing.append(source.name)

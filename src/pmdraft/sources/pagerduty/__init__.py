@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import InputError
 from ..base import Collector
-from ..registry import BuildContext, Source
-from .check import check_pagerduty
+from ..registry import BuildContext, Check, Source
 from .config import (
     PagerDutyConfig,
     ScopedPagerDutyConfig,
@@ -99,6 +98,15 @@ def _apis(
     return incidents, (PagerDutyApi(client, max_connections=cfg.max_connections), counter), budget
 
 
+def check(cfg: PagerDutyConfig, context: BuildContext) -> list[Check]:
+    """The doctor's PagerDuty lines (:func:`.check.check_pagerduty`), imported when the doctor
+    runs: it loads the HTTP client, which a draft's start should not wait for before the
+    sources that run apart are forked."""
+    from .check import check_pagerduty
+
+    return check_pagerduty(cfg, context)
+
+
 def build(cfg: PagerDutyConfig, context: BuildContext) -> list[Collector]:
     """The incidents' collector and (with ``change_events``) the change events' collector.
 
@@ -151,7 +159,7 @@ SOURCES = (
         read=read_pagerduty,
         build=build,
         describe=describe_pagerduty,
-        check=check_pagerduty,
+        check=check,
         table="pagerduty",
         env=("PAGERDUTY_API_TOKEN",),
     ),
