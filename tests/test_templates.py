@@ -262,3 +262,25 @@ def test_a_user_html_template_is_autoescaped(tmp_path: Path) -> None:
     assert result.stdout == (
         "<ul><li>Deploy: v9 deployed to an unnamed environment (api): &lt;script&gt;alert(1)&lt;/script&gt;</li></ul>\n"
     )
+
+
+def test_a_dicts_keys_and_methods_are_read_as_jinja2_reads_them() -> None:
+    """``row.text`` is the row's key (pmdraft's environment takes a plain dict's key without
+    the sandbox's attribute-then-key detour); a name a dict has as a method stays the method;
+    a missing key is an undefined-variable error naming it, as before; and the sandbox still
+    refuses an attribute starting with ``_``."""
+    from jinja2.exceptions import SecurityError, UndefinedError
+
+    from pmdraft.render.environment import markdown_environment
+
+    env = markdown_environment()
+    row = {"text": "a | b", "items": "its items key", "time": "14:00:00"}
+    filled = env.from_string("{{ row.time }} {{ row.text | cell }} {{ row.get('text') }}").render(
+        row=row
+    )
+    assert filled == "14:00:00 a \\| b a | b"
+    assert env.from_string("{{ row.items() | list | length }}").render(row=row) == "3"
+    with pytest.raises(UndefinedError, match="has no attribute 'title'"):
+        env.from_string("{{ row.title }}").render(row=row)
+    with pytest.raises(SecurityError):
+        env.from_string("{{ row.__class__.__subclasses__() }}").render(row=row)

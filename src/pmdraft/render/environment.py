@@ -18,11 +18,33 @@ from .text import cell, markdown_text
 TEMPLATE_HELP = "docs/templates.md lists the variables a template can use"
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+"""What ``getattr`` finds on a plain dict (its methods): ``row.items`` still means the method."""
+
+
+class _Sandboxed(SandboxedEnvironment):
+    """jinja2's sandbox, with ``row.text`` on a plain dict looked up as ``row["text"]`` first.
+
+    The same value as the sandbox's own lookup, which tries the attribute, catches the
+    ``AttributeError`` and then takes the key; without that exception, a timeline of 20,000
+    rows (two lookups each) fills about 0.04 s sooner. A name a dict has as an attribute (its
+    methods) is looked up as the sandbox does.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 def sandboxed_environment(
     *, autoescape: bool, filters: dict[str, Any], loader: jinja2.BaseLoader | None = None
 ) -> SandboxedEnvironment:
     """The sandboxed jinja2 environment every template (built-in or the user's) is filled in."""
-    env = SandboxedEnvironment(
+    env = _Sandboxed(
         loader=loader or jinja2.PackageLoader("pmdraft.render", "templates"),
         undefined=jinja2.StrictUndefined,
         autoescape=autoescape,
