@@ -286,7 +286,7 @@ def build_draft(
         """The milestones of the rows at ascending positions ``rows`` (``None``: every row)."""
         return analyse(
             columns,
-            rows=None if rows is None else rows.tolist(),
+            rows=rows,
             suspect_lookback=suspect_lookback,
             overrides=overrides,
             failed_sources=failed_sources,

@@ -8,6 +8,7 @@ starts, the deploy rows' events) and a memo for the rules that read only some ro
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,6 +45,52 @@ def _breach_starts(attrs: np.ndarray, fallback: np.ndarray) -> tuple[np.ndarray,
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+class Picked:
+    """One analysis' rows grouped by kind at once, so that each rule reads only the rows of its
+    kinds (an incident's rows include its service's alarms: hundreds, read by several rules, for
+    each of hundreds of incidents)."""
+
+    __slots__ = ("_groups", "rows")
+
+    def __init__(self, codes: np.ndarray, names: Sequence[Any], rows: Sequence[int]) -> None:
+        """``codes``: each frame row's kind as a number, ``names[code]`` the kind."""
+        positions = np.asarray(rows, dtype=np.int64)
+        self.rows = rows
+        """The rows, ascending."""
+        sub = codes[positions]
+        order = np.argsort(sub, kind="stable")  # by kind, each kind's rows still ascending
+        ranked = sub[order]
+        cuts = np.flatnonzero(ranked[1:] != ranked[:-1]) + 1
+        heads = ranked[np.concatenate(([0], cuts))].tolist() if len(ranked) else []
+        parts = np.split(positions[order], cuts) if len(ranked) else []
+        self._groups: dict[Any, list[int]] = {
+            names[code]: part.tolist() for code, part in zip(heads, parts, strict=True)
+        }
+
+    def first(self, kinds: Collection[str]) -> int | None:
+        """The first row whose kind is one of ``kinds``."""
+        heads = [group[0] for k in kinds if (group := self._groups.get(k))]
+        return min(heads) if heads else None
+
+    def of(self, kinds: Collection[str]) -> list[int]:
+        """The rows whose kind is one of ``kinds``, ascending."""
+        return _merged([g for k in kinds if (g := self._groups.get(k))])
+
+    def other_than(self, kinds: Collection[str]) -> list[int]:
+        """The rows whose kind is none of ``kinds``, ascending."""
+        return _merged([g for k, g in self._groups.items() if k not in kinds])
+
+
+def _merged(groups: list[list[int]]) -> list[int]:
+    if len(groups) == 1:
+        return list(groups[0])
+    merged: list[int] = []
+    for group in groups:
+        merged += group
+    merged.sort()
+    return merged
+
+
 class _Times:
     """The rows' times as aware UTC datetimes, each made when first read: an analysis reads a
     few (its milestones'), and making all of a million-row frame's took about 0.4 s."""
@@ -76,6 +123,10 @@ class Columns:
         self.at = _Times(self.times)
         self.source: list[Any] = frame["source"].tolist()
         self.kind: list[Any] = frame["kind"].tolist()
+        codes, names = pd.factorize(frame["kind"], use_na_sentinel=False)
+        self.kind_codes: np.ndarray = codes
+        """Each row's kind as a number (:meth:`pick`)."""
+        self._kind_names: list[Any] = list(names)
         self.ref: list[Any] = frame["ref"].tolist()
         self.summary: list[Any] = frame["summary"].tolist()
         self.service: list[Any] = frame["service"].tolist()
@@ -87,6 +138,12 @@ class Columns:
         """Results of the rules that read only some rows (the alarms', the deploys'), by those
         rows and arguments: the incidents of one service share their alarms and deploys, so
         each such result is worked out once per service, not once per incident."""
+
+    def pick(self, rows: Sequence[int] | None) -> Picked:
+        """``rows`` (ascending positions; ``None``: every row) grouped by kind."""
+        return Picked(
+            self.kind_codes, self._kind_names, range(len(self.kind)) if rows is None else rows
+        )
 
     def milestone(self, position: int, rule: Rule, at: datetime | None = None) -> Milestone:
         """The milestone set by the row at ``position``."""

@@ -42,7 +42,7 @@ from ..model import (
     INCIDENT_TRIGGERED,
     Event,
 )
-from .columns import Columns
+from .columns import Columns, Picked
 from .suspects import Suspects, find_rollback, rank
 
 MILESTONES = (
@@ -92,22 +92,15 @@ class Analysis:
         return marks
 
 
-def _first(c: Columns, rows: Sequence[int], kinds: Collection[str]) -> int | None:
-    """The position of the first of ``rows`` whose kind is one of ``kinds``."""
-    kind = c.kind
-    return next((p for p in rows if kind[p] in kinds), None)
-
-
-def _impact_started(c: Columns, rows: Sequence[int]) -> Milestone | None:
-    kind = c.kind
-    alarms = [p for p in rows if kind[p] == ALARM_ALARM]
+def _impact_started(c: Columns, rows: Picked) -> Milestone | None:
+    alarms = rows.of((ALARM_ALARM,))
     if alarms:
         key = ("impact", *alarms)
         if key not in c.memo:
             c.memo[key] = _breach_start(c, alarms)
         found: Milestone = c.memo[key]
         return found
-    row = _first(c, rows, (INCIDENT_TRIGGERED,))
+    row = rows.first((INCIDENT_TRIGGERED,))
     if row is not None:
         return c.milestone(row, Rule.FIRST_TRIGGER)
     return None
@@ -123,15 +116,14 @@ def _breach_start(c: Columns, alarms: list[int]) -> Milestone:
     return replace(c.milestone(alarms[best], Rule.BREACH_START, start), detail=detail)
 
 
-def _mitigated(c: Columns, rows: Sequence[int], notes: list[Note]) -> Milestone | None:
+def _mitigated(c: Columns, rows: Picked, notes: list[Note]) -> Milestone | None:
     """When every alarm that fired was back to OK for good: the latest of their final recoveries.
 
     Each alarm that went to ALARM must end the window OK; its earlier recoveries (flaps) are
     noted and not used. One alarm still firing leaves mitigation unknown. Only the alarm rows
     count, so the answer for the same alarm rows is worked out once (:attr:`Columns.memo`).
     """
-    kind = c.kind
-    alarm_rows = [p for p in rows if kind[p] in ALARM_KINDS]
+    alarm_rows = rows.of(ALARM_KINDS)
     key = ("mitigated", *alarm_rows)
     if key not in c.memo:
         said: list[Note] = []
@@ -171,7 +163,7 @@ def _recovered(c: Columns, rows: Sequence[int], notes: list[Note]) -> Milestone 
 
 
 def _resolved(
-    c: Columns, rows: Sequence[int], mitigated: Milestone | None, notes: list[Note]
+    c: Columns, rows: Picked, mitigated: Milestone | None, notes: list[Note]
 ) -> Milestone | None:
     """When the last in-scope PagerDuty incident resolved; unknown if any has no resolution.
 
@@ -181,9 +173,9 @@ def _resolved(
     # the incidents first appear.
     incidents: dict[Any, list[int]] = {}
     kinds, source, ref = c.kind, c.source, c.ref
-    for p in rows:
+    for p in rows.of(INCIDENT_KINDS):
         kind = kinds[p]
-        if kind in INCIDENT_KINDS and source[p] == "pagerduty":
+        if source[p] == "pagerduty":
             seen = incidents.get(ref[p])
             if seen is None:
                 seen = incidents[ref[p]] = [p, -1]
@@ -210,37 +202,36 @@ def _seconds(end: Milestone | None, start: Milestone | None) -> float | None:
 
 
 def _deploys(
-    c: Columns, rows: Sequence[int], history: Sequence[Event]
+    c: Columns, rows: Picked, history: Sequence[Event]
 ) -> tuple[list[Event], dict[str, str]]:
     """``history`` and the rows' deploys (in that order), and the services the other rows name.
 
     The services map lower-cased name -> name as first written, as :func:`.suspects.rank` wants.
     """
-    if not rows:
+    if not len(rows.rows):
         return list(history), {}
-    kind, service = c.kind, c.service
-    deploy_rows = [p for p in rows if kind[p] in DEPLOY_KINDS]
+    deploy_rows = rows.of(DEPLOY_KINDS)
     # The distinct services of the other rows, in the order they first appear.
-    named = dict.fromkeys([service[p] for p in rows if kind[p] not in DEPLOY_KINDS])
+    named = dict.fromkeys(map(c.service.__getitem__, rows.other_than(DEPLOY_KINDS)))
     services = {str(s).lower(): str(s) for s in named if isinstance(s, str) and s}
     deploys = [*history, *c.deploy_events(deploy_rows)] if deploy_rows else list(history)
     return deploys, services
 
 
-def _detection(c: Columns, rows: Sequence[int]) -> dict[str, Milestone | None]:
+def _detection(c: Columns, rows: Picked) -> dict[str, Milestone | None]:
     """The milestones read straight off the first event of a kind: detected, paged, acknowledged."""
     found: dict[str, Milestone | None] = {}
-    detected = _first(c, rows, (ALARM_ALARM, INCIDENT_TRIGGERED))
+    detected = rows.first((ALARM_ALARM, INCIDENT_TRIGGERED))
     found["detected"] = None if detected is None else c.milestone(detected, Rule.FIRST_SIGNAL)
-    paged = _first(c, rows, (INCIDENT_NOTIFIED,))
-    trigger = _first(c, rows, (INCIDENT_TRIGGERED,))
+    paged = rows.first((INCIDENT_NOTIFIED,))
+    trigger = rows.first((INCIDENT_TRIGGERED,))
     if paged is not None:
         found["paged"] = c.milestone(paged, Rule.FIRST_NOTIFICATION)
     else:
         found["paged"] = (
             None if trigger is None else c.milestone(trigger, Rule.TRIGGER_NO_NOTIFICATION)
         )
-    ack = _first(c, rows, (INCIDENT_ACKNOWLEDGED,))
+    ack = rows.first((INCIDENT_ACKNOWLEDGED,))
     found["acknowledged"] = None if ack is None else c.milestone(ack, Rule.FIRST_ACK)
     return found
 
@@ -270,8 +261,7 @@ def analyse(
     the other in the order each needs the ones before it.)
     """
     c = frame if isinstance(frame, Columns) else Columns(frame)
-    if rows is None:
-        rows = range(len(c.kind))
+    picked = c.pick(rows)
     overrides = dict(overrides or {})
     notes: dict[str, list[Note]] = {name: [] for name in MILESTONES}
     alarms_missing = "cloudwatch" in failed_sources
@@ -281,7 +271,7 @@ def analyse(
         return Milestone(overrides[name], Rule.SET_BY_HAND) if name in overrides else None
 
     m: dict[str, Milestone | None] = {}
-    impact = given("impact_started") or _impact_started(c, rows)
+    impact = given("impact_started") or _impact_started(c, picked)
     # Without CloudWatch, a trigger is only an upper bound of impact start: say so, and do not
     # measure time_to_detect from it.
     stand_in_start = (
@@ -294,10 +284,10 @@ def analyse(
         impact = replace(impact, rule=Rule.TRIGGER_UPPER_BOUND)
         notes["impact_started"].append(DetectUnknown())
     m["impact_started"] = impact
-    m.update(_detection(c, rows))
-    m["mitigated"] = given("mitigated") or _mitigated(c, rows, notes["mitigated"])
-    m["resolved"] = given("resolved") or _resolved(c, rows, m["mitigated"], notes["resolved"])
-    deploys, services = _deploys(c, rows, history)
+    m.update(_detection(c, picked))
+    m["mitigated"] = given("mitigated") or _mitigated(c, picked, notes["mitigated"])
+    m["resolved"] = given("resolved") or _resolved(c, picked, m["mitigated"], notes["resolved"])
+    deploys, services = _deploys(c, picked, history)
     suspects = _ranked(c, deploys, impact, services, suspect_lookback, long_lookback)
     m["suspect_change"] = _top_lead(suspects)
     m = {name: m[name] for name in MILESTONES}
