@@ -150,3 +150,34 @@ def test_get_metric_data_runs_beside_the_history(moto) -> None:
     assert not both.broken
     assert [s.alarm_name for s in collector.extras().series] == ["Alarm0"]
     assert collector.requests == 3
+
+
+def test_history_pages_are_made_into_events_as_they_come_in() -> None:
+    """Pages that came before DescribeAlarms answered are made once it has; later pages at
+    once; an item that cannot be made is left for the end, where its error is said as always."""
+    from pmdraft.sources.cloudwatch.collector import _Premade
+
+    made: list[str] = []
+
+    def make(item: dict[str, object]) -> object:
+        if item.get("AlarmName") is None:
+            raise KeyError("AlarmName")
+        made.append(str(item["AlarmName"]))
+        return f"event of {item['AlarmName']}"
+
+    premade = _Premade()
+    early = [{"AlarmName": "A"}, {"AlarmName": "B"}]
+    premade.page(early)
+    assert made == []
+    premade.open(make)  # type: ignore[arg-type]
+    assert made == ["A", "B"]
+    late = [{"AlarmName": "C"}, {"HistoryItemType": "StateUpdate"}]
+    premade.page(late)
+    assert made == ["A", "B", "C"]
+    assert [premade.get(i) for i in (*early, *late)] == [
+        "event of A",
+        "event of B",
+        "event of C",
+        None,
+    ]
+    assert premade.get({"AlarmName": "A"}) is None  # an equal item is not the item read

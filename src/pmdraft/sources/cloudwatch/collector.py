@@ -50,6 +50,47 @@ def _targets(clients: Mapping[str, Any] | Mapping[Target, Any] | None) -> dict[T
     return {(k if isinstance(k, tuple) else ("", k)): v for k, v in (clients or {}).items()}
 
 
+class _Premade:
+    """Events made from the history pages as they come in, once DescribeAlarms has answered
+    (the pages before are held until then): when a pair's history ends, only its last pages'
+    items are still to be made. Each item's event is kept by the item's ``id`` (the chains keep
+    the items); an item that cannot be made here is made again at the end, where its error is
+    said as it always is."""
+
+    def __init__(self) -> None:
+        self._made: dict[int, Event] = {}
+        self._make: Callable[[dict[str, Any]], Event] | None = None
+        self._held: list[list[dict[str, Any]]] = []
+        self._lock = threading.Lock()
+
+    def page(self, items: list[dict[str, Any]]) -> None:
+        """A history page: its items' events made now (or once DescribeAlarms has answered)."""
+        with self._lock:
+            make = self._make
+            if make is None:
+                self._held.append(items)
+                return
+        self._fill(make, items)
+
+    def open(self, make: Callable[[dict[str, Any]], Event]) -> None:
+        """DescribeAlarms has answered: ``make`` makes an item's event; the held pages' now."""
+        with self._lock:
+            self._make, held, self._held = make, self._held, []
+        for items in held:
+            self._fill(make, items)
+
+    def _fill(self, make: Callable[[dict[str, Any]], Event], items: list[dict[str, Any]]) -> None:
+        for item in items:
+            try:
+                self._made[id(item)] = make(item)
+            except Exception:  # made (and its error said) at the end instead
+                continue
+
+    def get(self, item: dict[str, Any]) -> Event | None:
+        """``item``'s event if it was made ahead."""
+        return self._made.get(id(item))
+
+
 class CloudWatchCollector(HistoryReads, MetricReads):
     """Alarm transitions from CloudWatch, one boto3 client per (account, region).
 
@@ -249,8 +290,11 @@ class CloudWatchCollector(HistoryReads, MetricReads):
             # metric lookback's goes page by page as the history comes in (.lookback).
             listing = pool.submit(self._alarms, target, client)
             gate = Gate(self._lookback_stream(target, client))
+            premade = _Premade()
             read = partial(self._slice, target, client)
-            chains = [pool.submit(read, s, u, partial(gate.page, s)) for s, u in slices]
+            chains = [
+                pool.submit(read, s, u, partial(_history_page, gate, premade, s)) for s, u in slices
+            ]
             for (s, _), chain in zip(slices, chains, strict=True):
                 chain.add_done_callback(partial(_chain_ended, gate, s))
             try:
@@ -259,11 +303,12 @@ class CloudWatchCollector(HistoryReads, MetricReads):
             except BaseException as exc:
                 gate.stop(exc)
                 raise
+            premade.open(partial(_alarm_event, self.name, target, alarms))
             wanted = {n: a for n, a in alarms.items() if self._wanted(n)}
             stream = gate.open(wanted, serves_lookback=graphs is not None and graphs.lookback)
             try:
                 items, tags = self._history(target, client, window, alarms, chains)
-                events = self._events(target, window, alarms, items, tags)
+                events = self._events(target, window, alarms, items, tags, premade)
                 if graphs is not None:
                     return self._graphed(target, client, alarms, events, graphs, stream)
                 if self.metric_lookback is not None:
@@ -280,13 +325,17 @@ class CloudWatchCollector(HistoryReads, MetricReads):
         alarms: Mapping[str, AlarmInfo],
         items: list[dict[str, Any]],
         tags: Mapping[str, Mapping[str, str]],
+        premade: _Premade | None = None,
     ) -> list[Event]:
-        """One event per history item in ``window``; the unreadable and the outside are counted."""
+        """One event per history item in ``window`` (made ahead where ``premade`` has it); the
+        unreadable and the outside are counted."""
         events, outside = [], 0
         for item in items:
             name = item["AlarmName"]
             try:
-                event = alarm_event(self.name, target, item, alarms.get(name))
+                event = (premade.get(item) if premade else None) or alarm_event(
+                    self.name, target, item, alarms.get(name)
+                )
                 if self.keep_tags:
                     shown = ", ".join(f"{k}={v}" for k, v in sorted(tags.get(name, {}).items()))
                     event = dataclasses.replace(event, attrs={**event.attrs, "tags": shown})
@@ -348,6 +397,18 @@ class CloudWatchCollector(HistoryReads, MetricReads):
                 if all(tags.get(i["AlarmName"], {}).get(k) == v for k, v in self.alarm_tags.items())
             ]
         return items, tags
+
+
+def _alarm_event(
+    source: str, target: Target, alarms: Mapping[str, AlarmInfo], item: dict[str, Any]
+) -> Event:
+    return alarm_event(source, target, item, alarms.get(item["AlarmName"]))
+
+
+def _history_page(gate: Gate, premade: _Premade, chain: Any, items: list[dict[str, Any]]) -> None:
+    """A history page of ``chain`` has come in: to the lookback's gate, and made into events."""
+    gate.page(chain, items)
+    premade.page(items)
 
 
 def _chain_ended(gate: Gate, chain: Any, done: Future[Any]) -> None:
