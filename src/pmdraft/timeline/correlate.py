@@ -62,12 +62,20 @@ def _word(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])")
 
 
-def _titled(title: Any, words: Mapping[str, re.Pattern[str]]) -> list[str]:
-    """The names of ``words`` (in its order) that ``title`` holds as a word."""
+def _titled(title: Any, words: dict[str, re.Pattern[str] | None]) -> list[str]:
+    """The names of ``words`` (in its order) that ``title`` holds as a word (each name's
+    pattern is compiled the first time a title holds the name at all, and kept in ``words``)."""
     if not isinstance(title, str):
         return []
+    found = []
     # A name not in the title at all cannot be a word of it: the cheap test goes first.
-    return [name for name, word in words.items() if name in title and word.search(title)]
+    for name, word in words.items():
+        if name in title:
+            if word is None:
+                word = words[name] = _word(name)
+            if word.search(title):
+                found.append(name)
+    return found
 
 
 def correlate(frame: pd.DataFrame) -> pd.DataFrame:
@@ -92,7 +100,9 @@ def correlate(frame: pd.DataFrame) -> pd.DataFrame:
     for p in alarms.tolist():
         for name in {str(refs[p]), str(attrs[p].get("alarm_name") or "")} - {""}:
             by_name.setdefault(name, []).append(p)
-    words = {name: _word(name) for name in by_name if not name.startswith("arn:")}
+    words: dict[str, re.Pattern[str] | None] = {
+        name: None for name in by_name if not name.startswith("arn:")
+    }
     before, after = np.timedelta64(LINK_BEFORE), np.timedelta64(LINK_AFTER)
     used: set[int] = set()
     links: list[tuple[int, int, str]] = []
