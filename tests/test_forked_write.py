@@ -327,3 +327,28 @@ print(out.read_bytes() == TEXT.encode("utf-8"), len(os.listdir("/proc/self/fd"))
 """,
     )
     assert said.splitlines()[1:] == ["staged: in-process", "True", "whole: in-process", "True True"]
+
+
+@LINUX
+def test_no_spare_cpu_while_every_cpu_has_a_busy_task(tmp_path: Path) -> None:
+    """With as many busy processes as CPUs beside it, no CPU is spare (the JSON would be
+    written in-process); the runnable count it reads is there on Linux and counts them."""
+    import os
+
+    from pmdraft.cli.forked import _runnable, spare_cpu
+
+    cpus = len(os.sched_getaffinity(0))
+    busy = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(max(cpus, 1))
+    ]
+    try:
+        import time
+
+        time.sleep(0.3)  # the busy loops are running
+        running = _runnable()
+        assert running is not None and running >= cpus
+        assert spare_cpu() is False
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()

@@ -58,44 +58,49 @@ def _warm_up_joined(join_s: float) -> None:
             thread.join(join_s)
 
 
-IDLE_SAMPLE_S = 0.02
-"""Seconds over which :func:`spare_cpu` measures how idle the CPUs are."""
+RUNNABLE_READS = 3
+"""How many times :func:`spare_cpu` reads the number of runnable tasks (a millisecond apart)."""
 
 
-def _cpu_times() -> tuple[int, int] | None:
-    """(idle, total) jiffies of all CPUs since boot (``/proc/stat``); None where there is none."""
+def _runnable() -> int | None:
+    """Tasks runnable now on the whole machine, this one included (``procs_running`` in
+    ``/proc/stat``); None where there is no such count."""
     try:
         with open("/proc/stat", encoding="ascii") as stat:
-            fields = [int(x) for x in stat.readline().split()[1:]]
+            for line in stat:
+                if line.startswith("procs_running "):
+                    return int(line.split()[1])
     except (OSError, ValueError):
         return None
-    return fields[3] + (fields[4] if len(fields) > 4 else 0), sum(fields)
+    return None
 
 
-def spare_cpu(sample_s: float = IDLE_SAMPLE_S) -> bool:
-    """Whether a CPU this process may use is idle now: two or more of them, and over the last
-    ``sample_s`` at least half a CPU's worth of the machine's time idle (``/proc/stat``).
+def spare_cpu(reads: int = RUNNABLE_READS) -> bool:
+    """Whether a CPU this process may use is idle now: two or more of them, and at each of
+    ``reads`` looks (a millisecond apart) at most as many other tasks runnable as there are
+    CPUs besides this process's (``procs_running`` in ``/proc/stat``).
 
     Only then does a child help: rendering beside the Markdown on a busy or single CPU just
     shares it, and the child's copy-on-write page faults (about 0.15 s of CPU for the busy
     month) make the whole slower. (Busy month on 2 CPUs: about 0.3-0.5 s faster with the other
     CPU idle; with a load average of 3.5, 1.87 s in-process against 2.05 s forked.) The minute's
     load average is no guide here: it still counts the collection that just ended (this process
-    and, in a benchmark, the stand-in servers), while what matters is the CPUs now.
+    and, in a benchmark, the stand-in servers), while what matters is the CPUs now. (The
+    machine's idle time measured over 20 ms said the same, but kept the draft waiting 20 ms.)
     """
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return False
-    before = _cpu_times()
-    if cpus < 2 or before is None:
+    if cpus < 2:
         return False
-    time.sleep(sample_s)
-    after = _cpu_times()
-    if after is None or after[1] <= before[1]:
-        return False
-    idle = (after[0] - before[0]) / (after[1] - before[1])  # a fraction of all the CPUs
-    return idle * (os.cpu_count() or 1) >= 0.5
+    for n in range(reads):
+        if n:
+            time.sleep(0.001)
+        running = _runnable()
+        if running is None or running - 1 > cpus - 2:
+            return False
+    return True
 
 
 class ForkedWrite:
