@@ -106,3 +106,27 @@ def test_reading_a_config_with_pagerduty_imports_no_http_client(tmp_path: Path) 
     done = python("-c", probe, str(config))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [True, []]
+
+
+BUILD_PROBE = """
+import json, sys
+from pathlib import Path
+from pmdraft.config import load_config
+from pmdraft.pipeline import build_collectors
+collectors, _ = build_collectors(load_config(Path(sys.argv[1])), {})
+heavy = ("botocore.parsers", "botocore.config", "boto3", "urllib3")
+print(json.dumps([[c.name for c in collectors], [m for m in heavy if m in sys.modules]]))
+"""
+
+
+def test_building_cloudwatchs_collector_imports_no_boto3_or_botocores_parsers(
+    tmp_path: Path,
+) -> None:
+    """CloudWatch's collector is built without boto3, botocore's parsers or its Config (about
+    0.15 s of imports): its child process, forked as soon as it is built, imports them when it
+    makes its first client, while the parent sets up the other sources."""
+    config = tmp_path / "pmdraft.toml"
+    config.write_text('[cloudwatch]\nregions = ["us-east-1", "eu-west-1"]\n', encoding="utf-8")
+    done = python("-c", BUILD_PROBE, str(config))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [["cloudwatch"], []]

@@ -104,3 +104,27 @@ def test_deploy_clients_keep_standard_retries_with_six_attempts() -> None:
     finally:
         for client in clients.values():
             client.close()
+
+
+def test_an_answer_botocore_cannot_parse_names_the_call_and_other_errors_pass_through() -> None:
+    """botocore's ResponseParserError (imported only when an error is translated, so that the
+    draft's parent process need not import botocore's parsers) is the call's error, naming the
+    endpoint and proxy to check; an error that is not botocore's is not translated."""
+    from botocore.parsers import ResponseParserError
+
+    cause = ResponseParserError("Unable to parse response (not well-formed)\nbody: <html>")
+    with (
+        pytest.raises(CollectorError) as caught,
+        translated("cloudwatch", "DescribeAlarms", "us-east-1", CLOUDWATCH),
+    ):
+        raise cause
+    assert str(caught.value) == (
+        "cloudwatch: DescribeAlarms in us-east-1 failed: the answer could not be read (Unable "
+        "to parse response (not well-formed)); check endpoint_url and any proxy."
+    )
+    assert caught.value.__cause__ is cause
+    with (
+        pytest.raises(KeyError, match="AlarmName"),
+        translated("cloudwatch", "DescribeAlarms", "us-east-1", CLOUDWATCH),
+    ):
+        raise KeyError("AlarmName")

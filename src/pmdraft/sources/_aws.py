@@ -25,7 +25,6 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
-from botocore.parsers import ResponseParserError
 
 from ..errors import CollectorError
 
@@ -254,13 +253,22 @@ def translate(
             f"{failed}: the {exc}; it is not an AWS answer (a proxy or captive portal in the way, "
             "or a cut connection). Check endpoint_url and any proxy, then try again.",
         )
-    if isinstance(exc, ResponseParserError):
+    if isinstance(exc, _parser_error()):
         why = str(exc).splitlines()[0][:200]
         return CollectorError(
             source,
             f"{failed}: the answer could not be read ({why}); check endpoint_url and any proxy.",
         )
     return CollectorError(source, f"{failed}: {exc}. {advice.other}")
+
+
+def _parser_error() -> type[Exception]:
+    """botocore's ``ResponseParserError``, imported when first needed: ``botocore.parsers``
+    brings urllib3 and http.client (about 65 ms), which a draft's CloudWatch child imports
+    itself, after it is forked, rather than the parent before."""
+    from botocore.parsers import ResponseParserError
+
+    return ResponseParserError  # type: ignore[no-any-return]  # botocore is untyped
 
 
 @contextmanager
@@ -270,7 +278,9 @@ def translated(
     """Run the block, re-raising botocore's errors as :func:`translate` says, chained."""
     try:
         yield
-    except (ClientError, BotoCoreError, ResponseParserError) as exc:
+    except Exception as exc:
+        if not isinstance(exc, (ClientError, BotoCoreError, _parser_error())):
+            raise
         raise translate(
             exc, source=source, operation=operation, place=place, advice=advice, client=client
         ) from exc

@@ -19,12 +19,24 @@ def aws_targets(
     region is read; ``profile`` (the account's, else ``[cloudwatch]``'s) picks the credentials
     it starts from. Retries use ``retry_mode`` up to ``max_attempts`` attempts in all.
     """
-    config = boto_config(
-        retry_mode=cfg.retry_mode, attempts=cfg.max_attempts, timeout=cfg.timeout_seconds
-    )
     endpoint = cfg.endpoint_url or None
     lock = threading.Lock()
     sessions: dict[str, Any] = {}
+    made: list[Any] = []
+
+    def config() -> Any:
+        """The clients' botocore ``Config``, made with the first client (under ``lock``): it
+        imports much of botocore (about 65 ms), which a draft's CloudWatch child then does
+        itself, after it is forked, rather than the parent before."""
+        if not made:
+            made.append(
+                boto_config(
+                    retry_mode=cfg.retry_mode,
+                    attempts=cfg.max_attempts,
+                    timeout=cfg.timeout_seconds,
+                )
+            )
+        return made[0]
 
     def session_for(account: CloudWatchAccountConfig, region: str) -> Any:
         # Under the lock, so an account's role is assumed once however many regions start at once.
@@ -33,7 +45,11 @@ def aws_targets(
                 base = session(account.profile or cfg.profile)
                 if account.role_arn:
                     base = assume_role(
-                        base, account.role_arn, region=region, endpoint_url=endpoint, config=config
+                        base,
+                        account.role_arn,
+                        region=region,
+                        endpoint_url=endpoint,
+                        config=config(),
                     )
                 sessions[account.name] = base
             return sessions[account.name]
@@ -44,7 +60,7 @@ def aws_targets(
             # boto3 sessions are not thread-safe: clients are made one at a time.
             with lock:
                 return found.client(
-                    service, region_name=region, endpoint_url=endpoint, config=config
+                    service, region_name=region, endpoint_url=endpoint, config=config()
                 )
 
         return make
