@@ -145,6 +145,12 @@ class Attrs(Mapping[str, Scalar]):
 
     __hash__ = None  # type: ignore[assignment]  # read-only, but like dict never a dict key
 
+    def parts(self) -> tuple[Attrs | None, dict[str, Scalar]]:
+        """Its shared base (``None`` without one) and a new plain dict of its own items: the
+        base's items then these are :meth:`to_dict`'s, in order, no key in both (a writer can
+        encode a base that many events share once)."""
+        return self._base, dict(zip(self._shape.own, self._values, strict=True))
+
     def to_dict(self) -> dict[str, Scalar]:
         """A new plain dict of the same items, in the same order."""
         return dict(zip(self._shape.keys, self._all(), strict=True))

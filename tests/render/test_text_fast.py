@@ -110,3 +110,29 @@ def test_json_event_lines_are_the_dumped_records(
     event = Event(at, source, kind, ref, summary, *optional, attrs=attrs)  # type: ignore[arg-type]
     [line] = event_lines([event], [keep])
     assert line == json.dumps(event_records([event], [keep])[0], ensure_ascii=False)
+
+
+@settings(deadline=None)
+@given(
+    base=st.dictionaries(TEXT, SCALARS, max_size=4),
+    owns=st.lists(st.dictionaries(TEXT, SCALARS, max_size=3), min_size=1, max_size=3),
+    keep=st.booleans(),
+)
+def test_json_event_lines_of_events_sharing_attrs_are_the_dumped_records(
+    base: dict[str, object], owns: list[dict[str, object]], keep: bool
+) -> None:
+    """Events whose attrs share one base (an incident's facts, encoded once for all of them):
+    each line is still exactly ``json.dumps`` of its record, whether the base or an event's
+    own items are empty, and when an own key repeats one of the base's (one flat mapping)."""
+    from pmdraft.model import Attrs
+
+    shared = Attrs(base)  # type: ignore[arg-type]
+    at = datetime(2024, 1, 15, 14, tzinfo=UTC)
+    events = [
+        Event(at, "pagerduty", "incident.notified", "Q1", "page", attrs=Attrs(own, shared))  # type: ignore[arg-type]
+        for own in owns
+    ]
+    lines = event_lines(events, [keep] * len(events))
+    assert lines == [
+        json.dumps(r, ensure_ascii=False) for r in event_records(events, [keep] * len(events))
+    ]

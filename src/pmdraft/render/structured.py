@@ -166,8 +166,11 @@ _TEXT: Callable[[str], str] = json.encoder.encode_basestring
 def event_lines(events: Sequence[Event], in_scope: Sequence[bool]) -> list[str]:
     """Each event's line of the JSON draft: ``json.dumps`` of its :func:`event_records` record,
     written straight from the event (no record dict made first; an event whose fields are not
-    all text is written from its record, as before)."""
+    all text is written from its record, as before). Attrs that many events share (an
+    incident's facts, :class:`~pmdraft.model.Attrs`' base) are encoded once, and each event's
+    own attrs joined to them."""
     compact = _compact()
+    attrs_text = _attrs_encoder(compact)
 
     def text(value: str | None) -> str:
         return "null" if value is None else _TEXT(value)
@@ -181,13 +184,34 @@ def event_lines(events: Sequence[Event], in_scope: Sequence[bool]) -> list[str]:
                     f'"kind": {_TEXT(e.kind)}, "ref": {_TEXT(e.ref)}, '
                     f'"summary": {_TEXT(e.summary)}, "service": {text(e.service)}, '
                     f'"actor": {text(e.actor)}, "url": {text(e.url)}, '
-                    f'"attrs": {compact(Attrs(e.attrs).to_dict())}, '
+                    f'"attrs": {attrs_text(e.attrs)}, '
                     f'"in_scope": {"true" if keep else "false"}}}'
                 )
             except TypeError:
                 line = compact(event_records([e], [keep])[0])
             lines.append(line)
     return lines
+
+
+def _attrs_encoder(compact: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``compact(Attrs(attrs).to_dict())``, with each shared base encoded once: its text and
+    the event's own items' text joined (the base's keys come first, and no key is in both)."""
+    bases: dict[int, tuple[Attrs, str]] = {}  # id of a base -> (the base, kept alive; its text)
+
+    def encode(attrs: Any) -> str:
+        base, own = Attrs(attrs).parts()
+        if base is None:
+            return compact(own)
+        seen = bases.get(id(base))
+        if seen is None:
+            seen = bases[id(base)] = (base, compact(base.to_dict()))
+        shared = seen[1]
+        if not own:
+            return shared
+        mine = compact(own)
+        return mine if shared == "{}" else f"{shared[:-1]}, {mine[1:]}"
+
+    return encode
 
 
 def dumps_lined(record: dict[str, Any]) -> str:
