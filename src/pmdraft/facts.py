@@ -209,6 +209,40 @@ class EventLine:
     """The event's link (a Slack message's permalink is shown on its line)."""
 
 
+_SET_SOURCE, _SET_KIND, _SET_REF, _SET_SUMMARY, _SET_SERVICE, _SET_ACTOR, _SET_ATTRS, _SET_URL = (
+    vars(EventLine)[name].__set__ for name in EventLine.__slots__
+)
+"""EventLine's slot setters, in field order: they bypass its read-only ``__setattr__``."""
+
+
+def new_event_line(
+    source: str,
+    kind: str,
+    ref: str,
+    summary: str,
+    service: str | None,
+    actor: str | None,
+    attrs: Mapping[str, Scalar],
+    url: str | None,
+) -> EventLine:
+    """``EventLine(...)`` made without the dataclass's ``__init__`` (which sets each frozen
+    field through ``object.__setattr__``): the same object in half the time. The timeline
+    makes one per row shown, 20,000 in a busy month."""
+    line = _NEW(EventLine)
+    _SET_SOURCE(line, source)
+    _SET_KIND(line, kind)
+    _SET_REF(line, ref)
+    _SET_SUMMARY(line, summary)
+    _SET_SERVICE(line, service)
+    _SET_ACTOR(line, actor)
+    _SET_ATTRS(line, attrs)
+    _SET_URL(line, url)
+    return line
+
+
+_NEW = object.__new__
+
+
 @dataclass(frozen=True, slots=True)
 class LinkedLine:
     """An alarm's transition to ALARM and the PagerDuty trigger it caused, as one line."""

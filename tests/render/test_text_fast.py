@@ -136,3 +136,29 @@ def test_json_event_lines_of_events_sharing_attrs_are_the_dumped_records(
     assert lines == [
         json.dumps(r, ensure_ascii=False) for r in event_records(events, [keep] * len(events))
     ]
+
+
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), TEXT),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(TEXT, inner, max_size=3),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(deadline=None)
+@given(record=st.dictionaries(TEXT, JSON_VALUES, max_size=4))
+def test_the_json_rest_sent_on_one_line_is_indented_as_the_draft_writes_it(
+    record: dict[str, object],
+) -> None:
+    """The JSON draft's rest goes to its child on one line (the C encoder) and is indented
+    there: the text is exactly the one ``json.dumps(..., indent=2)`` writes of the record
+    (tuples, NaN and infinities, non-ASCII text; a draft's keys are all text)."""
+    from pmdraft.render.structured import _compact, json_around_indented
+
+    assert json_around_indented(_compact()(record)) == json.dumps(
+        record, indent=2, ensure_ascii=False
+    )

@@ -208,9 +208,10 @@ class JsonBeside:
 
     The child is forked as soon as the draft's events are final (:meth:`events_ready`, called
     by the draft's build), encodes them while the parent finishes the draft, and is sent the
-    rest of the JSON once it is built (:meth:`start`). Where it could not fork then (no spare
-    CPU, another thread alive), the whole JSON is rendered at :meth:`start` as
-    :class:`ForkedWrite` does (in a child forked then, or in-process at :meth:`commit`).
+    rest of the JSON once it is built (:meth:`start`), on one line, to indent itself. Where it
+    could not fork then (no spare CPU, another thread alive), the whole JSON is rendered at
+    :meth:`start` as :class:`ForkedWrite` does (in a child forked then, or in-process at
+    :meth:`commit`).
     """
 
     def __init__(self, path: Path, *, parallel: bool | None = None) -> None:
@@ -228,12 +229,12 @@ class JsonBeside:
 
     def events_ready(self, events: tuple[Any, ...], in_scope: tuple[bool, ...]) -> None:
         """Fork the child that encodes the events (see the class)."""
-        from ..render.structured import json_events, json_with_events
+        from ..render.structured import json_around_indented, json_events, json_with_events
 
         staged = StagedWrite(
             self.path,
             lambda: json_events(events, in_scope),
-            lambda array, around: json_with_events(around, array),
+            lambda array, around: json_with_events(json_around_indented(around), array),
             parallel=self.parallel,
         )
         if staged.pid is not None:
@@ -242,12 +243,13 @@ class JsonBeside:
     def start(self, result: Any) -> None:
         """The finished draft: the rest of the JSON goes to the child that encodes the events;
         without one (or for a draft whose events are not those), the whole JSON is rendered."""
-        from ..render.structured import json_around_events, render_json
+        from ..render.structured import json_around_compact, render_json
 
         staged, self._staged = self._staged, None
         events, in_scope = self._given
         if staged is not None and result.events is events and result.in_scope is in_scope:
-            staged.send(json_around_events(result))
+            # On one line: the child indents it (the parent's time is the draft's critical path).
+            staged.send(json_around_compact(result))
             self._writer = staged
             return
         if staged is not None:

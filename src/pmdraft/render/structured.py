@@ -251,6 +251,19 @@ def json_around_events(draft: Draft) -> str:
     return _around(_record(draft, _EVENTS))
 
 
+def json_around_compact(draft: Draft) -> str:
+    """:func:`json_around_events`' JSON on one line, by the C encoder (about 10x faster than
+    the indented one): the CLI sends it to the JSON draft's child, which indents it
+    (:func:`json_around_indented`) off the parent's critical path."""
+    return _compact()(_record(draft, _EVENTS))
+
+
+def json_around_indented(compact: str) -> str:
+    """:func:`json_around_compact`'s text as :func:`json_around_events` writes it (the same
+    values: JSON reads back what it wrote, tuples as lists, keys as text)."""
+    return json.dumps(json.loads(compact), indent=2, ensure_ascii=False)
+
+
 def json_with_events(around: str, events: str) -> str:
     """:func:`json_around_events`' text with :func:`json_events`' array in its place: the JSON
     draft. (Written in two parts, the events can be encoded before the rest of the draft is

@@ -23,7 +23,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..facts import ROUTINE_FAMILY, EventLine, Line, LinkedLine, Milestone, NotifiedLine, RunLine
+from ..facts import (
+    ROUTINE_FAMILY,
+    EventLine,
+    Line,
+    LinkedLine,
+    Milestone,
+    NotifiedLine,
+    RunLine,
+    new_event_line,
+)
 from ..heap import gc_paused
 from ..model import ALARM_ALARM, CHAT_MESSAGE, INCIDENT_NOTIFIED, INCIDENT_TRIGGERED, Scalar
 from .flapping import FLAP_SPAN, FLAP_TRANSITIONS, find_flaps
@@ -54,6 +63,23 @@ class Row:
     sources: tuple[str, ...]
     refs: tuple[str, ...]
     milestones: tuple[str, ...] = ()
+
+
+_NEW = object.__new__
+
+
+def _row(
+    at: datetime,
+    line: Line,
+    sources: tuple[str, ...],
+    refs: tuple[str, ...],
+    milestones: tuple[str, ...] = (),
+) -> Row:
+    """``Row(...)`` made without the frozen dataclass's ``__init__`` (one ``object.__setattr__``
+    per field): the same row in about half the time, for the loop that makes one per event."""
+    row = _NEW(Row)
+    row.__dict__.update(at=at, line=line, sources=sources, refs=refs, milestones=milestones)
+    return row
 
 
 @dataclass
@@ -121,18 +147,14 @@ def _linked_line(
     alarm: Mapping[str, Any],
     trigger: Mapping[str, Any],
     alarm_ref: str,
-    naive_times: list[datetime],
+    times: list[datetime],
     shown: np.ndarray,
     trigger_position: int,
 ) -> LinkedLine:
     """One line for an alarm and the page it caused, naming both sources."""
     # The trigger's time is shown only when the trigger's own row is shown (not folded away).
     index = int(np.searchsorted(shown, trigger_position))
-    paged_at = (
-        naive_times[index].replace(tzinfo=UTC)
-        if index < len(shown) and shown[index] == trigger_position
-        else None
-    )
+    paged_at = times[index] if index < len(shown) and shown[index] == trigger_position else None
     return LinkedLine(
         str(alarm.get("alarm_name", alarm_ref)),
         alarm.get("old_state"),
@@ -267,30 +289,19 @@ def build_rows(
     summary, service, actor, attributes, url = (
         frame[name].to_numpy() for name in ("summary", "service", "actor", "attrs", "url")
     )
-
-    return _rows(
-        shown,
-        times[shown].tolist(),
-        heads,
-        names_at,
-        source,
-        kind,
-        ref,
-        summary,
-        service,
-        actor,
-        attributes,
-        url,
-        pairs=pairs,
-    )
+    # The shown rows' times as aware datetimes, made at once (one replace() each took twice as
+    # long), and the columns as lists (read by position in the loop, faster than numpy's).
+    at = pd.DatetimeIndex(times[shown]).tz_localize(UTC).to_pydatetime().tolist()
+    columns = (source, kind, ref, summary, service, actor, attributes, url)
+    return _rows(shown, at, heads, names_at, *(c.tolist() for c in columns), pairs=pairs)
 
 
 def _rows(
     shown: np.ndarray,
-    naive_times: list[datetime],
+    times: list[datetime],
     heads: Mapping[int, Row],
     names_at: Mapping[int, list[str]],
-    *columns: np.ndarray,
+    *columns: list[Any],
     pairs: Mapping[int, int] | None = None,
 ) -> list[Row]:
     """The shown rows in order, as rows: folded heads as they are, linked pairs and notification
@@ -306,7 +317,7 @@ def _rows(
     merged: dict[int, _Pending] = {}
     open_burst: dict[str, tuple[_Pending, datetime]] = {}
     none: list[str] = []
-    for position, naive in zip(shown.tolist(), naive_times, strict=True):
+    for position, at in zip(shown.tolist(), times, strict=True):
         head = heads.get(position)
         if head is not None:
             rows.append(head)
@@ -323,10 +334,10 @@ def _rows(
                 (position, other) if kind[position] == ALARM_ALARM else (other, position)
             )
             linked = _linked_line(
-                attributes[alarm], attributes[trigger], ref[alarm], naive_times, shown, trigger
+                attributes[alarm], attributes[trigger], ref[alarm], times, shown, trigger
             )
             pending = _Pending(
-                naive.replace(tzinfo=UTC),
+                at,
                 linked,
                 [source[alarm], source[trigger]],
                 [ref[alarm], ref[trigger]],
@@ -342,12 +353,7 @@ def _rows(
             # A notification joins the open burst of its incident if it is within BURST_GAP of
             # the burst's latest one and nothing else was shown in between. (The burst's line is
             # said once it is finished, from its people and its latest notification.)
-            if (
-                burst is not None
-                and naive - burst[1] <= BURST_GAP
-                and rows
-                and rows[-1] is burst[0]
-            ):
+            if burst is not None and at - burst[1] <= BURST_GAP and rows and rows[-1] is burst[0]:
                 pending = burst[0]
                 people = pending.people if pending.people is not None else {}
                 channels = people.setdefault(who, [])
@@ -356,11 +362,11 @@ def _rows(
                 pending.latest = attrs
                 if names:
                     pending.mark(names)
-                open_burst[event_ref] = (pending, naive)
+                open_burst[event_ref] = (pending, at)
                 continue
             people = {who: [how]}
             pending = _Pending(
-                naive.replace(tzinfo=UTC),
+                at,
                 None,
                 ["pagerduty"],
                 [event_ref],
@@ -369,9 +375,9 @@ def _rows(
                 attrs,
             )
             rows.append(pending)
-            open_burst[event_ref] = (pending, naive)
+            open_burst[event_ref] = (pending, at)
             continue
-        line = EventLine(
+        line = new_event_line(
             source[position],
             kind[position],
             event_ref,
@@ -381,7 +387,5 @@ def _rows(
             attrs,
             url[position],
         )
-        rows.append(
-            Row(naive.replace(tzinfo=UTC), line, (source[position],), (event_ref,), tuple(names))
-        )
+        rows.append(_row(at, line, (source[position],), (event_ref,), tuple(names)))
     return [r.row() if isinstance(r, _Pending) else r for r in rows]
