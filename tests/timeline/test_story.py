@@ -150,3 +150,29 @@ def test_a_long_busy_stretch_reads_as_one_line_per_collapse_span() -> None:
         "14:42 and 14:52 (see JSON)",
         "14:52 and 15:01 (see JSON)",
     ]
+
+
+def test_rows_and_lines_made_fast_are_the_dataclasses_own() -> None:
+    """The timeline's rows and lines, made without the frozen dataclasses' __init__, equal and
+    print as the ones their constructors make, and stay read-only."""
+    import dataclasses
+
+    import pytest as _pytest
+
+    from pmdraft.facts import EventLine, new_event_line
+    from pmdraft.timeline.story import Row, _row
+
+    fields = ("pagerduty", "incident.notified", "Q1", "paged", None, "Ana", {"channel": "sms"})
+    fast = new_event_line(*fields, "https://x/1")
+    plain = EventLine(*fields, "https://x/1")  # type: ignore[arg-type]
+    assert fast == plain and repr(fast) == repr(plain)
+    at = utc(2024, 1, 15, 14)
+    made, built = (
+        _row(at, fast, ("pagerduty",), ("Q1",), ("paged",)),
+        Row(at, plain, ("pagerduty",), ("Q1",), ("paged",)),
+    )
+    assert made == built and repr(made) == repr(built)
+    with _pytest.raises(dataclasses.FrozenInstanceError):
+        fast.summary = "changed"  # type: ignore[misc]
+    with _pytest.raises(dataclasses.FrozenInstanceError):
+        made.at = at  # type: ignore[misc]
