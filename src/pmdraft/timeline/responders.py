@@ -68,24 +68,31 @@ def people(events: Iterable[Event]) -> dict[str, dict[str, list[str]]]:
     """Per incident id: ``assignees`` (assigned, escalated to, or paged) and ``acknowledged_by``."""
     out: dict[str, dict[str, list[str]]] = {}
     for e in events:
+        if e.source != "pagerduty":
+            continue
         kind = e.kind
-        if e.source != "pagerduty" or not kind.startswith("incident."):
+        # A page-out is most of an incident's entries: its one name is added without a list.
+        if kind == INCIDENT_NOTIFIED:
+            entry = out.get(e.ref)
+            if entry is None:
+                entry = out[e.ref] = {"assignees": [], "acknowledged_by": []}
+            user = e.attrs.get("notified_user")
+            if isinstance(user, str) and user not in entry["assignees"]:
+                entry["assignees"].append(user)
+            continue
+        if not kind.startswith("incident."):
             continue
         entry = out.get(e.ref)
         if entry is None:
             entry = out[e.ref] = {"assignees": [], "acknowledged_by": []}
-        names: list[str] = []
-        if kind == INCIDENT_NOTIFIED:
-            user = e.attrs.get("notified_user")
-            if isinstance(user, str):
-                names = [user]
-        elif kind in (INCIDENT_ASSIGNED, INCIDENT_ESCALATED):
+        if kind in (INCIDENT_ASSIGNED, INCIDENT_ESCALATED):
             assignees = e.attrs.get("assignees")
             if isinstance(assignees, str):
-                names = [n.strip() for n in assignees.split(", ") if n.strip()]
+                listed = entry["assignees"]
+                for name in assignees.split(", "):
+                    name = name.strip()
+                    if name and name not in listed:
+                        listed.append(name)
         elif kind == INCIDENT_ACKNOWLEDGED and e.actor and e.actor not in entry["acknowledged_by"]:
             entry["acknowledged_by"].append(e.actor)
-        if names:
-            listed = entry["assignees"]
-            listed += [n for n in names if n not in listed]
     return out
