@@ -178,9 +178,11 @@ def link_alarms(
     services: Sequence[str],
     incident_services: Mapping[str, str | None],
     numbers: Mapping[str, int | None],
+    is_alarm: np.ndarray,
 ) -> list[AlarmLink]:
-    """One link per alarm of the frame, the strongest reason first (see the module's list)."""
-    alarm_rows = np.flatnonzero(frame["kind"].isin(ALARM_KINDS).to_numpy())
+    """One link per alarm of the frame (its rows: ``is_alarm``, from :func:`_kinds`), the
+    strongest reason first (see the module's list)."""
+    alarm_rows = np.flatnonzero(is_alarm)
     if not len(alarm_rows):
         return []
     refs = frame["ref"].to_numpy()
@@ -221,9 +223,12 @@ def link_alarms(
     return links
 
 
-def _incidents(frame: pd.DataFrame) -> tuple[list[str], dict[str, str | None], dict[str, Any]]:
-    """The window's incident refs (first triggered first), each one's service and number."""
-    rows = frame[_kinds(frame)[0]]
+def _incidents(
+    frame: pd.DataFrame, is_incident: np.ndarray
+) -> tuple[list[str], dict[str, str | None], dict[str, Any]]:
+    """The window's incident refs (first triggered first), each one's service and number
+    (the incident rows: ``is_incident``, from :func:`_kinds`)."""
+    rows = frame[is_incident]
     order: dict[str, tuple[int, int]] = {}
     services: dict[str, str | None] = {}
     numbers: dict[str, Any] = {}
@@ -256,7 +261,8 @@ def find_scope(
     ``other_services`` are services known besides the frame's incidents (concurrent incidents
     read apart), so an alarm that names one is linked to it and left out.
     """
-    refs, incident_services, numbers = _incidents(frame)
+    kinds = _kinds(frame)  # which rows are incidents', alarms', deploys': told once
+    refs, incident_services, numbers = _incidents(frame, kinds[0])
     chosen = [r for r in refs if not incidents or r in incidents]
     if service is not None:
         chosen = [r for r in chosen if _fold(incident_services.get(r) or "") == _fold(service)]
@@ -273,7 +279,7 @@ def find_scope(
             ]
         )
     )
-    links = link_alarms(frame, catalog, known, incident_services, numbers)
+    links = link_alarms(frame, catalog, known, incident_services, numbers, kinds[1])
     wanted = {_fold(s) for s in in_services}
     links = [replace(k, in_scope=_linked_in(k, chosen, wanted)) for k in links]
     if not refs and service is None:
@@ -281,7 +287,7 @@ def find_scope(
         return Scope(mask, (), (), tuple(links), incident_services)
     any_linked = any(k.reason is not None and k.in_scope for k in links)
     links = [replace(k, in_scope=not any_linked) if k.reason is None else k for k in links]
-    mask = _mask(frame, chosen, wanted, {k.ref: k.in_scope for k in links})
+    mask = _mask(frame, chosen, wanted, {k.ref: k.in_scope for k in links}, kinds)
     return Scope(mask, tuple(chosen), tuple(in_services), tuple(links), incident_services, service)
 
 
@@ -294,11 +300,16 @@ def _linked_in(link: AlarmLink, chosen: Sequence[str], services: set[str]) -> bo
 
 
 def _mask(
-    frame: pd.DataFrame, chosen: Sequence[str], services: set[str], alarms: Mapping[str, bool]
+    frame: pd.DataFrame,
+    chosen: Sequence[str],
+    services: set[str],
+    alarms: Mapping[str, bool],
+    kinds: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> np.ndarray:
-    """Which rows are in scope: chosen incidents, in-scope alarms and deploys, any other row."""
+    """Which rows are in scope: chosen incidents, in-scope alarms and deploys, any other row
+    (``kinds``: :func:`_kinds` of ``frame``)."""
     ref, service = frame["ref"].to_numpy(), frame["service"].to_numpy()
-    is_incident, is_alarm, is_deploy = _kinds(frame)
+    is_incident, is_alarm, is_deploy = kinds
     mask = np.ones(len(frame), dtype=bool)
     wanted = set(chosen)  # a set, not np.isin: isin compares objects pairwise
     mask[is_incident] = [r in wanted for r in ref[is_incident].tolist()]
