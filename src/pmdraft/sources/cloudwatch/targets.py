@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -22,21 +23,15 @@ def aws_targets(
     endpoint = cfg.endpoint_url or None
     lock = threading.Lock()
     sessions: dict[str, Any] = {}
-    made: list[Any] = []
 
+    @functools.cache
     def config() -> Any:
-        """The clients' botocore ``Config``, made with the first client (under ``lock``): it
-        imports much of botocore (about 65 ms), which a draft's CloudWatch child then does
-        itself, after it is forked, rather than the parent before."""
-        if not made:
-            made.append(
-                boto_config(
-                    retry_mode=cfg.retry_mode,
-                    attempts=cfg.max_attempts,
-                    timeout=cfg.timeout_seconds,
-                )
-            )
-        return made[0]
+        """The clients' botocore ``Config``, made with the first client: it imports much of
+        botocore (about 65 ms), which a draft's CloudWatch child then does itself, after it is
+        forked, rather than the parent before."""
+        return boto_config(
+            retry_mode=cfg.retry_mode, attempts=cfg.max_attempts, timeout=cfg.timeout_seconds
+        )
 
     def session_for(account: CloudWatchAccountConfig, region: str) -> Any:
         # Under the lock, so an account's role is assumed once however many regions start at once.
