@@ -121,25 +121,31 @@ def test_with_another_thread_alive_it_renders_in_process(tmp_path: Path) -> None
 STAGED = """
 import os
 from pmdraft.cli.forked import StagedWrite
-def first():
-    return f"events encoded by {os.getpid()}"
-def join(first, rest):
-    return f"{first} | {rest}"
+class Parts:
+    def opening(self):
+        yield "events encoded "
+        yield f"by {os.getpid()}"
+    def ending(self, rest):
+        return None if rest.startswith("anew") else f" | {rest}"
+    def whole(self, rest):
+        yield f"made anew by {os.getpid()} | "
+        yield rest
+parts = Parts()
 print("parent", os.getpid())
 """
 
 
 @LINUX
-def test_a_staged_file_is_its_first_part_made_in_the_child_joined_to_the_rest_sent_later(
+def test_a_staged_file_is_its_opening_made_in_the_child_and_the_ending_made_from_the_rest(
     tmp_path: Path,
 ) -> None:
-    """The child makes the first part as soon as it is forked; the file, written once the rest
-    is sent, is both parts joined, and appears only on commit."""
+    """The child writes the opening as soon as it is forked; the file, ended once the rest is
+    sent, is the opening and the ending made from the rest, and appears only on commit."""
     said = run(
         tmp_path,
         STAGED
         + """
-w = StagedWrite(out, first, join, parallel=True)
+w = StagedWrite(out, parts, parallel=True)
 print("forked" if w.pid else "in-process")
 w.send("milestones ü " + "x" * 300_000)
 print("before:", out.exists())
@@ -160,6 +166,30 @@ print("whole:", text == f"events encoded by {made_by} | milestones ü " + "x" * 
 
 
 @LINUX
+def test_a_staged_file_whose_rest_does_not_fit_its_opening_is_written_anew_whole(
+    tmp_path: Path,
+) -> None:
+    """The rest says the opening already written is not the one (ending() gives None): the
+    child writes the file anew from whole(rest), with nothing of the first opening left."""
+    said = run(
+        tmp_path,
+        STAGED
+        + """
+w = StagedWrite(out, parts, parallel=True)
+assert w.pid
+w.send("anew: other sources ü")
+w.commit()
+text = out.read_text(encoding="utf-8")
+made_by = text.split()[3]
+print("made by the child:", made_by not in ("", str(os.getpid())))
+print("whole:", text == f"made anew by {made_by} | anew: other sources ü")
+""",
+    )
+    assert said.splitlines()[1:] == ["made by the child: True", "whole: True"]
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+@LINUX
 def test_a_staged_file_whose_rest_never_came_is_an_error_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:
@@ -168,13 +198,13 @@ def test_a_staged_file_whose_rest_never_came_is_an_error_and_leaves_nothing(
         tmp_path,
         STAGED
         + """
-w = StagedWrite(out, first, join, parallel=True)
+w = StagedWrite(out, parts, parallel=True)
 assert w.pid
 try:
     w.commit()
 except OutputError as exc:
     print(exc)
-w = StagedWrite(out, first, join, parallel=True)
+w = StagedWrite(out, parts, parallel=True)
 assert w.pid
 w.abandon()
 print("after abandon:", sorted(p.name for p in out.parent.iterdir()))
@@ -187,22 +217,29 @@ print("after abandon:", sorted(p.name for p in out.parent.iterdir()))
     ]
 
 
-def test_a_staged_file_without_a_fork_is_joined_in_process_on_commit(tmp_path: Path) -> None:
-    """parallel=False: no child; commit writes both parts, the first made here."""
+def test_a_staged_file_without_a_fork_is_made_in_process_on_commit(tmp_path: Path) -> None:
+    """parallel=False: no child; commit writes the opening, made here, and the ending; a rest
+    that does not fit the opening gives the whole file from whole(rest)."""
     said = run(
         tmp_path,
         STAGED
         + """
-w = StagedWrite(out, first, join, parallel=False)
+w = StagedWrite(out, parts, parallel=False)
 print("forked" if w.pid else "in-process")
 w.send("the rest")
 w.commit()
 print(out.read_text(encoding="utf-8"))
+out.unlink()
+w = StagedWrite(out, parts, parallel=False)
+w.send("anew rest")
+w.commit()
+print(out.read_text(encoding="utf-8"))
 """,
     )
-    parent, mode, file = said.splitlines()
+    parent, mode, file, anew = said.splitlines()
     assert mode == "in-process"
     assert file == f"events encoded by {parent.split()[1]} | the rest"
+    assert anew == f"made anew by {parent.split()[1]} | anew rest"
 
 
 DRAFTED = """
@@ -278,18 +315,117 @@ print("files:", sorted(p.name for p in out.parent.iterdir()))
 
 
 @LINUX
+def test_a_draft_whose_sources_changed_after_its_events_were_told_is_written_anew(
+    tmp_path: Path,
+) -> None:
+    """The same events, but the finished draft reports one more source than was told when the
+    child started writing: the opening written is not this draft's, so the child writes the
+    file anew, and it is exactly render_json of that draft."""
+    said = run(
+        tmp_path,
+        DRAFTED
+        + """
+beside = JsonBeside(out, parallel=True)
+draft = build_draft(collected, window, events_ready=beside.events_ready)
+failed = SourceReport("slack", "failed", 0, 1, error="not_in_channel")
+other = replace(draft, reports=(*draft.reports, failed))
+beside.start(other)
+print("early:", beside.early)
+beside.commit()
+text = out.read_text(encoding="utf-8")
+print("other's:", text == render_json(other), "not the first:", text != render_json(draft))
+print("files:", sorted(p.name for p in out.parent.iterdir()))
+""",
+    )
+    assert said == "early: True\nother's: True not the first: True\nfiles: ['x.json']\n"
+
+
+@LINUX
+def test_the_other_incidents_analyses_are_done_by_the_json_child_and_are_the_same(
+    tmp_path: Path,
+) -> None:
+    """With the JSON child forked, the headline incident is analysed here and the two others in
+    the child, which sends them back: the draft's per-incident facts are exactly those of a
+    draft built in one process, and its JSON is still render_json's text."""
+    said = run(
+        tmp_path,
+        DRAFTED
+        + """
+import os
+import pmdraft.draft as drafting
+log = out.with_name("who")
+plain = drafting._per_incident
+def logged(index, analysis_of, refs):
+    with open(log, "a") as said:
+        said.write(f"{'parent' if os.getpid() == PARENT else 'child'} {list(refs)}\\n")
+    return plain(index, analysis_of, refs)
+PARENT = os.getpid()
+drafting._per_incident = logged
+beside = JsonBeside(out, parallel=True)
+draft = build_draft(collected, window, events_ready=beside.events_ready)
+beside.start(draft)
+beside.commit()
+print(sorted(log.read_text().splitlines()))
+log.unlink()
+alone = build_draft(collected, window)
+print("same facts:", draft.per_incident == alone.per_incident, len(draft.per_incident))
+print("same JSON:", out.read_text(encoding="utf-8") == render_json(alone))
+""",
+    )
+    assert said.splitlines() == [
+        "[\"child ['Q1', 'Q2']\", \"parent ['Q0']\"]",
+        "same facts: True 3",
+        "same JSON: True",
+    ]
+
+
+@LINUX
+def test_an_aside_that_fails_in_the_child_gives_no_result_and_the_file_is_still_written(
+    tmp_path: Path,
+) -> None:
+    """The child does the parent's aside first and sends its result back; when the aside
+    raises there, aside_result() is None (the parent does the work itself) and the file is
+    written as ever."""
+    said = run(
+        tmp_path,
+        STAGED
+        + """
+w = StagedWrite(out, parts, aside=lambda: ("done by", os.getpid()), parallel=True)
+print("result by the child:", w.aside_result() == ("done by", w.pid))
+w.send("rest")
+w.commit()
+def failing():
+    raise RuntimeError("no")
+out.unlink()
+w = StagedWrite(out, parts, aside=failing, parallel=True)
+print("failed:", w.aside_result())
+w.send("rest")
+w.commit()
+print(out.read_text(encoding="utf-8").endswith(" | rest"))
+""",
+    )
+    assert said.splitlines()[1:] == ["result by the child: True", "failed: None", "True"]
+
+
+@LINUX
 def test_a_staged_child_that_fails_is_an_error_naming_the_file_and_the_sender_does_not_hang(
     tmp_path: Path,
 ) -> None:
-    """The first part raises in the child while the parent sends 5 MB of rest: commit() returns
-    the child's error as an OutputError, and nothing is left behind."""
+    """The opening raises in the child, half written, while the parent sends 5 MB of rest:
+    commit() returns the child's error as an OutputError, and nothing is left behind."""
     said = run(
         tmp_path,
         """
 from pmdraft.cli.forked import StagedWrite
-def first():
-    raise ValueError("an event could not be encoded")
-w = StagedWrite(out, first, lambda a, b: a + b, parallel=True)
+class Failing:
+    def opening(self):
+        yield "half an opening"
+        raise ValueError("an event could not be encoded")
+    def ending(self, rest):
+        return rest
+    def whole(self, rest):
+        yield rest
+w = StagedWrite(out, Failing(), parallel=True)
 assert w.pid
 w.send("y" * 5_000_000)
 try:
@@ -314,7 +450,7 @@ def refused():
     raise BlockingIOError(11, "Resource temporarily unavailable")
 os.fork = refused
 fds = len(os.listdir("/proc/self/fd"))
-w = StagedWrite(out, first, join, parallel=True)
+w = StagedWrite(out, parts, parallel=True)
 w.send("the rest")
 print("staged:", "forked" if w.pid else "in-process")
 w.commit()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .config import Config
 from .facts import Refire, RelatedMatch
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .timeline import Analysis, Row
     from .timeline.concurrent import Concurrent, IncidentFacts
     from .timeline.responders import Responder
-    from .timeline.scope import CatalogService, Scope
+    from .timeline.scope import CatalogService, IncidentRows, Scope
     from .timeline.suspects import Suspects
 
 TIMELINE_MODULES = (
@@ -40,9 +40,32 @@ TIMELINE_MODULES = (
 )
 """What building a draft imports (pandas, numpy): imported while the sources are read."""
 
-EventsReady = Callable[[tuple[Event, ...], tuple[bool, ...]], None]
-"""Told a draft's events and their in-scope flags as soon as both are final
-(:func:`build_draft`'s ``events_ready``)."""
+
+@dataclass(frozen=True)
+class Settled:
+    """What of a draft is final before its milestones are worked out (told to
+    :func:`build_draft`'s ``events_ready``): the same values the finished :class:`Draft` has."""
+
+    window: Window
+    reports: tuple[SourceReport, ...]
+    events: tuple[Event, ...]
+    in_scope: tuple[bool, ...]
+
+
+_T = TypeVar("_T")
+
+
+class EventsReady(Protocol):
+    """Told a draft's window, source reports, events and their in-scope flags as soon as all
+    are final (:func:`build_draft`'s ``events_ready``), with ``aside``: a piece of the draft's
+    own work (every in-scope incident's analysis but the headline's) that may run elsewhere
+    meanwhile. It returns how to wait for ``aside``'s result (``None`` from that: not done,
+    after all), or ``None`` when ``aside`` runs nowhere; either way the draft then does that
+    work itself."""
+
+    def __call__(
+        self, settled: Settled, aside: Callable[[], _T]
+    ) -> Callable[[], _T | None] | None: ...
 
 
 def _no_concurrent() -> Concurrent:
@@ -245,9 +268,10 @@ def build_draft(
     the in-scope rows only (:mod:`pmdraft.timeline.scope`): the headline ones from the first
     triggered incident in scope, each incident's own in :attr:`Draft.per_incident`.
 
-    ``events_ready`` is called once the draft's :attr:`~Draft.events` and
-    :attr:`~Draft.in_scope` are final, before the milestones are worked out (the CLI starts
-    writing the JSON draft's events then, see :mod:`pmdraft.cli.forked`).
+    ``events_ready`` is told the draft's :attr:`~Draft.window`, :attr:`~Draft.reports`,
+    :attr:`~Draft.events` and :attr:`~Draft.in_scope` (a :class:`Settled`) once they are final,
+    before the milestones are worked out (the CLI starts writing the JSON draft's opening and
+    events then, see :mod:`pmdraft.cli.forked`).
     """
     from .timeline import analyse, build_rows, frame_events
     from .timeline.columns import Columns
@@ -277,8 +301,7 @@ def build_draft(
 
     all_events = tuple(frame_events(frame, (current, positions)))
     in_scope = tuple(scope.mask.tolist())
-    if events_ready is not None:
-        events_ready(all_events, in_scope)
+    reports = tuple(collected.reports)
     columns = Columns(frame)  # the frame's columns, taken once for every incident's analysis
     failed_sources = [r.name for r in collected.reports if r.status == "failed"]
 
@@ -294,9 +317,18 @@ def build_draft(
             long_lookback=long_lookback,
         )
 
+    index = _incident_index(frame, scope)
+
+    def the_others() -> tuple[IncidentFacts, ...]:
+        """Every in-scope incident's own analysis but the headline's (the first's)."""
+        return _per_incident(index, analysis_of, scope.incidents[1:])
+
+    others = None
+    if events_ready is not None:
+        others = events_ready(Settled(window, reports, all_events, in_scope), the_others)
     inner_rows = scope.mask.nonzero()[0] if scope.partial else None
-    per_incident = _per_incident(frame, scope, analysis_of)
-    analysis = per_incident[0].analysis if per_incident else analysis_of(inner_rows)
+    headline = _per_incident(index, analysis_of, scope.incidents[:1])
+    analysis = headline[0].analysis if headline else analysis_of(inner_rows)
     inner = frame[scope.mask].reset_index(drop=True) if scope.partial else frame
     kept = tuple(e for e, keep in zip(all_events, in_scope, strict=True) if keep)
     series = collected.series
@@ -306,12 +338,12 @@ def build_draft(
     incidents = _incidents(kept)
     rel = collected.related
     rows = build_rows(inner, analysis.marks, flap_transitions=flap_transitions, flap_span=flap_span)
-    return Draft(
+    draft = Draft(
         window=window,
         events=all_events,
         analysis=analysis,
         rows=tuple(rows),
-        reports=tuple(collected.reports),
+        reports=reports,
         generated_at=generated_at,
         incidents=incidents,
         responders=tuple(responders(kept)),
@@ -321,45 +353,60 @@ def build_draft(
         series=series,
         in_scope=in_scope,
         scope=scope,
-        per_incident=per_incident,
         concurrent=concurrent_activity(frame, scope, how.listed, how.listed_error),
         refires=tuple(refires(inner)),
     )
+    # The other incidents' analyses last: done elsewhere meanwhile, they are ready by now.
+    told = others() if others is not None else None
+    return replace(draft, per_incident=(*headline, *(the_others() if told is None else told)))
 
 
-def _per_incident(
-    frame: Any, scope: Scope, analysis_of: Callable[[Any], Analysis]
-) -> tuple[IncidentFacts, ...]:
-    """Each in-scope incident's own analysis (its rows: :meth:`.timeline.scope.IncidentRows.of`).
+@dataclass(frozen=True)
+class _IncidentIndex:
+    """Where each in-scope incident's rows are, and its number, worked out once for every
+    incident's analysis (before the JSON draft's child is forked, so that neither process reads
+    the whole frame for them again)."""
 
-    The frame is indexed once (:func:`.timeline.scope.incident_rows`), so each incident costs
-    its own rows, not the frame's.
-    """
-    from .timeline.concurrent import IncidentFacts
+    rows: IncidentRows | None
+    """The rows by whose they are; ``None`` when the one incident's rows are all the frame's."""
+    numbers: Mapping[str, int | None]
+    """Incident ref -> its number: the last one its rows give."""
+
+
+def _incident_index(frame: Any, scope: Scope) -> _IncidentIndex:
+    """:class:`_IncidentIndex` of ``frame``'s in-scope incidents (see
+    :func:`.timeline.scope.incident_rows`)."""
     from .timeline.scope import incident_rows
 
-    # Each in-scope incident's number: the last one its rows give (read from the last row back).
+    # Each incident's number: the last one its rows give (read from the last row back).
     wanted = set(scope.incidents)
-    numbers: dict[str, Any] = {}
+    numbers: dict[str, int | None] = {}
     refs, attrs_of = frame["ref"].tolist(), frame["attrs"].tolist()
     for ref, attrs in zip(reversed(refs), reversed(attrs_of), strict=True):
         if ref in wanted and ref not in numbers:
             number = attrs.get("incident_number")
             if number is not None:
-                numbers[str(ref)] = number
+                numbers[str(ref)] = number if isinstance(number, int) else None
     whole = len(scope.incidents) == 1 and not scope.partial
-    index = incident_rows(frame, scope) if scope.incidents and not whole else None
-    out = []
-    for ref in scope.incidents:
-        number = numbers.get(ref)
-        out.append(
-            IncidentFacts(
-                ref,
-                number if isinstance(number, int) else None,
-                analysis_of(None if index is None else index.of(ref)),
-            )
+    rows = incident_rows(frame, scope) if scope.incidents and not whole else None
+    return _IncidentIndex(rows, numbers)
+
+
+def _per_incident(
+    index: _IncidentIndex, analysis_of: Callable[[Any], Analysis], refs: Sequence[str]
+) -> tuple[IncidentFacts, ...]:
+    """The own analysis of each in-scope incident of ``refs`` (its rows:
+    :meth:`.timeline.scope.IncidentRows.of`): each incident costs its own rows, not the
+    frame's."""
+    from .timeline.concurrent import IncidentFacts
+
+    rows = index.rows
+    return tuple(
+        IncidentFacts(
+            ref, index.numbers.get(ref), analysis_of(None if rows is None else rows.of(ref))
         )
-    return tuple(out)
+        for ref in refs
+    )
 
 
 def make_draft(

@@ -7,13 +7,15 @@ prefix. Every write is whole: a temporary file and a rename on disk, one ``PutOb
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
 import tempfile
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from .errors import InputError, OutputError
 
@@ -128,19 +130,29 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     survive. The file gets the mode a plain ``open()`` would give (``0o666 & ~umask``). The
     folder must exist: a missing one is an ``OutputError`` naming it, never made silently.
     """
+    # Text is encoded here rather than through a text-mode file: the same UTF-8 bytes, with no
+    # newline translation, and one binary handle whatever ``data`` is.
+    raw = data if isinstance(data, bytes) else data.encode("utf-8")
+    with atomic_file(path) as handle:
+        handle.write(raw)
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A binary file to write ``path``'s content into, piece by piece: it is a temporary file
+    beside ``path`` that becomes ``path`` (fsync, then a rename) only when the block ends
+    without an error; on an error it is removed and ``path`` is untouched. As
+    :func:`write_atomic`: the mode of a plain ``open()``, and the folder must exist."""
     path = path.expanduser()
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise OutputError(
             f"{path} could not be written: the folder {directory} does not exist; create it first"
         )
-    # Text is encoded here rather than through a text-mode file: the same UTF-8 bytes, with no
-    # newline translation, and one binary handle whatever ``data`` is.
-    raw = data if isinstance(data, bytes) else data.encode("utf-8")
     fd, tmp = _create_temp(directory, path.name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -162,3 +162,24 @@ def test_the_json_rest_sent_on_one_line_is_indented_as_the_draft_writes_it(
     assert json_around_indented(_compact()(record)) == json.dumps(
         record, indent=2, ensure_ascii=False
     )
+
+
+@settings(deadline=None)
+@given(count=st.integers(min_value=0, max_value=9), size=st.integers(min_value=1, max_value=4))
+def test_the_json_events_written_piece_by_piece_are_the_whole_array(count: int, size: int) -> None:
+    """The JSON draft's child writes the events array in pieces of ``size`` events: joined,
+    they are exactly the array's text, with none, one, a piece's worth or more events, and the
+    draft reads back every event once, in order, with its in-scope flag."""
+    from pmdraft.render.structured import json_event_pieces, json_events
+
+    at = datetime(2024, 1, 15, 14, tzinfo=UTC)
+    events = [
+        Event(at + timedelta(seconds=i), "deploys", "deploy.succeeded", f"d{i}", f'v{i} "ü"')
+        for i in range(count)
+    ]
+    flags = [i % 2 == 0 for i in range(count)]
+    text = "".join(json_event_pieces(events, flags, size))
+    assert text == json_events(events, flags)
+    assert [(e["ref"], e["in_scope"]) for e in json.loads(text)] == [
+        (f"d{i}", i % 2 == 0) for i in range(count)
+    ]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -29,6 +30,11 @@ from .write import (
     start_graphs,
     write_graphs,
 )
+
+if TYPE_CHECKING:
+    from ..draft import Settled
+
+_T = TypeVar("_T")
 
 
 @click.command()
@@ -207,8 +213,9 @@ class JsonBeside:
     rendered; it appears only once that draft is written (:mod:`.forked`).
 
     The child is forked as soon as the draft's events are final (:meth:`events_ready`, called
-    by the draft's build), encodes them while the parent finishes the draft, and is sent the
-    rest of the JSON once it is built (:meth:`start`), on one line, to indent itself. Where it
+    by the draft's build), writes the JSON's opening and events while the parent finishes the
+    draft (:class:`~pmdraft.render.structured.JsonInParts`), and is sent the rest of the JSON
+    once it is built (:meth:`start`), on one line, to indent and end the file with. Where it
     could not fork then (no spare CPU, another thread alive), the whole JSON is rendered at
     :meth:`start` as :class:`ForkedWrite` does (in a child forked then, or in-process at
     :meth:`commit`).
@@ -219,7 +226,7 @@ class JsonBeside:
         self.path = path
         self.parallel = parallel
         self._staged: StagedWrite | None = None
-        self._given: tuple[Any, Any] = ((), ())
+        self._settled: Settled | None = None
         self._writer: ForkedWrite | None = None
 
     @property
@@ -227,27 +234,34 @@ class JsonBeside:
         """Whether the events are encoded by the child forked at :meth:`events_ready`."""
         return self._staged is not None or isinstance(self._writer, StagedWrite)
 
-    def events_ready(self, events: tuple[Any, ...], in_scope: tuple[bool, ...]) -> None:
-        """Fork the child that encodes the events (see the class)."""
-        from ..render.structured import json_around_indented, json_events, json_with_events
+    def events_ready(
+        self, settled: Settled, aside: Callable[[], _T]
+    ) -> Callable[[], _T | None] | None:
+        """Fork the child that writes the JSON's opening and events (see the class), after it
+        has done ``aside`` for the draft (the other incidents' analyses: the child has the time
+        while the parent works out the timeline). Returns how to wait for ``aside``'s result;
+        ``None`` when nothing was forked (the draft does that work itself)."""
+        from ..render.structured import JsonInParts
 
-        staged = StagedWrite(
-            self.path,
-            lambda: json_events(events, in_scope),
-            lambda array, around: json_with_events(json_around_indented(around), array),
-            parallel=self.parallel,
-        )
-        if staged.pid is not None:
-            self._staged, self._given = staged, (events, in_scope)
+        staged = StagedWrite(self.path, JsonInParts(settled), aside=aside, parallel=self.parallel)
+        if staged.pid is None:
+            return None
+        self._staged, self._settled = staged, settled
+        return lambda: cast("_T | None", staged.aside_result())
 
     def start(self, result: Any) -> None:
-        """The finished draft: the rest of the JSON goes to the child that encodes the events;
+        """The finished draft: the rest of the JSON goes to the child that wrote the events;
         without one (or for a draft whose events are not those), the whole JSON is rendered."""
         from ..render.structured import json_around_compact, render_json
 
         staged, self._staged = self._staged, None
-        events, in_scope = self._given
-        if staged is not None and result.events is events and result.in_scope is in_scope:
+        settled = self._settled
+        if (
+            staged is not None
+            and settled is not None
+            and result.events is settled.events
+            and result.in_scope is settled.in_scope
+        ):
             # On one line: the child indents it (the parent's time is the draft's critical path).
             staged.send(json_around_compact(result))
             self._writer = staged

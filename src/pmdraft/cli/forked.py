@@ -1,7 +1,8 @@
 """Render and write one file in a forked child while the parent goes on (the JSON draft beside
 the Markdown one). :class:`StagedWrite` forks earlier, as soon as the draft's events are final,
-and joins the rest of the file to them once the parent sends it (the JSON draft's events, nine
-tenths of it, are encoded while the parent finishes the draft).
+writes the file's opening and events then, and ends the file once the parent sends the rest (the
+JSON draft's events, nine tenths of it, are encoded and written while the parent finishes the
+draft).
 
 The busy month's JSON draft is 25 MB: rendering and writing it takes about as long as the
 Markdown draft, on one CPU, after collection has finished. :class:`ForkedWrite` renders it in a
@@ -20,7 +21,7 @@ warm-up thread that imports the renderers is given :data:`JOIN_S` to finish) and
 as before. The child only encodes text and writes a file: no imports, no logging, no network.
 
 The file appears only when the parent commits it (:meth:`ForkedWrite.commit`): the child writes
-a hidden staging file (whole, through :func:`pmdraft.output.write_atomic`) and the parent renames
+a hidden staging file (whole, through :func:`pmdraft.output.atomic_file`) and the parent renames
 it into place, so a child that fails or a Markdown draft that could not be rendered leaves no
 file, never a half one. A child's failure comes back as its error text and is raised as an
 :class:`~pmdraft.errors.OutputError` in the parent (exit 1).
@@ -32,15 +33,17 @@ import contextlib
 import gc
 import glob
 import os
+import pickle
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Protocol
 
 from ..apart import fork_safe
 from ..errors import OutputError
-from ..output import write_atomic
+from ..output import atomic_file, write_atomic
 from ..warm import THREAD_NAME
 
 JOIN_S = 1.0
@@ -152,7 +155,7 @@ class ForkedWrite:
             gc.disable()
             status = 0
             try:
-                write_atomic(self._staging, self._child_text())
+                self._child_write()
             except BaseException as exc:  # everything goes back to the parent as text
                 status = _FAILED
                 message = str(exc) or type(exc).__name__
@@ -162,9 +165,9 @@ class ForkedWrite:
         os.close(write)
         self.pid, self._errors = pid, read
 
-    def _child_text(self) -> str | bytes:
-        """What the child writes (it runs only there)."""
-        return self._render()
+    def _child_write(self) -> None:
+        """The child writes its file, whole, to the staging path (it runs only there)."""
+        write_atomic(self._staging, self._render())
 
     def commit(self) -> None:
         """Wait for the child and move its file into place (or render and write here)."""
@@ -221,15 +224,51 @@ class ForkedWrite:
         return status, message or f"the process writing it exited with status {status}"
 
 
-class StagedWrite(ForkedWrite):
-    """A file written in two parts: the child makes ``first()`` as soon as it is forked, then
-    waits for the rest of the text (:meth:`send`) and writes ``join(first(), rest)``.
+ANSWER_PIPE = 1 << 20
+"""Bytes the pipe that takes the child's ``aside`` result back is asked to hold (Linux's
+default most, ``/proc/sys/fs/pipe-max-size``): the busy month's 300 incidents' analyses are
+about 160 kB, which a default 64 kB pipe would take only as the parent's thread reads it, the
+child waiting meanwhile (the thread waits for the parent's busy main thread to let it run)."""
 
-    The JSON draft: its events (nine tenths of its 25 MB in the busy month) are final once the
-    frame and its scope are, while the rest (milestones, incidents) needs the whole draft; so
-    the child encodes the events while the parent works out the milestones, and only joins the
-    small rest to them when the parent sends it. Without a fork it does both at :meth:`commit`,
-    in-process, as :class:`ForkedWrite` does.
+
+def _widen(fd: int) -> None:
+    """Ask the pipe ``fd`` to hold :data:`ANSWER_PIPE` bytes; where it cannot (another
+    system, a lower limit), it stays as it is: the result is only slower to come."""
+    with contextlib.suppress(ImportError, AttributeError, OSError):
+        import fcntl  # not on every system (this forks only on Linux, where it is)
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, ANSWER_PIPE)  # type: ignore[attr-defined,unused-ignore]
+
+
+class Staged(Protocol):
+    """A file's text in stages (:class:`StagedWrite`): its opening, final early and written as
+    it is made, and its ending, made from a rest of the text that comes later."""
+
+    def opening(self) -> Iterable[str]:
+        """The file's first text, in pieces (each written as soon as it is made)."""
+
+    def ending(self, rest: str) -> str | None:
+        """The file's last text, made from ``rest``; ``None`` when ``rest`` says the opening
+        should have been another (then the file is :meth:`whole` instead)."""
+
+    def whole(self, rest: str) -> Iterable[str]:
+        """The whole file's text, in pieces, from ``rest``."""
+
+
+class StagedWrite(ForkedWrite):
+    """A file written in stages: the child writes ``parts.opening()`` as soon as it is forked,
+    piece by piece as they are made, then waits for the rest of the text (:meth:`send`) and
+    ends the file with ``parts.ending(rest)``.
+
+    The JSON draft: its opening and events (nine tenths of its 25 MB in the busy month) are
+    final once the frame and its scope are, while the rest (milestones, incidents) needs the
+    whole draft; so the child encodes and writes the events while the parent works out the
+    milestones, and only the small ending is left once the parent sends the rest. Written piece
+    by piece, the 25 MB are never one string, nor copied into another (each copy of fresh
+    memory costs its page faults). Should the rest say the opening was not the one to write,
+    the child writes ``parts.whole(rest)`` instead. Without a fork it makes the whole text at
+    :meth:`commit`, in-process, as :class:`ForkedWrite` does. The file is written through
+    :func:`~pmdraft.output.atomic_file`: it is whole, or not there.
 
     The rest goes through a pipe, written by a thread of the parent's so that the parent never
     waits for a child still encoding; it is sent with its length, and a child that reads less
@@ -239,46 +278,119 @@ class StagedWrite(ForkedWrite):
     def __init__(
         self,
         path: Path,
-        first: Callable[[], str],
-        join: Callable[[str, str], str | bytes],
+        parts: Staged,
         *,
+        aside: Callable[[], object] | None = None,
         join_s: float = JOIN_S,
         parallel: bool | None = None,
     ) -> None:
-        self._first, self._join = first, join
+        """``aside``: a piece of the parent's own work the child does first, before its
+        opening, and sends back pickled (:meth:`aside_result`)."""
+        self._parts = parts
+        self._aside = aside
         self._rest: str | None = None
         self._inbox: int | None = None
         self._outbox: int | None = None
         self._sender: threading.Thread | None = None
+        self._answer: int | None = None
+        """The child's end of the pipe that takes ``aside``'s result back."""
+        self._heard: int | None = None
+        """The parent's end of that pipe (read by :meth:`_listen`'s thread)."""
+        self._answered: list[bytes] = []
+        self._listener: threading.Thread | None = None
         super().__init__(path, self._in_process, join_s=join_s, parallel=parallel)
 
     def _in_process(self) -> str | bytes:
-        if self._rest is None:
+        rest = self._rest
+        if rest is None:
             raise OutputError("the rest of the file was never sent")
-        return self._join(self._first(), self._rest)
+        ending = self._parts.ending(rest)
+        if ending is None:
+            return "".join(self._parts.whole(rest))
+        return "".join(self._parts.opening()) + ending
 
     def _fork(self) -> None:
         inbox, outbox = self._inbox, self._outbox = os.pipe()
+        heard, self._answer = os.pipe() if self._aside is not None else (None, None)
+        self._heard = heard
+        if self._answer is not None:
+            _widen(self._answer)
         try:
             super()._fork()
         except OSError:
-            os.close(inbox)
-            os.close(outbox)
-            self._inbox = self._outbox = None
+            for fd in (inbox, outbox, heard, self._answer):
+                if fd is not None:
+                    os.close(fd)
+            self._inbox = self._outbox = self._answer = None
             raise
         os.close(inbox)
         self._inbox = None
+        if heard is not None:
+            assert self._answer is not None
+            os.close(self._answer)
+            self._answer = self._heard = None
+            # Read by a thread as it comes, so the child never waits for the parent to read.
+            self._listener = threading.Thread(
+                target=self._listen, args=(heard,), name="pmdraft-aside", daemon=True
+            )
+            self._listener.start()
 
-    def _child_text(self) -> str | bytes:
+    def _listen(self, heard: int) -> None:
+        with os.fdopen(heard, "rb") as answer:
+            self._answered.append(answer.read())
+
+    def aside_result(self) -> object | None:
+        """What ``aside`` returned in the child; ``None`` without a child, or when ``aside``
+        raised there (then the parent does that work itself: the same result or error)."""
+        if self._listener is None:
+            return None
+        self._listener.join()
+        self._listener = None
+        data = b"".join(self._answered)
+        self._answered.clear()
+        # The child is this process's own fork: its pickle is made by pmdraft's own code.
+        return pickle.loads(data) if data else None
+
+    def _child_aside(self) -> None:
+        """The child does ``aside`` and sends its result back (nothing, if it raised)."""
+        assert self._aside is not None and self._answer is not None and self._heard is not None
+        os.close(self._heard)
+        with os.fdopen(self._answer, "wb") as answer:
+            try:
+                result = pickle.dumps(self._aside(), protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # the parent does the work itself, and meets the error there
+                return
+            with contextlib.suppress(BrokenPipeError):  # a parent gone wants no answer
+                answer.write(result)
+
+    def _child_write(self) -> None:
         assert self._inbox is not None and self._outbox is not None
         os.close(self._outbox)
-        first = self._first()
+        if self._aside is not None:
+            self._child_aside()
+        with atomic_file(self._staging) as handle:
+            for piece in self._parts.opening():
+                handle.write(piece.encode("utf-8"))
+            rest = self._received()
+            ending = self._parts.ending(rest)
+            if ending is not None:
+                handle.write(ending.encode("utf-8"))
+                return
+            # The opening written is not this draft's: the file is written anew.
+            handle.seek(0)
+            handle.truncate()
+            for piece in self._parts.whole(rest):
+                handle.write(piece.encode("utf-8"))
+
+    def _received(self) -> str:
+        """The rest, as the parent sent it (the child reads it once its opening is written)."""
+        assert self._inbox is not None
         with os.fdopen(self._inbox, "rb") as inbox:
             data = inbox.read()
         size = int.from_bytes(data[:8], "big")
         if len(data) != 8 + size:
             raise OutputError("the draft was not finished, so its file was not written")
-        return self._join(first, data[8:].decode("utf-8"))
+        return data[8:].decode("utf-8")
 
     def send(self, rest: str) -> None:
         """Give the rest of the text: to the child (by a thread: this returns at once), or kept
@@ -302,6 +414,13 @@ class StagedWrite(ForkedWrite):
 
         self._sender = threading.Thread(target=write_all, name="pmdraft-send", daemon=True)
         self._sender.start()
+
+    def _wait(self) -> tuple[int, str]:
+        status = super()._wait()
+        if self._listener is not None:  # the child has exited: its answer has ended
+            self._listener.join()
+            self._listener = None
+        return status
 
     def _sent(self) -> None:
         if self._sender is not None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from ..facts import EventLine, Milestone, RelatedMatch
 from ..heap import gc_paused
-from ..model import Attrs, Event, iso_z
+from ..model import Attrs, Event, Window, iso_z
 from ..timeline.milestones import MILESTONES
 from ..timeline.suspects import Lead, Suspects
 from ..words import SUSPECTS_NOTE, line_text, milestone_rule, notes, reasons, related_reasons
@@ -25,7 +25,8 @@ from .scope_json import scope_record
 from .text import inline
 
 if TYPE_CHECKING:
-    from ..draft import Draft
+    from ..draft import Draft, Settled
+    from ..pipeline import SourceReport
 
 SCHEMA = "pmdraft/draft-2"
 
@@ -95,12 +96,19 @@ def _in_scope(events: Sequence[Event], in_scope: Sequence[bool]) -> Sequence[boo
     return in_scope or [True] * len(events)
 
 
+def _opening(window: Window, reports: Sequence[SourceReport]) -> dict[str, Any]:
+    """What the JSON draft says before its events (final once collection has ended)."""
+    return {
+        "schema": SCHEMA,
+        "window": {"since": iso_z(window.since), "until": iso_z(window.until)},
+        "sources": [r.to_record() for r in reports],
+    }
+
+
 def _record(draft: Draft, events: Any) -> dict[str, Any]:
     """:func:`draft_record` with ``events`` in its place (the records, or a stand-in)."""
     return {
-        "schema": SCHEMA,
-        "window": {"since": iso_z(draft.window.since), "until": iso_z(draft.window.until)},
-        "sources": [r.to_record() for r in draft.reports],
+        **_opening(draft.window, draft.reports),
         "events": events,
         "milestones": {
             name: (
@@ -243,6 +251,65 @@ def json_events(events: Sequence[Event], in_scope: Sequence[bool]) -> str:
     """The JSON draft's ``events`` array, one event a line (``in_scope`` empty: all in scope,
     as for a draft built without a scope)."""
     return _array(event_lines(events, _in_scope(events, in_scope)))
+
+
+EVENT_PIECE = 2000
+"""Events per piece of :func:`json_event_pieces` (about 1.4 MB of text in the busy month)."""
+
+
+def json_event_pieces(
+    events: Sequence[Event], in_scope: Sequence[bool], size: int = EVENT_PIECE
+) -> Iterator[str]:
+    """:func:`json_events`' text in pieces of ``size`` events (joined, the same text), so that a
+    large draft's array can be written as it is encoded, never whole in memory."""
+    if not events:
+        yield "[]"
+        return
+    flags = _in_scope(events, in_scope)
+    yield "[\n    "
+    for start in range(0, len(events), size):
+        piece = slice(start, start + size)
+        body = ",\n    ".join(event_lines(events[piece], flags[piece]))
+        yield body if start == 0 else ",\n    " + body
+    yield "\n  ]"
+
+
+class JsonInParts:
+    """The JSON draft written in three parts (:class:`pmdraft.cli.forked.StagedWrite`): its
+    opening (schema, window, sources) and events as soon as those are final, while the draft is
+    still being built; its ending (milestones, incidents, the rest) from the finished draft's
+    JSON around the events (:func:`json_around_compact`, sent on one line). Joined, the text is
+    :func:`render_json`'s."""
+
+    def __init__(self, settled: Settled) -> None:
+        self.settled = settled
+        record = {**_opening(settled.window, settled.reports), "events": _EVENTS}
+        self._head = _split(json.dumps(record, indent=2, ensure_ascii=False))[0]
+
+    def opening(self) -> Iterator[str]:
+        """The text up to the events' end, piece by piece."""
+        yield self._head
+        yield from json_event_pieces(self.settled.events, self.settled.in_scope)
+
+    def ending(self, rest: str) -> str | None:
+        """The text after the events, from the finished draft's :func:`json_around_compact`;
+        ``None`` when that draft's opening is not the one written (then :meth:`whole`)."""
+        head, tail = _split(json_around_indented(rest))
+        return tail if head == self._head else None
+
+    def whole(self, rest: str) -> Iterator[str]:
+        """The whole text, from :func:`json_around_compact`'s ``rest``."""
+        head, tail = _split(json_around_indented(rest))
+        yield head
+        yield from json_event_pieces(self.settled.events, self.settled.in_scope)
+        yield tail
+
+
+def _split(around: str) -> tuple[str, str]:
+    """:func:`json_around_events`' text cut where the events go: before, and after (with the
+    file's last newline, as :func:`json_with_events` ends it)."""
+    head, tail = around.split(json.dumps(_EVENTS), 1)
+    return head, tail + "\n"
 
 
 def json_around_events(draft: Draft) -> str:
