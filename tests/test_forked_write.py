@@ -292,6 +292,34 @@ print("events:", out.read_text(encoding="utf-8").count('"source": "pagerduty"'))
 
 
 @LINUX
+def test_event_lines_begun_while_other_sources_were_read_give_render_json_s_text(
+    tmp_path: Path,
+) -> None:
+    """The events' line heads made while another source was still read (all of them, or only
+    the first 500 when the other source ended then): the JSON beside is still exactly
+    render_json of the finished draft."""
+    said = run(
+        tmp_path,
+        DRAFTED
+        + """
+for looks in (None, 1):
+    beside = JsonBeside(out, parallel=True)
+    asked = []
+    def reading():
+        asked.append(1)
+        return looks is None or len(asked) <= looks
+    beside.meanwhile("pagerduty", events, reading)
+    draft = build_draft(collected, window, events_ready=beside.events_ready)
+    beside.start(draft)
+    beside.commit()
+    print(len(beside._known), out.read_text(encoding="utf-8") == render_json(draft))
+    out.unlink()
+""",
+    )
+    assert said == "3000 True\n500 True\n"
+
+
+@LINUX
 def test_a_draft_whose_events_are_not_those_it_was_told_is_rendered_whole(
     tmp_path: Path,
 ) -> None:

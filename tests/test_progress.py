@@ -72,3 +72,64 @@ def test_progress_line_names_each_source() -> None:
         [SourceProgress("cloudwatch", 3, 1200, True), SourceProgress("pagerduty", 41, 3500, False)]
     )
     assert line == "pmdraft: cloudwatch 3 req 1,200 events done | pagerduty 41 req 3,500 events"
+
+
+class QuickSource:
+    """A source that yields its events at once."""
+
+    def __init__(self, name: str, count: int) -> None:
+        self.name, self.count, self.requests = name, count, 1
+
+    def collect(self, window: Window) -> Iterator[Event]:
+        for i in range(self.count):
+            yield Event(T0 + timedelta(seconds=i), "deploys", "deploy.started", f"q{i}", "x")
+
+
+def test_meanwhile_gets_a_finished_source_s_events_while_another_still_reads() -> None:
+    """The quick source's events are given to ``meanwhile`` while the gated one still reads:
+    reading() is true until the gated source is done, then false; the result is unchanged and
+    the gated source, done last, is given to no one."""
+    gate = threading.Event()
+    told: list[tuple[str, int, bool]] = []
+    after: list[bool] = []
+
+    def meanwhile(name: str, events: object, reading: object) -> None:
+        assert callable(reading)
+        told.append((name, len(events), reading()))  # type: ignore[arg-type]
+        gate.set()  # the gated source may end now
+        while reading():
+            threading.Event().wait(0.001)
+        after.append(reading())
+
+    result = collect(
+        [GatedSource("slow", gate), QuickSource("quick", 3)], WINDOW, meanwhile=meanwhile
+    )
+    assert told == [("quick", 3, True)]
+    assert after == [False]
+    assert [e.ref for e in result.events] == ["slow0", "slow1", "q0", "q1", "q2"]
+    assert [r.name for r in result.reports] == ["slow", "quick"]
+
+
+def test_progress_goes_on_while_meanwhile_works() -> None:
+    """While ``meanwhile`` works, each reading() it asks lets a due progress report out, so the
+    status line keeps moving."""
+    gate = threading.Event()
+    seen: list[list[SourceProgress]] = []
+
+    def meanwhile(name: str, events: object, reading: object) -> None:
+        assert callable(reading)
+        while reading() and len(seen) < 3:
+            threading.Event().wait(0.005)
+        gate.set()
+
+    collect(
+        [GatedSource("slow", gate), QuickSource("quick", 1)],
+        WINDOW,
+        progress=seen.append,
+        progress_after=0,
+        progress_every=0.001,
+        meanwhile=meanwhile,
+    )
+    assert len(seen) >= 4  # three while meanwhile worked, and the last one
+    assert SourceProgress("quick", 1, 1, True) in seen[0]
+    assert seen[-1] == [SourceProgress("slow", 2, 2, True), SourceProgress("quick", 1, 1, True)]

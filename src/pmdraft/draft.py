@@ -15,7 +15,14 @@ from .config import Config
 from .facts import Refire, RelatedMatch
 from .heap import gc_paused
 from .model import Event, IncidentRef, MetricSeries, PastIncident, Scalar, Window
-from .pipeline import Collected, Progress, SourceReport, collect, start_collectors
+from .pipeline import (
+    Collected,
+    Meanwhile,
+    Progress,
+    SourceReport,
+    collect,
+    start_collectors,
+)
 from .sources.base import Collector
 from .sources.cloudwatch import CloudWatchConfig
 from .warm import warm_up
@@ -57,11 +64,11 @@ _T = TypeVar("_T")
 
 class EventsReady(Protocol):
     """Told a draft's window, source reports, events and their in-scope flags as soon as all
-    are final (:func:`build_draft`'s ``events_ready``), with ``aside``: a piece of the draft's
-    own work (every in-scope incident's analysis but the headline's) that may run elsewhere
-    meanwhile. It returns how to wait for ``aside``'s result (``None`` from that: not done,
-    after all), or ``None`` when ``aside`` runs nowhere; either way the draft then does that
-    work itself."""
+    are final (:func:`build_draft`'s ``events_ready``), with ``aside``: the draft's own work
+    that does not wait for its headline analysis (every other in-scope incident's analysis, the
+    incidents and their people), which may run elsewhere meanwhile. It returns how to wait for
+    ``aside``'s result (``None`` from that: not done, after all), or ``None`` when ``aside``
+    runs nowhere; either way the draft then does that work itself."""
 
     def __call__(
         self, settled: Settled, aside: Callable[[], _T]
@@ -323,42 +330,59 @@ def build_draft(
         """Every in-scope incident's own analysis but the headline's (the first's)."""
         return _per_incident(index, analysis_of, scope.incidents[1:])
 
-    others = None
+    def aside() -> _Aside:
+        """What of the draft does not wait for its headline analysis: the other incidents'
+        analyses, and the in-scope incidents and their people (from the in-scope events)."""
+        kept = tuple(e for e, keep in zip(all_events, in_scope, strict=True) if keep)
+        return _Aside(the_others(), _incidents(kept), tuple(responders(kept)))
+
+    fetch = None
     if events_ready is not None:
-        others = events_ready(Settled(window, reports, all_events, in_scope), the_others)
+        fetch = events_ready(Settled(window, reports, all_events, in_scope), aside)
     inner_rows = scope.mask.nonzero()[0] if scope.partial else None
     headline = _per_incident(index, analysis_of, scope.incidents[:1])
     analysis = headline[0].analysis if headline else analysis_of(inner_rows)
     inner = frame[scope.mask].reset_index(drop=True) if scope.partial else frame
-    kept = tuple(e for e, keep in zip(all_events, in_scope, strict=True) if keep)
     series = collected.series
     if alarm_services:
         names = {e.attrs.get("alarm_name") for e in all_events if e.source == "cloudwatch"}
         series = tuple(s for s in series if s.alarm_name in names)
-    incidents = _incidents(kept)
-    rel = collected.related
     rows = build_rows(inner, analysis.marks, flap_transitions=flap_transitions, flap_span=flap_span)
-    draft = Draft(
+    concurrent = concurrent_activity(frame, scope, how.listed, how.listed_error)
+    refired = tuple(refires(inner))
+    # The aside last: done elsewhere meanwhile (the JSON draft's child), it is ready by now.
+    told = fetch() if fetch is not None else None
+    done = aside() if told is None else told
+    rel = collected.related
+    return Draft(
         window=window,
         events=all_events,
         analysis=analysis,
         rows=tuple(rows),
         reports=reports,
         generated_at=generated_at,
-        incidents=incidents,
-        responders=tuple(responders(kept)),
-        related=related_incidents(incidents, collected),
+        incidents=done.incidents,
+        responders=done.responders,
+        related=related_incidents(done.incidents, collected),
         related_lookback_days=rel.lookback_days if rel else None,
         related_error=rel.error if rel else None,
         series=series,
         in_scope=in_scope,
         scope=scope,
-        concurrent=concurrent_activity(frame, scope, how.listed, how.listed_error),
-        refires=tuple(refires(inner)),
+        per_incident=(*headline, *done.others),
+        concurrent=concurrent,
+        refires=refired,
     )
-    # The other incidents' analyses last: done elsewhere meanwhile, they are ready by now.
-    told = others() if others is not None else None
-    return replace(draft, per_incident=(*headline, *(the_others() if told is None else told)))
+
+
+@dataclass(frozen=True)
+class _Aside:
+    """:func:`build_draft`'s work that may be done beside it (see :data:`EventsReady`)."""
+
+    others: tuple[IncidentFacts, ...]
+    """Every in-scope incident's own analysis but the headline's."""
+    incidents: tuple[IncidentRef, ...]
+    responders: tuple[Responder, ...]
 
 
 @dataclass(frozen=True)
@@ -422,6 +446,7 @@ def make_draft(
     warm: Sequence[str] = (),
     shared: Mapping[str, Any] | None = None,
     events_ready: EventsReady | None = None,
+    meanwhile: Meanwhile | None = None,
 ) -> Draft:
     """Collect every configured source for ``window`` and build the draft.
 
@@ -431,7 +456,8 @@ def make_draft(
     ``progress`` is passed to :func:`pmdraft.pipeline.collect` (per-source counts while it runs);
     ``service`` (``--service``) narrows the draft to that service's incidents; ``shared`` is a
     batch run's reads made once (:func:`pmdraft.pipeline.build_collectors`); ``events_ready``
-    is :func:`build_draft`'s.
+    is :func:`build_draft`'s; ``meanwhile`` is given each source's events while the others are
+    still read (:data:`pmdraft.pipeline.Meanwhile`).
     """
     # Reading and building make hundreds of thousands of objects and few cycles (.heap).
     with gc_paused():
@@ -449,6 +475,7 @@ def make_draft(
             progress=progress,
             started=lambda: warm_up(collectors, (*TIMELINE_MODULES, *warm)),
             apart=apart,
+            meanwhile=meanwhile,
         )
         cw = config.get(CloudWatchConfig)
         alarm_services = cw is not None and cw.alarm_services

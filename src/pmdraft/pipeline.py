@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,6 +162,25 @@ def _snapshot(
     ]
 
 
+Meanwhile = Callable[[str, Sequence[Event], Callable[[], bool]], None]
+"""Work on one source's events while other sources are still being read (:func:`collect`'s
+``meanwhile``). It is called on the collecting thread, which would only wait then, with the
+source's name, its events, and ``reading()``: true while any other source still reads. It
+should return soon after ``reading()`` turns false: collection does not end before it does."""
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What :func:`collect` does while it waits for the sources: ``progress`` (called every
+    ``every`` seconds once ``after`` seconds have passed, and a last time when all are done),
+    and ``meanwhile`` (see :data:`Meanwhile`)."""
+
+    progress: Progress | None = None
+    after: float = PROGRESS_AFTER
+    every: float = PROGRESS_EVERY
+    meanwhile: Meanwhile | None = None
+
+
 def collect(
     collectors: Sequence[Collector],
     window: Window,
@@ -171,6 +191,7 @@ def collect(
     progress_every: float = PROGRESS_EVERY,
     started: Callable[[], Any] | None = None,
     apart: Mapping[int, Apart] | None = None,
+    meanwhile: Meanwhile | None = None,
 ) -> Collected:
     """Run every collector concurrently over ``window`` and gather events and reports.
 
@@ -179,23 +200,17 @@ def collect(
     A collector that may run apart runs in a forked child (:mod:`pmdraft.apart`), forked before
     any thread starts; ``started`` is called then (the caller's own threads start after it).
     ``apart``: the children already forked, by the position of their collector (see
-    :func:`start_collectors`); they are stopped if this ends early.
+    :func:`start_collectors`); they are stopped if this ends early. ``meanwhile`` is given
+    each source's events as soon as it has finished while others are still read (see
+    :data:`Meanwhile`).
     """
     if apart is None:
         apart = {
             i: Apart(c, window, _run, _extras_of) for i, c in enumerate(collectors) if may_fork(c)
         }
+    watch = Watch(progress, progress_after, progress_every, meanwhile)
     try:
-        return _gathered(
-            collectors,
-            window,
-            not_configured,
-            apart,
-            progress,
-            progress_after,
-            progress_every,
-            started,
-        )
+        return _gathered(collectors, window, not_configured, apart, watch, started)
     finally:
         for child in apart.values():
             child.stop()
@@ -206,9 +221,7 @@ def _gathered(
     window: Window,
     not_configured: Sequence[str],
     apart: Mapping[int, Apart],
-    progress: Progress | None,
-    progress_after: float,
-    progress_every: float,
+    watch: Watch,
     started: Callable[[], Any] | None,
 ) -> Collected:
     """:func:`collect`'s work once the collectors that run apart are forked."""
@@ -222,13 +235,9 @@ def _gathered(
                 pool.submit(a.result) if (a := apart.get(i)) else pool.submit(_run, c, window, b)
                 for i, (c, b) in enumerate(zip(collectors, buffers, strict=True))
             ]
-            if progress is not None:
-                _, pending = wait(futures, timeout=progress_after)
-                if pending:
-                    while pending:
-                        progress(_snapshot(collectors, buffers, futures, apart))
-                        _, pending = wait(futures, timeout=progress_every)
-                    progress(_snapshot(collectors, buffers, futures, apart))
+            _Waiting(watch, lambda: _snapshot(collectors, buffers, futures, apart)).wait(
+                [c.name for c in collectors], futures
+            )
             for i, (collector, future) in enumerate(zip(collectors, futures, strict=True)):
                 events, report = _outcome(collector, future)
                 result.events.extend(events)
@@ -238,6 +247,51 @@ def _gathered(
                 result.series += extras.series
     result.reports.extend(SourceReport(name, NOT_CONFIGURED) for name in not_configured)
     return result
+
+
+class _Waiting:
+    """:func:`collect`'s wait for its sources, with what it does meanwhile (:class:`Watch`)."""
+
+    def __init__(self, watch: Watch, snapshot: Callable[[], list[SourceProgress]]) -> None:
+        self.watch = watch
+        self.snapshot = snapshot
+        self.due = time.monotonic() + watch.after
+        self.told = False
+
+    def tick(self) -> None:
+        """Progress, when it is due."""
+        if self.watch.progress is not None and time.monotonic() >= self.due:
+            self.watch.progress(self.snapshot())
+            self.told = True
+            self.due = time.monotonic() + self.watch.every
+
+    def wait(self, names: Sequence[str], futures: list[Future[Any]]) -> None:
+        """Until every future is done: progress as due, and ``meanwhile`` given each source
+        that finished (without an error) while others still read."""
+        watch = self.watch
+        if watch.progress is None and watch.meanwhile is None:
+            return  # the results are read in order, each waited for then
+        given: set[int] = set()
+
+        def reading() -> bool:
+            self.tick()
+            return not all(f.done() for f in futures)
+
+        pending: set[Future[Any]] = set(futures)
+        while pending:
+            timeout = None if watch.progress is None else max(0.0, self.due - time.monotonic())
+            _, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            self.tick()
+            if watch.meanwhile is None or not pending:
+                continue
+            for i, future in enumerate(futures):
+                if i in given or not future.done():
+                    continue
+                given.add(i)
+                if future.exception() is None:
+                    watch.meanwhile(names[i], future.result()[0], reading)
+        if self.told and watch.progress is not None:
+            watch.progress(self.snapshot())
 
 
 def _outcome(collector: Collector, future: Future[Any]) -> tuple[list[Event], SourceReport]:

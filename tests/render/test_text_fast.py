@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pmdraft.model import KINDS, Event, iso_z
-from pmdraft.render.structured import event_lines, event_records
+from pmdraft.render.structured import event_heads, event_lines, event_records
 from pmdraft.render.text import cell, hhmmss
 
 
@@ -110,6 +110,8 @@ def test_json_event_lines_are_the_dumped_records(
     event = Event(at, source, kind, ref, summary, *optional, attrs=attrs)  # type: ignore[arg-type]
     [line] = event_lines([event], [keep])
     assert line == json.dumps(event_records([event], [keep])[0], ensure_ascii=False)
+    # Its head made beforehand (the scope not known yet), ended with its in_scope: the same.
+    assert event_lines([event], [keep], {id(event): event_heads([event])[0]}) == [line]
 
 
 @settings(deadline=None)
@@ -170,7 +172,7 @@ def test_the_json_events_written_piece_by_piece_are_the_whole_array(count: int, 
     """The JSON draft's child writes the events array in pieces of ``size`` events: joined,
     they are exactly the array's text, with none, one, a piece's worth or more events, and the
     draft reads back every event once, in order, with its in-scope flag."""
-    from pmdraft.render.structured import json_event_pieces, json_events
+    from pmdraft.render.structured import event_heads, json_event_pieces, json_events
 
     at = datetime(2024, 1, 15, 14, tzinfo=UTC)
     events = [
@@ -180,6 +182,10 @@ def test_the_json_events_written_piece_by_piece_are_the_whole_array(count: int, 
     flags = [i % 2 == 0 for i in range(count)]
     text = "".join(json_event_pieces(events, flags, size))
     assert text == json_events(events, flags)
+    # Heads made earlier (while other sources were read) for some events: the same text.
+    some = events[::3]
+    known = dict(zip(map(id, some), event_heads(some), strict=True))
+    assert "".join(json_event_pieces(events, flags, size, known)) == text
     assert [(e["ref"], e["in_scope"]) for e in json.loads(text)] == [
         (f"d{i}", i % 2 == 0) for i in range(count)
     ]

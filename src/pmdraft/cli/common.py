@@ -138,11 +138,13 @@ def collect_draft(
     service: str | None = None,
     slack_channels: tuple[str, ...] = (),
     events_ready: Any = None,
+    meanwhile: Any = None,
     warm: tuple[str, ...] = (),
 ) -> Any:
     """Collect and build the draft; ``config`` if the command has read it already, else from
     ``config_option``. The window and ``output`` are checked before any source is asked.
-    ``events_ready``: see :func:`pmdraft.draft.build_draft`; ``warm``: more for the warm-up
+    ``events_ready``: see :func:`pmdraft.draft.build_draft`; ``meanwhile``: see
+    :func:`pmdraft.draft.make_draft`; ``warm``: more for the warm-up
     thread to import (or call) while the sources are read (:mod:`pmdraft.warm`)."""
     from ..draft import make_draft
 
@@ -179,6 +181,7 @@ def collect_draft(
         # Imported while the sources are read.
         warm=("pmdraft.render", "pmdraft.render.structured", *warm),
         events_ready=events_ready,
+        meanwhile=meanwhile,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -158,6 +158,7 @@ def draft(
                 service=service,
                 slack_channels=slack_channels,
                 events_ready=beside.events_ready if beside else None,
+                meanwhile=beside.meanwhile if beside else None,
                 # The built-in Markdown template, compiled while the sources are read.
                 warm=("pmdraft.render.markdown:prepare",)
                 if fmt == "markdown" and template is None
@@ -208,6 +209,11 @@ def _json_path(output: str | None, fmt: str, no_json: bool) -> Path | None:
     return target
 
 
+HEADS_AT_ONCE = 500
+"""Event lines' heads :meth:`JsonBeside.meanwhile` makes between two looks at whether other
+sources are still read (about 4 ms of work)."""
+
+
 class JsonBeside:
     """The JSON draft beside ``-o``, written by a forked child while the Markdown (or HTML) is
     rendered; it appears only once that draft is written (:mod:`.forked`).
@@ -228,6 +234,23 @@ class JsonBeside:
         self._staged: StagedWrite | None = None
         self._settled: Settled | None = None
         self._writer: ForkedWrite | None = None
+        self._known: dict[int, str] = {}
+        """Event lines' heads made while other sources were read, by the id of their event."""
+        self._kept: list[Sequence[Any]] = []
+        """The events of :attr:`_known`, kept alive (their ids stay theirs)."""
+
+    def meanwhile(self, name: str, events: Sequence[Any], reading: Callable[[], bool]) -> None:
+        """Make the heads of a finished source's event lines while others are still read
+        (:data:`pmdraft.pipeline.Meanwhile`), :data:`HEADS_AT_ONCE` at a time: the process
+        would only wait then, and the child that writes the JSON has that much less to do."""
+        from ..render.structured import event_heads
+
+        self._kept.append(events)
+        for start in range(0, len(events), HEADS_AT_ONCE):
+            if not reading():
+                return
+            part = events[start : start + HEADS_AT_ONCE]
+            self._known.update(zip(map(id, part), event_heads(part), strict=True))
 
     @property
     def early(self) -> bool:
@@ -238,12 +261,14 @@ class JsonBeside:
         self, settled: Settled, aside: Callable[[], _T]
     ) -> Callable[[], _T | None] | None:
         """Fork the child that writes the JSON's opening and events (see the class), after it
-        has done ``aside`` for the draft (the other incidents' analyses: the child has the time
-        while the parent works out the timeline). Returns how to wait for ``aside``'s result;
-        ``None`` when nothing was forked (the draft does that work itself)."""
+        has done ``aside`` for the draft (the other incidents' analyses, the incidents and
+        their people: the child has the time while the parent works out the timeline).
+        Returns how to wait for ``aside``'s result; ``None`` when nothing was forked (the
+        draft does that work itself)."""
         from ..render.structured import JsonInParts
 
-        staged = StagedWrite(self.path, JsonInParts(settled), aside=aside, parallel=self.parallel)
+        parts = JsonInParts(settled, self._known)
+        staged = StagedWrite(self.path, parts, aside=aside, parallel=self.parallel)
         if staged.pid is None:
             return None
         self._staged, self._settled = staged, settled

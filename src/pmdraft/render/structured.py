@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -171,34 +171,58 @@ _TEXT: Callable[[str], str] = json.encoder.encode_basestring
 """A string as JSON, non-ASCII kept (``ensure_ascii=False``): the C function where there is one."""
 
 
-def event_lines(events: Sequence[Event], in_scope: Sequence[bool]) -> list[str]:
+def event_lines(
+    events: Sequence[Event], in_scope: Sequence[bool], known: Mapping[int, str] | None = None
+) -> list[str]:
     """Each event's line of the JSON draft: ``json.dumps`` of its :func:`event_records` record,
-    written straight from the event (no record dict made first; an event whose fields are not
-    all text is written from its record, as before). Attrs that many events share (an
-    incident's facts, :class:`~pmdraft.model.Attrs`' base) are encoded once, and each event's
-    own attrs joined to them."""
+    written straight from the event (see :func:`event_heads`) and ended with its ``in_scope``.
+    ``known``: lines' heads made already, by the id of their event (kept alive by the caller)."""
+    heads = _heads()
+    lines = []
+    with gc_paused():
+        for e, keep in zip(events, in_scope, strict=True):
+            head = known.get(id(e)) if known else None
+            lines.append((heads(e) if head is None else head) + _IN_SCOPE[1 if keep else 0])
+    return lines
+
+
+_IN_SCOPE = ('"in_scope": false}', '"in_scope": true}')
+"""How an event's line ends: its ``in_scope``, the one part of it the draft's scope decides."""
+
+
+def event_heads(events: Sequence[Event]) -> list[str]:
+    """Each event's line of the JSON draft up to its ``in_scope`` (:func:`event_lines` ends
+    it): made from the event alone, so it can be made before the draft's scope is known (while
+    other sources are still read). Written straight from the event, no record dict made first
+    (an event whose fields are not all text is written from its record, as before); attrs that
+    many events share (an incident's facts, :class:`~pmdraft.model.Attrs`' base) are encoded
+    once, and each event's own attrs joined to them."""
+    heads = _heads()
+    with gc_paused():
+        return [heads(e) for e in events]
+
+
+def _heads() -> Callable[[Event], str]:
+    """:func:`event_heads`' rule for one event, with its encoders made once."""
     compact = _compact()
     attrs_text = _attrs_encoder(compact)
 
     def text(value: str | None) -> str:
         return "null" if value is None else _TEXT(value)
 
-    lines = []
-    with gc_paused():
-        for e, keep in zip(events, in_scope, strict=True):
-            try:
-                line = (
-                    f'{{"at": "{iso_z(e.at)}", "source": {_TEXT(e.source)}, '
-                    f'"kind": {_TEXT(e.kind)}, "ref": {_TEXT(e.ref)}, '
-                    f'"summary": {_TEXT(e.summary)}, "service": {text(e.service)}, '
-                    f'"actor": {text(e.actor)}, "url": {text(e.url)}, '
-                    f'"attrs": {attrs_text(e.attrs)}, '
-                    f'"in_scope": {"true" if keep else "false"}}}'
-                )
-            except TypeError:
-                line = compact(event_records([e], [keep])[0])
-            lines.append(line)
-    return lines
+    def head(e: Event) -> str:
+        try:
+            return (
+                f'{{"at": "{iso_z(e.at)}", "source": {_TEXT(e.source)}, '
+                f'"kind": {_TEXT(e.kind)}, "ref": {_TEXT(e.ref)}, '
+                f'"summary": {_TEXT(e.summary)}, "service": {text(e.service)}, '
+                f'"actor": {text(e.actor)}, "url": {text(e.url)}, '
+                f'"attrs": {attrs_text(e.attrs)}, '
+            )
+        except TypeError:
+            return compact(event_records([e])[0])[:-1] + ", "
+
+    return head
 
 
 def _attrs_encoder(compact: Callable[[Any], str]) -> Callable[[Any], str]:
@@ -258,10 +282,14 @@ EVENT_PIECE = 2000
 
 
 def json_event_pieces(
-    events: Sequence[Event], in_scope: Sequence[bool], size: int = EVENT_PIECE
+    events: Sequence[Event],
+    in_scope: Sequence[bool],
+    size: int = EVENT_PIECE,
+    known: Mapping[int, str] | None = None,
 ) -> Iterator[str]:
     """:func:`json_events`' text in pieces of ``size`` events (joined, the same text), so that a
-    large draft's array can be written as it is encoded, never whole in memory."""
+    large draft's array can be written as it is encoded, never whole in memory. ``known``: as
+    :func:`event_lines`'."""
     if not events:
         yield "[]"
         return
@@ -269,7 +297,7 @@ def json_event_pieces(
     yield "[\n    "
     for start in range(0, len(events), size):
         piece = slice(start, start + size)
-        body = ",\n    ".join(event_lines(events[piece], flags[piece]))
+        body = ",\n    ".join(event_lines(events[piece], flags[piece], known))
         yield body if start == 0 else ",\n    " + body
     yield "\n  ]"
 
@@ -281,15 +309,17 @@ class JsonInParts:
     JSON around the events (:func:`json_around_compact`, sent on one line). Joined, the text is
     :func:`render_json`'s."""
 
-    def __init__(self, settled: Settled) -> None:
+    def __init__(self, settled: Settled, known: Mapping[int, str] | None = None) -> None:
+        """``known``: event lines' heads made already (:func:`event_lines`')."""
         self.settled = settled
+        self.known = known
         record = {**_opening(settled.window, settled.reports), "events": _EVENTS}
         self._head = _split(json.dumps(record, indent=2, ensure_ascii=False))[0]
 
     def opening(self) -> Iterator[str]:
         """The text up to the events' end, piece by piece."""
         yield self._head
-        yield from json_event_pieces(self.settled.events, self.settled.in_scope)
+        yield from json_event_pieces(self.settled.events, self.settled.in_scope, known=self.known)
 
     def ending(self, rest: str) -> str | None:
         """The text after the events, from the finished draft's :func:`json_around_compact`;
@@ -301,7 +331,7 @@ class JsonInParts:
         """The whole text, from :func:`json_around_compact`'s ``rest``."""
         head, tail = _split(json_around_indented(rest))
         yield head
-        yield from json_event_pieces(self.settled.events, self.settled.in_scope)
+        yield from json_event_pieces(self.settled.events, self.settled.in_scope, known=self.known)
         yield tail
 
 
