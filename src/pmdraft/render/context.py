@@ -183,33 +183,33 @@ def _timeline(draft: Draft, tz: tzinfo | None = None) -> list[dict[str, Any]]:
 
     Dates appear only when the timeline spans more than one day in either column's zone.
     """
+    ats = [r.at for r in draft.rows]
+    days = [at.date() for at in ats]
+    local = [at.astimezone(tz) for at in ats] if tz else [None] * len(ats)
+    local_days = [t.date() if t else None for t in local]
+    multi_day = len(set(days)) > 1 or (tz is not None and len(set(local_days)) > 1)
     rows = []
-    local = [r.at.astimezone(tz) for r in draft.rows] if tz else [None] * len(draft.rows)
-    multi_day = (
-        len({r.at.date() for r in draft.rows}) > 1 or len({t.date() for t in local if t}) > 1
-    )
     previous, previous_local = None, None
-    for r, lt in zip(draft.rows, local, strict=True):
-        at = r.at
-        day = at.date()
-        show_date = multi_day and day != previous
+    for r, at, day, lt, local_day in zip(draft.rows, ats, days, local, local_days, strict=True):
+        time = hhmmss(at)
+        if multi_day and day != previous:
+            time = at.strftime("%Y-%m-%d ") + time
         previous = day
-        time = (at.strftime("%Y-%m-%d ") if show_date else "") + hhmmss(at)
         local_time = None
         if lt is not None:
-            show_local_date = multi_day and lt.date() != previous_local
-            previous_local = lt.date()
-            local_time = (
-                lt.strftime("%Y-%m-%d ") if show_local_date else ""
-            ) + f"{hhmmss(lt)} {lt.tzname()}"
+            local_time = f"{hhmmss(lt)} {lt.tzname()}"
+            if multi_day and local_day != previous_local:
+                local_time = lt.strftime("%Y-%m-%d ") + local_time
+            previous_local = local_day
         text = line_text(r.line)
+        marks = r.milestones
         rows.append(
             {
                 "time": time,
                 "local": local_time,
                 "event": text,
-                "marks": list(r.milestones),
-                "text": f"{text} _[{', '.join(r.milestones)}]_" if r.milestones else text,
+                "marks": list(marks) if marks else [],
+                "text": f"{text} _[{', '.join(marks)}]_" if marks else text,
             }
         )
     return rows
