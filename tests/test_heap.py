@@ -81,3 +81,36 @@ def test_the_timeline_steps_run_paused_when_called_alone(monkeypatch: pytest.Mon
     build_rows(built, analysis.milestones)
     assert seen == {"_columns": False, "_resolved": False, "_rows": False}
     assert gc.isenabled()
+
+
+def test_a_draft_is_kept_to_the_end_only_by_a_process_that_ends_with_its_command() -> None:
+    """kept_until_exit keeps nothing for a library caller or a test's runner (a batch of
+    drafts in one process would otherwise keep every draft); in a process that ends with its
+    command (the console script), what it is given stays until the end."""
+    import subprocess
+    import sys
+    import weakref
+
+    from pmdraft.heap import kept_until_exit
+
+    class Draft:
+        pass
+
+    draft = Draft()
+    gone = weakref.ref(draft)
+    kept_until_exit(draft)
+    del draft
+    assert gone() is None
+    script = (
+        "import gc, weakref\n"
+        "from pmdraft.heap import ends_with_command, kept_until_exit\n"
+        "class Draft: pass\n"
+        "ends_with_command()\n"
+        "draft = Draft(); alive = weakref.ref(draft)\n"
+        "kept_until_exit(draft); del draft; gc.collect()\n"
+        "print(alive() is not None)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout == "True\n"

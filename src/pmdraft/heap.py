@@ -33,3 +33,30 @@ def gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+_LEAVING: list[bool] = [False]
+"""Whether the process ends as soon as its command has (set by the console script, whose exit
+skips the interpreter's teardown: :func:`pmdraft.cli.main`)."""
+
+_KEPT: list[object] = []
+
+
+def ends_with_command() -> None:
+    """Say that this process ends as soon as its command has (:func:`kept_until_exit`)."""
+    _LEAVING[0] = True
+
+
+def kept_until_exit(*objects: object) -> None:
+    """Keep ``objects`` (and all they hold) alive until the process ends, when it ends with
+    its command (:func:`ends_with_command`); otherwise (a library call, a test's runner) do
+    nothing, and they are freed as usual.
+
+    Once a draft's files are written, freeing the draft object by object as the command returns
+    (in a busy month about a million objects: 0.02 s) only gives back memory that the process's
+    end gives back whole a moment later. They are frozen (``gc.freeze``) too, so that the
+    collector, enabled again as the command ends, does not walk them all once more (0.04 s).
+    """
+    if _LEAVING[0]:
+        _KEPT.append(objects)
+        gc.freeze()

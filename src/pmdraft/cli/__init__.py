@@ -24,6 +24,7 @@ from typing import NoReturn
 
 import click
 
+from ..heap import ends_with_command
 from . import batch, draft, info
 from .common import EXIT_PARTIAL, format_progress
 from .options import EXAMPLE, TIME, ZONE, setup_logging
@@ -78,6 +79,7 @@ def main() -> NoReturn:
     heap object by object: after a busy month that took about 0.2 s, for memory the system
     takes back whole. An unexpected crash still ends the usual way, with its traceback.
     """
+    ends_with_command()
     try:
         cli(prog_name="pmdraft")
     except SystemExit as exc:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from ..heap import kept_until_exit
 from ..output import write_atomic
 from .common import (
     EXIT_PARTIAL,
@@ -183,6 +184,8 @@ def draft(
         if beside is not None:
             beside.commit()
         finish_graphs()  # drawn while the draft was rendered
+        # Written: the draft and the JSON's early lines are left for the process's end to free.
+        kept_until_exit(result, beside)
         return EXIT_PARTIAL if result.gaps else 0
 
     run(body, one_draft=True)
