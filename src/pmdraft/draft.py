@@ -336,12 +336,15 @@ def build_draft(
         kept = tuple(e for e, keep in zip(all_events, in_scope, strict=True) if keep)
         return _Aside(the_others(), _incidents(kept), tuple(responders(kept)))
 
-    fetch = None
-    if events_ready is not None:
-        fetch = events_ready(Settled(window, reports, all_events, in_scope), aside)
+    # The headline analysis before the JSON child is forked: done here, it reads pages only this
+    # process has (after the fork each page it touched would be copied first; busy month:
+    # 0.005 s against 0.015-0.025 s).
     inner_rows = scope.mask.nonzero()[0] if scope.partial else None
     headline = _per_incident(index, analysis_of, scope.incidents[:1])
     analysis = headline[0].analysis if headline else analysis_of(inner_rows)
+    fetch = None
+    if events_ready is not None:
+        fetch = events_ready(Settled(window, reports, all_events, in_scope), aside)
     inner = frame[scope.mask].reset_index(drop=True) if scope.partial else frame
     series = collected.series
     if alarm_services:
