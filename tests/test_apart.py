@@ -241,3 +241,64 @@ def test_a_source_that_fails_to_build_after_one_was_forked_leaves_no_child(tmp_p
         "early's child gone": True,
         "early reading while later was built": True,
     }
+
+
+GIVES_WAY = """
+import os, sys, time
+from datetime import datetime, timedelta, UTC
+from pmdraft.model import Event, SourceExtras, Window
+from pmdraft.pipeline import collect
+
+T0 = datetime(2024, 1, 15, 14, tzinfo=UTC)
+
+class Slow:
+    name = "slow"
+    runs_apart = True
+    detail = None
+    requests = 0
+    def collect(self, window):
+        time.sleep(0.3)  # the quick source ends first
+        for i in range(20_000):  # a result of a few MB: many pipe reads
+            yield Event(at=T0 + timedelta(seconds=i), source="slow", kind="alarm.alarm",
+                        ref=f"r{i}", summary="x" * 100)
+    def extras(self):
+        return SourceExtras()
+    def close(self):
+        pass
+
+class Quick(Slow):
+    name = "quick"
+    runs_apart = False
+    def collect(self, window):
+        yield Event(at=T0, source="quick", kind="deploy.started", ref="d", summary="d")
+
+said = []
+def meanwhile(name, events, reading):
+    while reading():  # busy, holding the interpreter lock, as heads being made do
+        sum(range(20_000))
+    slow_done = futures_done()
+    said.append((name, slow_done))
+
+import pmdraft.pipeline as pipeline
+seen = {}
+plain_wait = pipeline._Waiting.wait
+def wait(self, names, futures, apart=()):
+    seen["futures"] = futures
+    return plain_wait(self, names, futures, apart)
+pipeline._Waiting.wait = wait
+def futures_done():
+    return seen["futures"][0].done()
+
+got = collect([Slow(), Quick()], Window(T0, T0 + timedelta(days=1)), meanwhile=meanwhile)
+print(said, len(got.events))
+"""
+
+
+def test_meanwhile_gives_way_as_soon_as_a_child_s_result_comes_in() -> None:
+    """The quick source's events go to ``meanwhile`` while the child still reads; once the
+    child's result starts coming in, reading() turns false before that source is done (its
+    reader thread needs the interpreter lock ``meanwhile``'s work holds), and every event
+    arrives."""
+    done = python("-c", GIVES_WAY)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[('quick', False)] 20001\n"

@@ -18,6 +18,7 @@ before. A child that dies says so as the source's error.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
@@ -72,6 +73,21 @@ def _send(fd: int, kind: bytes, payload: bytes) -> None:
             data = data[os.write(fd, data) :]
 
 
+PIPE_BYTES = 1 << 20
+"""Bytes a result pipe is asked to hold (Linux's default most, ``/proc/sys/fs/pipe-max-size``):
+the busy month's CloudWatch events (0.8 MB pickled) in a few reads rather than a read per 64 kB,
+each of which waits for the interpreter lock that the process's other threads may hold."""
+
+
+def widen_pipe(fd: int) -> None:
+    """Ask the pipe ``fd`` to hold :data:`PIPE_BYTES`; where it cannot (another system, a lower
+    limit), it stays as it is: what it carries is only slower to come."""
+    with contextlib.suppress(ImportError, AttributeError, OSError):
+        import fcntl  # not on every system (pmdraft forks only on Linux, where it is)
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)  # type: ignore[attr-defined,unused-ignore]
+
+
 def _read_exactly(fd: int, size: int) -> bytes | None:
     chunks, left = [], size
     while left:
@@ -91,7 +107,10 @@ class Apart:
         self.requests = 0
         self.events = 0
         self.extras = SourceExtras()
+        self.receiving = False
+        """Whether the child's result is coming in (the process's other work may give way)."""
         read, write = os.pipe()
+        widen_pipe(write)
         sys.stdout.flush()  # what is buffered now would be written by both processes
         sys.stderr.flush()
         pid = os.fork()
@@ -110,6 +129,8 @@ class Apart:
                 if head is None:
                     break
                 kind, size = _HEAD.unpack(head)
+                if kind != b"p":
+                    self.receiving = True
                 payload = _read_exactly(self._fd, size)
                 if payload is None:
                     break

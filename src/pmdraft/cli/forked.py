@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
 
-from ..apart import fork_safe
+from ..apart import fork_safe, widen_pipe
 from ..errors import OutputError
 from ..output import atomic_file, write_atomic
 from ..warm import THREAD_NAME
@@ -224,22 +224,6 @@ class ForkedWrite:
         return status, message or f"the process writing it exited with status {status}"
 
 
-ANSWER_PIPE = 1 << 20
-"""Bytes the pipe that takes the child's ``aside`` result back is asked to hold (Linux's
-default most, ``/proc/sys/fs/pipe-max-size``): the busy month's 300 incidents' analyses are
-about 160 kB, which a default 64 kB pipe would take only as the parent's thread reads it, the
-child waiting meanwhile (the thread waits for the parent's busy main thread to let it run)."""
-
-
-def _widen(fd: int) -> None:
-    """Ask the pipe ``fd`` to hold :data:`ANSWER_PIPE` bytes; where it cannot (another
-    system, a lower limit), it stays as it is: the result is only slower to come."""
-    with contextlib.suppress(ImportError, AttributeError, OSError):
-        import fcntl  # not on every system (this forks only on Linux, where it is)
-
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, ANSWER_PIPE)  # type: ignore[attr-defined,unused-ignore]
-
-
 class Staged(Protocol):
     """A file's text in stages (:class:`StagedWrite`): its opening, final early and written as
     it is made, and its ending, made from a rest of the text that comes later."""
@@ -314,7 +298,9 @@ class StagedWrite(ForkedWrite):
         heard, self._answer = os.pipe() if self._aside is not None else (None, None)
         self._heard = heard
         if self._answer is not None:
-            _widen(self._answer)
+            # The busy month's aside is about 160 kB: in a default 64 kB pipe the child would
+            # wait for the parent's reader thread, itself waiting for the busy main thread.
+            widen_pipe(self._answer)
         try:
             super()._fork()
         except OSError:
