@@ -133,3 +133,19 @@ def test_progress_goes_on_while_meanwhile_works() -> None:
     assert len(seen) >= 4  # three while meanwhile worked, and the last one
     assert SourceProgress("quick", 1, 1, True) in seen[0]
     assert seen[-1] == [SourceProgress("slow", 2, 2, True), SourceProgress("quick", 1, 1, True)]
+
+
+def test_a_meanwhile_that_fails_does_not_stop_collection() -> None:
+    """``meanwhile`` only works ahead of time: its error is logged, and every source's events
+    and reports come back as without it."""
+    gate = threading.Event()
+
+    def meanwhile(name: str, events: object, reading: object) -> None:
+        gate.set()
+        raise ValueError("an event could not be encoded ahead")
+
+    result = collect(
+        [GatedSource("slow", gate), QuickSource("quick", 2)], WINDOW, meanwhile=meanwhile
+    )
+    assert [e.ref for e in result.events] == ["slow0", "slow1", "q0", "q1"]
+    assert [(r.name, r.status) for r in result.reports] == [("slow", "ok"), ("quick", "ok")]

@@ -166,7 +166,8 @@ Meanwhile = Callable[[str, Sequence[Event], Callable[[], bool]], None]
 """Work on one source's events while other sources are still being read (:func:`collect`'s
 ``meanwhile``). It is called on the collecting thread, which would only wait then, with the
 source's name, its events, and ``reading()``: true while any other source still reads. It
-should return soon after ``reading()`` turns false: collection does not end before it does."""
+should return soon after ``reading()`` turns false: collection does not end before it does. It
+only works ahead of time: should it fail, that is logged and collection goes on."""
 
 
 @dataclass(frozen=True)
@@ -294,7 +295,12 @@ class _Waiting:
                     continue
                 given.add(i)
                 if future.exception() is None:
-                    watch.meanwhile(names[i], future.result()[0], reading)
+                    try:
+                        watch.meanwhile(names[i], future.result()[0], reading)
+                    except Exception as exc:  # work ahead of time only: it is done later anyway
+                        log.info(
+                            "work on %s's events while others were read failed: %s", names[i], exc
+                        )
         if self.told and watch.progress is not None:
             watch.progress(self.snapshot())
 

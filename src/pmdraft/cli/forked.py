@@ -307,7 +307,7 @@ class StagedWrite(ForkedWrite):
             for fd in (inbox, outbox, heard, self._answer):
                 if fd is not None:
                     os.close(fd)
-            self._inbox = self._outbox = self._answer = None
+            self._inbox = self._outbox = self._answer = self._heard = None
             raise
         os.close(inbox)
         self._inbox = None
