@@ -516,3 +516,23 @@ def test_no_spare_cpu_while_every_cpu_has_a_busy_task(tmp_path: Path) -> None:
         for p in busy:
             p.kill()
             p.wait()
+
+
+def test_a_task_runnable_for_an_instant_is_not_load_but_busy_cpus_are() -> None:
+    """The other CPU counts as spare when one look of five sees it free (a server closing its
+    connections, a child still exiting, are runnable for an instant); when every look sees as
+    many other tasks as CPUs besides this one, it is not. Read on a machine of 2 CPUs."""
+    import os
+
+    from pmdraft.cli.forked import spare_cpu
+
+    if len(os.sched_getaffinity(0)) != 2:
+        pytest.skip("the counts below are those of a machine with 2 CPUs")
+
+    def counts(*seen: int) -> object:
+        looks = iter(seen)
+        return lambda: next(looks)
+
+    assert spare_cpu(5, counts(3, 2, 1, 3, 3)) is True  # this process alone, at the third look
+    assert spare_cpu(5, counts(2, 2, 2, 2, 2)) is False  # one other task runnable throughout
+    assert spare_cpu(5, counts(1, 9, 9, 9, 9)) is True
