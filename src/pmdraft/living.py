@@ -111,8 +111,11 @@ def digest(content: str) -> str:
 
 
 def row_digest(line: str) -> str:
-    """The short digest of one line of a row-merged block (its line ending left out)."""
-    return digest(line.rstrip("\r\n"))[:8]
+    """The short digest of one line of a row-merged block (its line ending left out): the
+    first 8 hex digits of :func:`digest` of the line. A line holds no line ending but its last,
+    so it is hashed as it is (:func:`digest`'s normalising would find nothing: a timeline of
+    20,000 rows is sealed in 0.019 s rather than 0.025 s)."""
+    return hashlib.sha256(line.rstrip("\r\n").encode("utf-8")).hexdigest()[:8]
 
 
 def _lines(content: str) -> list[str]:
@@ -150,14 +153,7 @@ def blocks(text: str) -> list[Block]:
 def _begin_line(block: Block, content: str) -> str:
     rows = ""
     if block.name in ROW_BLOCKS:
-        # row_digest of each line, without its layers: the lines' endings are already "\n"
-        # (_lines), so the digest's own normalising would find nothing (a timeline of 20,000
-        # rows: 0.019 s rather than 0.025 s).
-        sha = hashlib.sha256
-        digests = [
-            sha(line.rstrip("\r\n").encode("utf-8")).hexdigest()[:8] for line in _lines(content)
-        ]
-        rows = " rows=" + ",".join(digests)
+        rows = " rows=" + ",".join([row_digest(line) for line in _lines(content)])
     return f"<!-- pmdraft:begin {block.name} sha256={digest(content)}{rows} -->{block.newline}"
 
 

@@ -18,7 +18,8 @@ forks only when the process has one Python thread (the collectors' pool has join
 warm-up thread that imports the renderers is given :data:`JOIN_S` to finish) and only on Linux
 (macOS's system libraries may start threads of their own, which is why Python's own
 ``multiprocessing`` does not fork there); otherwise it renders and writes in-process, exactly
-as before. The child only encodes text and writes a file: no imports, no logging, no network.
+as before. The child only runs code the parent has imported already (a staged write's aside: the
+draft's own analyses), encodes text and writes a file: no imports, no logging, no network.
 
 The file appears only when the parent commits it (:meth:`ForkedWrite.commit`): the child writes
 a hidden staging file (whole, through :func:`pmdraft.output.atomic_file`) and the parent renames
