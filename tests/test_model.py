@@ -160,6 +160,23 @@ def test_attrs_are_a_snapshot_and_checked_like_a_dict() -> None:
         e.attrs["a"] = 3  # type: ignore[index]
 
 
+def test_attrs_replaced_reads_as_the_dict_update() -> None:
+    """``replaced`` reads as ``{**attrs, **changes}`` (order included) and keeps a shared base
+    shared; a change to one of the base's facts gives the same flat reading; a non-scalar change
+    is refused naming its key."""
+    base = Attrs(INCIDENT)
+    own = Attrs({"y": "triggered", "x": 1}, base)
+    moved = own.replaced({"x": 2, "rule": "metric_lookback"})
+    assert list(moved.items()) == list({**own, "x": 2, "rule": "metric_lookback"}.items())
+    assert moved.parts()[0] is base and own["x"] == 1
+    first = next(iter(INCIDENT))
+    flat = own.replaced({first: "changed"})
+    assert list(flat.items()) == list({**own, first: "changed"}.items())
+    assert flat.parts()[0] is None
+    with pytest.raises(TypeError, match=r"attrs\['note'\] must be a scalar .* got list"):
+        own.replaced({"note": ["x"]})  # type: ignore[dict-item]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -151,6 +151,39 @@ class Attrs(Mapping[str, Scalar]):
         encode a base that many events share once)."""
         return self._base, dict(zip(self._shape.own, self._values, strict=True))
 
+    def replaced(self, changes: Mapping[str, Scalar]) -> Attrs:
+        """``{**self, **changes}`` as an ``Attrs``: the base still shared when no change is to
+        one of its keys, and made without checking this mapping's own values again (a moved
+        breach start changes three of an alarm event's facts: 3 us, not 12 us a flat copy)."""
+        shape, base = self._shape, self._base
+        index, split = shape.index, shape.split
+        if any(index.get(key, split) < split for key in changes):
+            return Attrs({**self.to_dict(), **changes})  # a change to the base: one flat copy
+        own, values = shape.own, list(self._values)
+        added: list[str] = []
+        for key, value in changes.items():
+            if type(value) not in _SCALAR_TYPES and not isinstance(value, _SCALARS):
+                raise TypeError(
+                    f"Event.attrs[{key!r}] must be a scalar (str, int, float, bool, None), "
+                    f"got {type(value).__name__}"
+                )
+            i = index.get(key)
+            if i is None:
+                added.append(key)
+                values.append(value)
+            else:
+                values[i - split] = value
+        made_shape = shape
+        if added:
+            found = _shape((*own, *added), base._shape if base is not None else None)
+            assert found is not None  # no added key is one of the base's (checked above)
+            made_shape = found
+        made = _new(Attrs)
+        _SET_BASE(made, base)
+        _SET_SHAPE(made, made_shape)
+        _SET_VALUES(made, tuple(values))
+        return made
+
     def to_dict(self) -> dict[str, Scalar]:
         """A new plain dict of the same items, in the same order."""
         return dict(zip(self._shape.keys, self._all(), strict=True))

@@ -197,7 +197,7 @@ class MetricReads:
             start = parse_time(str(e.attrs["breach_start"]))
             key = (name, start.timestamp())
             if key in seen:
-                out[i] = moved_back(e, found.get(key))
+                out[i] = moved_back(e, found.get(key), start)
             else:
                 breaches.append((i, start, alarms[name]))
         calls = lookback_calls([b for b in breaches if graphable([b[2]])], lookback)
