@@ -169,7 +169,7 @@ def framed(events: Iterable[Event]) -> tuple[pd.DataFrame, np.ndarray]:
     """:func:`build_frame` of ``events``, and each row's position in ``events`` (for
     :func:`frame_events` to give back the events themselves rather than copies)."""
     columns = _columns(events)
-    at = pd.to_datetime(np.array(columns[0], dtype=object), utc=True).astype(AT_DTYPE)
+    at = _utc_times(columns[0])
     keep = _keep(at.asi8, columns)
     block = np.empty((len(COLUMNS) - 1, len(keep)), dtype=object)
     for i, values in enumerate(columns[1:]):
@@ -177,6 +177,22 @@ def framed(events: Iterable[Event]) -> tuple[pd.DataFrame, np.ndarray]:
     frame = pd.DataFrame(block.T, columns=COLUMNS[1:], dtype=object, copy=False)
     frame.insert(0, "at", pd.Series(at[keep], dtype=AT_DTYPE))
     return frame, keep
+
+
+def _utc_times(ats: list[datetime]) -> pd.DatetimeIndex:
+    """Events' times (aware, UTC: ``Event`` makes them so) as one index of :data:`AT_DTYPE`.
+
+    ``DatetimeIndex`` reads a list of datetimes sharing one zone in C, about three times as fast
+    as ``to_datetime`` of an object array (35,500 times: 0.005 s, not 0.016 s); anything else
+    (no times, a zone pandas does not take for UTC) goes the general way."""
+    if ats:
+        try:
+            index = pd.DatetimeIndex(ats)
+        except (TypeError, ValueError):
+            index = None
+        if index is not None and str(index.tz) == "UTC":
+            return index if index.dtype == AT_DTYPE else index.astype(AT_DTYPE)
+    return pd.to_datetime(np.array(ats, dtype=object), utc=True).astype(AT_DTYPE)
 
 
 def at_datetimes(frame: pd.DataFrame) -> list[datetime]:

@@ -184,22 +184,26 @@ class MetricReads:
         """
         assert self.metric_lookback is not None
         lookback = self.metric_lookback
-        found: dict[tuple[str, float], datetime | None] = {}
-        seen: set[tuple[str, float]] = set()
-        if stream is not None:
-            found, seen = stream.results()
         out = list(events)
-        breaches = []
+        # Each alarm event's breach, by what the stream finds it by.
+        at_breach: dict[tuple[str, float], list[tuple[int, datetime]]] = {}
         for i, e in enumerate(events):
             name = str(e.attrs.get("alarm_name"))
             if e.kind != ALARM_ALARM or name not in alarms:
                 continue
             start = parse_time(str(e.attrs["breach_start"]))
-            key = (name, start.timestamp())
-            if key in seen:
-                out[i] = moved_back(e, found.get(key), start)
-            else:
-                breaches.append((i, start, alarms[name]))
+            at_breach.setdefault((name, start.timestamp()), []).append((i, start))
+        if stream is not None:
+            # Moved call by call as the calls answer: after the last answer, only its own.
+            for covered, finds in stream.finds():
+                for key in covered:
+                    earlier = finds.get(key)
+                    for i, start in at_breach.pop(key, ()):
+                        out[i] = moved_back(events[i], earlier, start)
+        breaches = [
+            (i, start, alarms[name]) for (name, _), found in at_breach.items() for i, start in found
+        ]
+        breaches.sort(key=lambda b: b[0])
         calls = lookback_calls([b for b in breaches if graphable([b[2]])], lookback)
         if not calls:
             return out

@@ -16,8 +16,8 @@ looked back afterwards, as before (:meth:`~.graphs.MetricReads._looked_back`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -118,28 +118,37 @@ class LookbackStream:
         """Send the open calls and wait for every call: each breach's earlier start (None: its
         datapoints do not move it), and every breach seen (a failed call's too: its failure is
         a note already, and its breaches keep their evaluated start)."""
+        found: dict[Breach, datetime | None] = {}
+        seen: set[Breach] = set()
+        for breaches, finds in self.finds():
+            seen.update(breaches)
+            found.update(finds)
+        return found, seen
+
+    def finds(self) -> Iterator[tuple[list[Breach], dict[Breach, datetime | None]]]:
+        """Send the open calls; then, call by call as each answers (not in the order sent), the
+        breaches it covered and the earlier start it found for each (None: not moved); a failed
+        call's breaches with no finds. The caller can use one call's finds while the last calls
+        are still out; the stream is closed once the last is given."""
         with self._lock:  # a chain's end (ended) may be sending its call at the same time
             for call, breaches in self._open.values():
                 self._send(call, breaches)
             self._open.clear()
-            sent = list(self._sent)
-        found: dict[Breach, datetime | None] = {}
-        seen: set[Breach] = set()
+            sent = {future: breaches for breaches, future in self._sent}
         try:
-            for breaches, future in sent:
-                seen.update(breaches)
-                points = future.result()
-                if points is None:
-                    continue
-                for name, start in breaches:
-                    if name in points:
-                        at = datetime.fromtimestamp(start, UTC)
-                        found[(name, start)] = earlier_breach(
-                            *points[name], self._alarms[name], at, self._lookback
-                        )
+            for future in as_completed(sent):
+                breaches, points = sent[future], future.result()
+                finds: dict[Breach, datetime | None] = {}
+                if points is not None:
+                    for name, start in breaches:
+                        if name in points:
+                            at = datetime.fromtimestamp(start, UTC)
+                            finds[(name, start)] = earlier_breach(
+                                *points[name], self._alarms[name], at, self._lookback
+                            )
+                yield breaches, finds
         finally:
             self.close()
-        return found, seen
 
     def close(self) -> None:
         """Stop: calls not yet started are dropped (a failed history read ends the pair)."""
