@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import json
 import random
+import threading
 from datetime import UTC, datetime, timedelta
 
 from pmdraft.sources.cloudwatch.alarms import AlarmInfo
@@ -165,3 +166,27 @@ def test_a_chain_that_ended_before_describe_alarms_answered_sends_its_call_at_op
     stream._pool.submit(lambda: None).result()
     assert asked == ["A1"]
     assert stream.results()[1] == {(a.name, (T0 + timedelta(hours=2, minutes=-1)).timestamp())}
+
+
+def test_finds_come_as_calls_answer_not_as_they_were_sent() -> None:
+    """A call that answers first is given first: the caller moves its breaches while an earlier
+    call is still out (after the last answer only that call's breaches are left)."""
+    alarms = {a.name: a for a in map(alarm, range(2))}
+    slow_may_answer = threading.Event()
+
+    def read(usable: list[AlarmInfo], since: datetime, end: datetime) -> dict:
+        if usable[0].name == "A0":
+            assert slow_may_answer.wait(10)
+        return {a.name: ([], []) for a in usable}
+
+    stream = LookbackStream(LOOKBACK, read, workers=2, alarms=alarms)
+    stream.page("slow", [item(alarms["A0"], T0 + timedelta(hours=2))])
+    stream.ended("slow")
+    stream.page("fast", [item(alarms["A1"], T0 + timedelta(hours=3))])
+    stream.ended("fast")
+    finds = stream.finds()
+    first, _ = next(finds)
+    slow_may_answer.set()
+    second, _ = next(finds)
+    assert [name for name, _ in first] == ["A1"]
+    assert [name for name, _ in second] == ["A0"]
