@@ -176,3 +176,43 @@ def test_rows_and_lines_made_fast_are_the_dataclasses_own() -> None:
         fast.summary = "changed"  # type: ignore[misc]
     with _pytest.raises(dataclasses.FrozenInstanceError):
         made.at = at  # type: ignore[misc]
+
+
+def test_a_linked_pair_shown_inside_a_page_out_does_not_split_its_burst() -> None:
+    """An alarm and the page it caused share one line; the later half of that pair, shown
+    between two notifications of another incident, adds no line of its own, so the two
+    notifications stay one page-out line naming both people."""
+    from pmdraft.timeline.frame import build_frame
+    from pmdraft.timeline.story import build_rows
+
+    def at(seconds: int):
+        return T0 + timedelta(seconds=seconds)
+
+    def notified(seconds: int, who: str, how: str) -> Event:
+        attrs = {"incident_number": 7, "notified_user": who, "channel": how}
+        return Event(at(seconds), "pagerduty", "incident.notified", "Q1", "paged", attrs=attrs)
+
+    events = [
+        Event(
+            at(0),
+            "cloudwatch",
+            "alarm.alarm",
+            "arn:A",
+            "A OK -> ALARM",
+            attrs={"alarm_name": "A", "old_state": "OK", "new_state": "ALARM", "correlation": "c1"},
+        ),
+        notified(10, "Ana", "sms"),
+        Event(
+            at(20),
+            "pagerduty",
+            "incident.triggered",
+            "Q2",
+            "Errors",
+            attrs={"incident_number": 8, "correlation": "c1"},
+        ),
+        notified(30, "Bo", "email"),
+    ]
+    rows = build_rows(build_frame(events), {})
+    assert [type(r.line).__name__ for r in rows] == ["LinkedLine", "NotifiedLine"]
+    assert rows[1].line.people == (("Ana", ("sms",)), ("Bo", ("email",)))
+    assert rows[1].at == at(10)
