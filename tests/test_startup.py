@@ -130,3 +130,32 @@ def test_building_cloudwatchs_collector_imports_no_boto3_or_botocores_parsers(
     done = python("-c", BUILD_PROBE, str(config))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [["cloudwatch"], []]
+
+
+CLI_PROBE = """
+import json, sys
+import pmdraft.cli, pmdraft.draft
+print(json.dumps([m for m in ("pmdraft.sandbox", "pmdraft.facts", "moto") if m in sys.modules]))
+"""
+
+
+def test_the_cli_and_the_draft_module_import_no_stand_ins_or_timeline_facts() -> None:
+    """What every command imports before its first request leaves out the sandbox's stand-ins
+    (imported when `pmdraft sandbox` is run or listed) and the timeline's facts (imported while
+    the sources are read): CloudWatch's child was forked about 0.07 s later with them."""
+    done = python("-c", CLI_PROBE)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
+
+
+def test_the_sandbox_command_is_listed_and_runs_though_imported_late() -> None:
+    """`pmdraft --help` still lists `sandbox`, and `pmdraft sandbox --help` shows its example."""
+    from click.testing import CliRunner
+
+    from pmdraft.cli import cli
+
+    listed = CliRunner().invoke(cli, ["--help"])
+    assert listed.exit_code == 0 and "sandbox" in listed.output
+    shown = CliRunner().invoke(cli, ["sandbox", "--help"])
+    assert shown.exit_code == 0
+    assert "pmdraft sandbox serve --scenario examples/scenario.json" in shown.output

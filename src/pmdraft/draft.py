@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .config import Config
-from .facts import Refire, RelatedMatch
 from .heap import gc_paused
 from .model import Event, IncidentRef, MetricSeries, PastIncident, Scalar, Window
 from .pipeline import (
@@ -30,6 +29,7 @@ from .warm import warm_up
 # The timeline needs pandas (about 0.4 s to import): it is imported while the sources are read
 # (:func:`pmdraft.warm.warm_up`), not when this module is.
 if TYPE_CHECKING:
+    from .facts import Refire, RelatedMatch
     from .timeline import Analysis, Row
     from .timeline.concurrent import Concurrent, IncidentFacts
     from .timeline.responders import Responder
