@@ -302,3 +302,52 @@ def test_meanwhile_gives_way_as_soon_as_a_child_s_result_comes_in() -> None:
     done = python("-c", GIVES_WAY)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "[('quick', False)] 20001\n"
+
+
+STREAMED = """
+import json, os, sys, threading, time
+from datetime import UTC, datetime, timedelta
+from pmdraft.apart import Apart
+from pmdraft.model import DEPLOY_SUCCEEDED, Event, SourceExtras, Window
+from pmdraft.pipeline import _extras_of, _run
+
+GO = sys.argv[1]
+T0 = datetime(2024, 1, 15, 14, tzinfo=UTC)
+
+class Source:
+    name, runs_apart, requests, detail = "fake", True, 0, None
+    def collect(self, window):
+        for i in range(4):
+            if i == 2:  # the second part waits until the parent has taken in the first
+                deadline = time.monotonic() + 20
+                while not os.path.exists(GO) and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            yield Event(T0 + timedelta(minutes=i), "fake", DEPLOY_SUCCEEDED, f"r{i}", "x")
+    def extras(self):
+        return SourceExtras()
+
+apart = Apart(Source(), Window(T0, T0 + timedelta(hours=1)), _run, _extras_of)
+got = {}
+reader = threading.Thread(target=lambda: got.update(result=apart.result()))
+reader.start()
+deadline = time.monotonic() + 10
+while apart.streamed < 2 and time.monotonic() < deadline:
+    time.sleep(0.01)
+early = apart.streamed
+open(GO, "w").close()
+reader.join(30)
+events, report = got["result"]
+print(json.dumps({"early": early, "refs": [e.ref for e in events], "events": report.events}))
+"""
+
+
+def test_events_the_child_gives_early_reach_the_parent_while_it_still_reads(
+    tmp_path: Path,
+) -> None:
+    """A source run apart that gives its events in parts (CloudWatch gives each region's as it
+    is read): the parent has the first part while the child still reads, and the result is
+    every event once, in the order given."""
+    done = python("-c", STREAMED, str(tmp_path / "go"))
+    assert done.returncode == 0, done.stderr
+    said = json.loads(done.stdout.strip().splitlines()[-1])
+    assert said == {"early": 2, "refs": ["r0", "r1", "r2", "r3"], "events": 4}

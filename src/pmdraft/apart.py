@@ -26,6 +26,7 @@ import signal
 import struct
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -37,8 +38,13 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY = 0.25
 """Seconds between two counts the child sends while it runs."""
 
+STREAM_EVERY = 0.01
+"""Seconds between two looks of the child for events it has not sent yet (sent as they come,
+the parent takes them in while it waits: at the end only the last ones are left to send)."""
+
 _HEAD = struct.Struct(">cQ")
-"""One message from the child: its kind (``p`` counts, ``r`` the result) and length."""
+"""One message from the child: its kind (``p`` counts, ``e`` events so far, ``r`` the result)
+and length."""
 
 Run = Callable[[Collector, Window, list[Event]], tuple[list[Event], Any]]
 """How the pipeline runs one collector: ``(events, report)``."""
@@ -109,6 +115,8 @@ class Apart:
         self.extras = SourceExtras()
         self.receiving = False
         """Whether the child's result is coming in (the process's other work may give way)."""
+        self.streamed = 0
+        """Events taken in while the child still ran (:meth:`result` is reading them)."""
         read, write = os.pipe()
         widen_pipe(write)
         sys.stdout.flush()  # what is buffered now would be written by both processes
@@ -122,14 +130,18 @@ class Apart:
         log.info("source %s: read in a child process (pid %d)", collector.name, pid)
 
     def result(self) -> tuple[list[Event], Any]:
-        """``(events, report)`` as the collector gave them in the child; its error re-raised."""
+        """``(events, report)`` as the collector gave them in the child; its error re-raised.
+
+        The events the child sent while it ran are taken in as they come; its result says how
+        many of them are its events' first ones, and brings the rest."""
+        streamed: list[Event] = []
         try:
             while True:
                 head = _read_exactly(self._fd, _HEAD.size)
                 if head is None:
                     break
                 kind, size = _HEAD.unpack(head)
-                if kind != b"p":
+                if kind == b"r":
                     self.receiving = True
                 payload = _read_exactly(self._fd, size)
                 if payload is None:
@@ -137,11 +149,17 @@ class Apart:
                 if kind == b"p":
                     self.requests, self.events = pickle.loads(payload)
                     continue
+                if kind == b"e":
+                    streamed.extend(pickle.loads(payload))
+                    self.streamed = len(streamed)
+                    continue
                 outcome = pickle.loads(payload)
                 if outcome[0] == "raised":
                     raise outcome[1]
-                events, report, self.extras = outcome[1:]
-                return events, report
+                kept, rest, report, self.extras = outcome[1:]
+                del streamed[kept:]
+                streamed.extend(rest)
+                return streamed, report
         finally:
             os.close(self._fd)
             _, status = os.waitpid(self._pid, 0)
@@ -178,18 +196,37 @@ def _child(collector: Collector, window: Window, run: Run, extras_of: ExtrasOf, 
     try:
         events: list[Event] = []
         done = threading.Event()
+        sent = [0]
+        """How many of ``events`` (their first ones) have been sent."""
 
-        def counts() -> None:
-            while not done.wait(PROGRESS_EVERY):
-                _send(fd, b"p", pickle.dumps((collector.requests, len(events))))
+        def stream() -> None:
+            """Counts every :data:`PROGRESS_EVERY`; new events as they come (a collector that
+            gives its events in parts, as CloudWatch gives each region's, has the parent take
+            in the first parts while the last is still read)."""
+            last = time.monotonic()
+            while not done.wait(STREAM_EVERY):
+                count = len(events)
+                if count > sent[0]:
+                    part = pickle.dumps(events[sent[0] : count], protocol=pickle.HIGHEST_PROTOCOL)
+                    _send(fd, b"e", part)
+                    sent[0] = count
+                if time.monotonic() - last >= PROGRESS_EVERY:
+                    _send(fd, b"p", pickle.dumps((collector.requests, len(events))))
+                    last = time.monotonic()
 
-        threading.Thread(target=counts, daemon=True).start()
+        sender = threading.Thread(target=stream, daemon=True)
+        sender.start()
         try:
-            events, report = run(collector, window, events)
+            given, report = run(collector, window, events)
         finally:
             done.set()
+            sender.join()
+        # The events sent are the first of those given, unless the run gave another list.
+        kept = sent[0] if given is events else 0
         extras = extras_of(collector)
-        payload = pickle.dumps(("ok", events, report, extras), protocol=pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps(
+            ("ok", kept, given[kept:], report, extras), protocol=pickle.HIGHEST_PROTOCOL
+        )
     except BaseException as exc:  # handed to the parent, which raises it where run() would
         try:  # an exception whose arguments do not rebuild it goes as its text
             payload = pickle.dumps(("raised", exc))

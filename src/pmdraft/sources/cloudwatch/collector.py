@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -199,13 +199,18 @@ class CloudWatchCollector(HistoryReads, MetricReads):
                 pool.submit(self._collect_pair, target, source, window)
                 for target, source in self.targets.items()
             ]
-            for future in futures:
+            # Each pair's events as soon as the pair is read (the pairs' events are told apart
+            # by their refs, so their order among pairs changes no draft): run apart, the first
+            # pairs' events reach the parent while the last pair is still read (pmdraft.apart).
+            errors: dict[int, str] = {}
+            for future in as_completed(futures):
                 try:
                     events = future.result()
                 except CollectorError as exc:
-                    gaps.append(exc.message)
+                    errors[futures.index(future)] = exc.message
                     continue
                 yield from events
+            gaps += [errors[i] for i in sorted(errors)]
         gaps.extend(self._retention_gap(window))
         self.detail = self._detail()
         if gaps:
