@@ -154,7 +154,8 @@ class Attrs(Mapping[str, Scalar]):
     def replaced(self, changes: Mapping[str, Scalar]) -> Attrs:
         """``{**self, **changes}`` as an ``Attrs``: the base still shared when no change is to
         one of its keys, and made without checking this mapping's own values again (a moved
-        breach start changes three of an alarm event's facts: 3 us, not 12 us a flat copy)."""
+        breach start changes three of an alarm event's 14 facts: about 2 us, where a flat copy
+        takes 6 us)."""
         shape, base = self._shape, self._base
         index, split = shape.index, shape.split
         if any(index.get(key, split) < split for key in changes):
